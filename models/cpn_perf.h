@@ -1,0 +1,72 @@
+/* cpn_perf: accelerator and LLM catalogs and the roofline-style serving performance model.
+ *
+ * Pure functions (libc only). The engine never hard-codes a serving time: it asks this module for the
+ * prefill time of a prompt, the time of one decode step of a batch, and the KV-cache capacity of a
+ * replica. Catalog figures cite their sources in cpn_perf.c. Calibration factors (efficiencies and a
+ * fixed per-step overhead) may be overridden by a scenario. */
+#ifndef CPN_MODELS_CPN_PERF_H
+#define CPN_MODELS_CPN_PERF_H
+
+#include <stddef.h>
+
+typedef struct {
+  const char *name;          /* catalog key: "h100", "h200", "a100", "h20", "ascend-910b" */
+  double mem_bytes;          /* HBM capacity */
+  double mem_bw_Bps;         /* HBM bandwidth, bytes/s */
+  double flops_fp16;         /* peak dense FLOP/s, FP16/BF16 */
+  double flops_fp8;          /* peak dense FLOP/s, FP8 (or INT8 where FP8 is absent); 0 if unsupported */
+  double power_idle_w;
+  double power_max_w;        /* TDP */
+  int confidential;          /* supports confidential compute */
+  double usd_per_hour;       /* amortised cost of one accelerator-hour (estimate) */
+} cpn_accel_t;
+
+typedef struct {
+  const char *name;          /* catalog key: "llama-3.1-8b", "qwen3-32b", "llama-3.3-70b", "deepseek-v3" ... */
+  double params;             /* total parameters */
+  double active_params;      /* parameters active per token (= params for dense models) */
+  double bytes_per_param;    /* weight precision in bytes (1 = FP8/INT8, 2 = FP16) */
+  double kv_bytes_per_token; /* KV cache bytes per token of context (all layers) */
+  int layers;
+} cpn_llm_t;
+
+/* One (model, accelerator, tensor-parallel degree) serving configuration and its calibration. */
+typedef struct {
+  const cpn_accel_t *accel;
+  const cpn_llm_t *llm;
+  int tp;                    /* accelerators per replica (tensor parallel) */
+  double prefill_eff;        /* fraction of peak FLOP/s reached in prefill (0,1] */
+  double decode_eff;         /* fraction of peak memory bandwidth reached in decode (0,1] */
+  double step_overhead_s;    /* fixed cost of one decode step (scheduling, kernel launches) */
+  double kv_mem_fraction;    /* fraction of memory left after weights usable for KV (0,1] */
+  /* Test/override mode: when > 0, decode step time is this constant whatever the batch, and prefill
+   * takes fixed_prefill_s_per_token * prompt tokens. Used for queueing-theory checks. */
+  double fixed_step_s;
+  double fixed_prefill_s_per_token;
+} cpn_perf_t;
+
+/* Catalog lookups: NULL when the name is unknown. Pointers are to static storage. */
+const cpn_accel_t *cpn_accel_find(const char *name);
+const cpn_llm_t *cpn_llm_find(const char *name);
+size_t cpn_accel_count(void);
+const cpn_accel_t *cpn_accel_at(size_t i);
+size_t cpn_llm_count(void);
+const cpn_llm_t *cpn_llm_at(size_t i);
+
+/* Fills *perf with the default calibration for (llm, accel, tp). */
+void cpn_perf_init(cpn_perf_t *perf, const cpn_llm_t *llm, const cpn_accel_t *accel, int tp);
+
+/* Seconds to prefill `prompt_tokens` tokens (compute bound). */
+double cpn_perf_prefill_s(const cpn_perf_t *perf, double prompt_tokens);
+/* Seconds of one decode step producing one token for each of `batch` requests whose contexts total
+ * `ctx_tokens` tokens (memory bound: weights + KV read once per step). batch >= 1. */
+double cpn_perf_decode_step_s(const cpn_perf_t *perf, int batch, double ctx_tokens);
+/* Tokens of KV cache the replica can hold (memory after weights, times kv_mem_fraction). <= 0 means
+ * the weights do not fit. */
+double cpn_perf_kv_capacity_tokens(const cpn_perf_t *perf);
+/* Bytes of weights of the model (what a cold start transfers). */
+double cpn_perf_weight_bytes(const cpn_llm_t *llm);
+/* Power drawn by one accelerator of the replica at utilisation u in [0,1]. */
+double cpn_perf_power_w(const cpn_accel_t *accel, double u);
+
+#endif

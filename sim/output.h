@@ -1,0 +1,47 @@
+/* output: the HDF5 result file of one run (the only module that includes hdf5.h).
+ *
+ * Owns the file handle and the /requests row buffer. Rows are streamed: appended to a buffer and
+ * flushed as chunks of a chunked, shuffled, deflated compound dataset. The file is written under
+ * "<path>.tmp" and renamed to <path> by cpn_output_close(commit=1); cpn_output_close(commit=0) (or a
+ * crash) leaves no file at <path>. */
+#ifndef CPN_SIM_OUTPUT_H
+#define CPN_SIM_OUTPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpn_error.h"
+#include "record.h"
+
+typedef struct cpn_output cpn_output_t;
+
+/* Creates "<path>.tmp". */
+cpn_err_t cpn_output_open(cpn_output_t **out, const char *path);
+/* Root attributes. Call any time before close. */
+cpn_err_t cpn_output_attr_str(cpn_output_t *o, const char *name, const char *value);
+cpn_err_t cpn_output_attr_double(cpn_output_t *o, const char *name, double value);
+cpn_err_t cpn_output_attr_int(cpn_output_t *o, const char *name, int64_t value);
+/* /scenario: the scenario text as loaded. */
+cpn_err_t cpn_output_scenario_text(cpn_output_t *o, const char *text);
+/* /names/<what>: a 1-D dataset of strings (site, model, class, tenant, origin names). */
+cpn_err_t cpn_output_names(cpn_output_t *o, const char *what, const char *const *names, size_t n);
+/* Appends one row to /requests (buffered). */
+cpn_err_t cpn_output_request(cpn_output_t *o, const cpn_record_t *r);
+
+/* A generic table written at once: /<group>/<name> as a compound dataset with string column `key`
+ * ("overall", a site name...) and double columns. Used for /summary, /timeseries, /transfers, /events. */
+typedef struct {
+  const char *path;             /* e.g. "/summary/sites" (intermediate groups are created) */
+  size_t n_rows;
+  size_t n_cols;
+  const char *const *col_names; /* n_cols double columns */
+  const char *const *keys;      /* n_rows row labels, or NULL for no key column */
+  const double *values;         /* n_rows * n_cols, row-major */
+} cpn_table_t;
+cpn_err_t cpn_output_table(cpn_output_t *o, const cpn_table_t *t);
+
+/* Flushes, closes and, if commit, renames the temporary file to its final path; otherwise removes it.
+ * Accepts NULL. */
+cpn_err_t cpn_output_close(cpn_output_t *o, int commit);
+
+#endif

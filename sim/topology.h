@@ -1,0 +1,35 @@
+/* topology: the network graph (igraph) of sites, nodes and links, routes by weighted shortest path
+ * (weight = link latency), and the SimGrid platform built from it.
+ *
+ * Node numbering: sites first (node i = scenario site i), then plain nodes (node n_sites + j = scenario
+ * node j). Link numbering = scenario link order. Routes are computed once, at build time, from every
+ * node that is a site or an origin's entry node; lookups are O(1) for latency and O(route length) for
+ * the link list. */
+#ifndef CPN_SIM_TOPOLOGY_H
+#define CPN_SIM_TOPOLOGY_H
+
+#include "cpn_error.h"
+#include "scenario.h"
+
+typedef struct cpn_topology cpn_topology_t;
+
+cpn_err_t cpn_topology_new(cpn_topology_t **t, const cpn_scenario_t *sc);
+void cpn_topology_free(cpn_topology_t *t);
+
+int cpn_topology_node_count(const cpn_topology_t *t);
+/* Node index of a site or node name; -1 if absent. */
+int cpn_topology_node_index(const cpn_topology_t *t, const char *name);
+const char *cpn_topology_node_name(const cpn_topology_t *t, int node);
+/* One-way latency of the route from `src` to `dst` (sum of link latencies); INFINITY when unreachable
+ * or when src was not a routing source. 0 when src == dst. */
+double cpn_topology_route_latency_s(const cpn_topology_t *t, int src, int dst);
+/* Links along the route, in order; returns the count and sets *links to internal storage valid until
+ * the next call. */
+int cpn_topology_route_links(const cpn_topology_t *t, int src, int dst, const int **links);
+/* Smallest bandwidth along the route (bits/s); INFINITY when src == dst. */
+double cpn_topology_route_bw_bps(const cpn_topology_t *t, int src, int dst);
+/* Writes a SimGrid platform XML: one host per node, one link per scenario link (SHARED or
+ * SPLITDUPLEX), routes from the igraph shortest paths between routing sources. */
+cpn_err_t cpn_topology_write_platform(const cpn_topology_t *t, const char *xml_path);
+
+#endif
