@@ -44,4 +44,10 @@ cpn_err_t cpn_output_table(cpn_output_t *o, const cpn_table_t *t);
  * Accepts NULL. */
 cpn_err_t cpn_output_close(cpn_output_t *o, int commit);
 
+/* The HDF5 memory datatype of one cpn_record_t row (an hid_t, returned as int64_t so that this header
+ * need not include hdf5.h), for readers that H5Dread /requests straight into cpn_record_t: tests and
+ * analysis tools. Field names and order are those of /requests. The caller owns it and releases it
+ * with H5Tclose. Returns a negative value (and sets the error message) on failure. */
+int64_t cpn_output_record_memtype(void);
+
 #endif

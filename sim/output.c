@@ -1,0 +1,639 @@
+/* output: the HDF5 result file of one run (the only module that includes hdf5.h).
+ *
+ * Owns the HDF5 file id, the /requests dataset id, the memory datatype of cpn_record_t and a buffer of
+ * ROWS_PER_CHUNK rows. Layout and column meanings are documented in sim/OUTPUT.md.
+ *
+ * Invariants:
+ * - The file is written as "<path>.tmp" and only renamed to <path> by a close that commits after every
+ *   write succeeded, so a file at <path> is always whole.
+ * - /requests exists from open onwards (0 rows if none is written); rows in the file are always a
+ *   prefix of the rows appended, and the buffer holds the rest (fewer than ROWS_PER_CHUNK).
+ * - Same calls with the same arguments give the same bytes: the file uses fixed little-endian types,
+ *   packed compound types (no padding bytes from memory reach the file), and no object timestamps.
+ * - Every HDF5 id opened by a function is closed before it returns, except the three held in
+ *   cpn_output_t; cpn_output_close checks that nothing else is still open on the file.
+ * - HDF5's automatic error printing is off; a failing HDF5 call becomes a cpn_error_set message that
+ *   names the file and the object, followed by HDF5's innermost explanation. */
+#include "output.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+
+_Static_assert(sizeof(hid_t) == sizeof(int64_t), "cpn_output_record_memtype returns an hid_t as int64_t");
+/* A tripwire: a change to cpn_record_t must be mirrored in record_fields below and in sim/OUTPUT.md. */
+_Static_assert(sizeof(cpn_record_t) == 120, "cpn_record_t changed: update record_fields and OUTPUT.md");
+
+enum {
+  ROWS_PER_CHUNK = 4096,       /* /requests chunk and buffer size, in rows */
+  DEFLATE_LEVEL = 4,
+  TABLE_CHUNK_BYTES = 1 << 20, /* upper bound for one chunk of a generic table */
+};
+
+struct cpn_output {
+  char *path;            /* final path */
+  char *tmp_path;        /* "<path>.tmp", the file actually written */
+  hid_t file;
+  hid_t requests;        /* the /requests dataset */
+  hid_t record_mem;      /* memory datatype of cpn_record_t */
+  cpn_record_t *buf;     /* rows not yet in the file */
+  size_t n_buf;
+  hsize_t n_written;     /* rows already in the file */
+};
+
+/* ---- errors ------------------------------------------------------------------------------------ */
+
+typedef struct {
+  char text[512];
+  int found;
+} h5_detail_t;
+
+static herr_t take_innermost(unsigned n, const H5E_error2_t *e, void *data)
+{
+  h5_detail_t *d = data;
+  if (!d->found && e->desc && e->desc[0]) {
+    snprintf(d->text, sizeof d->text, "%s", e->desc);
+    d->found = 1;
+  }
+  return 0;
+}
+
+/* Records a failed HDF5 call: the caller's context (which file, which object) followed by the
+ * innermost message on HDF5's error stack, which is the one that says what actually went wrong
+ * ("No such file or directory", "name already exists"). Clears the stack. */
+static cpn_err_t h5_fail(cpn_err_t code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static cpn_err_t h5_fail(cpn_err_t code, const char *fmt, ...)
+{
+  char context[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(context, sizeof context, fmt, ap);
+  va_end(ap);
+  h5_detail_t d = {.found = 0};
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, take_innermost, &d);
+  H5Eclear2(H5E_DEFAULT);
+  if (d.found)
+    return cpn_error_set(code, "%s: %s", context, d.text);
+  return cpn_error_set(code, "%s", context);
+}
+
+static void close_id(hid_t *id, herr_t (*closer)(hid_t))
+{
+  if (*id >= 0)
+    closer(*id);
+  *id = H5I_INVALID_HID;
+}
+
+/* ---- types ------------------------------------------------------------------------------------- */
+
+typedef enum { K_U8, K_I32, K_U32, K_U64, K_F64, K_STATUS, K_REASON } kind_t;
+
+typedef struct {
+  const char *name;
+  size_t offset;         /* in cpn_record_t */
+  kind_t kind;
+} field_t;
+
+/* The /requests columns: cpn_record_t's fields in declaration order ("cls" is spelled "class"). */
+static const field_t record_fields[] = {
+  {"id", offsetof(cpn_record_t, id), K_U64},
+  {"tenant", offsetof(cpn_record_t, tenant), K_I32},
+  {"class", offsetof(cpn_record_t, cls), K_I32},
+  {"origin", offsetof(cpn_record_t, origin), K_I32},
+  {"model", offsetof(cpn_record_t, model), K_I32},
+  {"site", offsetof(cpn_record_t, site), K_I32},
+  {"replica", offsetof(cpn_record_t, replica), K_I32},
+  {"t_arrival", offsetof(cpn_record_t, t_arrival), K_F64},
+  {"t_dispatch", offsetof(cpn_record_t, t_dispatch), K_F64},
+  {"t_first_token", offsetof(cpn_record_t, t_first_token), K_F64},
+  {"t_done", offsetof(cpn_record_t, t_done), K_F64},
+  {"prompt_tokens", offsetof(cpn_record_t, prompt_tokens), K_U32},
+  {"output_tokens", offsetof(cpn_record_t, output_tokens), K_U32},
+  {"net_in_s", offsetof(cpn_record_t, net_in_s), K_F64},
+  {"net_out_s", offsetof(cpn_record_t, net_out_s), K_F64},
+  {"status", offsetof(cpn_record_t, status), K_STATUS},
+  {"reason", offsetof(cpn_record_t, reason), K_REASON},
+  {"cross_border", offsetof(cpn_record_t, cross_border), K_U8},
+  {"preempted", offsetof(cpn_record_t, preempted), K_U8},
+  {"cost_usd", offsetof(cpn_record_t, cost_usd), K_F64},
+  {"energy_j", offsetof(cpn_record_t, energy_j), K_F64},
+  {"co2_g", offsetof(cpn_record_t, co2_g), K_F64},
+};
+enum { N_RECORD_FIELDS = sizeof record_fields / sizeof record_fields[0] };
+
+static const char *status_name(int v) { return cpn_status_name((cpn_status_t)v); }
+static const char *reason_name(int v) { return cpn_reason_name((cpn_reason_t)v); }
+
+/* An enum over a uint8 base whose names are those of record.c, so readers see "timed_out", not 3. */
+static hid_t enum_type(hid_t base, int count, const char *(*name)(int))
+{
+  hid_t t = H5Tenum_create(base);
+  if (t < 0)
+    return H5I_INVALID_HID;
+  for (int v = 0; v < count; v++) {
+    uint8_t value = (uint8_t)v;
+    if (H5Tenum_insert(t, name(v), &value) < 0) {
+      H5Tclose(t);
+      return H5I_INVALID_HID;
+    }
+  }
+  return t;
+}
+
+/* The record type in the file (packed, little-endian standard types) or in memory (native types at
+ * cpn_record_t's offsets). Enum member types are built here and closed after insertion, which copies. */
+static hid_t record_type(int in_file)
+{
+  size_t size = 0;
+  if (in_file) {
+    for (int i = 0; i < N_RECORD_FIELDS; i++) {
+      switch (record_fields[i].kind) {
+      case K_U8: case K_STATUS: case K_REASON: size += 1; break;
+      case K_I32: case K_U32: size += 4; break;
+      case K_U64: case K_F64: size += 8; break;
+      }
+    }
+  } else {
+    size = sizeof(cpn_record_t);
+  }
+  hid_t t = H5Tcreate(H5T_COMPOUND, size);
+  if (t < 0)
+    return H5I_INVALID_HID;
+  size_t offset = 0;
+  for (int i = 0; i < N_RECORD_FIELDS; i++) {
+    const field_t *f = &record_fields[i];
+    hid_t member = H5I_INVALID_HID, owned = H5I_INVALID_HID;
+    size_t member_size = 0;
+    switch (f->kind) {
+    case K_U8: member = in_file ? H5T_STD_U8LE : H5T_NATIVE_UINT8; member_size = 1; break;
+    case K_I32: member = in_file ? H5T_STD_I32LE : H5T_NATIVE_INT32; member_size = 4; break;
+    case K_U32: member = in_file ? H5T_STD_U32LE : H5T_NATIVE_UINT32; member_size = 4; break;
+    case K_U64: member = in_file ? H5T_STD_U64LE : H5T_NATIVE_UINT64; member_size = 8; break;
+    case K_F64: member = in_file ? H5T_IEEE_F64LE : H5T_NATIVE_DOUBLE; member_size = 8; break;
+    case K_STATUS:
+      owned = member = enum_type(in_file ? H5T_STD_U8LE : H5T_NATIVE_UINT8, CPN_STATUS_COUNT, status_name);
+      member_size = 1;
+      break;
+    case K_REASON:
+      owned = member = enum_type(in_file ? H5T_STD_U8LE : H5T_NATIVE_UINT8, CPN_REASON_COUNT, reason_name);
+      member_size = 1;
+      break;
+    }
+    herr_t rc = member < 0 ? -1 : H5Tinsert(t, f->name, in_file ? offset : f->offset, member);
+    if (owned >= 0)
+      H5Tclose(owned);
+    if (rc < 0) {
+      H5Tclose(t);
+      return H5I_INVALID_HID;
+    }
+    offset += member_size;
+  }
+  return t;
+}
+
+int64_t cpn_output_record_memtype(void)
+{
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  hid_t t = record_type(0);
+  if (t < 0)
+    h5_fail(CPN_EIO, "cannot build the HDF5 memory type of cpn_record_t");
+  return t;
+}
+
+/* A fixed-length, NUL-padded UTF-8 string type: numpy reads it as a plain 'S<size>' column. */
+static hid_t fixed_string_type(size_t size)
+{
+  hid_t t = H5Tcopy(H5T_C_S1);
+  if (t < 0)
+    return H5I_INVALID_HID;
+  if (H5Tset_size(t, size > 0 ? size : 1) < 0 || H5Tset_strpad(t, H5T_STR_NULLPAD) < 0 ||
+      H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+    H5Tclose(t);
+    return H5I_INVALID_HID;
+  }
+  return t;
+}
+
+/* ---- objects ----------------------------------------------------------------------------------- */
+
+/* Dataset creation properties shared by every dataset: no timestamps (so identical runs give identical
+ * bytes), and, when chunk_rows > 0, chunked, shuffled and deflated. */
+static hid_t dataset_props(hsize_t chunk_rows)
+{
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  if (dcpl < 0)
+    return H5I_INVALID_HID;
+  if (H5Pset_obj_track_times(dcpl, 0) < 0)
+    goto fail;
+  if (chunk_rows > 0) {
+    if (H5Pset_chunk(dcpl, 1, &chunk_rows) < 0 || H5Pset_shuffle(dcpl) < 0 ||
+        H5Pset_deflate(dcpl, DEFLATE_LEVEL) < 0)
+      goto fail;
+  }
+  return dcpl;
+fail:
+  H5Pclose(dcpl);
+  return H5I_INVALID_HID;
+}
+
+/* Creates the groups leading to `path` (every component but the last) that do not exist yet, without
+ * timestamps. HDF5's own "create intermediate groups" would give them default (timestamped) props. */
+static cpn_err_t make_parents(cpn_output_t *o, const char *path)
+{
+  size_t len = strlen(path);
+  char *prefix = malloc(len + 1);
+  if (!prefix)
+    return cpn_error_set(CPN_ENOMEM, "%s: out of memory creating the groups of '%s'", o->path, path);
+  cpn_err_t err = CPN_OK;
+  hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+  if (gcpl < 0 || H5Pset_obj_track_times(gcpl, 0) < 0) {
+    err = h5_fail(CPN_EIO, "%s: cannot create the groups of '%s'", o->path, path);
+    goto done;
+  }
+  for (size_t i = 1; i < len; i++) {
+    if (path[i] != '/' || path[i - 1] == '/')
+      continue;
+    memcpy(prefix, path, i);
+    prefix[i] = '\0';
+    htri_t exists = H5Lexists(o->file, prefix, H5P_DEFAULT);
+    if (exists < 0) {
+      err = h5_fail(CPN_EIO, "%s: cannot look up group '%s'", o->path, prefix);
+      goto done;
+    }
+    if (exists)
+      continue;
+    hid_t g = H5Gcreate2(o->file, prefix, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    if (g < 0) {
+      err = h5_fail(CPN_EIO, "%s: cannot create group '%s'", o->path, prefix);
+      goto done;
+    }
+    H5Gclose(g);
+  }
+done:
+  if (gcpl >= 0)
+    H5Pclose(gcpl);
+  free(prefix);
+  return err;
+}
+
+/* A path is usable when it is non-empty and does not end with '/' (the object needs a name). */
+static int valid_object_path(const char *path)
+{
+  size_t len = path ? strlen(path) : 0;
+  return len > 0 && path[len - 1] != '/';
+}
+
+/* Writes a dataset of fixed-length strings: a scalar if `scalar` (then n == 1), else 1-D of n. The
+ * string length is that of the longest string, so nothing is truncated. */
+static cpn_err_t write_strings(cpn_output_t *o, const char *path, const char *const *s, size_t n, int scalar)
+{
+  size_t width = 1;
+  for (size_t i = 0; i < n; i++) {
+    size_t len = strlen(s[i]);
+    if (len > width)
+      width = len;
+  }
+  char *buf = calloc(n > 0 ? n : 1, width);
+  if (!buf)
+    return cpn_error_set(CPN_ENOMEM, "%s: out of memory writing '%s'", o->path, path);
+  for (size_t i = 0; i < n; i++)
+    memcpy(buf + i * width, s[i], strlen(s[i]));
+
+  cpn_err_t err = CPN_OK;
+  hid_t type = H5I_INVALID_HID, space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, dset = H5I_INVALID_HID;
+  hsize_t dims[1] = {n};
+  if ((err = make_parents(o, path)) != CPN_OK)
+    goto done;
+  if ((type = fixed_string_type(width)) < 0 || (space = scalar ? H5Screate(H5S_SCALAR)
+                                                                 : H5Screate_simple(1, dims, NULL)) < 0 ||
+      (dcpl = dataset_props(0)) < 0) {
+    err = h5_fail(CPN_EIO, "%s: cannot prepare dataset '%s'", o->path, path);
+    goto done;
+  }
+  if ((dset = H5Dcreate2(o->file, path, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0) {
+    err = h5_fail(CPN_EIO, "%s: cannot create dataset '%s'", o->path, path);
+    goto done;
+  }
+  if (n > 0 && H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+    err = h5_fail(CPN_EIO, "%s: cannot write dataset '%s'", o->path, path);
+done:
+  close_id(&dset, H5Dclose);
+  close_id(&dcpl, H5Pclose);
+  close_id(&space, H5Sclose);
+  close_id(&type, H5Tclose);
+  free(buf);
+  return err;
+}
+
+/* ---- open and rows ----------------------------------------------------------------------------- */
+
+static cpn_err_t create_requests(cpn_output_t *o)
+{
+  cpn_err_t err = CPN_OK;
+  hid_t type = H5I_INVALID_HID, space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
+  hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED};
+  if ((o->record_mem = record_type(0)) < 0 || (type = record_type(1)) < 0 ||
+      (space = H5Screate_simple(1, dims, maxdims)) < 0 || (dcpl = dataset_props(ROWS_PER_CHUNK)) < 0 ||
+      H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0) {
+    err = h5_fail(CPN_EIO, "%s: cannot prepare dataset '/requests'", o->path);
+    goto done;
+  }
+  /* Rows are only ever written whole, so chunks need no fill value. */
+  if ((o->requests = H5Dcreate2(o->file, "/requests", type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0)
+    err = h5_fail(CPN_EIO, "%s: cannot create dataset '/requests'", o->path);
+done:
+  close_id(&dcpl, H5Pclose);
+  close_id(&space, H5Sclose);
+  close_id(&type, H5Tclose);
+  return err;
+}
+
+cpn_err_t cpn_output_open(cpn_output_t **out, const char *path)
+{
+  if (!out || !path || !path[0])
+    return cpn_error_set(CPN_EINVAL, "cpn_output_open: no output path given");
+  /* Failures are reported through cpn_error_set; HDF5's own stack dump on stderr would only confuse. */
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+
+  cpn_err_t err = CPN_OK;
+  hid_t fcpl = H5I_INVALID_HID;
+  cpn_output_t *o = calloc(1, sizeof *o);
+  if (!o)
+    return cpn_error_set(CPN_ENOMEM, "%s: out of memory opening the result file", path);
+  o->file = o->requests = o->record_mem = H5I_INVALID_HID;
+  size_t len = strlen(path);
+  o->path = malloc(len + 1);
+  o->tmp_path = malloc(len + sizeof ".tmp");
+  o->buf = malloc(ROWS_PER_CHUNK * sizeof *o->buf);
+  if (!o->path || !o->tmp_path || !o->buf) {
+    err = cpn_error_set(CPN_ENOMEM, "%s: out of memory opening the result file", path);
+    goto fail;
+  }
+  memcpy(o->path, path, len + 1);
+  memcpy(o->tmp_path, path, len);
+  memcpy(o->tmp_path + len, ".tmp", sizeof ".tmp");
+
+  /* The file-creation list also governs the root group: no timestamp on it either. */
+  if ((fcpl = H5Pcreate(H5P_FILE_CREATE)) < 0 || H5Pset_obj_track_times(fcpl, 0) < 0) {
+    err = h5_fail(CPN_EIO, "%s: cannot prepare the result file", path);
+    goto fail;
+  }
+  if ((o->file = H5Fcreate(o->tmp_path, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT)) < 0) {
+    err = h5_fail(CPN_EIO, "cannot create result file '%s'", o->tmp_path);
+    goto fail;
+  }
+  if ((err = create_requests(o)) != CPN_OK)
+    goto fail;
+  H5Pclose(fcpl);
+  *out = o;
+  return CPN_OK;
+
+fail:
+  close_id(&fcpl, H5Pclose);
+  /* Without commit, close removes the half-made file and sets no message of its own. */
+  cpn_output_close(o, 0);
+  return err;
+}
+
+/* Appends the buffered rows to /requests: grow the dataset, then write them as one hyperslab. */
+static cpn_err_t flush_rows(cpn_output_t *o)
+{
+  if (o->n_buf == 0)
+    return CPN_OK;
+  cpn_err_t err = CPN_OK;
+  hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+  hsize_t start[1] = {o->n_written}, count[1] = {o->n_buf}, total[1] = {o->n_written + o->n_buf};
+  if (H5Dset_extent(o->requests, total) < 0 || (fspace = H5Dget_space(o->requests)) < 0 ||
+      H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+      (mspace = H5Screate_simple(1, count, NULL)) < 0 ||
+      H5Dwrite(o->requests, o->record_mem, mspace, fspace, H5P_DEFAULT, o->buf) < 0) {
+    err = h5_fail(CPN_EIO, "%s: cannot write rows %llu to %llu of '/requests'", o->path,
+                  (unsigned long long)o->n_written, (unsigned long long)(o->n_written + o->n_buf - 1));
+    goto done;
+  }
+  o->n_written += o->n_buf;
+  o->n_buf = 0;
+done:
+  close_id(&mspace, H5Sclose);
+  close_id(&fspace, H5Sclose);
+  return err;
+}
+
+cpn_err_t cpn_output_request(cpn_output_t *o, const cpn_record_t *r)
+{
+  if (!o || !r)
+    return cpn_error_set(CPN_EINVAL, "cpn_output_request: no output or no record");
+  /* An out-of-range code has no enum name: HDF5 would silently store 0xff. Refuse it instead. */
+  if (r->status >= CPN_STATUS_COUNT || r->reason >= CPN_REASON_COUNT)
+    return cpn_error_set(CPN_EINVAL, "%s: request %llu has status %u / reason %u, out of range", o->path,
+                         (unsigned long long)r->id, (unsigned)r->status, (unsigned)r->reason);
+  if (o->n_buf == ROWS_PER_CHUNK) {
+    cpn_err_t err = flush_rows(o);
+    if (err != CPN_OK)
+      return err;
+  }
+  o->buf[o->n_buf++] = *r;
+  /* Flushing as soon as the buffer is full keeps every write aligned on a whole chunk. */
+  if (o->n_buf == ROWS_PER_CHUNK)
+    return flush_rows(o);
+  return CPN_OK;
+}
+
+/* ---- attributes, scenario, names, tables ------------------------------------------------------- */
+
+/* Writes a scalar attribute on "/", replacing any attribute of that name. */
+static cpn_err_t write_attr(cpn_output_t *o, const char *name, hid_t file_type, hid_t mem_type,
+                            const void *value)
+{
+  if (!o || !name || !name[0])
+    return cpn_error_set(CPN_EINVAL, "cpn_output_attr: no output or no attribute name");
+  cpn_err_t err = CPN_OK;
+  hid_t space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
+  htri_t exists = H5Aexists(o->file, name);
+  if (exists < 0 || (exists > 0 && H5Adelete(o->file, name) < 0) || (space = H5Screate(H5S_SCALAR)) < 0 ||
+      (attr = H5Acreate2(o->file, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+      H5Awrite(attr, mem_type, value) < 0)
+    err = h5_fail(CPN_EIO, "%s: cannot write root attribute '%s'", o->path, name);
+  close_id(&attr, H5Aclose);
+  close_id(&space, H5Sclose);
+  return err;
+}
+
+/* Strings are variable-length UTF-8 so that h5py returns them as str. */
+cpn_err_t cpn_output_attr_str(cpn_output_t *o, const char *name, const char *value)
+{
+  if (!value)
+    return cpn_error_set(CPN_EINVAL, "cpn_output_attr_str: no value for attribute '%s'", name ? name : "");
+  hid_t type = H5Tcopy(H5T_C_S1);
+  if (type < 0 || H5Tset_size(type, H5T_VARIABLE) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0) {
+    close_id(&type, H5Tclose);
+    return h5_fail(CPN_EIO, "%s: cannot build a string type for attribute '%s'", o ? o->path : "",
+                   name ? name : "");
+  }
+  cpn_err_t err = write_attr(o, name, type, type, &value);
+  H5Tclose(type);
+  return err;
+}
+
+cpn_err_t cpn_output_attr_double(cpn_output_t *o, const char *name, double value)
+{
+  return write_attr(o, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
+}
+
+cpn_err_t cpn_output_attr_int(cpn_output_t *o, const char *name, int64_t value)
+{
+  return write_attr(o, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
+}
+
+cpn_err_t cpn_output_scenario_text(cpn_output_t *o, const char *text)
+{
+  if (!o || !text)
+    return cpn_error_set(CPN_EINVAL, "cpn_output_scenario_text: no output or no text");
+  return write_strings(o, "/scenario", &text, 1, 1);
+}
+
+cpn_err_t cpn_output_names(cpn_output_t *o, const char *what, const char *const *names, size_t n)
+{
+  if (!o || !what || !what[0] || strchr(what, '/') || (n > 0 && !names))
+    return cpn_error_set(CPN_EINVAL, "cpn_output_names: bad arguments for '/names/%s'", what ? what : "");
+  for (size_t i = 0; i < n; i++)
+    if (!names[i])
+      return cpn_error_set(CPN_EINVAL, "%s: name %zu of '/names/%s' is NULL", o->path, i, what);
+  char path[256];
+  if ((size_t)snprintf(path, sizeof path, "/names/%s", what) >= sizeof path)
+    return cpn_error_set(CPN_EINVAL, "%s: name list '%s' has too long a name", o->path, what);
+  return write_strings(o, path, names, n, 0);
+}
+
+cpn_err_t cpn_output_table(cpn_output_t *o, const cpn_table_t *t)
+{
+  if (!o || !t || !valid_object_path(t->path))
+    return cpn_error_set(CPN_EINVAL, "cpn_output_table: no output, no table or no path");
+  if (t->n_cols == 0 && !t->keys)
+    return cpn_error_set(CPN_EINVAL, "%s: table '%s' has neither keys nor columns", o->path, t->path);
+  if ((t->n_cols > 0 && !t->col_names) || (t->n_cols > 0 && t->n_rows > 0 && !t->values))
+    return cpn_error_set(CPN_EINVAL, "%s: table '%s' has no column names or no values", o->path, t->path);
+  for (size_t j = 0; j < t->n_cols; j++)
+    if (!t->col_names[j] || !t->col_names[j][0])
+      return cpn_error_set(CPN_EINVAL, "%s: table '%s' column %zu has no name", o->path, t->path, j);
+  size_t key_width = 0;
+  if (t->keys) {
+    key_width = 1;
+    for (size_t i = 0; i < t->n_rows; i++) {
+      if (!t->keys[i])
+        return cpn_error_set(CPN_EINVAL, "%s: table '%s' key %zu is NULL", o->path, t->path, i);
+      size_t len = strlen(t->keys[i]);
+      if (len > key_width)
+        key_width = len;
+    }
+  }
+
+  /* One packed row: key bytes, then the doubles. The memory and file types share this layout, so on a
+   * little-endian host HDF5 copies the buffer as it is. */
+  size_t row = key_width + t->n_cols * sizeof(double);
+  size_t n_rows = t->n_rows;
+  char *buf = calloc(n_rows > 0 ? n_rows : 1, row);
+  if (!buf)
+    return cpn_error_set(CPN_ENOMEM, "%s: out of memory writing table '%s'", o->path, t->path);
+  for (size_t i = 0; i < n_rows; i++) {
+    if (t->keys)
+      memcpy(buf + i * row, t->keys[i], strlen(t->keys[i]));
+    memcpy(buf + i * row + key_width, t->values + i * t->n_cols, t->n_cols * sizeof(double));
+  }
+
+  cpn_err_t err = CPN_OK;
+  hid_t ftype = H5I_INVALID_HID, mtype = H5I_INVALID_HID, key = H5I_INVALID_HID;
+  hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, dset = H5I_INVALID_HID;
+  hsize_t chunk = TABLE_CHUNK_BYTES / row;
+  if (chunk > ROWS_PER_CHUNK)
+    chunk = ROWS_PER_CHUNK;
+  if (chunk > n_rows)
+    chunk = n_rows;
+  if (chunk == 0)
+    chunk = 1;
+  hsize_t dims[1] = {n_rows}, maxdims[1] = {H5S_UNLIMITED};
+
+  if ((err = make_parents(o, t->path)) != CPN_OK)
+    goto done;
+  if ((ftype = H5Tcreate(H5T_COMPOUND, row)) < 0 || (mtype = H5Tcreate(H5T_COMPOUND, row)) < 0) {
+    err = h5_fail(CPN_EIO, "%s: cannot build the type of table '%s'", o->path, t->path);
+    goto done;
+  }
+  if (t->keys) {
+    if ((key = fixed_string_type(key_width)) < 0 || H5Tinsert(ftype, "key", 0, key) < 0 ||
+        H5Tinsert(mtype, "key", 0, key) < 0) {
+      err = h5_fail(CPN_EIO, "%s: cannot add column 'key' to table '%s'", o->path, t->path);
+      goto done;
+    }
+  }
+  for (size_t j = 0; j < t->n_cols; j++) {
+    size_t offset = key_width + j * sizeof(double);
+    if (H5Tinsert(ftype, t->col_names[j], offset, H5T_IEEE_F64LE) < 0 ||
+        H5Tinsert(mtype, t->col_names[j], offset, H5T_NATIVE_DOUBLE) < 0) {
+      err = h5_fail(CPN_EINVAL, "%s: cannot add column '%s' to table '%s'", o->path, t->col_names[j], t->path);
+      goto done;
+    }
+  }
+  if ((space = H5Screate_simple(1, dims, maxdims)) < 0 || (dcpl = dataset_props(chunk)) < 0) {
+    err = h5_fail(CPN_EIO, "%s: cannot prepare table '%s'", o->path, t->path);
+    goto done;
+  }
+  if ((dset = H5Dcreate2(o->file, t->path, ftype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0) {
+    err = h5_fail(CPN_EIO, "%s: cannot create table '%s'", o->path, t->path);
+    goto done;
+  }
+  if (n_rows > 0 && H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+    err = h5_fail(CPN_EIO, "%s: cannot write table '%s'", o->path, t->path);
+done:
+  close_id(&dset, H5Dclose);
+  close_id(&dcpl, H5Pclose);
+  close_id(&space, H5Sclose);
+  close_id(&key, H5Tclose);
+  close_id(&mtype, H5Tclose);
+  close_id(&ftype, H5Tclose);
+  free(buf);
+  return err;
+}
+
+/* ---- close ------------------------------------------------------------------------------------- */
+
+cpn_err_t cpn_output_close(cpn_output_t *o, int commit)
+{
+  if (!o)
+    return CPN_OK;
+  cpn_err_t err = CPN_OK;
+  if (commit && o->file >= 0 && o->requests >= 0)
+    err = flush_rows(o);
+  close_id(&o->requests, H5Dclose);
+  close_id(&o->record_mem, H5Tclose);
+  if (o->file >= 0) {
+    /* Only the file id itself may remain: anything else is an id this module forgot to close, which
+     * with the default (weak) close degree would keep the file open and unflushed after H5Fclose. */
+    ssize_t open_ids = H5Fget_obj_count(o->file, H5F_OBJ_ALL | H5F_OBJ_LOCAL);
+    if (open_ids != 1 && err == CPN_OK)
+      err = cpn_error_set(CPN_EINVARIANT, "%s: %zd HDF5 object ids still open at close", o->path,
+                          open_ids - 1);
+    if (H5Fclose(o->file) < 0 && err == CPN_OK)
+      err = h5_fail(CPN_EIO, "%s: cannot close result file '%s'", o->path, o->tmp_path);
+    o->file = H5I_INVALID_HID;
+    if (commit && err == CPN_OK) {
+      if (rename(o->tmp_path, o->path) != 0)
+        err = cpn_error_set(CPN_EIO, "cannot rename '%s' to '%s': %s (the results are left in '%s')",
+                            o->tmp_path, o->path, strerror(errno), o->tmp_path);
+    } else {
+      /* Not committed, or committing failed: a file that is not whole must not stay behind. */
+      unlink(o->tmp_path);
+    }
+  }
+  free(o->buf);
+  free(o->tmp_path);
+  free(o->path);
+  free(o);
+  return err;
+}

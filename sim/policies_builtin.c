@@ -1,0 +1,128 @@
+/* policies_builtin: the built-in scheduling policies and their table.
+ *
+ * Each policy only reads the view and the request and fills a decision (no SimGrid). Candidates are
+ * the engine's eligible sites (req->eligible); an empty list means a rejection. Ties are broken
+ * deterministically (documented per policy) so tests can pin choices. */
+#include <float.h>
+#include <math.h>
+
+#include "policy.h"
+
+static const cpn_model_view_t *model_at(const cpn_view_t *v, int site, int model)
+{
+  return &v->models[(size_t)site * (size_t)v->n_models + (size_t)model];
+}
+
+static double latency_of(const cpn_view_t *v, const cpn_request_view_t *r, int site)
+{
+  return v->route_latency_s[(size_t)r->origin * (size_t)v->n_sites + (size_t)site];
+}
+
+/* Queued tokens per loaded replica of the request's model at `site`: the load one more request joins. */
+static double load_of(const cpn_view_t *v, const cpn_request_view_t *r, int site)
+{
+  const cpn_model_view_t *m = model_at(v, site, r->model);
+  return m->queued_tokens / (m->replicas > 0 ? m->replicas : 1);
+}
+
+static void reject(cpn_decision_t *out)
+{
+  out->site = -1;
+  out->replica = -1;
+  out->reject_reason = 0;
+}
+
+/* random: uniform among eligible sites. */
+static void random_decide(void *state, const cpn_view_t *v, const cpn_request_view_t *r, cpn_decision_t *out)
+{
+  if (r->n_eligible == 0)
+    return reject(out);
+  int k = (int)(v->uniform01(v->rng) * r->n_eligible);
+  if (k >= r->n_eligible)
+    k = r->n_eligible - 1;
+  out->site = r->eligible[k];
+  out->replica = -1;
+}
+
+/* round-robin: the next eligible site after the one chosen last (by site index, wrapping). */
+typedef struct { int last; } rr_state_t;
+
+static int rr_init(void *state, const cpn_policy_params_t *params, const cpn_view_t *view)
+{
+  ((rr_state_t *)state)->last = -1;
+  return 0;
+}
+
+static void rr_decide(void *state, const cpn_view_t *v, const cpn_request_view_t *r, cpn_decision_t *out)
+{
+  rr_state_t *s = state;
+  if (r->n_eligible == 0)
+    return reject(out);
+  int pick = r->eligible[0]; /* wrap to the lowest eligible index */
+  for (int i = 0; i < r->n_eligible; i++)
+    if (r->eligible[i] > s->last) {
+      pick = r->eligible[i];
+      break;
+    }
+  s->last = pick;
+  out->site = pick;
+  out->replica = -1;
+}
+
+/* nearest: lowest one-way route latency from the request's origin; ties go to the lower load, then the
+ * lower site index. */
+static void nearest_decide(void *state, const cpn_view_t *v, const cpn_request_view_t *r, cpn_decision_t *out)
+{
+  if (r->n_eligible == 0)
+    return reject(out);
+  int best = -1;
+  double best_lat = INFINITY, best_load = INFINITY;
+  for (int i = 0; i < r->n_eligible; i++) {
+    int s = r->eligible[i];
+    double lat = latency_of(v, r, s), load = load_of(v, r, s);
+    if (lat < best_lat || (lat == best_lat && load < best_load)) {
+      best = s;
+      best_lat = lat;
+      best_load = load;
+    }
+  }
+  out->site = best;
+  out->replica = -1;
+  out->score = best_lat;
+}
+
+/* least-loaded: fewest queued tokens per replica of the request's model; ties go to the lower route
+ * latency, then the lower site index. */
+static void least_loaded_decide(void *state, const cpn_view_t *v, const cpn_request_view_t *r, cpn_decision_t *out)
+{
+  if (r->n_eligible == 0)
+    return reject(out);
+  int best = -1;
+  double best_lat = INFINITY, best_load = INFINITY;
+  for (int i = 0; i < r->n_eligible; i++) {
+    int s = r->eligible[i];
+    double lat = latency_of(v, r, s), load = load_of(v, r, s);
+    if (load < best_load || (load == best_load && lat < best_lat)) {
+      best = s;
+      best_lat = lat;
+      best_load = load;
+    }
+  }
+  out->site = best;
+  out->replica = -1;
+  out->score = best_load;
+}
+
+static const cpn_policy_type_t random_type = {
+  .abi = CPN_POLICY_ABI, .name = "random", .state_size = 0, .decide = random_decide};
+static const cpn_policy_type_t rr_type = {
+  .abi = CPN_POLICY_ABI, .name = "round-robin", .state_size = sizeof(rr_state_t), .init = rr_init, .decide = rr_decide};
+static const cpn_policy_type_t nearest_type = {
+  .abi = CPN_POLICY_ABI, .name = "nearest", .state_size = 0, .decide = nearest_decide};
+static const cpn_policy_type_t least_loaded_type = {
+  .abi = CPN_POLICY_ABI, .name = "least-loaded", .state_size = 0, .decide = least_loaded_decide};
+
+const cpn_policy_type_t *const cpn_policy_builtins[] = {
+  &random_type, &rr_type, &nearest_type, &least_loaded_type,
+};
+const size_t cpn_policy_builtin_count = sizeof cpn_policy_builtins / sizeof cpn_policy_builtins[0];

@@ -1,0 +1,28 @@
+/* policy: the policy registry (built-ins + user plug-ins loaded with dlopen) and helpers shared by the
+ * built-in policies. The ABI itself is the public header cpnsim/policy.h. */
+#ifndef CPN_SIM_POLICY_H
+#define CPN_SIM_POLICY_H
+
+#include <stddef.h>
+
+#include "cpn_error.h"
+#include "cpnsim/policy.h"
+
+/* A registry holding every built-in type. */
+cpn_err_t cpn_policy_registry_new(cpn_policy_registry_t **reg);
+/* Unloads plug-ins. Accepts NULL. */
+void cpn_policy_registry_free(cpn_policy_registry_t *reg);
+const cpn_policy_type_t *cpn_policy_registry_find(const cpn_policy_registry_t *reg, const char *name);
+size_t cpn_policy_registry_count(const cpn_policy_registry_t *reg);
+const cpn_policy_type_t *cpn_policy_registry_at(const cpn_policy_registry_t *reg, size_t i);
+/* Loads a plug-in shared object and registers its types; *first names the first type it registered.
+ * Errors (not found, no entry symbol, ABI mismatch) name the path. */
+cpn_err_t cpn_policy_registry_load(cpn_policy_registry_t *reg, const char *path, const char **first);
+/* Resolves a --policy argument: a registered name, or a path (contains '/' or ends in .so) to load. */
+cpn_err_t cpn_policy_resolve(cpn_policy_registry_t *reg, const char *spec, const cpn_policy_type_t **type);
+
+/* The built-in table (policies_builtin.c). */
+extern const cpn_policy_type_t *const cpn_policy_builtins[];
+extern const size_t cpn_policy_builtin_count;
+
+#endif

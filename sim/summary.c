@@ -1,0 +1,219 @@
+/* summary: metrics from the measured requests (see summary.h). Samples are kept in one array; each
+ * group's percentiles sort a scratch copy of its values, so finish() costs O(N log N) per kind. */
+#include "summary.h"
+
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const cpn_metric_names[CPN_M_COUNT] = {
+  "requests", "completed", "rejected", "failed", "timed_out", "prompt_tokens", "output_tokens",
+  "ttft_p50_s", "ttft_p95_s", "ttft_p99_s", "ttft_mean_s", "e2e_p50_s", "e2e_p95_s", "e2e_p99_s", "e2e_mean_s",
+  "tpot_p50_s", "tpot_p99_s", "slo_attainment", "tokens_per_s", "cost_usd", "cost_usd_per_mtok", "energy_j",
+  "co2_g", "co2_g_per_mtok", "cross_border_requests", "cross_border_bytes", "utilisation",
+};
+
+typedef struct {
+  double ttft_s, e2e_s, tpot_s;
+  double cost_usd, energy_j, co2_g, xb_bytes;
+  int32_t group[CPN_GROUP_KINDS];
+  uint32_t prompt_tokens, output_tokens;
+  uint8_t status, slo_ok, cross_border;
+} sample_t;
+
+struct cpn_summary {
+  sample_t *samples;
+  size_t n, cap;
+  int n_groups[CPN_GROUP_KINDS];
+  const char *const *names[CPN_GROUP_KINDS];
+  double *metrics[CPN_GROUP_KINDS]; /* n_groups[k] * CPN_M_COUNT */
+};
+
+cpn_err_t cpn_summary_new(cpn_summary_t **out, const char *const *const names[CPN_GROUP_KINDS],
+                          const int n[CPN_GROUP_KINDS])
+{
+  cpn_summary_t *s = calloc(1, sizeof *s);
+  if (!s)
+    return cpn_error_set(CPN_ENOMEM, "summary: out of memory");
+  for (int k = 0; k < CPN_GROUP_KINDS; k++) {
+    s->n_groups[k] = k == CPN_GROUP_OVERALL ? 1 : n[k];
+    s->names[k] = names[k];
+    s->metrics[k] = calloc((size_t)s->n_groups[k] * CPN_M_COUNT, sizeof(double));
+    if (!s->metrics[k]) {
+      cpn_summary_free(s);
+      return cpn_error_set(CPN_ENOMEM, "summary: out of memory");
+    }
+  }
+  *out = s;
+  return CPN_OK;
+}
+
+void cpn_summary_free(cpn_summary_t *s)
+{
+  if (!s)
+    return;
+  for (int k = 0; k < CPN_GROUP_KINDS; k++)
+    free(s->metrics[k]);
+  free(s->samples);
+  free(s);
+}
+
+cpn_err_t cpn_summary_add(cpn_summary_t *s, const cpn_record_t *r, double ttft_slo_s, double tpot_slo_s,
+                          double cross_border_bytes)
+{
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 4096;
+    sample_t *p = realloc(s->samples, cap * sizeof *p);
+    if (!p)
+      return cpn_error_set(CPN_ENOMEM, "summary: out of memory at %zu requests", s->n);
+    s->samples = p;
+    s->cap = cap;
+  }
+  sample_t *x = &s->samples[s->n++];
+  x->ttft_s = r->t_first_token - r->t_arrival;
+  x->e2e_s = r->t_done - r->t_arrival;
+  x->tpot_s = r->output_tokens > 1 ? (r->t_done - r->net_out_s - r->t_first_token) / (r->output_tokens - 1) : 0.0;
+  x->cost_usd = r->cost_usd;
+  x->energy_j = r->energy_j;
+  x->co2_g = r->co2_g;
+  x->xb_bytes = r->cross_border ? cross_border_bytes : 0.0;
+  x->group[CPN_GROUP_OVERALL] = 0;
+  x->group[CPN_GROUP_SITE] = r->site;
+  x->group[CPN_GROUP_CLASS] = r->cls;
+  x->group[CPN_GROUP_TENANT] = r->tenant;
+  x->prompt_tokens = r->prompt_tokens;
+  x->output_tokens = r->output_tokens;
+  x->status = r->status;
+  x->cross_border = r->cross_border;
+  x->slo_ok = r->status == CPN_STATUS_COMPLETED && x->ttft_s <= ttft_slo_s && x->tpot_s <= tpot_slo_s;
+  return CPN_OK;
+}
+
+static double quantile(double *v, size_t n, double q)
+{
+  return n ? gsl_stats_quantile_from_sorted_data(v, 1, n, q) : NAN;
+}
+
+static void finish_kind(cpn_summary_t *s, int k, double measured_s, double *ttft, double *e2e, double *tpot,
+                        size_t *idx)
+{
+  for (int g = 0; g < s->n_groups[k]; g++) {
+    double *m = &s->metrics[k][(size_t)g * CPN_M_COUNT];
+    size_t nt = 0, ntp = 0;
+    double ttft_sum = 0, e2e_sum = 0, tok = 0;
+    for (size_t i = 0; i < s->n; i++) {
+      const sample_t *x = &s->samples[i];
+      if (x->group[k] != g)
+        continue;
+      m[CPN_M_REQUESTS] += 1;
+      m[CPN_M_COMPLETED + x->status] += 1; /* status order matches the metric order */
+      m[CPN_M_CROSS_BORDER_REQUESTS] += x->cross_border;
+      m[CPN_M_CROSS_BORDER_BYTES] += x->xb_bytes;
+      m[CPN_M_COST_USD] += x->cost_usd;
+      m[CPN_M_ENERGY_J] += x->energy_j;
+      m[CPN_M_CO2_G] += x->co2_g;
+      m[CPN_M_SLO_ATTAINMENT] += x->slo_ok;
+      if (x->status != CPN_STATUS_COMPLETED)
+        continue;
+      m[CPN_M_PROMPT_TOKENS] += x->prompt_tokens;
+      m[CPN_M_OUTPUT_TOKENS] += x->output_tokens;
+      ttft[nt] = x->ttft_s;
+      e2e[nt] = x->e2e_s;
+      ttft_sum += x->ttft_s;
+      e2e_sum += x->e2e_s;
+      nt++;
+      if (x->output_tokens > 1)
+        tpot[ntp++] = x->tpot_s;
+    }
+    (void)idx;
+    gsl_sort(ttft, 1, nt);
+    gsl_sort(e2e, 1, nt);
+    gsl_sort(tpot, 1, ntp);
+    m[CPN_M_TTFT_P50] = quantile(ttft, nt, 0.50);
+    m[CPN_M_TTFT_P95] = quantile(ttft, nt, 0.95);
+    m[CPN_M_TTFT_P99] = quantile(ttft, nt, 0.99);
+    m[CPN_M_TTFT_MEAN] = nt ? ttft_sum / (double)nt : NAN;
+    m[CPN_M_E2E_P50] = quantile(e2e, nt, 0.50);
+    m[CPN_M_E2E_P95] = quantile(e2e, nt, 0.95);
+    m[CPN_M_E2E_P99] = quantile(e2e, nt, 0.99);
+    m[CPN_M_E2E_MEAN] = nt ? e2e_sum / (double)nt : NAN;
+    m[CPN_M_TPOT_P50] = quantile(tpot, ntp, 0.50);
+    m[CPN_M_TPOT_P99] = quantile(tpot, ntp, 0.99);
+    m[CPN_M_SLO_ATTAINMENT] = m[CPN_M_REQUESTS] > 0 ? m[CPN_M_SLO_ATTAINMENT] / m[CPN_M_REQUESTS] : NAN;
+    tok = m[CPN_M_PROMPT_TOKENS] + m[CPN_M_OUTPUT_TOKENS];
+    m[CPN_M_TOKENS_PER_S] = measured_s > 0 ? m[CPN_M_OUTPUT_TOKENS] / measured_s : NAN;
+    m[CPN_M_COST_PER_MTOK] = tok > 0 ? m[CPN_M_COST_USD] / tok * 1e6 : NAN;
+    m[CPN_M_CO2_PER_MTOK] = tok > 0 ? m[CPN_M_CO2_G] / tok * 1e6 : NAN;
+    m[CPN_M_UTILISATION] = NAN;
+  }
+}
+
+void cpn_summary_finish(cpn_summary_t *s, double measured_s, const double *site_busy_accel_s, const int *site_accels)
+{
+  size_t n = s->n ? s->n : 1;
+  double *ttft = malloc(n * sizeof *ttft), *e2e = malloc(n * sizeof *e2e), *tpot = malloc(n * sizeof *tpot);
+  if (!ttft || !e2e || !tpot) {
+    free(ttft), free(e2e), free(tpot);
+    return; /* metrics stay zero; the caller's memory is exhausted anyway */
+  }
+  for (int k = 0; k < CPN_GROUP_KINDS; k++)
+    finish_kind(s, k, measured_s, ttft, e2e, tpot, NULL);
+  double busy = 0, cap = 0;
+  for (int g = 0; g < s->n_groups[CPN_GROUP_SITE]; g++) {
+    double c = (double)site_accels[g] * measured_s;
+    s->metrics[CPN_GROUP_SITE][(size_t)g * CPN_M_COUNT + CPN_M_UTILISATION] = c > 0 ? site_busy_accel_s[g] / c : 0;
+    busy += site_busy_accel_s[g];
+    cap += c;
+  }
+  s->metrics[CPN_GROUP_OVERALL][CPN_M_UTILISATION] = cap > 0 ? busy / cap : 0;
+  free(ttft), free(e2e), free(tpot);
+}
+
+double cpn_summary_get(const cpn_summary_t *s, int kind, int group, int metric)
+{
+  return s->metrics[kind][(size_t)group * CPN_M_COUNT + (size_t)metric];
+}
+
+cpn_err_t cpn_summary_write(const cpn_summary_t *s, cpn_output_t *o)
+{
+  static const char *const paths[CPN_GROUP_KINDS] = {"/summary/overall", "/summary/sites", "/summary/classes",
+                                                      "/summary/tenants"};
+  static const char *const overall[] = {"overall"};
+  for (int k = 0; k < CPN_GROUP_KINDS; k++) {
+    cpn_table_t t = {.path = paths[k], .n_rows = (size_t)s->n_groups[k], .n_cols = CPN_M_COUNT,
+                     .col_names = cpn_metric_names, .keys = k == CPN_GROUP_OVERALL ? overall : s->names[k],
+                     .values = s->metrics[k]};
+    cpn_err_t err = cpn_output_table(o, &t);
+    if (err)
+      return err;
+  }
+  return CPN_OK;
+}
+
+static void print_row(FILE *f, const char *name, const double *m)
+{
+  fprintf(f, "  %-20s %9.0f %9.0f %8.0f %7.3f %7.3f %7.3f %8.3f %8.3f %8.3f %6.1f%% %10.0f %6.1f%%\n", name,
+          m[CPN_M_REQUESTS], m[CPN_M_COMPLETED], m[CPN_M_REJECTED] + m[CPN_M_FAILED] + m[CPN_M_TIMED_OUT],
+          m[CPN_M_TTFT_P50], m[CPN_M_TTFT_P95], m[CPN_M_TTFT_P99], m[CPN_M_E2E_P50], m[CPN_M_E2E_P95],
+          m[CPN_M_E2E_P99], 100 * m[CPN_M_SLO_ATTAINMENT], m[CPN_M_TOKENS_PER_S], 100 * m[CPN_M_UTILISATION]);
+}
+
+void cpn_summary_print(const cpn_summary_t *s, FILE *f)
+{
+  static const char *const titles[CPN_GROUP_KINDS] = {"overall", "per site", "per class", "per tenant"};
+  fprintf(f, "  %-20s %9s %9s %8s %7s %7s %7s %8s %8s %8s %7s %10s %7s\n", "", "requests", "completed",
+          "not-done", "ttft50", "ttft95", "ttft99", "e2e50", "e2e95", "e2e99", "slo", "out-tok/s", "util");
+  for (int k = 0; k < CPN_GROUP_KINDS; k++) {
+    if (k)
+      fprintf(f, " %s\n", titles[k]);
+    for (int g = 0; g < s->n_groups[k]; g++)
+      print_row(f, k == CPN_GROUP_OVERALL ? "overall" : s->names[k][g], &s->metrics[k][(size_t)g * CPN_M_COUNT]);
+  }
+  const double *m = s->metrics[CPN_GROUP_OVERALL];
+  fprintf(f, "  rejected %.0f, failed %.0f, timed out %.0f; cost %.4f USD per million tokens, %.1f g CO2 per million "
+             "tokens, %.0f cross-border requests\n",
+          m[CPN_M_REJECTED], m[CPN_M_FAILED], m[CPN_M_TIMED_OUT], m[CPN_M_COST_PER_MTOK], m[CPN_M_CO2_PER_MTOK],
+          m[CPN_M_CROSS_BORDER_REQUESTS]);
+}

@@ -1,0 +1,48 @@
+/* summary: the run's metrics, overall and per site, class and tenant, computed from every request that
+ * arrived after the warm-up; written to /summary and printed as a readable table.
+ *
+ * Owns one compact sample per measured request (about 64 bytes), so percentiles are exact. Percentiles
+ * are GSL's gsl_stats_quantile_from_sorted_data (linear interpolation, numpy's default). */
+#ifndef CPN_SIM_SUMMARY_H
+#define CPN_SIM_SUMMARY_H
+
+#include <stdio.h>
+
+#include "cpn_error.h"
+#include "output.h"
+#include "record.h"
+
+typedef struct cpn_summary cpn_summary_t;
+
+/* Group kinds: the summary keeps one table per kind. */
+enum { CPN_GROUP_OVERALL = 0, CPN_GROUP_SITE, CPN_GROUP_CLASS, CPN_GROUP_TENANT, CPN_GROUP_KINDS };
+
+/* Metric columns of every /summary table, in order. */
+enum {
+  CPN_M_REQUESTS, CPN_M_COMPLETED, CPN_M_REJECTED, CPN_M_FAILED, CPN_M_TIMED_OUT,
+  CPN_M_PROMPT_TOKENS, CPN_M_OUTPUT_TOKENS,
+  CPN_M_TTFT_P50, CPN_M_TTFT_P95, CPN_M_TTFT_P99, CPN_M_TTFT_MEAN,
+  CPN_M_E2E_P50, CPN_M_E2E_P95, CPN_M_E2E_P99, CPN_M_E2E_MEAN,
+  CPN_M_TPOT_P50, CPN_M_TPOT_P99,
+  CPN_M_SLO_ATTAINMENT, CPN_M_TOKENS_PER_S, CPN_M_COST_USD, CPN_M_COST_PER_MTOK, CPN_M_ENERGY_J,
+  CPN_M_CO2_G, CPN_M_CO2_PER_MTOK, CPN_M_CROSS_BORDER_REQUESTS, CPN_M_CROSS_BORDER_BYTES,
+  CPN_M_UTILISATION, CPN_M_COUNT
+};
+extern const char *const cpn_metric_names[CPN_M_COUNT];
+
+/* names[kind] lists the group names of that kind (site, class, tenant names); n[kind] their count. */
+cpn_err_t cpn_summary_new(cpn_summary_t **s, const char *const *const names[CPN_GROUP_KINDS],
+                          const int n[CPN_GROUP_KINDS]);
+void cpn_summary_free(cpn_summary_t *s);
+/* Adds one ended request; ttft/tpot SLOs of its class decide SLO attainment; bytes crossed borders. */
+cpn_err_t cpn_summary_add(cpn_summary_t *s, const cpn_record_t *r, double ttft_slo_s, double tpot_slo_s,
+                          double cross_border_bytes);
+/* Computes the metrics. measured_s is the measured window (duration - warm-up); site_busy_accel_s and
+ * site_accels give per-site utilisation (overall utilisation is their ratio of sums). */
+void cpn_summary_finish(cpn_summary_t *s, double measured_s, const double *site_busy_accel_s, const int *site_accels);
+/* Metric m of group g of kind k (after finish). */
+double cpn_summary_get(const cpn_summary_t *s, int kind, int group, int metric);
+cpn_err_t cpn_summary_write(const cpn_summary_t *s, cpn_output_t *o);
+void cpn_summary_print(const cpn_summary_t *s, FILE *f);
+
+#endif

@@ -1,0 +1,927 @@
+/* topology: the network graph of sites, plain nodes and links (igraph), the routes between them, the
+ * SimGrid platform written from it, and two ways to make the nodes and links of a scenario: GraphML
+ * import (Internet Topology Zoo) and generated graphs (Waxman, Barabasi-Albert).
+ *
+ * A cpn_topology_t owns a copy of every node name and link attribute, and for each routing source
+ * (every site, then every origin's entry node not already listed) one row of route latencies and one
+ * row of predecessor links over all nodes; the igraph graph lives only while routes are computed.
+ *
+ * Invariants kept:
+ * - Routes are prefix-closed: the route to v is the route to the other end of pred[v], then pred[v].
+ *   Each predecessor row is therefore a tree rooted at its source, and a route is rebuilt by walking
+ *   back from the destination.
+ * - A route's latency is the sum of its links' latencies added in route order, as SimGrid adds them,
+ *   so the platform and the fluid model agree to the last bit.
+ * - Ties are broken by a rule that depends only on the scenario, not on igraph's heap order: igraph's
+ *   Dijkstra gives the least latency d(v); among routes within 1e-12 (relative) of d(v) the one with the
+ *   fewest links wins, then, walking back from the destination, the lowest-numbered link at each step.
+ *
+ * Cost: building is one Dijkstra per routing source, O(S (E + N log N)) time and O(S N) memory; a latency
+ * lookup is O(1), a link list O(route length). */
+#include "topology.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <igraph.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xbt/log.h>
+
+XBT_LOG_NEW_DEFAULT_CATEGORY(cpn_topology, "cpnsim network graph, routes and SimGrid platform");
+
+/* Two route latencies closer than this (relative) are a tie. Sums of the same latencies in another
+ * order differ by a few ulps (1e-16 relative); real differences are far larger. */
+#define TIE_REL 1e-12
+#define PI 3.14159265358979323846
+#define EARTH_RADIUS_M 6371.0e3
+/* Links touching a GraphML node without coordinates get this latency. */
+#define NO_COORD_LATENCY_S 1e-3
+/* Generated topologies: a square of this side (km), centred on 35N 105E, lies inside China. */
+#define GEN_SQUARE_KM 3000.0
+#define GEN_CENTRE_LAT_DEG 35.0
+#define GEN_CENTRE_LON_DEG 105.0
+#define GEN_KM_PER_DEG_LAT 111.195
+#define GEN_BW_BPS 1e11
+#define GEN_MEAN_DEGREE 4.0
+#define WAXMAN_BETA 0.1
+
+typedef struct {
+  const char *name;
+  int node;
+} name_entry_t;
+
+struct cpn_topology {
+  int n_nodes, n_sites, n_links;
+  char (*names)[CPN_NAME_MAX];
+  name_entry_t *by_name;       /* sorted by name, for cpn_topology_node_index */
+  int *link_a, *link_b;        /* endpoints; a -> b is the UP direction of a SPLITDUPLEX link */
+  double *link_latency_s, *link_bw_bps;
+  int *link_shared;
+  int n_sources;
+  int *source_node;            /* [n_sources] */
+  int *source_row;             /* [n_nodes]: row of a routing source, -1 for other nodes */
+  double *route_latency_s;     /* [n_sources * n_nodes] */
+  int *pred_link;              /* [n_sources * n_nodes]: last link of the route; -1 at the source or
+                                * when unreachable */
+  int *route_buf;              /* [n_nodes]: storage returned by cpn_topology_route_links */
+};
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Small helpers                                                                                     */
+
+static cpn_err_t igraph_failed(igraph_error_t rc, const char *what)
+{
+  return cpn_error_set(rc == IGRAPH_ENOMEM ? CPN_ENOMEM : CPN_EINVAL, "topology: %s failed: %s", what,
+                       igraph_strerror(rc));
+}
+
+static int cmp_name_entry(const void *a, const void *b)
+{
+  const name_entry_t *x = a, *y = b;
+  return strcmp(x->name, y->name);
+}
+
+static int other_end(const cpn_topology_t *t, int link, int node)
+{
+  return t->link_a[link] == node ? t->link_b[link] : t->link_a[link];
+}
+
+static int is_tight(double du, double w, double dv)
+{
+  return isfinite(du) && isfinite(dv) && du + w <= dv + TIE_REL * dv;
+}
+
+/* Writes the shortest decimal form of x that reads back as the same double ("0.006", not
+ * "0.0060000000000000001"). */
+static void fmt_double(char *buf, size_t size, double x)
+{
+  for (int prec = 1; prec <= 17; prec++) {
+    snprintf(buf, size, "%.*g", prec, x);
+    if (strtod(buf, NULL) == x)
+      return;
+  }
+}
+
+static void xml_put_escaped(FILE *f, const char *s)
+{
+  for (; *s; s++) {
+    switch (*s) {
+    case '&': fputs("&amp;", f); break;
+    case '<': fputs("&lt;", f); break;
+    case '>': fputs("&gt;", f); break;
+    case '"': fputs("&quot;", f); break;
+    case '\'': fputs("&apos;", f); break;
+    default: fputc(*s, f);
+    }
+  }
+}
+
+static const char *scenario_file(const cpn_scenario_t *sc)
+{
+  return sc->file[0] ? sc->file : "<scenario>";
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Building                                                                                          */
+
+static cpn_err_t copy_nodes(cpn_topology_t *t, const cpn_scenario_t *sc)
+{
+  const char *file = scenario_file(sc);
+  for (int i = 0; i < t->n_nodes; i++) {
+    const char *name = i < sc->n_sites ? sc->sites[i].name : sc->nodes[i - sc->n_sites].name;
+    if (name[0] == '\0') {
+      if (i < sc->n_sites)
+        return cpn_error_set(CPN_EINVAL, "%s:%d: site %d has no name", file, sc->sites[i].line, i);
+      return cpn_error_set(CPN_EINVAL, "%s: node %d has no name", file, i - sc->n_sites);
+    }
+    memcpy(t->names[i], name, CPN_NAME_MAX);
+    t->names[i][CPN_NAME_MAX - 1] = '\0';
+    t->by_name[i].name = t->names[i];
+    t->by_name[i].node = i;
+  }
+  qsort(t->by_name, (size_t)t->n_nodes, sizeof *t->by_name, cmp_name_entry);
+  for (int i = 1; i < t->n_nodes; i++) {
+    if (strcmp(t->by_name[i - 1].name, t->by_name[i].name) == 0) {
+      int first = t->by_name[i - 1].node < t->by_name[i].node ? t->by_name[i - 1].node : t->by_name[i].node;
+      int second = t->by_name[i - 1].node ^ t->by_name[i].node ^ first;
+      int line = second < sc->n_sites ? sc->sites[second].line : 0;
+      return cpn_error_set(CPN_EINVAL, "%s:%d: name '%s' is used by two sites or nodes", file, line,
+                           t->by_name[i].name);
+    }
+  }
+  return CPN_OK;
+}
+
+static cpn_err_t copy_links(cpn_topology_t *t, const cpn_scenario_t *sc)
+{
+  const char *file = scenario_file(sc);
+  for (int i = 0; i < t->n_links; i++) {
+    const cpn_link_spec_t *l = &sc->links[i];
+    int a = cpn_topology_node_index(t, l->a), b = cpn_topology_node_index(t, l->b);
+    if (a < 0 || b < 0)
+      return cpn_error_set(CPN_EINVAL, "%s:%d: link %d (%s - %s): '%s' is not a site or node", file, l->line,
+                           i, l->a, l->b, a < 0 ? l->a : l->b);
+    if (a == b)
+      return cpn_error_set(CPN_EINVAL, "%s:%d: link %d joins '%s' to itself", file, l->line, i, l->a);
+    if (!(isfinite(l->latency_s) && l->latency_s >= 0))
+      return cpn_error_set(CPN_EINVAL, "%s:%d: link %d (%s - %s): latency_s %g is not a finite value >= 0",
+                           file, l->line, i, l->a, l->b, l->latency_s);
+    if (!(isfinite(l->bw_bps) && l->bw_bps > 0))
+      return cpn_error_set(CPN_EINVAL, "%s:%d: link %d (%s - %s): bw_bps %g is not a finite value > 0", file,
+                           l->line, i, l->a, l->b, l->bw_bps);
+    t->link_a[i] = a;
+    t->link_b[i] = b;
+    t->link_latency_s[i] = l->latency_s;
+    t->link_bw_bps[i] = l->bw_bps;
+    t->link_shared[i] = l->shared != 0;
+  }
+  return CPN_OK;
+}
+
+static cpn_err_t pick_sources(cpn_topology_t *t, const cpn_scenario_t *sc)
+{
+  for (int i = 0; i < t->n_nodes; i++)
+    t->source_row[i] = -1;
+  for (int i = 0; i < sc->n_sites; i++) {
+    t->source_row[i] = t->n_sources;
+    t->source_node[t->n_sources++] = i;
+  }
+  for (int i = 0; i < sc->n_origins; i++) {
+    const cpn_origin_spec_t *o = &sc->origins[i];
+    int v = cpn_topology_node_index(t, o->node);
+    if (v < 0)
+      return cpn_error_set(CPN_EINVAL, "%s:%d: origin '%s': node '%s' is not a site or node", scenario_file(sc),
+                           o->line, o->name, o->node);
+    if (t->source_row[v] < 0) {
+      t->source_row[v] = t->n_sources;
+      t->source_node[t->n_sources++] = v;
+    }
+  }
+  return CPN_OK;
+}
+
+/* Chooses the route tree of one source from igraph's distances `d` (d[v] = MATRIX(*dist, row, v)) by the
+ * tie rule of the file comment: a breadth-first search over tight links gives each node its fewest
+ * links among near-shortest routes, then each node takes the lowest-numbered tight link from a node
+ * one link closer. Latencies are then summed down the tree in route order. */
+static void choose_routes(cpn_topology_t *t, const igraph_inclist_t *il, const igraph_matrix_t *dist, int row,
+                          int *hops, int *queue)
+{
+  int n = t->n_nodes, s = t->source_node[row];
+  int *pred = t->pred_link + (size_t)row * n;
+  double *lat = t->route_latency_s + (size_t)row * n;
+  const double *w = t->link_latency_s;
+#define D(v) MATRIX(*dist, row, (v))
+
+  for (int v = 0; v < n; v++) {
+    hops[v] = -1;
+    pred[v] = -1;
+    lat[v] = INFINITY;
+  }
+  hops[s] = 0;
+  int head = 0, tail = 0;
+  queue[tail++] = s;
+  while (head < tail) {
+    int u = queue[head++];
+    const igraph_vector_int_t *inc = igraph_inclist_get(il, u);
+    igraph_integer_t k_end = igraph_vector_int_size(inc);
+    for (igraph_integer_t k = 0; k < k_end; k++) {
+      int e = (int)VECTOR(*inc)[k], v = other_end(t, e, u);
+      if (hops[v] < 0 && is_tight(D(u), w[e], D(v))) {
+        hops[v] = hops[u] + 1;
+        queue[tail++] = v;
+      }
+    }
+  }
+  /* Queue order has parents before children (hops never decrease along it). */
+  lat[s] = 0;
+  for (int i = 1; i < tail; i++) {
+    int v = queue[i], best = -1;
+    const igraph_vector_int_t *inc = igraph_inclist_get(il, v);
+    igraph_integer_t k_end = igraph_vector_int_size(inc);
+    for (igraph_integer_t k = 0; k < k_end; k++) {
+      int e = (int)VECTOR(*inc)[k], u = other_end(t, e, v);
+      if (hops[u] == hops[v] - 1 && is_tight(D(u), w[e], D(v)) && (best < 0 || e < best))
+        best = e;
+    }
+    assert(best >= 0);
+    pred[v] = best;
+    lat[v] = lat[other_end(t, best, v)] + w[best];
+  }
+#undef D
+}
+
+static cpn_err_t compute_routes(cpn_topology_t *t)
+{
+  cpn_err_t err = CPN_OK;
+  igraph_error_t rc;
+  igraph_t g;
+  igraph_vector_int_t edges, from;
+  igraph_vector_t weights;
+  igraph_matrix_t dist;
+  igraph_inclist_t il;
+  int have_graph = 0, have_edges = 0, have_from = 0, have_dist = 0, have_il = 0;
+  int *hops = NULL, *queue = NULL;
+  igraph_error_handler_t *old_handler = igraph_set_error_handler(igraph_error_handler_ignore);
+
+  if ((rc = igraph_vector_int_init(&edges, 2 * (igraph_integer_t)t->n_links)) != IGRAPH_SUCCESS)
+    goto igraph_fail;
+  have_edges = 1;
+  for (int i = 0; i < t->n_links; i++) {
+    VECTOR(edges)[2 * i] = t->link_a[i];
+    VECTOR(edges)[2 * i + 1] = t->link_b[i];
+  }
+  if ((rc = igraph_create(&g, &edges, t->n_nodes, IGRAPH_UNDIRECTED)) != IGRAPH_SUCCESS)
+    goto igraph_fail;
+  have_graph = 1;
+  if ((rc = igraph_vector_int_init(&from, t->n_sources)) != IGRAPH_SUCCESS)
+    goto igraph_fail;
+  have_from = 1;
+  for (int i = 0; i < t->n_sources; i++)
+    VECTOR(from)[i] = t->source_node[i];
+  if ((rc = igraph_matrix_init(&dist, 0, 0)) != IGRAPH_SUCCESS)
+    goto igraph_fail;
+  have_dist = 1;
+  const igraph_vector_t *w =
+      t->n_links > 0 ? igraph_vector_view(&weights, t->link_latency_s, t->n_links) : NULL;
+  if ((rc = igraph_distances_dijkstra(&g, &dist, igraph_vss_vector(&from), igraph_vss_all(), w, IGRAPH_ALL)) !=
+      IGRAPH_SUCCESS)
+    goto igraph_fail;
+  if ((rc = igraph_inclist_init(&g, &il, IGRAPH_ALL, IGRAPH_LOOPS_ONCE)) != IGRAPH_SUCCESS)
+    goto igraph_fail;
+  have_il = 1;
+
+  hops = malloc(sizeof *hops * ((size_t)t->n_nodes + 1));
+  queue = malloc(sizeof *queue * ((size_t)t->n_nodes + 1));
+  if (!hops || !queue) {
+    err = cpn_error_set(CPN_ENOMEM, "topology: out of memory computing routes for %d nodes", t->n_nodes);
+    goto done;
+  }
+  for (int row = 0; row < t->n_sources; row++)
+    choose_routes(t, &il, &dist, row, hops, queue);
+  goto done;
+
+igraph_fail:
+  err = igraph_failed(rc, "route computation");
+done:
+  free(hops);
+  free(queue);
+  if (have_il)
+    igraph_inclist_destroy(&il);
+  if (have_dist)
+    igraph_matrix_destroy(&dist);
+  if (have_from)
+    igraph_vector_int_destroy(&from);
+  if (have_graph)
+    igraph_destroy(&g);
+  if (have_edges)
+    igraph_vector_int_destroy(&edges);
+  igraph_set_error_handler(old_handler);
+  return err;
+}
+
+cpn_err_t cpn_topology_new(cpn_topology_t **out, const cpn_scenario_t *sc)
+{
+  cpn_err_t err;
+  cpn_topology_t *t = calloc(1, sizeof *t);
+  if (!t)
+    return cpn_error_set(CPN_ENOMEM, "topology: out of memory");
+  t->n_sites = sc->n_sites;
+  t->n_nodes = sc->n_sites + sc->n_nodes;
+  t->n_links = sc->n_links;
+  size_t n = (size_t)t->n_nodes, m = (size_t)t->n_links, s_max = n + 1;
+  /* +1 so that empty arrays are still distinct non-NULL allocations. */
+  t->names = calloc(n + 1, sizeof *t->names);
+  t->by_name = calloc(n + 1, sizeof *t->by_name);
+  t->link_a = calloc(m + 1, sizeof *t->link_a);
+  t->link_b = calloc(m + 1, sizeof *t->link_b);
+  t->link_latency_s = calloc(m + 1, sizeof *t->link_latency_s);
+  t->link_bw_bps = calloc(m + 1, sizeof *t->link_bw_bps);
+  t->link_shared = calloc(m + 1, sizeof *t->link_shared);
+  t->source_node = calloc(s_max, sizeof *t->source_node);
+  t->source_row = calloc(n + 1, sizeof *t->source_row);
+  t->route_buf = calloc(n + 1, sizeof *t->route_buf);
+  if (!t->names || !t->by_name || !t->link_a || !t->link_b || !t->link_latency_s || !t->link_bw_bps ||
+      !t->link_shared || !t->source_node || !t->source_row || !t->route_buf) {
+    err = cpn_error_set(CPN_ENOMEM, "topology: out of memory for %d nodes and %d links", t->n_nodes, t->n_links);
+    goto fail;
+  }
+  if ((err = copy_nodes(t, sc)) != CPN_OK || (err = copy_links(t, sc)) != CPN_OK ||
+      (err = pick_sources(t, sc)) != CPN_OK)
+    goto fail;
+  size_t cells = (size_t)t->n_sources * n + 1;
+  t->route_latency_s = malloc(cells * sizeof *t->route_latency_s);
+  t->pred_link = malloc(cells * sizeof *t->pred_link);
+  if (!t->route_latency_s || !t->pred_link) {
+    err = cpn_error_set(CPN_ENOMEM, "topology: out of memory for routes from %d sources to %d nodes",
+                        t->n_sources, t->n_nodes);
+    goto fail;
+  }
+  if ((err = compute_routes(t)) != CPN_OK)
+    goto fail;
+  XBT_DEBUG("topology: %d nodes (%d sites), %d links, routes from %d sources", t->n_nodes, t->n_sites,
+            t->n_links, t->n_sources);
+  *out = t;
+  return CPN_OK;
+fail:
+  cpn_topology_free(t);
+  return err;
+}
+
+void cpn_topology_free(cpn_topology_t *t)
+{
+  if (!t)
+    return;
+  free(t->names);
+  free(t->by_name);
+  free(t->link_a);
+  free(t->link_b);
+  free(t->link_latency_s);
+  free(t->link_bw_bps);
+  free(t->link_shared);
+  free(t->source_node);
+  free(t->source_row);
+  free(t->route_latency_s);
+  free(t->pred_link);
+  free(t->route_buf);
+  free(t);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Queries                                                                                           */
+
+int cpn_topology_node_count(const cpn_topology_t *t) { return t->n_nodes; }
+
+int cpn_topology_node_index(const cpn_topology_t *t, const char *name)
+{
+  name_entry_t key = {name, -1};
+  const name_entry_t *hit = bsearch(&key, t->by_name, (size_t)t->n_nodes, sizeof key, cmp_name_entry);
+  return hit ? hit->node : -1;
+}
+
+const char *cpn_topology_node_name(const cpn_topology_t *t, int node)
+{
+  assert(node >= 0 && node < t->n_nodes);
+  return t->names[node];
+}
+
+int cpn_topology_is_routing_source(const cpn_topology_t *t, int node)
+{
+  assert(node >= 0 && node < t->n_nodes);
+  return t->source_row[node] >= 0;
+}
+
+int cpn_topology_link_count(const cpn_topology_t *t) { return t->n_links; }
+
+double cpn_topology_route_latency_s(const cpn_topology_t *t, int src, int dst)
+{
+  assert(src >= 0 && src < t->n_nodes && dst >= 0 && dst < t->n_nodes);
+  if (src == dst)
+    return 0;
+  int row = t->source_row[src];
+  if (row < 0)
+    return INFINITY;
+  return t->route_latency_s[(size_t)row * t->n_nodes + dst];
+}
+
+/* Writes the links of the route into buf in order and returns their count; 0 when src == dst, -1 when
+ * there is no route. */
+static int route_into(const cpn_topology_t *t, int src, int dst, int *buf)
+{
+  if (src == dst)
+    return 0;
+  int row = t->source_row[src];
+  if (row < 0)
+    return -1;
+  const int *pred = t->pred_link + (size_t)row * t->n_nodes;
+  if (pred[dst] < 0)
+    return -1;
+  int k = 0;
+  for (int v = dst; v != src; v = other_end(t, pred[v], v))
+    buf[k++] = pred[v];
+  for (int i = 0, j = k - 1; i < j; i++, j--) {
+    int tmp = buf[i];
+    buf[i] = buf[j];
+    buf[j] = tmp;
+  }
+  return k;
+}
+
+int cpn_topology_route_links(const cpn_topology_t *t, int src, int dst, const int **links)
+{
+  assert(src >= 0 && src < t->n_nodes && dst >= 0 && dst < t->n_nodes);
+  int k = route_into(t, src, dst, t->route_buf);
+  *links = t->route_buf;
+  return k < 0 ? 0 : k;
+}
+
+double cpn_topology_route_bw_bps(const cpn_topology_t *t, int src, int dst)
+{
+  assert(src >= 0 && src < t->n_nodes && dst >= 0 && dst < t->n_nodes);
+  if (src == dst)
+    return INFINITY;
+  int row = t->source_row[src];
+  if (row < 0)
+    return 0;
+  const int *pred = t->pred_link + (size_t)row * t->n_nodes;
+  if (pred[dst] < 0)
+    return 0;
+  double bw = INFINITY;
+  for (int v = dst; v != src; v = other_end(t, pred[v], v))
+    if (t->link_bw_bps[pred[v]] < bw)
+      bw = t->link_bw_bps[pred[v]];
+  return bw;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* SimGrid platform                                                                                  */
+
+static void write_route(const cpn_topology_t *t, FILE *f, int src, int dst, const int *links, int k)
+{
+  fputs("    <route src=\"", f);
+  xml_put_escaped(f, t->names[src]);
+  fputs("\" dst=\"", f);
+  xml_put_escaped(f, t->names[dst]);
+  fputs("\" symmetrical=\"NO\">\n", f);
+  int at = src;
+  for (int i = 0; i < k; i++) {
+    int e = links[i];
+    if (t->link_shared[e])
+      fprintf(f, "      <link_ctn id=\"l%d\"/>\n", e);
+    else
+      fprintf(f, "      <link_ctn id=\"l%d\" direction=\"%s\"/>\n", e, t->link_a[e] == at ? "UP" : "DOWN");
+    at = other_end(t, e, at);
+  }
+  fputs("    </route>\n", f);
+}
+
+cpn_err_t cpn_topology_write_platform(const cpn_topology_t *t, const char *xml_path)
+{
+  FILE *f = fopen(xml_path, "w");
+  if (!f)
+    return cpn_error_set(CPN_EIO, "%s: cannot write the platform: %s", xml_path, strerror(errno));
+  int *buf = malloc(sizeof *buf * ((size_t)t->n_nodes + 1));
+  if (!buf) {
+    fclose(f);
+    remove(xml_path);
+    return cpn_error_set(CPN_ENOMEM, "topology: out of memory writing %s", xml_path);
+  }
+  char lat[32], bw[32];
+  long n_routes = 0;
+
+  fputs("<?xml version='1.0'?>\n"
+        "<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
+        "<!-- Written by cpnsim from the scenario topology: one host per site or node, one link per\n"
+        "     scenario link (id l<index>), routes = lowest-latency paths between routing sources. -->\n"
+        "<platform version=\"4.1\">\n"
+        "  <zone id=\"cpn\" routing=\"Full\">\n",
+        f);
+  for (int v = 0; v < t->n_nodes; v++) {
+    fputs("    <host id=\"", f);
+    xml_put_escaped(f, t->names[v]);
+    fputs("\" speed=\"1Gf\"/>\n", f);
+  }
+  for (int e = 0; e < t->n_links; e++) {
+    fmt_double(bw, sizeof bw, t->link_bw_bps[e]);
+    fmt_double(lat, sizeof lat, t->link_latency_s[e]);
+    fprintf(f, "    <link id=\"l%d\" bandwidth=\"%sbps\" latency=\"%ss\" sharing_policy=\"%s\"/>\n", e, bw, lat,
+            t->link_shared[e] ? "SHARED" : "SPLITDUPLEX");
+  }
+  /* Routes for every ordered pair of distinct nodes where one end is a site and the other a site or a
+   * routing source: requests (origin -> site), replies (site -> origin), transfers (site -> site). */
+  for (int row = 0; row < t->n_sources; row++) {
+    int src = t->source_node[row];
+    for (int dst = 0; dst < t->n_nodes; dst++) {
+      if (dst == src || t->source_row[dst] < 0 || (src >= t->n_sites && dst >= t->n_sites))
+        continue;
+      int k = route_into(t, src, dst, buf);
+      if (k < 0)
+        continue;
+      write_route(t, f, src, dst, buf, k);
+      n_routes++;
+    }
+  }
+  fputs("  </zone>\n</platform>\n", f);
+  free(buf);
+  int write_failed = ferror(f);
+  if (fclose(f) != 0 || write_failed) {
+    int saved = errno;
+    remove(xml_path);
+    return cpn_error_set(CPN_EIO, "%s: writing the platform failed: %s", xml_path, strerror(saved));
+  }
+  XBT_DEBUG("%s: %d hosts, %d links, %ld routes", xml_path, t->n_nodes, t->n_links, n_routes);
+  return CPN_OK;
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Node and link lists for scenarios: GraphML import and generated graphs                            */
+
+double cpn_topology_great_circle_m(double lat1_deg, double lon1_deg, double lat2_deg, double lon2_deg)
+{
+  const double rad = PI / 180.0;
+  double p1 = lat1_deg * rad, p2 = lat2_deg * rad;
+  double dp = (lat2_deg - lat1_deg) * rad, dl = (lon2_deg - lon1_deg) * rad;
+  double h = sin(dp / 2) * sin(dp / 2) + cos(p1) * cos(p2) * sin(dl / 2) * sin(dl / 2);
+  if (h > 1)
+    h = 1;
+  return 2 * EARTH_RADIUS_M * asin(sqrt(h));
+}
+
+static double fibre_latency_s(const cpn_node_spec_t *a, const cpn_node_spec_t *b)
+{
+  return cpn_topology_great_circle_m(a->lat_deg, a->lon_deg, b->lat_deg, b->lon_deg) / CPN_FIBRE_SPEED_M_PER_S;
+}
+
+/* Makes a node name from a label: trimmed, lowercased, each run of white space turned into one '-';
+ * "node-<id>" when nothing is left. Cuts at CPN_NAME_MAX - 1 bytes without splitting a UTF-8
+ * character. */
+static void name_from_label(char *out, const char *label, long id)
+{
+  size_t k = 0;
+  const char *p = label;
+  while (*p && isspace((unsigned char)*p))
+    p++;
+  while (*p && k < CPN_NAME_MAX - 1) {
+    unsigned char c = (unsigned char)*p;
+    if (isspace(c)) {
+      while (*p && isspace((unsigned char)*p))
+        p++;
+      if (*p)
+        out[k++] = '-';
+      continue;
+    }
+    out[k++] = (char)tolower(c);
+    p++;
+  }
+  if (((unsigned char)*p & 0xC0) == 0x80) { /* cut inside a character: drop its first bytes too */
+    while (k > 0 && ((unsigned char)out[k - 1] & 0xC0) == 0x80)
+      k--;
+    if (k > 0)
+      k--;
+  }
+  out[k] = '\0';
+  if (k == 0)
+    snprintf(out, CPN_NAME_MAX, "node-%ld", id);
+}
+
+static int name_taken(const cpn_node_spec_t *nodes, int n, const char *name)
+{
+  for (int i = 0; i < n; i++)
+    if (strcmp(nodes[i].name, name) == 0)
+      return 1;
+  return 0;
+}
+
+/* Makes nodes[n].name unique among nodes[0..n-1] by appending "-2", "-3", ... */
+static void make_unique(cpn_node_spec_t *nodes, int n)
+{
+  char base[CPN_NAME_MAX];
+  if (!name_taken(nodes, n, nodes[n].name))
+    return;
+  memcpy(base, nodes[n].name, sizeof base);
+  for (int k = 2;; k++) {
+    char suffix[16];
+    int len = snprintf(suffix, sizeof suffix, "-%d", k);
+    size_t keep = strlen(base);
+    if (keep + (size_t)len > CPN_NAME_MAX - 1)
+      keep = CPN_NAME_MAX - 1 - (size_t)len;
+    snprintf(nodes[n].name, CPN_NAME_MAX, "%.*s%s", (int)keep, base, suffix);
+    if (!name_taken(nodes, n, nodes[n].name))
+      return;
+  }
+}
+
+cpn_err_t cpn_topology_graphml_read(const char *path, cpn_node_spec_t **nodes_out, int *n_nodes_out,
+                                    cpn_link_spec_t **links_out, int *n_links_out, double default_bw_bps)
+{
+  if (!(isfinite(default_bw_bps) && default_bw_bps > 0))
+    return cpn_error_set(CPN_EINVAL, "%s: default bandwidth %g bps is not a finite value > 0", path, default_bw_bps);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return cpn_error_set(CPN_EIO, "%s: cannot open: %s", path, strerror(errno));
+
+  cpn_err_t err = CPN_OK;
+  cpn_node_spec_t *nodes = NULL;
+  cpn_link_spec_t *links = NULL;
+  igraph_t g;
+  /* Without the C attribute handler igraph drops every GraphML attribute. Both settings are global
+   * to igraph, so they are restored before returning; the graph is destroyed under the table that
+   * built it. */
+  igraph_attribute_table_t *old_table = igraph_set_attribute_table(&igraph_cattribute_table);
+  igraph_error_handler_t *old_handler = igraph_set_error_handler(igraph_error_handler_ignore);
+  igraph_error_t rc = igraph_read_graph_graphml(&g, f, 0);
+  fclose(f);
+  if (rc != IGRAPH_SUCCESS) {
+    err = cpn_error_set(CPN_EINVAL, "%s: not a readable GraphML graph: %s", path, igraph_strerror(rc));
+    goto restore;
+  }
+
+  int n = (int)igraph_vcount(&g), m = (int)igraph_ecount(&g);
+  int has_label = igraph_cattribute_has_attr(&g, IGRAPH_ATTRIBUTE_VERTEX, "label");
+  int has_lat = igraph_cattribute_has_attr(&g, IGRAPH_ATTRIBUTE_VERTEX, "Latitude");
+  int has_lon = igraph_cattribute_has_attr(&g, IGRAPH_ATTRIBUTE_VERTEX, "Longitude");
+  nodes = calloc((size_t)n + 1, sizeof *nodes);
+  links = calloc((size_t)m + 1, sizeof *links);
+  if (!nodes || !links) {
+    err = cpn_error_set(CPN_ENOMEM, "%s: out of memory for %d nodes and %d links", path, n, m);
+    goto destroy;
+  }
+  for (int v = 0; v < n; v++) {
+    name_from_label(nodes[v].name, has_label ? VAS(&g, "label", v) : "", v);
+    make_unique(nodes, v);
+    nodes[v].lat_deg = has_lat ? VAN(&g, "Latitude", v) : NAN;
+    nodes[v].lon_deg = has_lon ? VAN(&g, "Longitude", v) : NAN;
+    if (!isfinite(nodes[v].lat_deg) || !isfinite(nodes[v].lon_deg)) {
+      nodes[v].lat_deg = nodes[v].lon_deg = NAN;
+      XBT_WARN("%s: node %d '%s' has no coordinates: its links get latency %g ms", path, v, nodes[v].name,
+               NO_COORD_LATENCY_S * 1e3);
+    }
+  }
+  int k = 0;
+  for (int e = 0; e < m; e++) {
+    int a = (int)IGRAPH_FROM(&g, e), b = (int)IGRAPH_TO(&g, e);
+    if (a == b) {
+      XBT_WARN("%s: edge %d joins '%s' to itself: skipped", path, e, nodes[a].name);
+      continue;
+    }
+    cpn_link_spec_t *l = &links[k++];
+    memcpy(l->a, nodes[a].name, CPN_NAME_MAX);
+    memcpy(l->b, nodes[b].name, CPN_NAME_MAX);
+    l->latency_s = isnan(nodes[a].lat_deg) || isnan(nodes[b].lat_deg) ? NO_COORD_LATENCY_S
+                                                                      : fibre_latency_s(&nodes[a], &nodes[b]);
+    l->bw_bps = default_bw_bps;
+    l->shared = 0;
+    l->line = 0;
+  }
+  XBT_DEBUG("%s: %d nodes, %d links", path, n, k);
+  *nodes_out = nodes;
+  *n_nodes_out = n;
+  *links_out = links;
+  *n_links_out = k;
+  nodes = NULL;
+  links = NULL;
+destroy:
+  igraph_destroy(&g);
+restore:
+  free(nodes);
+  free(links);
+  igraph_set_error_handler(old_handler);
+  igraph_set_attribute_table(old_table);
+  return err;
+}
+
+/* Turns a point of the generation square (km, origin at its south-west corner) into coordinates by an
+ * equirectangular projection centred on 35N 105E: the square spans about 21.5-48.5N, 88.5-121.5E, inside
+ * China's bounding box, and great-circle distances stay within ~15% of the planar ones. */
+static void square_to_lat_lon(double x_km, double y_km, cpn_node_spec_t *node)
+{
+  double half = GEN_SQUARE_KM / 2;
+  node->lat_deg = GEN_CENTRE_LAT_DEG + (y_km - half) / GEN_KM_PER_DEG_LAT;
+  node->lon_deg = GEN_CENTRE_LON_DEG + (x_km - half) / (GEN_KM_PER_DEG_LAT * cos(GEN_CENTRE_LAT_DEG * PI / 180));
+}
+
+typedef struct {
+  int *pairs;  /* 2 * count endpoints */
+  int count, cap;
+} edge_list_t;
+
+static int edge_push(edge_list_t *el, int a, int b)
+{
+  if (el->count == el->cap) {
+    int cap = el->cap ? 2 * el->cap : 64;
+    int *p = realloc(el->pairs, sizeof *p * 2 * (size_t)cap);
+    if (!p)
+      return -1;
+    el->pairs = p;
+    el->cap = cap;
+  }
+  el->pairs[2 * el->count] = a;
+  el->pairs[2 * el->count + 1] = b;
+  el->count++;
+  return 0;
+}
+
+static int uf_find(int *parent, int x)
+{
+  while (parent[x] != x) {
+    parent[x] = parent[parent[x]];
+    x = parent[x];
+  }
+  return x;
+}
+
+/* Waxman: P(u, v) = alpha exp(-d / (beta L)), L the largest distance between two points, beta 0.1 and
+ * alpha chosen so that the expected mean degree is 4 whatever n (capped at 1). Pairs are drawn in
+ * (i, j) order, then components are joined in order of their smallest node, each to the nodes before
+ * it by its geographically closest pair (ties: lowest node numbers), so the result is connected. */
+static int waxman_edges(igraph_rng_t *rng, int n, const double *x, const double *y, edge_list_t *el)
+{
+  double max_d = 0, sum_p = 0;
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++) {
+      double d = hypot(x[i] - x[j], y[i] - y[j]);
+      if (d > max_d)
+        max_d = d;
+    }
+  double scale = WAXMAN_BETA * (max_d > 0 ? max_d : 1);
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++)
+      sum_p += exp(-hypot(x[i] - x[j], y[i] - y[j]) / scale);
+  double alpha = sum_p > 0 ? GEN_MEAN_DEGREE * n / 2 / sum_p : 1;
+  if (alpha > 1)
+    alpha = 1;
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++) {
+      double p = alpha * exp(-hypot(x[i] - x[j], y[i] - y[j]) / scale);
+      if (igraph_rng_get_unif01(rng) < p && edge_push(el, i, j) < 0)
+        return -1;
+    }
+
+  int *parent = malloc(sizeof *parent * (size_t)n), *in_done = calloc((size_t)n, sizeof *in_done);
+  if (!parent || !in_done) {
+    free(parent);
+    free(in_done);
+    return -1;
+  }
+  for (int i = 0; i < n; i++)
+    parent[i] = i;
+  for (int e = 0; e < el->count; e++) {
+    int a = uf_find(parent, el->pairs[2 * e]), b = uf_find(parent, el->pairs[2 * e + 1]);
+    if (a != b)
+      parent[a > b ? a : b] = a < b ? a : b;
+  }
+  /* The "done" set grows one component at a time, components taken by their smallest node. */
+  int root0 = uf_find(parent, 0), rc = 0;
+  for (int i = 0; i < n; i++)
+    in_done[i] = uf_find(parent, i) == root0;
+  for (int c = 1; c < n && rc == 0; c++) {
+    if (in_done[c])
+      continue;
+    int root = uf_find(parent, c), best_u = -1, best_v = -1;
+    double best_d = INFINITY;
+    for (int u = c; u < n; u++) {
+      if (in_done[u] || uf_find(parent, u) != root)
+        continue;
+      for (int v = 0; v < n; v++) {
+        if (!in_done[v])
+          continue;
+        double d = hypot(x[u] - x[v], y[u] - y[v]);
+        if (d < best_d) {
+          best_d = d;
+          best_u = u;
+          best_v = v;
+        }
+      }
+    }
+    rc = edge_push(el, best_v < best_u ? best_v : best_u, best_v < best_u ? best_u : best_v);
+    for (int u = c; u < n; u++)
+      if (!in_done[u] && uf_find(parent, u) == root)
+        in_done[u] = 1;
+  }
+  free(parent);
+  free(in_done);
+  return rc;
+}
+
+/* Barabasi-Albert (igraph_barabasi_game, 2 links per new node, no multi-links), drawn from `rng`. */
+static igraph_error_t barabasi_edges(igraph_rng_t *rng, int n, edge_list_t *el)
+{
+  igraph_t g;
+  igraph_vector_int_t ev;
+  igraph_rng_t *old_default = igraph_rng_default();
+  /* igraph's games draw from the default generator: lend it ours, then give it back. */
+  igraph_rng_set_default(rng);
+  igraph_error_t rc = igraph_barabasi_game(&g, n, 1.0, 2, NULL, 0, 1.0, IGRAPH_UNDIRECTED,
+                                           IGRAPH_BARABASI_PSUMTREE, NULL);
+  igraph_rng_set_default(old_default);
+  if (rc != IGRAPH_SUCCESS)
+    return rc;
+  if ((rc = igraph_vector_int_init(&ev, 0)) != IGRAPH_SUCCESS) {
+    igraph_destroy(&g);
+    return rc;
+  }
+  if ((rc = igraph_get_edgelist(&g, &ev, 0)) == IGRAPH_SUCCESS) {
+    igraph_integer_t m = igraph_vector_int_size(&ev) / 2;
+    for (igraph_integer_t e = 0; e < m && rc == IGRAPH_SUCCESS; e++) {
+      int a = (int)VECTOR(ev)[2 * e], b = (int)VECTOR(ev)[2 * e + 1];
+      if (edge_push(el, a < b ? a : b, a < b ? b : a) < 0)
+        rc = IGRAPH_ENOMEM;
+    }
+  }
+  igraph_vector_int_destroy(&ev);
+  igraph_destroy(&g);
+  return rc;
+}
+
+cpn_err_t cpn_topology_generate(const char *kind, int n, unsigned long seed, cpn_node_spec_t **nodes_out,
+                                int *n_nodes_out, cpn_link_spec_t **links_out, int *n_links_out)
+{
+  int waxman = strcmp(kind, "waxman") == 0, barabasi = strcmp(kind, "barabasi") == 0;
+  if (!waxman && !barabasi)
+    return cpn_error_set(CPN_ENOTFOUND, "topology: unknown generator '%s' (known: waxman, barabasi)", kind);
+  if (n < 1)
+    return cpn_error_set(CPN_EINVAL, "topology: a %s graph needs at least 1 node, not %d", kind, n);
+
+  cpn_err_t err = CPN_OK;
+  igraph_rng_t rng;
+  igraph_error_handler_t *old_handler = igraph_set_error_handler(igraph_error_handler_ignore);
+  igraph_error_t rc = igraph_rng_init(&rng, &igraph_rngtype_pcg32);
+  if (rc != IGRAPH_SUCCESS) {
+    igraph_set_error_handler(old_handler);
+    return igraph_failed(rc, "random number generator setup");
+  }
+  igraph_rng_seed(&rng, (igraph_uint_t)seed);
+
+  edge_list_t el = {0};
+  cpn_node_spec_t *nodes = calloc((size_t)n, sizeof *nodes);
+  cpn_link_spec_t *links = NULL;
+  double *x = malloc(sizeof *x * (size_t)n), *y = malloc(sizeof *y * (size_t)n);
+  if (!nodes || !x || !y)
+    goto nomem;
+  for (int i = 0; i < n; i++) {
+    x[i] = igraph_rng_get_unif01(&rng) * GEN_SQUARE_KM;
+    y[i] = igraph_rng_get_unif01(&rng) * GEN_SQUARE_KM;
+    snprintf(nodes[i].name, CPN_NAME_MAX, "n%d", i);
+    memcpy(nodes[i].country, "CN", 3);
+    square_to_lat_lon(x[i], y[i], &nodes[i]);
+  }
+  if (waxman) {
+    if (waxman_edges(&rng, n, x, y, &el) < 0)
+      goto nomem;
+  } else if ((rc = barabasi_edges(&rng, n, &el)) != IGRAPH_SUCCESS) {
+    err = igraph_failed(rc, "Barabasi-Albert generation");
+    goto done;
+  }
+  links = calloc((size_t)el.count + 1, sizeof *links);
+  if (!links)
+    goto nomem;
+  for (int e = 0; e < el.count; e++) {
+    const cpn_node_spec_t *a = &nodes[el.pairs[2 * e]], *b = &nodes[el.pairs[2 * e + 1]];
+    memcpy(links[e].a, a->name, CPN_NAME_MAX);
+    memcpy(links[e].b, b->name, CPN_NAME_MAX);
+    links[e].latency_s = fibre_latency_s(a, b);
+    links[e].bw_bps = GEN_BW_BPS;
+  }
+  *nodes_out = nodes;
+  *n_nodes_out = n;
+  *links_out = links;
+  *n_links_out = el.count;
+  nodes = NULL;
+  links = NULL;
+  goto done;
+nomem:
+  err = cpn_error_set(CPN_ENOMEM, "topology: out of memory generating a %d-node %s graph", n, kind);
+done:
+  free(nodes);
+  free(links);
+  free(x);
+  free(y);
+  free(el.pairs);
+  igraph_rng_destroy(&rng);
+  igraph_set_error_handler(old_handler);
+  return err;
+}
