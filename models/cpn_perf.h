@@ -38,11 +38,15 @@ typedef struct {
   double prefill_eff;        /* fraction of peak FLOP/s reached in prefill (0,1] */
   double decode_eff;         /* fraction of peak memory bandwidth reached in decode (0,1] */
   double step_overhead_s;    /* fixed cost of one decode step (scheduling, kernel launches) */
-  double kv_mem_fraction;    /* fraction of memory left after weights usable for KV (0,1] */
+  double kv_mem_fraction;    /* fraction of the replica's memory that weights + KV may use (0,1], vLLM's
+                              * gpu_memory_utilization: KV gets tp*mem_bytes*kv_mem_fraction - weights */
   /* Test/override mode: when > 0, decode step time is this constant whatever the batch, and prefill
    * takes fixed_prefill_s_per_token * prompt tokens. Used for queueing-theory checks. */
   double fixed_step_s;
   double fixed_prefill_s_per_token;
+  /* Appended: cost of one tensor-parallel all-reduce; a forward pass pays 2 * layers of them when
+   * tp > 1 (0 = no communication cost). Set by cpn_perf_init. */
+  double tp_allreduce_s;
 } cpn_perf_t;
 
 /* Catalog lookups: NULL when the name is unknown. Pointers are to static storage. */
@@ -61,12 +65,21 @@ double cpn_perf_prefill_s(const cpn_perf_t *perf, double prompt_tokens);
 /* Seconds of one decode step producing one token for each of `batch` requests whose contexts total
  * `ctx_tokens` tokens (memory bound: weights + KV read once per step). batch >= 1. */
 double cpn_perf_decode_step_s(const cpn_perf_t *perf, int batch, double ctx_tokens);
-/* Tokens of KV cache the replica can hold (memory after weights, times kv_mem_fraction). <= 0 means
- * the weights do not fit. */
+/* Tokens of KV cache the replica can hold: (tp * mem_bytes * kv_mem_fraction - weight bytes) /
+ * kv_bytes_per_token. <= 0 means the weights do not fit. */
 double cpn_perf_kv_capacity_tokens(const cpn_perf_t *perf);
 /* Bytes of weights of the model (what a cold start transfers). */
 double cpn_perf_weight_bytes(const cpn_llm_t *llm);
 /* Power drawn by one accelerator of the replica at utilisation u in [0,1]. */
 double cpn_perf_power_w(const cpn_accel_t *accel, double u);
+
+/* Batch limit at which the default calibration was fitted (TensorRT-LLM's default max_batch_size). */
+#define CPN_PERF_CALIB_MAX_BATCH 2048
+
+/* Output tokens/s of one continuously batched replica at steady state under unbounded load: batch
+ * B = min(max_batch, floor(kv_capacity / (in + out))), mean context in + out/2, and each new request's
+ * prefill pausing decoding, so a request costs prefill_s(in) + out * decode_step_s(B, B*(in+out/2)) / B
+ * of replica time. 0 when no request fits. The calibration target; O(1). */
+double cpn_perf_saturated_output_tps(const cpn_perf_t *perf, double in_tokens, double out_tokens, int max_batch);
 
 #endif
