@@ -1081,17 +1081,15 @@ static cpn_err_t write_timeseries(run_t *r)
                    .keys = keys, .values = r->ts_sites};
   cpn_err_t err = cpn_output_table(r->out, &t);
   if (!err) {
-    static char lname[1][1];
-    (void)lname;
     /* Link rows are keyed by the link's position in /names/links. */
     char **lk = calloc(nl ? nl : 1, sizeof *lk);
-    char *buf = calloc(nl ? nl : 1, 16);
+    char *buf = calloc(nl ? nl : 1, 24);
     if (!lk || !buf) {
       err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (time series)");
     } else {
       for (size_t i = 0; i < nl; i++) {
-        lk[i] = buf + i * 16;
-        snprintf(lk[i], 16, "l%zu", i % (size_t)r->n_links);
+        lk[i] = buf + i * 24;
+        snprintf(lk[i], 24, "l%zu", i % (size_t)r->n_links);
       }
       cpn_table_t tl = {.path = "/timeseries/links", .n_rows = nl, .n_cols = TL_COLS, .col_names = ts_link_cols,
                         .keys = (const char *const *)lk, .values = r->ts_links};
@@ -1201,11 +1199,8 @@ cpn_err_t cpn_engine_run(const cpn_engine_config_t *cfg, cpn_engine_stats_t *sta
     err = build_network(r);
   if (!err) {
     const char *const *names[CPN_GROUP_KINDS] = {NULL, NULL, NULL, NULL};
-    static const char *dummy[1];
-    (void)dummy;
     const char **sn = calloc((size_t)sc->n_sites, sizeof *sn), **cn = calloc((size_t)sc->n_classes, sizeof *cn),
                **tn = calloc((size_t)sc->n_tenants, sizeof *tn);
-    /* The summary borrows the name arrays; they live as long as the scenario (freed with r below). */
     if (!sn || !cn || !tn) {
       free(sn), free(cn), free(tn);
       err = cpn_error_set(CPN_ENOMEM, "engine: out of memory");
@@ -1218,8 +1213,7 @@ cpn_err_t cpn_engine_run(const cpn_engine_config_t *cfg, cpn_engine_stats_t *sta
       names[CPN_GROUP_TENANT] = tn;
       int n[CPN_GROUP_KINDS] = {1, sc->n_sites, sc->n_classes, sc->n_tenants};
       err = cpn_summary_new(&r->summary, names, n);
-      if (err)
-        free(sn), free(cn), free(tn);
+      free(sn), free(cn), free(tn);
     }
   }
   if (!err) {
@@ -1323,16 +1317,12 @@ cpn_err_t cpn_engine_run(const cpn_engine_config_t *cfg, cpn_engine_stats_t *sta
     fprintf(f, "  measured after %.0f s warm-up (times in seconds):\n", sc->run.warmup_s);
     cpn_summary_print(r->summary, f);
   }
+  /* On error the temporary file is removed; the first error's message is kept. */
   cpn_err_t cerr = cpn_output_close(r->out, !err);
   if (!err)
     err = cerr;
-  else if (r->out)
-    ; /* the output was removed; keep the first error's message */
   if (stats)
     *stats = r->st;
-  if (r->summary) {
-    /* The summary borrows name arrays allocated above. */
-  }
   run_free(r);
   free(r);
   return err;

@@ -101,7 +101,7 @@ int main(int argc, char **argv)
     return 0;
   }
 
-  static char seed_set[64], policy_set[300];
+  static char seed_set[64];
   if (seed) {
     snprintf(seed_set, sizeof seed_set, "run.seed=%s", seed);
     sets[n_sets++] = seed_set;
@@ -119,8 +119,13 @@ int main(int argc, char **argv)
     return 2;
   }
   if (policy) {
-    snprintf(policy_set, sizeof policy_set, "%s", policy);
-    snprintf(sc.run.policy, sizeof sc.run.policy, "%s", policy_set);
+    size_t len = strlen(policy);
+    if (len >= sizeof sc.run.policy) {
+      cpn_scenario_destroy(&sc);
+      cpn_policy_registry_free(reg);
+      return bad_cli("--policy: '%s' is too long", policy);
+    }
+    memcpy(sc.run.policy, policy, len + 1);
   }
   const cpn_policy_type_t *type = NULL;
   err = cpn_policy_resolve(reg, sc.run.policy, &type);

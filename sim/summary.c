@@ -39,7 +39,17 @@ cpn_err_t cpn_summary_new(cpn_summary_t **out, const char *const *const names[CP
     return cpn_error_set(CPN_ENOMEM, "summary: out of memory");
   for (int k = 0; k < CPN_GROUP_KINDS; k++) {
     s->n_groups[k] = k == CPN_GROUP_OVERALL ? 1 : n[k];
-    s->names[k] = names[k];
+    if (k != CPN_GROUP_OVERALL) {
+      /* Copies the array of pointers; the strings themselves are borrowed. */
+      const char **copy = calloc((size_t)(n[k] ? n[k] : 1), sizeof *copy);
+      if (!copy) {
+        cpn_summary_free(s);
+        return cpn_error_set(CPN_ENOMEM, "summary: out of memory");
+      }
+      for (int g = 0; g < n[k]; g++)
+        copy[g] = names[k][g];
+      s->names[k] = copy;
+    }
     s->metrics[k] = calloc((size_t)s->n_groups[k] * CPN_M_COUNT, sizeof(double));
     if (!s->metrics[k]) {
       cpn_summary_free(s);
@@ -54,8 +64,10 @@ void cpn_summary_free(cpn_summary_t *s)
 {
   if (!s)
     return;
-  for (int k = 0; k < CPN_GROUP_KINDS; k++)
+  for (int k = 0; k < CPN_GROUP_KINDS; k++) {
     free(s->metrics[k]);
+    free((void *)s->names[k]);
+  }
   free(s->samples);
   free(s);
 }

@@ -30,7 +30,8 @@ enum {
 };
 extern const char *const cpn_metric_names[CPN_M_COUNT];
 
-/* names[kind] lists the group names of that kind (site, class, tenant names); n[kind] their count. */
+/* names[kind] lists the group names of that kind (site, class, tenant names); n[kind] their count.
+ * The pointer arrays are copied; the strings are borrowed and must outlive the summary. */
 cpn_err_t cpn_summary_new(cpn_summary_t **s, const char *const *const names[CPN_GROUP_KINDS],
                           const int n[CPN_GROUP_KINDS]);
 void cpn_summary_free(cpn_summary_t *s);
