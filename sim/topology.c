@@ -146,9 +146,10 @@ static cpn_err_t copy_nodes(cpn_topology_t *t, const cpn_scenario_t *sc)
   qsort(t->by_name, (size_t)t->n_nodes, sizeof *t->by_name, cmp_name_entry);
   for (int i = 1; i < t->n_nodes; i++) {
     if (strcmp(t->by_name[i - 1].name, t->by_name[i].name) == 0) {
+      /* Point at the later of the two if it is a site (nodes carry no line). */
       int first = t->by_name[i - 1].node < t->by_name[i].node ? t->by_name[i - 1].node : t->by_name[i].node;
       int second = t->by_name[i - 1].node ^ t->by_name[i].node ^ first;
-      int line = second < sc->n_sites ? sc->sites[second].line : 0;
+      int line = second < sc->n_sites ? sc->sites[second].line : first < sc->n_sites ? sc->sites[first].line : 0;
       return cpn_error_set(CPN_EINVAL, "%s:%d: name '%s' is used by two sites or nodes", file, line,
                            t->by_name[i].name);
     }
@@ -635,6 +636,13 @@ static void make_unique(cpn_node_spec_t *nodes, int n)
   }
 }
 
+/* igraph's GraphML reader warns about things that do not matter here (e.g. "Could not add vertex ids,
+ * there is already an 'id' vertex attribute"): keep them, at debug level. */
+static void igraph_warning_to_log(const char *reason, const char *file, int line)
+{
+  XBT_DEBUG("igraph warning (%s:%d): %s", file, line, reason);
+}
+
 cpn_err_t cpn_topology_graphml_read(const char *path, cpn_node_spec_t **nodes_out, int *n_nodes_out,
                                     cpn_link_spec_t **links_out, int *n_links_out, double default_bw_bps)
 {
@@ -653,6 +661,7 @@ cpn_err_t cpn_topology_graphml_read(const char *path, cpn_node_spec_t **nodes_ou
    * built it. */
   igraph_attribute_table_t *old_table = igraph_set_attribute_table(&igraph_cattribute_table);
   igraph_error_handler_t *old_handler = igraph_set_error_handler(igraph_error_handler_ignore);
+  igraph_warning_handler_t *old_warning = igraph_set_warning_handler(igraph_warning_to_log);
   igraph_error_t rc = igraph_read_graph_graphml(&g, f, 0);
   fclose(f);
   if (rc != IGRAPH_SUCCESS) {
@@ -709,6 +718,7 @@ destroy:
 restore:
   free(nodes);
   free(links);
+  igraph_set_warning_handler(old_warning);
   igraph_set_error_handler(old_handler);
   igraph_set_attribute_table(old_table);
   return err;
@@ -754,26 +764,50 @@ static int uf_find(int *parent, int x)
   return x;
 }
 
-/* Waxman: P(u, v) = alpha exp(-d / (beta L)), L the largest distance between two points, beta 0.1 and
- * alpha chosen so that the expected mean degree is 4 whatever n (capped at 1). Pairs are drawn in
- * (i, j) order, then components are joined in order of their smallest node, each to the nodes before
- * it by its geographically closest pair (ties: lowest node numbers), so the result is connected. */
+static double waxman_pair_sum(int n, const double *x, const double *y, double scale)
+{
+  double sum = 0;
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++)
+      sum += exp(-hypot(x[i] - x[j], y[i] - y[j]) / scale);
+  return sum;
+}
+
+/* Waxman: P(u, v) = alpha exp(-d / (beta L)), L the largest distance between two points. beta = 0.1 and
+ * alpha is chosen so that the expected mean degree is 4 whatever n; when that would need alpha > 1
+ * (small n), alpha = 1 and beta grows instead (bisection), so small graphs are meshes, not trees.
+ * Pairs are drawn in (i, j) order, then components are joined in order of their smallest node, each to
+ * the nodes before it by its geographically closest pair (ties: lowest node numbers), so the result is
+ * connected. */
 static int waxman_edges(igraph_rng_t *rng, int n, const double *x, const double *y, edge_list_t *el)
 {
-  double max_d = 0, sum_p = 0;
+  double max_d = 0;
   for (int i = 0; i < n; i++)
     for (int j = i + 1; j < n; j++) {
       double d = hypot(x[i] - x[j], y[i] - y[j]);
       if (d > max_d)
         max_d = d;
     }
-  double scale = WAXMAN_BETA * (max_d > 0 ? max_d : 1);
-  for (int i = 0; i < n; i++)
-    for (int j = i + 1; j < n; j++)
-      sum_p += exp(-hypot(x[i] - x[j], y[i] - y[j]) / scale);
-  double alpha = sum_p > 0 ? GEN_MEAN_DEGREE * n / 2 / sum_p : 1;
-  if (alpha > 1)
-    alpha = 1;
+  double len = max_d > 0 ? max_d : 1, beta = WAXMAN_BETA, alpha = 1;
+  double target = GEN_MEAN_DEGREE * n / 2, sum = waxman_pair_sum(n, x, y, beta * len);
+  if (sum >= target) {
+    alpha = target / sum;
+  } else {
+    double lo = beta, hi = 100;
+    if (waxman_pair_sum(n, x, y, hi * len) <= target) {
+      beta = hi;
+    } else {
+      for (int it = 0; it < 60; it++) {
+        beta = (lo + hi) / 2;
+        if (waxman_pair_sum(n, x, y, beta * len) < target)
+          lo = beta;
+        else
+          hi = beta;
+      }
+      beta = hi;
+    }
+  }
+  double scale = beta * len;
   for (int i = 0; i < n; i++)
     for (int j = i + 1; j < n; j++) {
       double p = alpha * exp(-hypot(x[i] - x[j], y[i] - y[j]) / scale);

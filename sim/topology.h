@@ -58,9 +58,9 @@ cpn_err_t cpn_topology_graphml_read(const char *path, cpn_node_spec_t **nodes, i
  * 1e11 bps, full duplex, latency = great-circle distance / CPN_FIBRE_SPEED_M_PER_S. Same kind, n and
  * seed = same output, on any machine (igraph's PCG32, privately seeded). Kinds:
  * - "waxman": points uniform in a 3000 km square mapped to about 21.5-48.5N, 88.5-121.5E; link
- *   probability alpha exp(-d / (0.1 L)), L the largest distance, alpha set for a mean degree near 4;
- *   then each further component (by smallest node) is joined to the earlier ones by its closest pair.
- *   O(n^2) time.
+ *   probability alpha exp(-d / (beta L)), L the largest distance, beta 0.1 and alpha set for a mean
+ *   degree near 4 (for small n: alpha 1 and beta raised instead); then each further component (by
+ *   smallest node) is joined to the earlier ones by its closest pair. O(n^2) time.
  * - "barabasi": igraph_barabasi_game, 2 links per new node, no multi-links; coordinates drawn as for
  *   waxman.
  * Unknown kind: CPN_ENOTFOUND. On success the arrays are malloc'd, freed by the caller with free(). */

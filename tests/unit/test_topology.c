@@ -1,0 +1,588 @@
+/* test_topology: routes (lowest latency, link order, ties, unreachable, bandwidth), input errors, the
+ * SimGrid platform XML (loaded by SimGrid in one case only: one engine per process), GraphML import of
+ * the Topology Zoo's Chinanet, and generated Waxman / Barabasi-Albert topologies.
+ *
+ * Scenarios are built by hand here (no YAML loader), with their own allocation and release. */
+#include "topology.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <simgrid/engine.h>
+#include <simgrid/host.h>
+#include <simgrid/link.h>
+#include <xbt/dynar.h>
+
+static char **g_argv;
+
+/* ---- hand-made scenarios ------------------------------------------------------------------------- */
+
+static void *grow(void *p, int n, size_t size)
+{
+  void *q = realloc(p, (size_t)(n + 1) * size);
+  assert_non_null(q);
+  memset((char *)q + (size_t)n * size, 0, size);
+  return q;
+}
+
+static void add_site(cpn_scenario_t *sc, const char *name)
+{
+  sc->sites = grow(sc->sites, sc->n_sites, sizeof *sc->sites);
+  snprintf(sc->sites[sc->n_sites].name, CPN_NAME_MAX, "%s", name);
+  sc->sites[sc->n_sites].line = 10 + sc->n_sites;
+  sc->n_sites++;
+}
+
+static void add_node(cpn_scenario_t *sc, const char *name)
+{
+  sc->nodes = grow(sc->nodes, sc->n_nodes, sizeof *sc->nodes);
+  snprintf(sc->nodes[sc->n_nodes].name, CPN_NAME_MAX, "%s", name);
+  sc->n_nodes++;
+}
+
+static void add_link(cpn_scenario_t *sc, const char *a, const char *b, double latency_s, double bw_bps, int shared)
+{
+  sc->links = grow(sc->links, sc->n_links, sizeof *sc->links);
+  cpn_link_spec_t *l = &sc->links[sc->n_links];
+  snprintf(l->a, CPN_NAME_MAX, "%s", a);
+  snprintf(l->b, CPN_NAME_MAX, "%s", b);
+  l->latency_s = latency_s;
+  l->bw_bps = bw_bps;
+  l->shared = shared;
+  l->line = 40 + sc->n_links;
+  sc->n_links++;
+}
+
+static void add_origin(cpn_scenario_t *sc, const char *name, const char *node)
+{
+  sc->origins = grow(sc->origins, sc->n_origins, sizeof *sc->origins);
+  snprintf(sc->origins[sc->n_origins].name, CPN_NAME_MAX, "%s", name);
+  snprintf(sc->origins[sc->n_origins].node, CPN_NAME_MAX, "%s", node);
+  sc->origins[sc->n_origins].line = 80 + sc->n_origins;
+  sc->n_origins++;
+}
+
+static void free_scenario(cpn_scenario_t *sc)
+{
+  free(sc->sites);
+  free(sc->nodes);
+  free(sc->links);
+  free(sc->origins);
+  memset(sc, 0, sizeof *sc);
+}
+
+static cpn_scenario_t new_scenario(void)
+{
+  cpn_scenario_t sc;
+  memset(&sc, 0, sizeof sc);
+  snprintf(sc.file, sizeof sc.file, "%s", "test.yaml");
+  return sc;
+}
+
+static int idx(const cpn_topology_t *t, const char *name)
+{
+  int i = cpn_topology_node_index(t, name);
+  assert_true(i >= 0);
+  return i;
+}
+
+static void assert_route(const cpn_topology_t *t, const char *src, const char *dst, const int *want, int n_want)
+{
+  const int *links = NULL;
+  int n = cpn_topology_route_links(t, idx(t, src), idx(t, dst), &links);
+  assert_int_equal(n, n_want);
+  for (int i = 0; i < n; i++)
+    assert_int_equal(links[i], want[i]);
+}
+
+/* ---- routes ------------------------------------------------------------------------------------- */
+
+static void routes_follow_lowest_latency(void **state)
+{
+  cpn_scenario_t sc = new_scenario();
+  cpn_topology_t *t = NULL;
+  add_site(&sc, "east");
+  add_site(&sc, "west");
+  add_node(&sc, "relay");
+  add_link(&sc, "east", "west", 0.020, 4e11, 0);  /* direct, but slower than via the relay */
+  add_link(&sc, "east", "relay", 0.006, 4e11, 0);
+  add_link(&sc, "relay", "west", 0.007, 4e11, 0);
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  assert_int_equal(cpn_topology_node_count(t), 3);
+  assert_int_equal(cpn_topology_link_count(t), 3);
+  assert_true(cpn_topology_route_latency_s(t, idx(t, "east"), idx(t, "west")) == 0.006 + 0.007);
+  assert_true(cpn_topology_route_latency_s(t, idx(t, "west"), idx(t, "east")) == 0.007 + 0.006);
+  assert_route(t, "east", "west", (int[]){1, 2}, 2);
+  assert_route(t, "west", "east", (int[]){2, 1}, 2);
+  cpn_topology_free(t);
+  free_scenario(&sc);
+}
+
+static void route_links_in_order(void **state)
+{
+  cpn_scenario_t sc = new_scenario();
+  cpn_topology_t *t = NULL;
+  add_site(&sc, "a");
+  add_site(&sc, "b");
+  add_node(&sc, "x");
+  add_node(&sc, "y");
+  /* Listed out of path order so that sorted or reversed output would show. */
+  add_link(&sc, "y", "b", 0.003, 1e11, 0);
+  add_link(&sc, "a", "x", 0.0025, 1e11, 0);
+  add_link(&sc, "x", "y", 0.004, 1e11, 0);
+  add_origin(&sc, "users", "x");
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  assert_route(t, "a", "b", (int[]){1, 2, 0}, 3);
+  assert_route(t, "b", "a", (int[]){0, 2, 1}, 3);
+  assert_route(t, "x", "b", (int[]){2, 0}, 2);
+  assert_route(t, "x", "a", (int[]){1}, 1);
+  assert_true(cpn_topology_route_latency_s(t, idx(t, "a"), idx(t, "b")) == 0.0025 + 0.004 + 0.003);
+  assert_true(cpn_topology_route_latency_s(t, idx(t, "b"), idx(t, "a")) == 0.003 + 0.004 + 0.0025);
+  assert_true(cpn_topology_is_routing_source(t, idx(t, "x")));
+  assert_false(cpn_topology_is_routing_source(t, idx(t, "y")));
+  cpn_topology_free(t);
+  free_scenario(&sc);
+}
+
+static void unreachable_is_infinite(void **state)
+{
+  cpn_scenario_t sc = new_scenario();
+  cpn_topology_t *t = NULL;
+  const int *links = NULL;
+  add_site(&sc, "a");
+  add_site(&sc, "b");
+  add_node(&sc, "c");
+  add_node(&sc, "island");
+  add_link(&sc, "a", "c", 0.002385, 1e11, 0);
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  int a = idx(t, "a"), b = idx(t, "b"), c = idx(t, "c"), island = idx(t, "island");
+  assert_true(isinf(cpn_topology_route_latency_s(t, a, b)));
+  assert_true(isinf(cpn_topology_route_latency_s(t, a, island)));
+  assert_int_equal(cpn_topology_route_links(t, a, b, &links), 0);
+  assert_true(cpn_topology_route_bw_bps(t, a, b) == 0);
+  /* c is not a routing source: no routes from it, even to a neighbour. */
+  assert_true(isinf(cpn_topology_route_latency_s(t, c, a)));
+  assert_true(cpn_topology_route_latency_s(t, a, c) == 0.002385);
+  assert_true(cpn_topology_route_latency_s(t, a, a) == 0);
+  assert_int_equal(cpn_topology_route_links(t, a, a, &links), 0);
+  cpn_topology_free(t);
+  free_scenario(&sc);
+}
+
+static void bw_is_min_along_route(void **state)
+{
+  cpn_scenario_t sc = new_scenario();
+  cpn_topology_t *t = NULL;
+  add_site(&sc, "a");
+  add_site(&sc, "b");
+  add_node(&sc, "x");
+  add_node(&sc, "y");
+  add_link(&sc, "a", "x", 0.001, 4e11, 0);
+  add_link(&sc, "x", "y", 0.001, 2.385e10, 1);
+  add_link(&sc, "y", "b", 0.001, 1e11, 0);
+  add_link(&sc, "a", "b", 0.009, 1e9, 0);  /* slower, so never used */
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  int a = idx(t, "a"), b = idx(t, "b");
+  assert_true(cpn_topology_route_bw_bps(t, a, b) == 2.385e10);
+  assert_true(cpn_topology_route_bw_bps(t, b, a) == 2.385e10);
+  assert_true(cpn_topology_route_bw_bps(t, a, idx(t, "x")) == 4e11);
+  assert_true(isinf(cpn_topology_route_bw_bps(t, a, a)));
+  cpn_topology_free(t);
+  free_scenario(&sc);
+}
+
+static void equal_latency_ties_take_fewest_links_then_lowest_link(void **state)
+{
+  cpn_scenario_t sc = new_scenario();
+  cpn_topology_t *t = NULL;
+  add_site(&sc, "a");
+  add_site(&sc, "b");
+  add_node(&sc, "c");
+  add_node(&sc, "d");
+  add_node(&sc, "e");
+  add_node(&sc, "f");
+  /* Three routes a -> b of 10 ms: a-e-f-b (3 links), a-d-b (ends with l2), a-c-b (ends with l4). */
+  add_link(&sc, "a", "e", 0.002, 1e11, 0);  /* l0 */
+  add_link(&sc, "a", "d", 0.006, 1e11, 0);  /* l1 */
+  add_link(&sc, "d", "b", 0.004, 1e11, 0);  /* l2 */
+  add_link(&sc, "a", "c", 0.004, 1e11, 0);  /* l3 */
+  add_link(&sc, "c", "b", 0.006, 1e11, 0);  /* l4 */
+  add_link(&sc, "e", "f", 0.005, 1e11, 0);  /* l5 */
+  add_link(&sc, "f", "b", 0.003, 1e11, 0);  /* l6 */
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  assert_route(t, "a", "b", (int[]){1, 2}, 2);
+  assert_route(t, "b", "a", (int[]){2, 1}, 2);
+  assert_true(fabs(cpn_topology_route_latency_s(t, idx(t, "a"), idx(t, "b")) - 0.010) < 1e-15);
+  cpn_topology_free(t);
+
+  /* Zero-latency links make ties in both directions; routes must still be loop-free, fewest links. */
+  add_link(&sc, "c", "d", 0.0, 1e11, 0);    /* l7: a-c-d-b = 0.008 < 0.010 */
+  add_link(&sc, "d", "b", 0.004, 1e11, 0);  /* l8: parallel to l2, same latency, higher number */
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  assert_route(t, "a", "b", (int[]){3, 7, 2}, 3);
+  assert_route(t, "b", "a", (int[]){2, 7, 3}, 3);
+  assert_true(cpn_topology_route_latency_s(t, idx(t, "a"), idx(t, "b")) == 0.004 + 0.0 + 0.004);
+  cpn_topology_free(t);
+  free_scenario(&sc);
+}
+
+static void node_index_numbers_sites_then_nodes(void **state)
+{
+  cpn_scenario_t sc = new_scenario();
+  cpn_topology_t *t = NULL;
+  add_node(&sc, "zeta");
+  add_site(&sc, "omega");
+  add_node(&sc, "alpha");
+  add_site(&sc, "beta");
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  assert_int_equal(cpn_topology_node_index(t, "omega"), 0);
+  assert_int_equal(cpn_topology_node_index(t, "beta"), 1);
+  assert_int_equal(cpn_topology_node_index(t, "zeta"), 2);
+  assert_int_equal(cpn_topology_node_index(t, "alpha"), 3);
+  assert_int_equal(cpn_topology_node_index(t, "gamma"), -1);
+  assert_string_equal(cpn_topology_node_name(t, 2), "zeta");
+  cpn_topology_free(t);
+  free_scenario(&sc);
+}
+
+static void expect_rejected(cpn_scenario_t *sc, cpn_err_t code, const char *fragment)
+{
+  cpn_topology_t *t = (cpn_topology_t *)(intptr_t)1; /* must stay untouched on failure */
+  cpn_error_clear();
+  assert_int_equal(cpn_topology_new(&t, sc), code);
+  assert_true(t == (cpn_topology_t *)(intptr_t)1);
+  if (!strstr(cpn_error_message(), fragment))
+    fail_msg("message '%s' lacks '%s'", cpn_error_message(), fragment);
+}
+
+static void bad_scenarios_are_rejected_with_location(void **state)
+{
+  cpn_scenario_t sc = new_scenario();
+  add_site(&sc, "a");
+  add_node(&sc, "b");
+  add_link(&sc, "a", "nowhere", 0.001, 1e11, 0);
+  expect_rejected(&sc, CPN_EINVAL, "test.yaml:40: link 0 (a - nowhere): 'nowhere' is not a site or node");
+  snprintf(sc.links[0].b, CPN_NAME_MAX, "a");
+  expect_rejected(&sc, CPN_EINVAL, "test.yaml:40: link 0 joins 'a' to itself");
+  snprintf(sc.links[0].b, CPN_NAME_MAX, "b");
+  sc.links[0].latency_s = -0.001;
+  expect_rejected(&sc, CPN_EINVAL, "test.yaml:40: link 0 (a - b): latency_s");
+  sc.links[0].latency_s = NAN;
+  expect_rejected(&sc, CPN_EINVAL, "latency_s nan");
+  sc.links[0].latency_s = 0.001;
+  sc.links[0].bw_bps = 0;
+  expect_rejected(&sc, CPN_EINVAL, "test.yaml:40: link 0 (a - b): bw_bps 0");
+  sc.links[0].bw_bps = 1e11;
+  add_origin(&sc, "users", "atlantis");
+  expect_rejected(&sc, CPN_EINVAL, "test.yaml:80: origin 'users': node 'atlantis' is not a site or node");
+  snprintf(sc.origins[0].node, CPN_NAME_MAX, "b");
+  add_site(&sc, "b");
+  expect_rejected(&sc, CPN_EINVAL, "test.yaml:11: name 'b' is used by two sites or nodes");
+  snprintf(sc.sites[1].name, CPN_NAME_MAX, "%s", "");
+  expect_rejected(&sc, CPN_EINVAL, "test.yaml:11: site 1 has no name");
+  snprintf(sc.sites[1].name, CPN_NAME_MAX, "c");
+  cpn_topology_t *t = NULL;
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  cpn_topology_free(t);
+  cpn_topology_free(NULL);
+  free_scenario(&sc);
+}
+
+static void empty_scenario_gives_empty_topology(void **state)
+{
+  cpn_scenario_t sc = new_scenario();
+  cpn_topology_t *t = NULL;
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  assert_int_equal(cpn_topology_node_count(t), 0);
+  assert_int_equal(cpn_topology_node_index(t, "a"), -1);
+  cpn_topology_free(t);
+}
+
+/* ---- SimGrid platform --------------------------------------------------------------------------- */
+
+static void platform_write_reports_unwritable_path(void **state)
+{
+  cpn_scenario_t sc = new_scenario();
+  cpn_topology_t *t = NULL;
+  add_site(&sc, "a");
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  assert_int_equal(cpn_topology_write_platform(t, "/nonexistent-dir/platform.xml"), CPN_EIO);
+  assert_non_null(strstr(cpn_error_message(), "/nonexistent-dir/platform.xml"));
+  cpn_topology_free(t);
+  free_scenario(&sc);
+}
+
+/* The only case that starts SimGrid. */
+static void platform_xml_loads_in_simgrid_with_same_latency(void **state)
+{
+  cpn_scenario_t sc = new_scenario();
+  cpn_topology_t *t = NULL;
+  add_site(&sc, "east");
+  add_site(&sc, "west");
+  add_site(&sc, "north");
+  add_node(&sc, "relay");
+  add_node(&sc, "hk&\"co\"");  /* needs XML escaping */
+  add_node(&sc, "spare");
+  add_link(&sc, "east", "west", 0.020, 4e11, 0);            /* l0, unused: slower */
+  add_link(&sc, "east", "relay", 0.006, 4e11, 0);           /* l1 */
+  add_link(&sc, "west", "relay", 0.007, 2.385e10, 0);       /* l2 */
+  add_link(&sc, "north", "relay", 0.0123456789, 1e11, 1);   /* l3, SHARED */
+  add_link(&sc, "hk&\"co\"", "north", 0.0011, 8e10, 0);     /* l4 */
+  add_link(&sc, "spare", "relay", 0.0005, 1e9, 0);          /* l5, spare is no source: no routes */
+  add_origin(&sc, "hongkong-users", "hk&\"co\"");
+  add_origin(&sc, "relay-users", "relay");
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  const char *path = "test_topology_platform.xml";
+  assert_int_equal(cpn_topology_write_platform(t, path), CPN_OK);
+
+  char *argv0 = g_argv[0], *argv[] = {argv0, NULL};
+  int argc = 1;
+  simgrid_init(&argc, argv);
+  simgrid_load_platform(path);
+  assert_int_equal(sg_host_count(), cpn_topology_node_count(t));
+
+  int n_checked = 0;
+  for (int src = 0; src < cpn_topology_node_count(t); src++)
+    for (int dst = 0; dst < cpn_topology_node_count(t); dst++) {
+      if (src == dst || !cpn_topology_is_routing_source(t, src) || !cpn_topology_is_routing_source(t, dst) ||
+          (src >= sc.n_sites && dst >= sc.n_sites))
+        continue;
+      sg_host_t from = sg_host_by_name(cpn_topology_node_name(t, src));
+      sg_host_t to = sg_host_by_name(cpn_topology_node_name(t, dst));
+      assert_non_null(from);
+      assert_non_null(to);
+      double want = cpn_topology_route_latency_s(t, src, dst), got = sg_host_get_route_latency(from, to);
+      if (got != want)
+        fail_msg("%s -> %s: SimGrid %.17g s, igraph %.17g s", cpn_topology_node_name(t, src),
+                 cpn_topology_node_name(t, dst), got, want);
+      /* SimGrid keeps bandwidth in bytes/s: "bps" in the XML means bits. */
+      assert_true(fabs(sg_host_get_route_bandwidth(from, to) - cpn_topology_route_bw_bps(t, src, dst) / 8) <=
+                  1e-9 * cpn_topology_route_bw_bps(t, src, dst));
+      n_checked++;
+    }
+  assert_int_equal(n_checked, 3 * 2 + 2 * 3 + 2 * 3); /* site-site, site-origin, origin-site */
+
+  /* Link order and direction (UP = from the link's first end): west -> hk&"co" = l2 UP, l3 (shared),
+   * l4 DOWN. */
+  xbt_dynar_t route = xbt_dynar_new(sizeof(sg_link_t), NULL);
+  sg_host_get_route(sg_host_by_name("west"), sg_host_by_name("hk&\"co\""), route);
+  const char *want_links[] = {"l2_UP", "l3", "l4_DOWN"};
+  assert_int_equal(xbt_dynar_length(route), 3);
+  for (unsigned i = 0; i < 3; i++)
+    assert_string_equal(sg_link_get_name(xbt_dynar_get_as(route, i, sg_link_t)), want_links[i]);
+  xbt_dynar_reset(route);
+  sg_host_get_route(sg_host_by_name("east"), sg_host_by_name("west"), route);
+  assert_int_equal(xbt_dynar_length(route), 2);
+  assert_string_equal(sg_link_get_name(xbt_dynar_get_as(route, 0, sg_link_t)), "l1_UP");
+  assert_string_equal(sg_link_get_name(xbt_dynar_get_as(route, 1, sg_link_t)), "l2_DOWN");
+  xbt_dynar_free(&route);
+  assert_true(sg_link_get_latency(sg_link_by_name("l3")) == 0.0123456789);
+
+  remove(path);
+  cpn_topology_free(t);
+  free_scenario(&sc);
+}
+
+/* ---- GraphML ------------------------------------------------------------------------------------ */
+
+static void read_chinanet(cpn_node_spec_t **nodes, int *n_nodes, cpn_link_spec_t **links, int *n_links)
+{
+  assert_int_equal(cpn_topology_graphml_read(CPN_TEST_DATA "/Chinanet.graphml", nodes, n_nodes, links, n_links, 1e11),
+                   CPN_OK);
+}
+
+static const cpn_node_spec_t *find_node(const cpn_node_spec_t *nodes, int n, const char *name)
+{
+  for (int i = 0; i < n; i++)
+    if (strcmp(nodes[i].name, name) == 0)
+      return &nodes[i];
+  return NULL;
+}
+
+static void chinanet_has_42_nodes_66_edges(void **state)
+{
+  cpn_node_spec_t *nodes = NULL;
+  cpn_link_spec_t *links = NULL;
+  int n = 0, m = 0;
+  read_chinanet(&nodes, &n, &links, &m);
+  assert_int_equal(n, 42);
+  assert_int_equal(m, 66);
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++)
+      assert_string_not_equal(nodes[i].name, nodes[j].name);
+  const cpn_node_spec_t *beijing = find_node(nodes, n, "beijing"), *intl = find_node(nodes, n, "international-link-1");
+  assert_non_null(beijing);
+  assert_non_null(find_node(nodes, n, "guangzhou"));
+  assert_non_null(find_node(nodes, n, "hong-kong"));
+  assert_non_null(find_node(nodes, n, "xi'an"));
+  assert_non_null(intl);
+  assert_true(beijing->lat_deg == 39.9075 && beijing->lon_deg == 116.39723);
+  assert_true(isnan(intl->lat_deg) && isnan(intl->lon_deg));
+  int n_intl_links = 0;
+  for (int e = 0; e < m; e++) {
+    assert_true(links[e].bw_bps == 1e11);
+    assert_true(links[e].latency_s > 0 && links[e].latency_s < 0.02);
+    if (strcmp(links[e].a, "international-link-1") == 0 || strcmp(links[e].b, "international-link-1") == 0) {
+      assert_true(links[e].latency_s == 1e-3);
+      n_intl_links++;
+    }
+  }
+  assert_true(n_intl_links >= 1);
+  free(nodes);
+  free(links);
+}
+
+static void chinanet_beijing_to_guangzhou_is_8_to_25_ms(void **state)
+{
+  cpn_scenario_t sc = new_scenario();
+  cpn_topology_t *t = NULL;
+  read_chinanet(&sc.nodes, &sc.n_nodes, &sc.links, &sc.n_links);
+  add_site(&sc, "fake-site");
+  add_origin(&sc, "beijing-users", "beijing");
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  assert_int_equal(cpn_topology_node_count(t), 43);
+  int bj = idx(t, "beijing"), gz = idx(t, "guangzhou");
+  double lat = cpn_topology_route_latency_s(t, bj, gz);
+  double direct = cpn_topology_great_circle_m(39.9075, 116.39723, 23.11667, 113.25) / CPN_FIBRE_SPEED_M_PER_S;
+  print_message("beijing -> guangzhou: %.3f ms over the backbone, %.3f ms as the crow flies\n", lat * 1e3,
+                direct * 1e3);
+  assert_true(lat >= 0.008 && lat <= 0.025);
+  assert_true(lat >= direct);
+  cpn_topology_free(t);
+  free_scenario(&sc);
+}
+
+static void graphml_errors_are_reported(void **state)
+{
+  cpn_node_spec_t *nodes = (cpn_node_spec_t *)(intptr_t)1;
+  cpn_link_spec_t *links = NULL;
+  int n = -7, m = -7;
+  assert_int_equal(cpn_topology_graphml_read("/nonexistent/x.graphml", &nodes, &n, &links, &m, 1e11), CPN_EIO);
+  assert_non_null(strstr(cpn_error_message(), "/nonexistent/x.graphml"));
+  const char *junk = "test_topology_junk.graphml";
+  FILE *f = fopen(junk, "w");
+  assert_non_null(f);
+  fputs("<?xml version=\"1.0\"?><notgraphml><oops></notgraphml>\n", f);
+  fclose(f);
+  assert_int_equal(cpn_topology_graphml_read(junk, &nodes, &n, &links, &m, 1e11), CPN_EINVAL);
+  assert_non_null(strstr(cpn_error_message(), junk));
+  remove(junk);
+  assert_int_equal(cpn_topology_graphml_read(CPN_TEST_DATA "/Chinanet.graphml", &nodes, &n, &links, &m, 0), CPN_EINVAL);
+  assert_true(nodes == (cpn_node_spec_t *)(intptr_t)1 && n == -7 && m == -7);
+}
+
+/* ---- generated topologies ---------------------------------------------------------------------- */
+
+/* Builds a topology with n0 as a routing source and checks every node is reachable from it. */
+static void assert_connected(const char *kind, int n, unsigned long seed)
+{
+  cpn_scenario_t sc = new_scenario();
+  cpn_topology_t *t = NULL;
+  assert_int_equal(cpn_topology_generate(kind, n, seed, &sc.nodes, &sc.n_nodes, &sc.links, &sc.n_links), CPN_OK);
+  assert_int_equal(sc.n_nodes, n);
+  for (int i = 0; i < n; i++) {
+    assert_true(sc.nodes[i].lat_deg > 18 && sc.nodes[i].lat_deg < 54);
+    assert_true(sc.nodes[i].lon_deg > 73 && sc.nodes[i].lon_deg < 135);
+  }
+  for (int e = 0; e < sc.n_links; e++)
+    assert_true(sc.links[e].latency_s >= 0 && sc.links[e].latency_s < 0.03 && sc.links[e].bw_bps == 1e11);
+  double mean_degree = 2.0 * sc.n_links / n;
+  print_message("%s n=%d: %d links, mean degree %.2f\n", kind, n, sc.n_links, mean_degree);
+  assert_true(mean_degree > 2 && mean_degree < 6);
+  add_site(&sc, "dc");
+  add_link(&sc, "dc", "n17", 0.001, 1e11, 0);
+  add_origin(&sc, "users", "n0");
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  int n0 = idx(t, "n0");
+  for (int v = 0; v < cpn_topology_node_count(t); v++)
+    assert_true(isfinite(cpn_topology_route_latency_s(t, n0, v)));
+  cpn_topology_free(t);
+  free_scenario(&sc);
+}
+
+static void generated_waxman_is_connected_with_n_nodes(void **state)
+{
+  assert_connected("waxman", 200, 42);
+  assert_connected("waxman", 25, 3); /* sparse: several components to join */
+}
+
+static void generated_barabasi_is_connected_with_n_nodes(void **state)
+{
+  assert_connected("barabasi", 200, 42);
+  assert_connected("barabasi", 25, 3);
+}
+
+static int same_graph(const char *kind, unsigned long seed1, unsigned long seed2)
+{
+  cpn_node_spec_t *n1 = NULL, *n2 = NULL;
+  cpn_link_spec_t *l1 = NULL, *l2 = NULL;
+  int nn1, nn2, nl1, nl2, same = 1;
+  assert_int_equal(cpn_topology_generate(kind, 60, seed1, &n1, &nn1, &l1, &nl1), CPN_OK);
+  assert_int_equal(cpn_topology_generate(kind, 60, seed2, &n2, &nn2, &l2, &nl2), CPN_OK);
+  same = nn1 == nn2 && nl1 == nl2;
+  for (int i = 0; same && i < nn1; i++)
+    same = strcmp(n1[i].name, n2[i].name) == 0 && n1[i].lat_deg == n2[i].lat_deg && n1[i].lon_deg == n2[i].lon_deg;
+  for (int e = 0; same && e < nl1; e++)
+    same = strcmp(l1[e].a, l2[e].a) == 0 && strcmp(l1[e].b, l2[e].b) == 0 && l1[e].latency_s == l2[e].latency_s;
+  free(n1);
+  free(n2);
+  free(l1);
+  free(l2);
+  return same;
+}
+
+static void generated_same_seed_same_graph(void **state)
+{
+  assert_true(same_graph("waxman", 2385, 2385));
+  assert_true(same_graph("barabasi", 2385, 2385));
+  assert_false(same_graph("waxman", 2385, 2386));
+  assert_false(same_graph("barabasi", 2385, 2386));
+}
+
+static void generator_rejects_unknown_kind_and_no_nodes(void **state)
+{
+  cpn_node_spec_t *nodes = NULL;
+  cpn_link_spec_t *links = NULL;
+  int n = -7, m = -7;
+  assert_int_equal(cpn_topology_generate("erdos", 10, 1, &nodes, &n, &links, &m), CPN_ENOTFOUND);
+  assert_non_null(strstr(cpn_error_message(), "erdos"));
+  assert_int_equal(cpn_topology_generate("waxman", 0, 1, &nodes, &n, &links, &m), CPN_EINVAL);
+  assert_true(nodes == NULL && n == -7);
+  assert_int_equal(cpn_topology_generate("waxman", 1, 1, &nodes, &n, &links, &m), CPN_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(m, 0);
+  free(nodes);
+  free(links);
+}
+
+int main(int argc, char **argv)
+{
+  g_argv = argv;
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(routes_follow_lowest_latency),
+      cmocka_unit_test(route_links_in_order),
+      cmocka_unit_test(unreachable_is_infinite),
+      cmocka_unit_test(bw_is_min_along_route),
+      cmocka_unit_test(equal_latency_ties_take_fewest_links_then_lowest_link),
+      cmocka_unit_test(node_index_numbers_sites_then_nodes),
+      cmocka_unit_test(bad_scenarios_are_rejected_with_location),
+      cmocka_unit_test(empty_scenario_gives_empty_topology),
+      cmocka_unit_test(platform_write_reports_unwritable_path),
+      cmocka_unit_test(platform_xml_loads_in_simgrid_with_same_latency),
+      cmocka_unit_test(chinanet_has_42_nodes_66_edges),
+      cmocka_unit_test(chinanet_beijing_to_guangzhou_is_8_to_25_ms),
+      cmocka_unit_test(graphml_errors_are_reported),
+      cmocka_unit_test(generated_waxman_is_connected_with_n_nodes),
+      cmocka_unit_test(generated_barabasi_is_connected_with_n_nodes),
+      cmocka_unit_test(generated_same_seed_same_graph),
+      cmocka_unit_test(generator_rejects_unknown_kind_and_no_nodes),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
