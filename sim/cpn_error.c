@@ -3,7 +3,8 @@
 
 #include <stdio.h>
 
-static _Thread_local char last_message[2048];
+/* Large enough for a scenario loader report listing every problem in a file, one per line. */
+static _Thread_local char last_message[16384];
 
 cpn_err_t cpn_error_vset(cpn_err_t code, const char *fmt, va_list ap)
 {

@@ -557,7 +557,6 @@ static void replica_admit(run_t *r, replica_t *p)
     p->kv_used += need;
     r->sites[p->site].kv_used += need;
     q->rec.replica = p->index_in_site;
-    q->rec.t_dispatch = r->now;
     double dur = cpn_perf_prefill_s(&p->perf, q->rec.prompt_tokens);
     p->prefill = q;
     p->prefill_end = r->now + dur;
@@ -573,7 +572,8 @@ static void on_replica(run_t *r, replica_t *p)
   if (p->prefill) {
     req_t *q = p->prefill;
     p->prefill = NULL;
-    q->rec.t_first_token = r->now;
+    /* The first token travels back to the user: one-way route latency (a token is a few bytes). */
+    q->rec.t_first_token = r->now + r->route_lat[(size_t)q->rec.origin * r->n_sites + p->site];
     if (q->rec.output_tokens <= 1)
       complete_request(r, p, q);
     else
@@ -746,6 +746,7 @@ static void on_arrival(run_t *r, int o)
     return;
   }
   rec->site = d.site;
+  rec->t_dispatch = r->now;
   double tok = need_kv;
   mv_at(r, d.site, rec->model)->queued_tokens += tok;
   r->vsites[d.site].queued_tokens += tok;

@@ -25,4 +25,8 @@ cpn_err_t cpn_policy_resolve(cpn_policy_registry_t *reg, const char *spec, const
 extern const cpn_policy_type_t *const cpn_policy_builtins[];
 extern const size_t cpn_policy_builtin_count;
 
+/* The second set of built-ins (policies_more.c; their rules are documented there). */
+extern const cpn_policy_type_t cpn_policy_power_of_two, cpn_policy_jsq_latency, cpn_policy_cost, cpn_policy_carbon,
+    cpn_policy_east_west, cpn_policy_weighted;
+
 #endif

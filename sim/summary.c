@@ -86,7 +86,8 @@ cpn_err_t cpn_summary_add(cpn_summary_t *s, const cpn_record_t *r, double ttft_s
   sample_t *x = &s->samples[s->n++];
   x->ttft_s = r->t_first_token - r->t_arrival;
   x->e2e_s = r->t_done - r->t_arrival;
-  x->tpot_s = r->output_tokens > 1 ? (r->t_done - r->net_out_s - r->t_first_token) / (r->output_tokens - 1) : 0.0;
+  /* Both times are as delivered to the user, so the return latency cancels. */
+  x->tpot_s = r->output_tokens > 1 ? (r->t_done - r->t_first_token) / (r->output_tokens - 1) : 0.0;
   x->cost_usd = r->cost_usd;
   x->energy_j = r->energy_j;
   x->co2_g = r->co2_g;
@@ -206,10 +207,13 @@ cpn_err_t cpn_summary_write(const cpn_summary_t *s, cpn_output_t *o)
 
 static void print_row(FILE *f, const char *name, const double *m)
 {
-  fprintf(f, "  %-20s %9.0f %9.0f %8.0f %7.3f %7.3f %7.3f %8.3f %8.3f %8.3f %6.1f%% %10.0f %6.1f%%\n", name,
+  char util[16] = "      -";
+  if (!isnan(m[CPN_M_UTILISATION]))
+    snprintf(util, sizeof util, "%6.1f%%", 100 * m[CPN_M_UTILISATION]);
+  fprintf(f, "  %-20s %9.0f %9.0f %8.0f %7.3f %7.3f %7.3f %8.3f %8.3f %8.3f %6.1f%% %10.0f %s\n", name,
           m[CPN_M_REQUESTS], m[CPN_M_COMPLETED], m[CPN_M_REJECTED] + m[CPN_M_FAILED] + m[CPN_M_TIMED_OUT],
           m[CPN_M_TTFT_P50], m[CPN_M_TTFT_P95], m[CPN_M_TTFT_P99], m[CPN_M_E2E_P50], m[CPN_M_E2E_P95],
-          m[CPN_M_E2E_P99], 100 * m[CPN_M_SLO_ATTAINMENT], m[CPN_M_TOKENS_PER_S], 100 * m[CPN_M_UTILISATION]);
+          m[CPN_M_E2E_P99], 100 * m[CPN_M_SLO_ATTAINMENT], m[CPN_M_TOKENS_PER_S], util);
 }
 
 void cpn_summary_print(const cpn_summary_t *s, FILE *f)
