@@ -677,6 +677,8 @@ static int site_eligible(run_t *r, const req_t *q, int s, int conf, double need_
 static void on_arrival(run_t *r, int o)
 {
   const cpn_scenario_t *sc = r->sc;
+  if (r->max_requests > 0 && (long)r->next_id >= r->max_requests)
+    return; /* the request budget is spent: this origin's pending arrival never happens */
   req_t *q = req_alloc(&r->pool);
   if (!q) {
     r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (request pool)");

@@ -6,7 +6,7 @@ import numpy as np
 from cpntest import SRC, fail, requests, run
 
 COMPLETED, REJECTED, FAILED, TIMED_OUT = 0, 1, 2, 3
-for sc, extra in [("tiny.yaml", ["--set", "demand.scale=6"]),  # overloaded: some requests time out
+for sc, extra in [("tiny.yaml", ["--set", "demand.scale=12", "--set", "classes.interactive.timeout_s=5"]),  # overloaded: requests time out
                   ("tiny.yaml", ["--policy", "random"]),
                   ("national-2026.yaml", ["--set", "run.duration_s=120", "--set", "run.warmup_s=0",
                                           "--set", "run.drain_s=600"])]:
