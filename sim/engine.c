@@ -22,6 +22,8 @@
 #include <gsl/gsl_rng.h>
 #include <math.h>
 #include <simgrid/actor.h>
+#include <simgrid/cond.h>
+#include <simgrid/mutex.h>
 #include <simgrid/engine.h>
 #include <simgrid/host.h>
 #include <simgrid/version.h>
@@ -34,6 +36,7 @@
 #include <xbt/log.h>
 
 #include "cpn_perf.h"
+#include "autoscaler.h"
 #include "cpn_workload.h"
 #include "output.h"
 #include "record.h"
@@ -46,7 +49,8 @@ XBT_LOG_NEW_DEFAULT_CATEGORY(cpn_engine, "cpnsim engine: the token path");
 
 /* ---------------------------------------------------------------- events */
 
-typedef enum { EV_ARRIVAL, EV_SITE_ARRIVAL, EV_REPLICA, EV_SAMPLE } ev_kind_t;
+typedef enum { EV_ARRIVAL, EV_SITE_ARRIVAL, EV_REPLICA, EV_SAMPLE, EV_LOAD_DONE, EV_AUTOSCALE, EV_DECIDE,
+               EV_TRACE } ev_kind_t;
 
 typedef struct {
   double t;
@@ -121,6 +125,9 @@ struct req {
   req_t *qnext;       /* site queue */
   double v_finish;    /* replica virtual time at which the last token is out */
   double v_start, ctx0, s_start, e_start;
+  double resume_ctx;  /* after a preemption: context to recompute (prompt + tokens generated) */
+  double remaining;   /* after a preemption: output tokens still to generate */
+  int resumed;
   double share_s;     /* replica-seconds attributed to this request */
   double energy_j;    /* accelerator energy attributed (before PUE) */
   double kv_tokens;
@@ -174,11 +181,19 @@ typedef struct {
   int len;
 } queue_t;
 
+typedef enum { REP_READY = 0, REP_UNLOADED, REP_LOADING } rep_state_t;
+
 typedef struct {
   int site, model, tp, max_batch, conf, index_in_site;
+  int state;              /* rep_state_t */
   const cpn_accel_t *accel;
   cpn_perf_t perf;
-  double kv_cap, kv_used;
+  double slow;            /* time multiplier: 1 + confidential overhead on confidential pools */
+  double kv_cap;          /* KV-cache capacity, tokens */
+  double kv_prefill;      /* tokens held by the request in prefill */
+  double idle_since;      /* when the replica last became idle (autoscaler) */
+  double weight_bytes;    /* what a cold start transfers */
+  uint64_t mark;          /* dispatch round in which it could not admit (KV full) */
   req_t **batch; /* min-heap on v_finish */
   int n;
   double V, sum_ctx0, sum_vstart;
@@ -201,8 +216,23 @@ typedef struct {
 
 typedef struct {
   int total_accels;
-  double kv_cap, kv_used;
+  double kv_cap;
 } site_t;
+
+/* A bulk transfer (model weights for a cold start) carried by a SimGrid flow. */
+typedef struct {
+  int kind;               /* 0 = weights */
+  int src, dst, model, replica;
+  double bytes, start_s, end_s;
+  int status;             /* 0 done, 1 in flight at the end of the run */
+} transfer_t;
+
+enum { EVK_LOAD_START, EVK_LOAD_DONE, EVK_UNLOAD };
+static const char *const event_kind_names[] = {"load_start", "load_done", "unload"};
+typedef struct {
+  int kind, site, model, replica;
+  double t_s;
+} run_event_t;
 
 /* ---------------------------------------------------------------- the run */
 
@@ -255,6 +285,25 @@ typedef struct {
   double *ts_links;
   size_t ts_cap;
   cpn_err_t err;          /* first error inside the actor; stops the run */
+
+  /* bulk transfers and replica life cycle */
+  int *model_store;       /* per model: site index holding its weights, -1 = local */
+  transfer_t *transfers;
+  size_t n_transfers, cap_transfers;
+  run_event_t *events;
+  size_t n_events, cap_events;
+  int loads_in_flight;
+  sg_mutex_t mutex;       /* guards the heap against load actors; waits use cond */
+  sg_cond_t cond;
+  uint64_t dispatch_round;
+  double *ts_replicas;    /* rows: n_samples * n_sites, columns 1 + n_models (t, ready replicas per model) */
+
+  /* autoscaler */
+  const cpn_autoscaler_type_t *scaler;
+  void *scaler_state;
+  double *slo_misses;     /* per (site, model) since the last autoscaler call */
+  cpn_scale_view_t *scale_views;
+  cpn_scale_action_t *scale_actions;
 } run_t;
 
 static run_t *g_run; /* the actor's argument: SimGrid actors take argc/argv only */
@@ -387,8 +436,15 @@ static double transfer_s(run_t *r, int origin, int site, double bytes)
 
 /* ------------------------------------------------------------- replicas */
 
+static double prefill_time_s(const replica_t *p, double tokens)
+{
+  return p->slow * cpn_perf_prefill_s(&p->perf, tokens);
+}
+
 static double replica_power_w(const replica_t *p)
 {
+  if (p->state == REP_UNLOADED)
+    return 0.0; /* its accelerators are back in the pool */
   if (p->prefill)
     return p->tp * cpn_perf_power_w(p->accel, 1.0);
   if (p->n == 0)
@@ -398,12 +454,20 @@ static double replica_power_w(const replica_t *p)
   return p->tp * cpn_perf_power_w(p->accel, u > 1 ? 1 : u);
 }
 
+/* KV-cache tokens in use now: the prefilling request's prompt, and every batch member's context. */
+static double kv_now(const replica_t *p)
+{
+  return p->kv_prefill + p->sum_ctx0 - p->sum_vstart + p->n * p->V;
+}
+
 static void set_busy(run_t *r, replica_t *p)
 {
   int busy = p->prefill != NULL || p->n > 0;
   if (busy != p->busy) {
     r->vsites[p->site].busy_accels += busy ? p->tp : -p->tp;
     p->busy = busy;
+    if (!busy)
+      p->idle_since = r->now;
   }
 }
 
@@ -426,6 +490,24 @@ static void replica_advance(run_t *r, replica_t *p)
   p->t_last = r->now;
 }
 
+static void batch_sift_down(replica_t *p, int i)
+{
+  req_t *x = p->batch[i];
+  for (;;) {
+    int l = 2 * i + 1, rr = l + 1, m = i;
+    double best = x->v_finish;
+    if (l < p->n && p->batch[l]->v_finish < best)
+      m = l, best = p->batch[l]->v_finish;
+    if (rr < p->n && p->batch[rr]->v_finish < best)
+      m = rr;
+    if (m == i)
+      break;
+    p->batch[i] = p->batch[m];
+    i = m;
+  }
+  p->batch[i] = x;
+}
+
 static void batch_push(replica_t *p, req_t *q)
 {
   int i = p->n++;
@@ -439,25 +521,14 @@ static void batch_push(replica_t *p, req_t *q)
   p->batch[i] = q;
 }
 
-static req_t *batch_pop(replica_t *p)
+/* Removes batch[i] and restores the heap (O(n) rebuild: only preemptions remove from the middle). */
+static req_t *batch_remove(replica_t *p, int i)
 {
-  req_t *top = p->batch[0], *last = p->batch[--p->n];
-  int i = 0;
-  for (;;) {
-    int l = 2 * i + 1, rr = l + 1, m = i;
-    double best = last->v_finish;
-    if (l < p->n && p->batch[l]->v_finish < best)
-      m = l, best = p->batch[l]->v_finish;
-    if (rr < p->n && p->batch[rr]->v_finish < best)
-      m = rr;
-    if (m == i)
-      break;
-    p->batch[i] = p->batch[m];
-    i = m;
-  }
-  if (p->n)
-    p->batch[i] = last;
-  return top;
+  req_t *x = p->batch[i];
+  p->batch[i] = p->batch[--p->n];
+  for (int k = p->n / 2 - 1; k >= 0; k--)
+    batch_sift_down(p, k);
+  return x;
 }
 
 static void replica_schedule(run_t *r, replica_t *p)
@@ -468,13 +539,17 @@ static void replica_schedule(run_t *r, replica_t *p)
     t = p->prefill_end;
   } else if (p->n > 0) {
     double k = p->batch[0]->v_finish - p->V;
+    /* Steps until the KV cache is full (each step adds one token per member): a preemption point. */
+    double k_full = (p->kv_cap - kv_now(p)) / p->n;
+    if (k_full < k)
+      k = k_full;
     if (k < 0)
       k = 0;
     /* Context grows by one token per member per step; the mean context over the next k steps makes the
      * sum of step times exact for the memory-bound (linear) part of the roofline. */
     double ctx = p->sum_ctx0 - p->sum_vstart + p->n * p->V;
     double mid = ctx + p->n * (k > 1 ? (k - 1) / 2.0 : 0.0);
-    p->step_s = cpn_perf_decode_step_s(&p->perf, p->n, mid);
+    p->step_s = p->slow * cpn_perf_decode_step_s(&p->perf, p->n, mid);
     t = r->now + k * p->step_s;
   } else {
     return;
@@ -485,22 +560,24 @@ static void replica_schedule(run_t *r, replica_t *p)
 
 static void complete_request(run_t *r, replica_t *p, req_t *q)
 {
-  p->kv_used -= q->kv_tokens;
-  r->sites[p->site].kv_used -= q->kv_tokens;
   cpn_model_view_t *mv = mv_at(r, p->site, p->model);
   double tok = (double)q->rec.prompt_tokens + q->rec.output_tokens;
   mv->queued_tokens -= tok;
   r->vsites[p->site].queued_tokens -= tok;
   q->rec.net_out_s = transfer_s(r, q->rec.origin, p->site, q->bytes_out);
   q->rec.t_done = r->now + q->rec.net_out_s;
+  if (q->rec.t_first_token - q->rec.t_arrival > r->sc->classes[q->rec.cls].ttft_slo_s)
+    r->slo_misses[(size_t)p->site * r->n_models + p->model] += 1;
+  if (r->cfg->on_record)
+    r->cfg->on_record(&q->rec, r->cfg->on_record_arg);
   end_request(r, q, CPN_STATUS_COMPLETED, CPN_REASON_NONE);
 }
 
-static void start_decode(run_t *r, replica_t *p, req_t *q)
+static void start_decode(run_t *r, replica_t *p, req_t *q, double ctx0, double tokens)
 {
   q->v_start = p->V;
-  q->v_finish = p->V + (double)(q->rec.output_tokens - 1);
-  q->ctx0 = (double)q->rec.prompt_tokens + 1.0;
+  q->v_finish = p->V + tokens;
+  q->ctx0 = ctx0;
   q->s_start = p->S;
   q->e_start = p->E;
   p->sum_ctx0 += q->ctx0;
@@ -508,20 +585,73 @@ static void start_decode(run_t *r, replica_t *p, req_t *q)
   batch_push(p, q);
 }
 
-static void finish_decode(run_t *r, replica_t *p, req_t *q)
+static void leave_batch(replica_t *p, req_t *q)
 {
   p->sum_ctx0 -= q->ctx0;
   p->sum_vstart -= q->v_start;
   q->share_s += p->S - q->s_start;
   q->energy_j += p->E - q->e_start;
-  complete_request(r, p, q);
 }
 
-/* Starts work on an idle slot of the replica: the next request from its queue(s), if its KV fits. */
+static void queue_push(queue_t *qq, req_t *q, int at_head)
+{
+  if (at_head) {
+    q->qnext = qq->head;
+    qq->head = q;
+    if (!qq->tail)
+      qq->tail = q;
+  } else {
+    q->qnext = NULL;
+    if (qq->tail)
+      qq->tail->qnext = q;
+    else
+      qq->head = q;
+    qq->tail = q;
+  }
+  qq->len++;
+}
+
+static req_t *queue_pop(queue_t *qq)
+{
+  req_t *q = qq->head;
+  qq->head = q->qnext;
+  if (!qq->head)
+    qq->tail = NULL;
+  qq->len--;
+  return q;
+}
+
+/* The KV cache is full and decoding would outgrow it: the most recently admitted member is preempted
+ * (vLLM's recompute policy): its KV is dropped and it returns to the head of its queue, to prefill its
+ * prompt and the tokens it had generated again before decoding the rest. */
+static void preempt_one(run_t *r, replica_t *p)
+{
+  int victim = 0;
+  for (int i = 1; i < p->n; i++)
+    if (p->batch[i]->v_start > p->batch[victim]->v_start ||
+        (p->batch[i]->v_start == p->batch[victim]->v_start && p->batch[i]->rec.id > p->batch[victim]->rec.id))
+      victim = i;
+  req_t *q = batch_remove(p, victim);
+  leave_batch(p, q);
+  double generated = p->V - q->v_start;
+  q->resume_ctx = q->ctx0 + generated;
+  q->remaining = q->v_finish - p->V;
+  q->resumed = 1;
+  if (q->rec.preempted < 255)
+    q->rec.preempted++;
+  r->st.preemptions++;
+  site_model_t *sm = sm_at(r, p->site, p->model);
+  queue_push(&sm->q[q->queue], q, 1);
+  mv_at(r, p->site, p->model)->queued_requests++;
+  r->vsites[p->site].queued_requests++;
+}
+
+/* Starts work on an idle slot of the replica: the next request from its queue(s), if its prompt fits in
+ * the KV cache now (its output grows into the cache as it decodes). */
 static void replica_admit(run_t *r, replica_t *p)
 {
   site_model_t *sm = sm_at(r, p->site, p->model);
-  while (!p->prefill && p->n < p->max_batch && !r->err) {
+  while (p->state == REP_READY && !p->prefill && p->n < p->max_batch && !r->err) {
     queue_t *qq = NULL;
     if (p->conf && sm->q[1].head)
       qq = &sm->q[1];
@@ -531,11 +661,8 @@ static void replica_admit(run_t *r, replica_t *p)
       break;
     req_t *q = qq->head;
     const cpn_class_spec_t *c = &r->sc->classes[q->rec.cls];
-    if (c->timeout_s > 0 && r->now - q->rec.t_arrival > c->timeout_s) {
-      qq->head = q->qnext;
-      if (!qq->head)
-        qq->tail = NULL;
-      qq->len--;
+    if (c->timeout_s > 0 && !q->resumed && r->now - q->rec.t_arrival > c->timeout_s) {
+      queue_pop(qq);
       mv_at(r, p->site, p->model)->queued_requests--;
       r->vsites[p->site].queued_requests--;
       double tok = (double)q->rec.prompt_tokens + q->rec.output_tokens;
@@ -544,21 +671,16 @@ static void replica_admit(run_t *r, replica_t *p)
       end_request(r, q, CPN_STATUS_TIMED_OUT, CPN_REASON_QUEUE_TIMEOUT);
       continue;
     }
-    double need = (double)q->rec.prompt_tokens + q->rec.output_tokens;
-    if (p->kv_used + need > p->kv_cap)
+    double ctx = q->resumed ? q->resume_ctx : (double)q->rec.prompt_tokens;
+    if (kv_now(p) + ctx + 1 > p->kv_cap)
       break; /* waits until KV is released */
-    qq->head = q->qnext;
-    if (!qq->head)
-      qq->tail = NULL;
-    qq->len--;
+    queue_pop(qq);
     mv_at(r, p->site, p->model)->queued_requests--;
     r->vsites[p->site].queued_requests--;
-    q->kv_tokens = need;
-    p->kv_used += need;
-    r->sites[p->site].kv_used += need;
     q->rec.replica = p->index_in_site;
-    double dur = cpn_perf_prefill_s(&p->perf, q->rec.prompt_tokens);
+    double dur = prefill_time_s(p, ctx);
     p->prefill = q;
+    p->kv_prefill = ctx + 1;
     p->prefill_end = r->now + dur;
     q->share_s += dur;
     q->energy_j += dur * p->tp * cpn_perf_power_w(p->accel, 1.0);
@@ -572,66 +694,164 @@ static void on_replica(run_t *r, replica_t *p)
   if (p->prefill) {
     req_t *q = p->prefill;
     p->prefill = NULL;
-    /* The first token travels back to the user: one-way route latency (a token is a few bytes). */
-    q->rec.t_first_token = r->now + r->route_lat[(size_t)q->rec.origin * r->n_sites + p->site];
-    if (q->rec.output_tokens <= 1)
+    p->kv_prefill = 0;
+    double ctx0 = (q->resumed ? q->resume_ctx : (double)q->rec.prompt_tokens) + 1.0;
+    double tokens = q->resumed ? q->remaining : (double)q->rec.output_tokens - 1.0;
+    if (!q->resumed) {
+      /* The first token travels back to the user: one-way route latency (a token is a few bytes). */
+      q->rec.t_first_token = r->now + r->route_lat[(size_t)q->rec.origin * r->n_sites + p->site];
+    }
+    if (tokens <= 0)
       complete_request(r, p, q);
     else
-      start_decode(r, p, q);
+      start_decode(r, p, q, ctx0, tokens);
   } else {
     /* Everyone whose last token is out (tolerance: floating-point drift of V over many events). */
-    while (p->n > 0 && p->batch[0]->v_finish <= p->V + 1e-9 * (1.0 + fabs(p->V)))
-      finish_decode(r, p, batch_pop(p));
+    while (p->n > 0 && p->batch[0]->v_finish <= p->V + 1e-9 * (1.0 + fabs(p->V))) {
+      req_t *q = p->batch[0];
+      p->batch[0] = p->batch[--p->n];
+      if (p->n)
+        batch_sift_down(p, 0);
+      leave_batch(p, q);
+      complete_request(r, p, q);
+    }
+    /* Decoding filled the KV cache: preempt until the next step fits. */
+    while (p->n > 1 && kv_now(p) + p->n > p->kv_cap + 1e-6)
+      preempt_one(r, p);
   }
   replica_admit(r, p);
   replica_schedule(r, p);
 }
 
-/* Finds a replica with a free slot for the (site, model) queues: the one with the smallest batch. */
+/* ------------------------------------------------------------- replica life cycle */
+
+static void log_event(run_t *r, int kind, const replica_t *p)
+{
+  if (r->n_events == r->cap_events) {
+    size_t cap = r->cap_events ? r->cap_events * 2 : 64;
+    run_event_t *v = realloc(r->events, cap * sizeof *v);
+    if (!v) {
+      r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (events)");
+      return;
+    }
+    r->events = v;
+    r->cap_events = cap;
+  }
+  r->events[r->n_events++] = (run_event_t){.kind = kind, .site = p->site, .model = p->model,
+                                           .replica = p->index_in_site, .t_s = r->now};
+}
+
+/* The SimGrid side of a cold start: one actor per weights transfer, a blocking host-to-host send
+ * (a SimGrid flow sharing bandwidth with every other bulk transfer), then the completion is posted to
+ * the engine's event heap and the engine actor is woken. */
+static void load_actor(int argc, char **argv)
+{
+  run_t *r = g_run;
+  size_t i = (size_t)strtoul(argv[1], NULL, 10);
+  transfer_t *x = &r->transfers[i];
+  if (x->bytes > 0)
+    sg_host_sendto(sg_host_by_name(cpn_topology_node_name(r->topo, x->src)),
+                   sg_host_by_name(cpn_topology_node_name(r->topo, x->dst)), x->bytes);
+  sg_mutex_lock(r->mutex);
+  x->end_s = simgrid_get_clock();
+  x->status = 0;
+  r->loads_in_flight--;
+  if (heap_push(&r->heap, x->end_s, EV_LOAD_DONE, (int)i, NULL, 0))
+    r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
+  sg_cond_notify_all(r->cond);
+  sg_mutex_unlock(r->mutex);
+}
+
+static void start_load(run_t *r, replica_t *p)
+{
+  p->t_last = r->now;
+  p->state = REP_LOADING;
+  r->st.cold_starts++;
+  log_event(r, EVK_LOAD_START, p);
+  if (r->n_transfers == r->cap_transfers) {
+    size_t cap = r->cap_transfers ? r->cap_transfers * 2 : 64;
+    transfer_t *v = realloc(r->transfers, cap * sizeof *v);
+    if (!v) {
+      r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (transfers)");
+      return;
+    }
+    r->transfers = v;
+    r->cap_transfers = cap;
+  }
+  size_t i = r->n_transfers++;
+  int src = r->model_store[p->model] >= 0 ? r->model_store[p->model] : p->site;
+  r->transfers[i] = (transfer_t){.kind = 0, .src = src, .dst = p->site, .model = p->model,
+                                 .replica = (int)(p - r->replicas), .bytes = src == p->site ? 0 : p->weight_bytes,
+                                 .start_s = r->now, .end_s = NAN, .status = 1};
+  char arg[32];
+  snprintf(arg, sizeof arg, "%zu", i);
+  const char *argv[] = {"load", arg, NULL};
+  r->loads_in_flight++;
+  sg_actor_create_("load", sg_host_by_name(cpn_topology_node_name(r->topo, p->site)), load_actor, 2,
+                   argv);
+}
+
+static void site_dispatch(run_t *r, int site, int model);
+
+static void on_load_done(run_t *r, int i)
+{
+  replica_t *p = &r->replicas[r->transfers[i].replica];
+  p->state = REP_READY;
+  p->t_last = r->now;
+  p->idle_since = r->now;
+  log_event(r, EVK_LOAD_DONE, p);
+  site_dispatch(r, p->site, p->model);
+}
+
+static void unload(run_t *r, replica_t *p)
+{
+  replica_advance(r, p);
+  p->state = REP_UNLOADED;
+  p->gen++;
+  log_event(r, EVK_UNLOAD, p);
+}
+
+/* Finds a replica with a free slot for the (site, model) queues, the one with the smallest batch, until
+ * no replica can take the head request. Starts a cold load when nothing is loaded or loading. */
 static void site_dispatch(run_t *r, int site, int model)
 {
   site_model_t *sm = sm_at(r, site, model);
+  if (!sm->q[0].head && !sm->q[1].head)
+    return;
+  int ready = 0, loading = 0;
+  replica_t *cold = NULL;
+  for (int i = 0; i < sm->n_replicas; i++) {
+    replica_t *p = sm->replicas[i];
+    ready += p->state == REP_READY;
+    loading += p->state == REP_LOADING;
+    if (p->state == REP_UNLOADED && !cold && (!sm->q[1].head || p->conf || sm->q[0].head))
+      cold = p;
+  }
+  if (ready == 0 && loading == 0 && cold) {
+    start_load(r, cold);
+    return;
+  }
+  uint64_t round = ++r->dispatch_round;
   for (;;) {
-    replica_t *best = NULL;
+    int best = -1;
     for (int i = 0; i < sm->n_replicas; i++) {
       replica_t *p = sm->replicas[i];
-      if (p->prefill || p->n >= p->max_batch)
+      if (p->mark == round || p->state != REP_READY || p->prefill || p->n >= p->max_batch)
         continue;
       if (!sm->q[0].head && !(p->conf && sm->q[1].head))
         continue;
-      if (!best || p->n < best->n)
-        best = p;
+      if (best < 0 || p->n < sm->replicas[best]->n)
+        best = i;
     }
-    if (!best)
+    if (best < 0)
       return;
-    int before_n = best->n;
-    replica_advance(r, best);
-    replica_admit(r, best);
-    if (!best->prefill) {
-      /* Nothing admitted (KV full): others may still have room; stop if none can take the head. */
-      int any = 0;
-      for (int i = 0; i < sm->n_replicas; i++) {
-        replica_t *p = sm->replicas[i];
-        if (p != best && !p->prefill && p->n < p->max_batch && p->kv_used < best->kv_used)
-          any = 1;
-      }
-      if (!any)
-        return;
-      /* Fall back to trying each replica once. */
-      for (int i = 0; i < sm->n_replicas; i++) {
-        replica_t *p = sm->replicas[i];
-        if (p->prefill || p->n >= p->max_batch)
-          continue;
-        replica_advance(r, p);
-        replica_admit(r, p);
-        if (p->prefill) {
-          replica_schedule(r, p);
-        }
-      }
-      return;
-    }
-    (void)before_n;
-    replica_schedule(r, best);
+    replica_t *p = sm->replicas[best];
+    replica_advance(r, p);
+    replica_admit(r, p);
+    if (p->prefill)
+      replica_schedule(r, p);
+    else
+      p->mark = round; /* its KV cache is full: try the others */
   }
 }
 
@@ -639,18 +859,12 @@ static void on_site_arrival(run_t *r, req_t *q)
 {
   int site = q->rec.site, model = q->rec.model;
   site_model_t *sm = sm_at(r, site, model);
-  queue_t *qq = &sm->q[q->queue];
-  q->qnext = NULL;
-  if (qq->tail)
-    qq->tail->qnext = q;
-  else
-    qq->head = q;
-  qq->tail = q;
-  qq->len++;
+  queue_push(&sm->q[q->queue], q, 0);
   mv_at(r, site, model)->queued_requests++;
   r->vsites[site].queued_requests++;
   site_dispatch(r, site, model);
 }
+
 
 /* ------------------------------------------------------------- arrivals and placement */
 
@@ -774,7 +988,10 @@ static void on_sample(run_t *r)
     double *b = realloc(r->ts_links, cap * (size_t)(r->n_links ? r->n_links : 1) * TL_COLS * sizeof *b);
     if (b)
       r->ts_links = b;
-    if (!a || !b) {
+    double *c = realloc(r->ts_replicas, cap * r->n_sites * (1 + (size_t)r->n_models) * sizeof *c);
+    if (c)
+      r->ts_replicas = c;
+    if (!a || !b || !c) {
       r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (time series)");
       return;
     }
@@ -787,14 +1004,25 @@ static void on_sample(run_t *r)
     x[TS_T] = r->now;
     x[TS_BUSY] = r->vsites[s].busy_accels;
     x[TS_QUEUE] = r->vsites[s].queued_requests;
-    x[TS_KV] = r->sites[s].kv_cap > 0 ? r->sites[s].kv_used / r->sites[s].kv_cap : 0;
-    r->vsites[s].kv_used_frac = x[TS_KV];
   }
+  size_t nrc = 1 + (size_t)r->n_models;
+  double *rrow = &r->ts_replicas[r->n_samples * r->n_sites * nrc];
+  memset(rrow, 0, (size_t)r->n_sites * nrc * sizeof *rrow);
   for (int i = 0; i < r->n_replicas; i++) {
     replica_t *p = &r->replicas[i];
     replica_advance(r, p);
     row[p->site * TS_COLS + TS_BATCH] += p->n;
     row[p->site * TS_COLS + TS_POWER] += replica_power_w(p);
+    if (isfinite(p->kv_cap))
+      row[p->site * TS_COLS + TS_KV] += kv_now(p);
+    rrow[(size_t)p->site * nrc] = r->now;
+    rrow[(size_t)p->site * nrc + 1 + (size_t)p->model] += p->state == REP_READY;
+  }
+  for (int s = 0; s < r->n_sites; s++) {
+    double *x = &row[s * TS_COLS];
+    x[TS_KV] = r->sites[s].kv_cap > 0 ? x[TS_KV] / r->sites[s].kv_cap : 0;
+    r->vsites[s].kv_used_frac = x[TS_KV];
+    rrow[(size_t)s * nrc] = r->now;
   }
   double *lrow = &r->ts_links[r->n_samples * (size_t)r->n_links * TL_COLS];
   for (int l = 0; l < r->n_links; l++) {
@@ -812,15 +1040,82 @@ static void on_sample(run_t *r)
 
 /* ------------------------------------------------------------- the actor */
 
+static void on_autoscale(run_t *r)
+{
+  int n = 0;
+  for (int s = 0; s < r->n_sites; s++)
+    for (int m = 0; m < r->n_models; m++) {
+      site_model_t *sm = sm_at(r, s, m);
+      if (sm->n_replicas == 0)
+        continue;
+      cpn_scale_view_t *v = &r->scale_views[n++];
+      *v = (cpn_scale_view_t){.site = s, .model = m, .queued_requests = sm->q[0].len + sm->q[1].len,
+                              .slo_misses = r->slo_misses[(size_t)s * r->n_models + m]};
+      r->slo_misses[(size_t)s * r->n_models + m] = 0;
+      for (int i = 0; i < sm->n_replicas; i++) {
+        const replica_t *p = sm->replicas[i];
+        v->ready += p->state == REP_READY;
+        v->loading += p->state == REP_LOADING;
+        v->unloaded += p->state == REP_UNLOADED;
+        if (p->state == REP_READY && !p->busy) {
+          v->idle_ready++;
+          if (r->now - p->idle_since > v->longest_idle_s)
+            v->longest_idle_s = r->now - p->idle_since;
+        }
+      }
+    }
+  int k = r->scaler->decide(r->scaler_state, r->now, r->scale_views, n, r->scale_actions, n);
+  for (int a = 0; a < k && !r->err; a++) {
+    const cpn_scale_action_t *act = &r->scale_actions[a];
+    if (act->site < 0 || act->site >= r->n_sites || act->model < 0 || act->model >= r->n_models)
+      continue;
+    site_model_t *sm = sm_at(r, act->site, act->model);
+    replica_t *pick = NULL;
+    for (int i = 0; i < sm->n_replicas; i++) {
+      replica_t *p = sm->replicas[i];
+      if (act->delta > 0 && p->state == REP_UNLOADED) {
+        pick = p;
+        break;
+      }
+      /* Unload the replica idle the longest. */
+      if (act->delta < 0 && p->state == REP_READY && !p->busy && (!pick || p->idle_since < pick->idle_since))
+        pick = p;
+    }
+    if (pick && act->delta > 0)
+      start_load(r, pick);
+    else if (pick)
+      unload(r, pick);
+  }
+  double t = r->now + (r->sc->run.autoscaler_interval_s > 0 ? r->sc->run.autoscaler_interval_s : 30);
+  if (t <= r->t_end && heap_push(&r->heap, t, EV_AUTOSCALE, 0, NULL, 0))
+    r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
+}
+
 static void engine_actor(int argc, char **argv)
 {
   run_t *r = g_run;
-  while (r->heap.n > 0 && !r->err) {
-    double t = r->heap.v[0].t;
-    if (t > r->t_end)
-      break;
-    if (t > simgrid_get_clock())
+  int cut = 0; /* stopped at t_end with work left */
+  r->mutex = sg_mutex_init();
+  r->cond = sg_cond_init();
+  sg_mutex_lock(r->mutex);
+  while (!r->err) {
+    double t = r->heap.n ? r->heap.v[0].t : INFINITY;
+    double clock = simgrid_get_clock();
+    if (t > r->t_end) {
+      if (r->loads_in_flight == 0 || clock >= r->t_end) {
+        cut = r->heap.n > 0 || r->loads_in_flight > 0;
+        break;
+      }
+    }
+    if (t > clock + 1e-12 * (1.0 + clock)) {
+      /* Weights transfers in flight can post an earlier event: wait on the condition instead of sleeping. */
+      if (r->loads_in_flight > 0) {
+        double until = t < r->t_end ? t : r->t_end;
+        sg_cond_wait_for(r->cond, r->mutex, until - clock);
+        continue;
+      }
       sg_actor_sleep_until(t);
+    }
     event_t e = heap_pop(&r->heap);
     r->now = e.t;
     r->st.events++;
@@ -829,24 +1124,32 @@ static void engine_actor(int argc, char **argv)
     case EV_SITE_ARRIVAL: on_site_arrival(r, e.ptr); break;
     case EV_REPLICA: {
       replica_t *p = e.ptr;
-      if (e.gen == p->gen)
+      if (e.gen == p->gen && p->state == REP_READY)
         on_replica(r, p);
       break;
     }
     case EV_SAMPLE: on_sample(r); break;
+    case EV_LOAD_DONE: on_load_done(r, e.idx); break;
+    case EV_AUTOSCALE: on_autoscale(r); break;
+    default: break;
     }
   }
+  sg_mutex_unlock(r->mutex);
   /* The drain period is over: whatever is still in flight times out. */
   if (!r->err) {
-    r->now = r->t_end > simgrid_get_clock() ? r->t_end : simgrid_get_clock();
-    if (r->heap.n == 0)
-      r->now = simgrid_get_clock() > r->now ? simgrid_get_clock() : r->now;
+    if (cut)
+      r->now = r->t_end;
     for (int i = 0; i < r->n_replicas; i++)
       replica_advance(r, &r->replicas[i]);
     while (r->live.next != &r->live && !r->err)
       end_request(r, r->live.next, CPN_STATUS_TIMED_OUT, CPN_REASON_END_OF_RUN);
   }
   r->st.sim_end_s = r->now;
+  /* Weights transfers still running would keep SimGrid going: stop them. */
+  if (r->loads_in_flight > 0)
+    sg_actor_kill_all();
+  sg_cond_destroy(r->cond);
+  sg_mutex_destroy(r->mutex);
 }
 
 /* ------------------------------------------------------------- setup */
@@ -922,9 +1225,12 @@ static cpn_err_t build_sites(run_t *r)
         p->tp = rs->tp;
         p->max_batch = rs->max_batch;
         p->conf = pool->confidential;
+        p->slow = 1.0 + (p->conf ? sc->run.confidential_overhead : 0.0);
         p->accel = acc;
         p->perf = perf;
         p->kv_cap = kv;
+        p->weight_bytes = cpn_perf_weight_bytes(llm);
+        p->state = c < rs->count - rs->unloaded ? REP_READY : REP_UNLOADED;
         p->index_in_site = in_site++;
         p->batch = calloc((size_t)rs->max_batch, sizeof(req_t *));
         if (!p->batch)
@@ -937,8 +1243,8 @@ static cpn_err_t build_sites(run_t *r)
           r->sites[s].kv_cap += kv;
         cpn_model_view_t *mv = mv_at(r, s, rs->model);
         mv->replicas++;
-        mv->prefill_s_per_ktok = cpn_perf_prefill_s(&perf, 1000);
-        mv->decode_step_s = cpn_perf_decode_step_s(&perf, 1, 1000);
+        mv->prefill_s_per_ktok = p->slow * cpn_perf_prefill_s(&perf, 1000);
+        mv->decode_step_s = p->slow * cpn_perf_decode_step_s(&perf, 1, 1000);
         mv->energy_j_per_token = mv->decode_step_s * p->tp * cpn_perf_power_w(acc, 0.4);
         mv->usd_per_hour = p->tp * acc->usd_per_hour;
       }
@@ -952,6 +1258,41 @@ static cpn_err_t build_sites(run_t *r)
     v->price_usd_per_kwh = ss->price_usd_per_kwh;
     v->co2_g_per_kwh = ss->co2_g_per_kwh;
     v->pue = ss->pue;
+  }
+  r->model_store = calloc((size_t)r->n_models, sizeof(int));
+  r->slo_misses = calloc((size_t)r->n_sites * r->n_models, sizeof(double));
+  r->scale_views = calloc((size_t)r->n_sites * r->n_models, sizeof *r->scale_views);
+  r->scale_actions = calloc((size_t)r->n_sites * r->n_models, sizeof *r->scale_actions);
+  if (!r->model_store || !r->slo_misses || !r->scale_views || !r->scale_actions)
+    return cpn_error_set(CPN_ENOMEM, "engine: out of memory (models)");
+  for (int m = 0; m < r->n_models; m++) {
+    r->model_store[m] = -1;
+    if (sc->models[m].store[0]) {
+      r->model_store[m] = cpn_scenario_site_index(sc, sc->models[m].store);
+      if (r->model_store[m] < 0)
+        return cpn_error_set(CPN_EINVAL, "%s: models.%s.store: no site named '%s'", sc->file, sc->models[m].name,
+                             sc->models[m].store);
+    }
+  }
+  const char *as = sc->run.autoscaler;
+  if (as[0] && strcmp(as, "none") != 0) {
+    r->scaler = cpn_autoscaler_find(as);
+    if (!r->scaler)
+      return cpn_error_set(CPN_EINVAL, "%s: run.autoscaler: unknown autoscaler '%s' (known: none, queue-threshold)",
+                           sc->file, as);
+    r->scaler_state = calloc(1, r->scaler->state_size ? r->scaler->state_size : 1);
+    if (!r->scaler_state)
+      return cpn_error_set(CPN_ENOMEM, "engine: out of memory (autoscaler)");
+    const char *keys[64];
+    int n = sc->run.n_autoscaler_params < 64 ? sc->run.n_autoscaler_params : 64;
+    for (int i = 0; i < n; i++)
+      keys[i] = sc->run.autoscaler_param_keys[i];
+    cpn_policy_params_t prm = {.n = n, .keys = keys, .values = sc->run.autoscaler_param_values};
+    if (r->scaler->init && r->scaler->init(r->scaler_state, &prm) != 0)
+      return cpn_error_set(CPN_EINVAL, "%s: run.autoscaler_params: refused by autoscaler '%s'", sc->file, as);
+    double dt = sc->run.autoscaler_interval_s > 0 ? sc->run.autoscaler_interval_s : 30;
+    if (heap_push(&r->heap, dt, EV_AUTOSCALE, 0, NULL, 0))
+      return cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
   }
   return CPN_OK;
 }
@@ -1071,6 +1412,40 @@ static cpn_err_t write_names(run_t *r)
   return err;
 }
 
+static cpn_err_t write_transfers_and_events(run_t *r)
+{
+  static const char *const tcols[] = {"src_site", "dst_site", "model", "bytes", "start_s", "end_s", "status"};
+  static const char *const ecols[] = {"t_s", "site", "model", "replica"};
+  size_t nt = r->n_transfers, ne = r->n_events;
+  double *tv = calloc(nt ? nt * 7 : 1, sizeof *tv), *ev = calloc(ne ? ne * 4 : 1, sizeof *ev);
+  const char **tk = calloc(nt ? nt : 1, sizeof *tk), **ek = calloc(ne ? ne : 1, sizeof *ek);
+  cpn_err_t err = CPN_OK;
+  if (!tv || !ev || !tk || !ek)
+    err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (transfers)");
+  for (size_t i = 0; !err && i < nt; i++) {
+    const transfer_t *x = &r->transfers[i];
+    tk[i] = "weights";
+    double row[7] = {x->src, x->dst, x->model, x->bytes, x->start_s, x->end_s, x->status};
+    memcpy(&tv[i * 7], row, sizeof row);
+  }
+  for (size_t i = 0; !err && i < ne; i++) {
+    const run_event_t *x = &r->events[i];
+    ek[i] = event_kind_names[x->kind];
+    double row[4] = {x->t_s, x->site, x->model, x->replica};
+    memcpy(&ev[i * 4], row, sizeof row);
+  }
+  if (!err) {
+    cpn_table_t t = {.path = "/transfers", .n_rows = nt, .n_cols = 7, .col_names = tcols, .keys = tk, .values = tv};
+    err = cpn_output_table(r->out, &t);
+  }
+  if (!err) {
+    cpn_table_t t = {.path = "/events", .n_rows = ne, .n_cols = 4, .col_names = ecols, .keys = ek, .values = ev};
+    err = cpn_output_table(r->out, &t);
+  }
+  free(tv), free(ev), free(tk), free(ek);
+  return err;
+}
+
 static cpn_err_t write_timeseries(run_t *r)
 {
   const cpn_scenario_t *sc = r->sc;
@@ -1101,7 +1476,24 @@ static cpn_err_t write_timeseries(run_t *r)
     free(lk);
     free(buf);
   }
+  if (!err) {
+    /* Ready replicas per model at each sample: columns t_s and one per model name. */
+    const char **cols = calloc(1 + (size_t)r->n_models, sizeof *cols);
+    if (!cols)
+      err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (time series)");
+    else {
+      cols[0] = "t_s";
+      for (int m = 0; m < r->n_models; m++)
+        cols[1 + m] = sc->models[m].name;
+      cpn_table_t tr = {.path = "/timeseries/replicas", .n_rows = ns, .n_cols = 1 + (size_t)r->n_models,
+                        .col_names = cols, .keys = keys, .values = r->ts_replicas};
+      err = cpn_output_table(r->out, &tr);
+      free(cols);
+    }
+  }
   free(keys);
+  if (!err)
+    err = write_transfers_and_events(r);
   return err;
 }
 
@@ -1139,6 +1531,14 @@ static void run_free(run_t *r)
   free(r->route_lat);
   free(r->ts_sites);
   free(r->ts_links);
+  free(r->ts_replicas);
+  free(r->model_store);
+  free(r->slo_misses);
+  free(r->scale_views);
+  free(r->scale_actions);
+  free(r->scaler_state);
+  free(r->transfers);
+  free(r->events);
   free(r->heap.v);
   for (size_t i = 0; i < r->pool.n_slabs; i++)
     free(r->pool.slabs[i]);
@@ -1304,6 +1704,8 @@ cpn_err_t cpn_engine_run(const cpn_engine_config_t *cfg, cpn_engine_stats_t *sta
     if (!err) err = cpn_output_attr_double(r->out, "wall_seconds", r->st.wall_s);
     if (!err) err = cpn_output_attr_double(r->out, "events_processed", r->st.events);
     if (!err) err = cpn_output_attr_int(r->out, "peak_rss_bytes", r->st.peak_rss_bytes);
+    if (!err) err = cpn_output_attr_int(r->out, "preemptions", r->st.preemptions);
+    if (!err) err = cpn_output_attr_int(r->out, "cold_starts", r->st.cold_starts);
     if (!err) err = cpn_output_scenario_text(r->out, sc->text ? sc->text : "");
     if (!err) err = write_names(r);
     if (!err) err = write_timeseries(r);
@@ -1317,6 +1719,8 @@ cpn_err_t cpn_engine_run(const cpn_engine_config_t *cfg, cpn_engine_stats_t *sta
                "%.0f requests/s of wall time, peak RSS %.1f MiB\n",
             r->st.arrived, r->st.completed, r->st.rejected, r->st.failed, r->st.timed_out, r->st.events,
             r->st.wall_s > 0 ? r->st.arrived / r->st.wall_s : 0, r->st.peak_rss_bytes / 1048576.0);
+    fprintf(f, "  %ld preemptions (KV cache full), %ld cold starts (weights transfers)\n", r->st.preemptions,
+            r->st.cold_starts);
     fprintf(f, "  measured after %.0f s warm-up (times in seconds):\n", sc->run.warmup_s);
     cpn_summary_print(r->summary, f);
   }

@@ -10,6 +10,7 @@
 
 #include "cpn_error.h"
 #include "cpnsim/policy.h"
+#include "record.h"
 #include "scenario.h"
 
 typedef struct {
@@ -19,6 +20,9 @@ typedef struct {
   FILE *report;              /* readable summary; NULL = none */
   int sg_argc;               /* extra SimGrid arguments (--cfg=..., --log=...) */
   char **sg_argv;
+  /* Optional: called for every completed request before it is written (tests, embedding). */
+  void (*on_record)(const cpn_record_t *rec, void *arg);
+  void *on_record_arg;
 } cpn_engine_config_t;
 
 typedef struct {
@@ -30,6 +34,8 @@ typedef struct {
   double sim_end_s;
   double mean_response_s;    /* over completed measured requests: t_done - t_arrival */
   long peak_rss_bytes;
+  long preemptions;          /* decode outgrew the KV cache: a request was preempted (recompute) */
+  long cold_starts;          /* replica loads (weights transfers) */
 } cpn_engine_stats_t;
 
 cpn_err_t cpn_engine_run(const cpn_engine_config_t *cfg, cpn_engine_stats_t *stats);
