@@ -1,0 +1,716 @@
+/* test_scenario: the YAML scenario loader (sim/scenario.c).
+ *
+ * Pins the defaults and values read from scenarios/tiny.yaml, the one-line-per-problem error report
+ * (file:line:col: key.path: message, every problem at once), extends merging, --set overrides, the
+ * print/reload round trip and the great-circle default latency. Bad files are written to a temporary
+ * directory by the tests themselves. */
+#include "scenario.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define TINY CPN_SCENARIO_DIR "/tiny.yaml"
+#define PI 3.14159265358979323846
+
+#define assert_close(a, b, tol) close_check((a), (b), (tol), __FILE__, __LINE__)
+static void close_check(double a, double b, double tol, const char *file, int line)
+{
+  if (!(fabs(a - b) <= tol)) {
+    print_error("%.17g != %.17g (tolerance %g)\n", a, b, tol);
+    _fail(file, line);
+  }
+}
+
+#define assert_contains(hay, needle) contains_check((hay), (needle), __FILE__, __LINE__)
+static void contains_check(const char *hay, const char *needle, const char *file, int line)
+{
+  if (!strstr(hay, needle)) {
+    print_error("'%s' not found in:\n%s\n", needle, hay);
+    _fail(file, line);
+  }
+}
+
+static char tmp_dir[256];
+
+static int make_tmp_dir(void **state)
+{
+  snprintf(tmp_dir, sizeof tmp_dir, "/tmp/test_scenario.XXXXXX");
+  return mkdtemp(tmp_dir) ? 0 : -1;
+}
+
+static int remove_tmp_dir(void **state)
+{
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Writes `text` to tmp_dir/name; returns the path in static storage (one of 4 rotating buffers). */
+static const char *write_file(const char *name, const char *text)
+{
+  static char paths[4][512];
+  static int next;
+  char *p = paths[next++ % 4];
+  snprintf(p, 512, "%s/%s", tmp_dir, name);
+  FILE *f = fopen(p, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+  return p;
+}
+
+static int is_zeroed(const cpn_scenario_t *sc)
+{
+  const unsigned char *b = (const unsigned char *)sc;
+  for (size_t i = 0; i < sizeof *sc; i++)
+    if (b[i])
+      return 0;
+  return 1;
+}
+
+static int count_lines(const char *s)
+{
+  int n = *s ? 1 : 0;
+  for (; *s; s++)
+    n += *s == '\n';
+  return n;
+}
+
+/* A small valid scenario the error tests start from: two sites with coordinates, one node. */
+#define GOOD_HEAD                                                                                            \
+  "name: good\n"                                                                                             \
+  "models:\n"                                                                                                \
+  "  - {name: m8, catalog: llama-3.1-8b}\n"                                                                  \
+  "  - {name: m32, catalog: qwen3-32b, share: 0.25}\n"
+
+static void loads_tiny_with_defaults(void **state)
+{
+  cpn_scenario_t sc;
+  assert_int_equal(cpn_scenario_load(&sc, TINY, NULL, 0), CPN_OK);
+  assert_string_equal(sc.name, "tiny");
+  assert_string_equal(sc.file, TINY);
+  assert_non_null(sc.text);
+  assert_contains(sc.text, "name: tiny");
+  /* run: given values and the defaults of the keys tiny.yaml leaves out */
+  assert_close(sc.run.duration_s, 600, 0);
+  assert_close(sc.run.drain_s, 600, 0);
+  assert_close(sc.run.warmup_s, 0, 0);
+  assert_close(sc.run.start_utc_h, 1, 0);
+  assert_int_equal(sc.run.seed, 1);
+  assert_int_equal(sc.run.network_mode, CPN_NET_FLUID);
+  assert_string_equal(sc.run.policy, "least-loaded");
+  assert_int_equal(sc.run.max_requests, 0);
+  assert_close(sc.demand.scale, 1, 0);
+  assert_int_equal(sc.demand.arrival, CPN_ARR_POISSON);
+  assert_close(sc.demand.cv, 1, 0);
+  assert_close(sc.demand.burst_factor, 4, 0);
+  assert_close(sc.demand.burst_mean_s, 60, 0);
+  assert_close(sc.demand.calm_mean_s, 600, 0);
+  assert_int_equal(sc.demand.diurnal_enabled, 0);
+  /* models */
+  assert_int_equal(sc.n_models, 2);
+  assert_string_equal(sc.models[1].name, "qwen-32b");
+  assert_string_equal(sc.models[1].catalog, "qwen3-32b");
+  assert_close(sc.models[1].share, 0.3, 0);
+  assert_close(sc.models[0].prefill_eff, 0, 0);
+  assert_close(sc.models[0].decode_eff, 0, 0);
+  /* classes: azure constants copied, explicit lognormal, defaults */
+  assert_int_equal(sc.n_classes, 2);
+  assert_int_equal(sc.classes[0].prompt_tokens.kind, CPN_AZURE_CONV_PROMPT.kind);
+  assert_close(sc.classes[0].prompt_tokens.mu, CPN_AZURE_CONV_PROMPT.mu, 0);
+  assert_close(sc.classes[0].output_tokens.sigma, CPN_AZURE_CONV_OUTPUT.sigma, 0);
+  assert_int_equal(sc.classes[1].prompt_tokens.kind, CPN_DIST_LOGNORMAL);
+  assert_close(sc.classes[1].prompt_tokens.mu, 7.0, 0);
+  assert_close(sc.classes[1].output_tokens.sigma, 1.2, 0);
+  assert_close(sc.classes[1].output_tokens.max, 4096, 0);
+  assert_close(sc.classes[1].ttft_slo_s, 60, 0);
+  assert_close(sc.classes[0].timeout_s, 0, 0);
+  assert_int_equal(sc.classes[0].confidential, 0);
+  assert_close(sc.classes[0].request_bytes_per_token, 4, 0);
+  assert_close(sc.classes[0].reply_bytes_per_token, 4, 0);
+  /* tenants, sites, pools, replicas */
+  assert_int_equal(sc.n_tenants, 2);
+  assert_close(sc.tenants[1].share, 0.4, 0);
+  assert_int_equal(sc.n_sites, 2);
+  assert_string_equal(sc.sites[0].region, "yangtze-delta");
+  assert_close(sc.sites[0].pue, 1.25, 0);
+  assert_close(sc.sites[1].co2_g_per_kwh, 226.8, 0);
+  assert_close(sc.sites[1].lon_deg, 106.63, 0);
+  assert_int_equal(sc.sites[0].n_pools, 1);
+  assert_string_equal(sc.sites[0].pools[0].accel, "h100");
+  assert_int_equal(sc.sites[0].pools[0].count, 8);
+  assert_int_equal(sc.sites[0].pools[0].confidential, 0);
+  assert_int_equal(sc.sites[0].n_replicas, 2);
+  assert_int_equal(sc.sites[0].replicas[1].model, 1);
+  assert_int_equal(sc.sites[0].replicas[1].pool, 0);
+  assert_int_equal(sc.sites[0].replicas[1].tp, 2);
+  assert_int_equal(sc.sites[0].replicas[1].max_batch, 32);
+  assert_int_equal(sc.sites[0].line, 41);
+  /* nodes, links, origins */
+  assert_int_equal(sc.n_nodes, 1);
+  assert_string_equal(sc.nodes[0].country, "CN");
+  assert_int_equal(sc.n_links, 3);
+  assert_close(sc.links[0].bw_bps, 4.0e11, 0);
+  assert_close(sc.links[2].latency_s, 0.020, 0);
+  assert_int_equal(sc.links[2].shared, 0);
+  assert_int_equal(sc.n_origins, 2);
+  assert_close(sc.origins[0].access_latency_s, 0.003, 0);
+  assert_close(sc.origins[1].rate_rps, 2.0, 0);
+  assert_int_equal(sc.origins[0].n_allowed, 0);
+  assert_int_equal(sc.origins[1].n_allowed, 1);
+  assert_string_equal(sc.origins[1].allowed[0], "CN");
+  /* lookups */
+  assert_int_equal(cpn_scenario_site_index(&sc, "west"), 1);
+  assert_int_equal(cpn_scenario_site_index(&sc, "wuhan"), -1);
+  assert_int_equal(cpn_scenario_model_index(&sc, "qwen-32b"), 1);
+  assert_int_equal(cpn_scenario_model_index(&sc, "nope"), -1);
+  cpn_scenario_destroy(&sc);
+  assert_true(is_zeroed(&sc));
+  cpn_scenario_destroy(&sc); /* a zeroed scenario and NULL are accepted */
+  cpn_scenario_destroy(NULL);
+}
+
+static void defaults_fill_a_minimal_file(void **state)
+{
+  const char *p = write_file("minimal-scenario.yaml", GOOD_HEAD
+                             "sites:\n"
+                             "  - name: s1\n"
+                             "    pools: [{accel: h20, count: 4}]\n"
+                             "    replicas: [{model: m8}]\n"
+                             "origins:\n"
+                             "  - {name: o, node: s1, rate_rps: 2.385}\n");
+  cpn_scenario_t sc;
+  assert_int_equal(cpn_scenario_load(&sc, p, NULL, 0), CPN_OK);
+  assert_string_equal(sc.name, "good");
+  assert_close(sc.run.duration_s, 3600, 0);
+  assert_close(sc.run.drain_s, 3600, 0);
+  assert_close(sc.run.sample_interval_s, 60, 0);
+  assert_int_equal(sc.n_classes, 1);
+  assert_string_equal(sc.classes[0].name, "default");
+  assert_close(sc.classes[0].ttft_slo_s, 2, 0);
+  assert_close(sc.classes[0].tpot_slo_s, 0.2, 0);
+  assert_close(sc.classes[0].output_tokens.mu, CPN_AZURE_CONV_OUTPUT.mu, 0);
+  assert_int_equal(sc.n_tenants, 1);
+  assert_string_equal(sc.tenants[0].name, "default");
+  assert_close(sc.tenants[0].share, 1, 0);
+  const cpn_site_spec_t *s = &sc.sites[0];
+  assert_string_equal(s->region, "s1");
+  assert_string_equal(s->country, "CN");
+  assert_close(s->tz_h, 8, 0);
+  assert_close(s->pue, 1.2, 0);
+  assert_close(s->price_usd_per_kwh, 0.08, 0);
+  assert_close(s->co2_g_per_kwh, 500, 0);
+  assert_string_equal(s->pools[0].name, "h20");
+  assert_int_equal(s->replicas[0].pool, 0);
+  assert_int_equal(s->replicas[0].tp, 1);
+  assert_int_equal(s->replicas[0].count, 1);
+  assert_int_equal(s->replicas[0].max_batch, 64);
+  assert_close(sc.models[0].share, 1, 0);
+  assert_string_equal(sc.origins[0].country, "CN");
+  assert_close(sc.origins[0].tz_h, 8, 0);
+  assert_close(sc.origins[0].access_latency_s, 0.002, 0);
+  cpn_scenario_destroy(&sc);
+
+  /* Without a name key, the scenario is named after its file. */
+  p = write_file("unnamed-2.385.yaml", "models: [{name: m, catalog: c}]\n"
+                                       "sites: [{name: s, pools: [{accel: a, count: 1}]}]\n"
+                                       "origins: [{name: o, node: s, rate_rps: 1}]\n");
+  assert_int_equal(cpn_scenario_load(&sc, p, NULL, 0), CPN_OK);
+  assert_string_equal(sc.name, "unnamed-2.385");
+  cpn_scenario_destroy(&sc);
+}
+
+static void five_mistakes_give_five_messages(void **state)
+{
+  const char *p = write_file("five.yaml",
+                             GOOD_HEAD                                              /* lines 1-4 */
+                             "run:\n"                                               /* 5 */
+                             "  duration_s: abc\n"                                  /* 6: wrong type */
+                             "sites:\n"                                             /* 7 */
+                             "  - name: east\n"                                     /* 8 */
+                             "    lat: 31.15\n"                                     /* 9 */
+                             "    lon: 121.12\n"                                    /* 10 */
+                             "    pue: 7\n"                                         /* 11: out of range */
+                             "    pools: [{accel: h100, count: 8}]\n"               /* 12 */
+                             "  - {name: west, lat: 26.43, lon: 106.63}\n"          /* 13 */
+                             "links:\n"                                             /* 14 */
+                             "  - a: east\n"                                        /* 15 */
+                             "    b: west\n"                                        /* 16 */
+                             "    latency: 0.01\n"                                  /* 17: unknown key */
+                             "    bw_bps: -5\n"                                     /* 18: negative */
+                             "  - {a: east, b: wset, latency_s: 0.01, bw_bps: 1e9}\n" /* 19: missing site */
+                             "origins:\n"
+                             "  - {name: o, node: east, rate_rps: 1}\n");
+  cpn_scenario_t sc;
+  memset(&sc, 0x5a, sizeof sc);
+  assert_int_equal(cpn_scenario_load(&sc, p, NULL, 0), CPN_EINVAL);
+  assert_true(is_zeroed(&sc));
+  const char *msg = cpn_error_message();
+  assert_int_equal(count_lines(msg), 5);
+
+  char expect[5][600];
+  snprintf(expect[0], 600, "%s:6:15: run.duration_s: number expected, got 'abc'", p);
+  snprintf(expect[1], 600, "%s:11:10: sites[0].pue: must be in [1, 3] (got 7)", p);
+  snprintf(expect[2], 600, "%s:17:5: links[0].latency: unknown key 'latency'; did you mean 'latency_s'?", p);
+  snprintf(expect[3], 600, "%s:18:13: links[0].bw_bps: must be > 0 (got -5)", p);
+  snprintf(expect[4], 600, "%s:19:18: links[1].b: no site or node named 'wset'; did you mean 'west'?", p);
+  const char *line = msg;
+  for (int i = 0; i < 5; i++) {
+    const char *nl = strchr(line, '\n');
+    size_t len = nl ? (size_t)(nl - line) : strlen(line);
+    if (strncmp(line, expect[i], strlen(expect[i])) != 0) {
+      print_error("line %d: expected prefix\n  %s\ngot\n  %.*s\n", i + 1, expect[i], (int)len, line);
+      fail();
+    }
+    line = nl ? nl + 1 : line + len;
+  }
+  /* The unknown-key message also lists what is allowed. */
+  assert_contains(msg, "(allowed: a, b, latency_s, bw_bps, shared)");
+}
+
+static void reports_names_references_and_capacity(void **state)
+{
+  const char *p = write_file("refs.yaml", GOOD_HEAD
+                             "  - {name: m8, catalog: other}\n"                      /* 5: duplicate */
+                             "sites:\n"
+                             "  - name: s1\n"
+                             "    pools: [{name: p, accel: h20, count: 4}]\n"        /* 8: over-committed */
+                             "    replicas:\n"
+                             "      - {model: m32, pool: p, tp: 2, count: 3}\n"
+                             "      - {model: m9, pool: q}\n"                       /* 11: model, pool */
+                             "nodes:\n"
+                             "  - {name: s1, country: CHN}\n"                        /* 13: name, country */
+                             "origins:\n"
+                             "  - {name: o, node: s1, rate_rps: 1, residency: [EU]}\n" /* 15 */
+                             "  - {node: s1}\n");                                    /* 16 */
+  cpn_scenario_t sc;
+  assert_int_equal(cpn_scenario_load(&sc, p, NULL, 0), CPN_EINVAL);
+  const char *msg = cpn_error_message();
+  assert_contains(msg, ":5:12: models[2].name: duplicate model name 'm8' (first defined at ");
+  assert_contains(msg, ":8:42: sites[0].pools[0].count: pool 'p' of site 's1' has 4 accelerators but its "
+                       "replicas need 6");
+  assert_contains(msg, ":11:17: sites[0].replicas[1].model: no model named 'm9' in 'models'; did you mean 'm8'?");
+  assert_contains(msg, ":11:27: sites[0].replicas[1].pool: site 's1' has no pool named 'q'");
+  assert_contains(msg, ":13:12: nodes[0].name: name 's1' is already used by site 0");
+  assert_contains(msg, ":13:25: nodes[0].country: must be a 2-letter ISO 3166 country code");
+  assert_contains(msg, ":15:50: origins[0].residency[0]: 'EU' is neither the region nor the country of any site");
+  assert_contains(msg, ":16:5: origins[1]: missing required key 'name'");
+  assert_contains(msg, ":16:5: origins[1]: missing required key 'rate_rps'");
+}
+
+static void yaml_syntax_error_has_location(void **state)
+{
+  const char *p = write_file("syntax.yaml", "name: x\nrun:\n  seed: [1, 2\n  drain_s: 3\n");
+  cpn_scenario_t sc;
+  assert_int_equal(cpn_scenario_load(&sc, p, NULL, 0), CPN_EINVAL);
+  char prefix[600];
+  snprintf(prefix, sizeof prefix, "%s:", p);
+  assert_true(strncmp(cpn_error_message(), prefix, strlen(prefix)) == 0);
+  assert_contains(cpn_error_message(), "YAML syntax error");
+  assert_true(is_zeroed(&sc));
+}
+
+static void unreadable_file_is_eio(void **state)
+{
+  char path[600];
+  snprintf(path, sizeof path, "%s/does-not-exist.yaml", tmp_dir);
+  cpn_scenario_t sc;
+  memset(&sc, 0x5a, sizeof sc);
+  assert_int_equal(cpn_scenario_load(&sc, path, NULL, 0), CPN_EIO);
+  assert_true(is_zeroed(&sc));
+  assert_contains(cpn_error_message(), path);
+  assert_contains(cpn_error_message(), "No such file");
+  /* A directory is not a scenario either. */
+  assert_int_equal(cpn_scenario_load(&sc, tmp_dir, NULL, 0), CPN_EIO);
+  assert_contains(cpn_error_message(), "is a directory");
+  /* An extends that names a missing file is reported at the extends key. */
+  const char *p = write_file("ext-missing.yaml", "extends: nowhere.yaml\n");
+  assert_int_equal(cpn_scenario_load(&sc, p, NULL, 0), CPN_EIO);
+  assert_contains(cpn_error_message(), ":1:10: extends: cannot read '");
+}
+
+static void extends_merges_and_overrides(void **state)
+{
+  write_file("base.yaml", GOOD_HEAD
+             "run: {duration_s: 900, seed: 7}\n"
+             "demand: {scale: 2, arrival: gamma, cv: 2.385}\n"
+             "tenants: [{name: t1, share: 3}, {name: t2}]\n"
+             "sites:\n"
+             "  - name: s1\n"
+             "    pue: 1.3\n"
+             "    pools: [{name: p, accel: h20, count: 8}]\n"
+             "    replicas: [{model: m8, count: 2}, {model: m32, count: 1}]\n"
+             "  - name: s2\n"
+             "    pools: [{name: p, accel: h100, count: 8}]\n"
+             "links: [{a: s1, b: s2, latency_s: 0.01, bw_bps: 1e10}]\n"
+             "origins: [{name: o1, node: s1, rate_rps: 5}, {name: o2, node: s2, rate_rps: 6}]\n");
+  const char *child = write_file("child.yaml", "extends: base.yaml\n"
+                                               "run: {seed: 9}\n"
+                                               "demand: {scale: 3}\n"
+                                               "models:\n"
+                                               "  - {name: m32, remove: true}\n"
+                                               "  - {name: m70, catalog: llama-3.3-70b}\n"
+                                               "sites:\n"
+                                               "  - name: s1\n"
+                                               "    pools: [{name: p, count: 16}]\n"
+                                               "    replicas: [{model: m70, tp: 2, count: 4}]\n"
+                                               "  - {name: s2, remove: true}\n"
+                                               "  - {name: s3, pools: [{accel: h20, count: 1}]}\n"
+                                               "links: [{a: s1, b: s3, latency_s: 0.02, bw_bps: 1e9}]\n"
+                                               "origins: [{name: o2, remove: true}]\n");
+  cpn_scenario_t sc;
+  cpn_err_t rc = cpn_scenario_load(&sc, child, NULL, 0);
+  if (rc != CPN_OK)
+    print_error("%s\n", cpn_error_message());
+  assert_int_equal(rc, CPN_OK);
+  assert_string_equal(sc.name, "child"); /* the name is not inherited */
+  assert_close(sc.run.duration_s, 900, 0);
+  assert_int_equal(sc.run.seed, 9);
+  assert_close(sc.demand.scale, 3, 0);
+  assert_int_equal(sc.demand.arrival, CPN_ARR_GAMMA);
+  assert_close(sc.demand.cv, 2.385, 0);
+  assert_int_equal(sc.n_models, 2);
+  assert_string_equal(sc.models[0].name, "m8");
+  assert_string_equal(sc.models[1].name, "m70");
+  assert_int_equal(sc.n_tenants, 2);
+  assert_close(sc.tenants[0].share, 3, 0);
+  assert_int_equal(sc.n_sites, 2);
+  assert_string_equal(sc.sites[0].name, "s1");
+  assert_close(sc.sites[0].pue, 1.3, 0);             /* kept from the base */
+  assert_int_equal(sc.sites[0].pools[0].count, 16);  /* merged by name */
+  assert_string_equal(sc.sites[0].pools[0].accel, "h20");
+  assert_int_equal(sc.sites[0].n_replicas, 1);       /* unnamed list: replaced */
+  assert_int_equal(sc.sites[0].replicas[0].model, 1);
+  assert_string_equal(sc.sites[1].name, "s3");
+  assert_int_equal(sc.n_links, 1);
+  assert_string_equal(sc.links[0].b, "s3");
+  assert_int_equal(sc.n_origins, 1);
+  assert_string_equal(sc.origins[0].name, "o1");
+  assert_non_null(strstr(sc.text, "extends: base.yaml")); /* the root file's text */
+  cpn_scenario_destroy(&sc);
+
+  /* Mistakes are reported in the file that holds them, and removing a missing item is one. */
+  write_file("base-bad.yaml", GOOD_HEAD "run: {sed: 3}\n");
+  child = write_file("child-bad.yaml", "extends: base-bad.yaml\n"
+                                       "models: [{name: m99, remove: true}]\n"
+                                       "sites: [{name: s, pools: [{accel: a, count: 1}]}]\n"
+                                       "origins: [{name: o, node: s, rate_rps: -1}]\n");
+  assert_int_equal(cpn_scenario_load(&sc, child, NULL, 0), CPN_EINVAL);
+  const char *msg = cpn_error_message();
+  assert_int_equal(count_lines(msg), 3);
+  char expect[600];
+  snprintf(expect, sizeof expect, "%s/child-bad.yaml:2:30: models[m99]: remove: the base scenario has no item "
+           "named 'm99'", tmp_dir);
+  assert_contains(msg, expect);
+  snprintf(expect, sizeof expect, "%s/child-bad.yaml:4:40: origins[0].rate_rps: must be >= 0 (got -1)", tmp_dir);
+  assert_contains(msg, expect);
+  snprintf(expect, sizeof expect, "%s/base-bad.yaml:5:7: run.sed: unknown key 'sed'; did you mean 'seed'?",
+           tmp_dir);
+  assert_contains(msg, expect);
+
+  /* A cycle of extends is an error, not a hang. */
+  write_file("loop-a.yaml", "extends: loop-b.yaml\n");
+  const char *la = write_file("loop-b.yaml", "extends: loop-a.yaml\n");
+  assert_int_equal(cpn_scenario_load(&sc, la, NULL, 0), CPN_EINVAL);
+  assert_contains(cpn_error_message(), "cycle");
+}
+
+static void set_overrides_value(void **state)
+{
+  const char *sets[] = {"demand.scale=3",
+                        "run.seed=9",
+                        "sites.west.pools.h20.count=4096",
+                        "links.2.bw_bps=2.5e9",
+                        "demand.cv=2.385",
+                        "sites[east].replicas[0].count=3",
+                        "origins.wuhan.residency=[guizhou, yangtze-delta]",
+                        "run.policy='my policy'"};
+  cpn_scenario_t sc;
+  cpn_err_t rc = cpn_scenario_load(&sc, TINY, sets, 8);
+  if (rc != CPN_OK)
+    print_error("%s\n", cpn_error_message());
+  assert_int_equal(rc, CPN_OK);
+  assert_close(sc.demand.scale, 3, 0);
+  assert_int_equal(sc.run.seed, 9);
+  assert_int_equal(sc.sites[1].pools[0].count, 4096);
+  assert_close(sc.links[2].bw_bps, 2.5e9, 0);
+  assert_close(sc.demand.cv, 2.385, 0);
+  assert_int_equal(sc.sites[0].replicas[0].count, 3);
+  assert_int_equal(sc.origins[1].n_allowed, 2);
+  assert_string_equal(sc.origins[1].allowed[1], "yangtze-delta");
+  assert_string_equal(sc.run.policy, "my policy");
+  cpn_scenario_destroy(&sc);
+
+  /* A value the loader rejects is reported at the --set, with its column. */
+  const char *bad[] = {"run.seed=9", "demand.scale=-3"};
+  assert_int_equal(cpn_scenario_load(&sc, TINY, bad, 2), CPN_EINVAL);
+  assert_string_equal(cpn_error_message(), "--set:2:14: demand.scale: must be > 0 (got -3)");
+}
+
+static void set_unknown_path_fails(void **state)
+{
+  const char *sets[] = {"demand.scle=3", "sites.guizhuo.pools.h20.count=1", "run.seed", "links.7.bw_bps=1"};
+  cpn_scenario_t sc;
+  memset(&sc, 0x5a, sizeof sc);
+  assert_int_equal(cpn_scenario_load(&sc, TINY, sets, 4), CPN_EINVAL);
+  assert_true(is_zeroed(&sc));
+  const char *msg = cpn_error_message();
+  assert_int_equal(count_lines(msg), 4);
+  assert_contains(msg, "--set:1:8: demand.scle: no such key in --set 'demand.scle=3'; did you mean 'scale'?");
+  assert_contains(msg, "--set:2:7: sites.guizhuo: no such item in --set 'sites.guizhuo.pools.h20.count=1': "
+                       "'sites' has no item named 'guizhuo' (2 items: east, west");
+  assert_contains(msg, "--set:3:1: 'run.seed': expected key.path=value");
+  assert_contains(msg, "--set:4:7: links.7: no such item");
+}
+
+static void dist_equal(const cpn_dist_t *a, const cpn_dist_t *b)
+{
+  assert_int_equal(a->kind, b->kind);
+  assert_close(a->mu, b->mu, 0);
+  assert_close(a->sigma, b->sigma, 0);
+  assert_close(a->mean, b->mean, 0);
+  assert_close(a->min, b->min, 0);
+  assert_close(a->max, b->max, 0);
+}
+
+static void scenario_equal(const cpn_scenario_t *a, const cpn_scenario_t *b)
+{
+  assert_string_equal(a->name, b->name);
+  assert_memory_equal(&a->run, &b->run, sizeof a->run);
+  assert_close(a->demand.scale, b->demand.scale, 0);
+  assert_int_equal(a->demand.arrival, b->demand.arrival);
+  assert_close(a->demand.cv, b->demand.cv, 0);
+  assert_close(a->demand.burst_factor, b->demand.burst_factor, 0);
+  assert_close(a->demand.burst_mean_s, b->demand.burst_mean_s, 0);
+  assert_close(a->demand.calm_mean_s, b->demand.calm_mean_s, 0);
+  assert_int_equal(a->demand.diurnal_enabled, b->demand.diurnal_enabled);
+  for (int h = 0; h < 24; h++) /* renormalising an already normalised profile may move the last bit */
+    assert_close(a->demand.diurnal.hourly[h], b->demand.diurnal.hourly[h], 1e-14);
+  assert_int_equal(a->n_models, b->n_models);
+  for (int i = 0; i < a->n_models; i++)
+    assert_memory_equal(&a->models[i], &b->models[i], sizeof a->models[i]);
+  assert_int_equal(a->n_classes, b->n_classes);
+  for (int i = 0; i < a->n_classes; i++) {
+    const cpn_class_spec_t *x = &a->classes[i], *y = &b->classes[i];
+    assert_string_equal(x->name, y->name);
+    assert_close(x->share, y->share, 0);
+    assert_close(x->ttft_slo_s, y->ttft_slo_s, 0);
+    assert_close(x->tpot_slo_s, y->tpot_slo_s, 0);
+    assert_close(x->timeout_s, y->timeout_s, 0);
+    assert_int_equal(x->confidential, y->confidential);
+    assert_close(x->request_bytes_per_token, y->request_bytes_per_token, 0);
+    assert_close(x->reply_bytes_per_token, y->reply_bytes_per_token, 0);
+    dist_equal(&x->prompt_tokens, &y->prompt_tokens);
+    dist_equal(&x->output_tokens, &y->output_tokens);
+  }
+  assert_int_equal(a->n_tenants, b->n_tenants);
+  for (int i = 0; i < a->n_tenants; i++)
+    assert_memory_equal(&a->tenants[i], &b->tenants[i], sizeof a->tenants[i]);
+  assert_int_equal(a->n_sites, b->n_sites);
+  for (int i = 0; i < a->n_sites; i++) {
+    const cpn_site_spec_t *x = &a->sites[i], *y = &b->sites[i];
+    assert_string_equal(x->name, y->name);
+    assert_string_equal(x->region, y->region);
+    assert_string_equal(x->country, y->country);
+    assert_close(x->tz_h, y->tz_h, 0);
+    assert_close(x->lat_deg, y->lat_deg, 0);
+    assert_close(x->lon_deg, y->lon_deg, 0);
+    assert_close(x->pue, y->pue, 0);
+    assert_close(x->price_usd_per_kwh, y->price_usd_per_kwh, 0);
+    assert_close(x->co2_g_per_kwh, y->co2_g_per_kwh, 0);
+    assert_int_equal(x->n_pools, y->n_pools);
+    for (int j = 0; j < x->n_pools; j++)
+      assert_memory_equal(&x->pools[j], &y->pools[j], sizeof x->pools[j]);
+    assert_int_equal(x->n_replicas, y->n_replicas);
+    for (int j = 0; j < x->n_replicas; j++)
+      assert_memory_equal(&x->replicas[j], &y->replicas[j], sizeof x->replicas[j]);
+  }
+  assert_int_equal(a->n_nodes, b->n_nodes);
+  for (int i = 0; i < a->n_nodes; i++)
+    assert_memory_equal(&a->nodes[i], &b->nodes[i], sizeof a->nodes[i]);
+  assert_int_equal(a->n_links, b->n_links);
+  for (int i = 0; i < a->n_links; i++) {
+    const cpn_link_spec_t *x = &a->links[i], *y = &b->links[i];
+    assert_string_equal(x->a, y->a);
+    assert_string_equal(x->b, y->b);
+    assert_close(x->latency_s, y->latency_s, 0);
+    assert_close(x->bw_bps, y->bw_bps, 0);
+    assert_int_equal(x->shared, y->shared);
+  }
+  assert_int_equal(a->n_origins, b->n_origins);
+  for (int i = 0; i < a->n_origins; i++) {
+    const cpn_origin_spec_t *x = &a->origins[i], *y = &b->origins[i];
+    assert_string_equal(x->name, y->name);
+    assert_string_equal(x->node, y->node);
+    assert_string_equal(x->country, y->country);
+    assert_close(x->tz_h, y->tz_h, 0);
+    assert_close(x->access_latency_s, y->access_latency_s, 0);
+    assert_close(x->rate_rps, y->rate_rps, 0);
+    assert_int_equal(x->n_allowed, y->n_allowed);
+    for (int j = 0; j < x->n_allowed; j++)
+      assert_string_equal(x->allowed[j], y->allowed[j]);
+  }
+}
+
+static void roundtrip_one(const char *path, const char *const *sets, int n_sets, const char *out_name)
+{
+  cpn_scenario_t a, b;
+  cpn_err_t rc = cpn_scenario_load(&a, path, sets, n_sets);
+  if (rc != CPN_OK)
+    print_error("%s\n", cpn_error_message());
+  assert_int_equal(rc, CPN_OK);
+  char out[600];
+  snprintf(out, sizeof out, "%s/%s", tmp_dir, out_name);
+  FILE *f = fopen(out, "w");
+  assert_non_null(f);
+  assert_int_equal(cpn_scenario_print(&a, f), CPN_OK);
+  fclose(f);
+  rc = cpn_scenario_load(&b, out, NULL, 0);
+  if (rc != CPN_OK)
+    print_error("%s\n", cpn_error_message());
+  assert_int_equal(rc, CPN_OK);
+  scenario_equal(&a, &b);
+  cpn_scenario_destroy(&a);
+  cpn_scenario_destroy(&b);
+}
+
+static void roundtrip_print_reload_equal(void **state)
+{
+  roundtrip_one(TINY, NULL, 0, "tiny-printed.yaml");
+  /* Every kind of value the printer writes: a custom diurnal profile, each distribution, booleans,
+   * strings that need quoting, an unlimited request count and a seed above 2^53. */
+  const char *p = write_file("rich.yaml",
+                             GOOD_HEAD
+                             "  - {name: m70, catalog: llama-3.3-70b, prefill_eff: 0.385, decode_eff: 1, "
+                             "step_overhead_s: 0.002385, fixed_step_s: 0.01, fixed_prefill_s_per_token: 1e-5}\n"
+                             "run: {seed: 18446744073709551615, network_mode: flow, policy: \"a \\\"quoted\\\" "
+                             "policy\", max_requests: 123456789, warmup_s: 60.5, start_utc_h: 23.75}\n"
+                             "demand:\n"
+                             "  arrival: mmpp\n"
+                             "  burst_factor: 2.385\n"
+                             "  diurnal: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, "
+                             "2, 0.1]\n"
+                             "classes:\n"
+                             "  - {name: c, confidential: true, timeout_s: 30, prompt_tokens: {dist: constant, "
+                             "mean: 100}, output_tokens: {dist: geometric, mean: 20.5, max: 300}}\n"
+                             "  - {name: d, prompt_tokens: {dist: exponential, mean: 7.25, min: 3}, "
+                             "output_tokens: {dist: azure-code-output, max: 99}}\n"
+                             "  - {name: e, prompt_tokens: {dist: azure-code-prompt}}\n"
+                             "sites:\n"
+                             "  - name: s1\n"
+                             "    region: \"r:1\"\n"
+                             "    country: sg\n"
+                             "    tz_h: -3.5\n"
+                             "    pools: [{name: conf, accel: h20, count: 4, confidential: true}, "
+                             "{accel: h100, count: 2}]\n"
+                             "    replicas: [{model: m70, pool: h100, tp: 2}, {model: m8, count: 0}]\n"
+                             "  - {name: s2, pools: []}\n"
+                             "nodes: [{name: n, lat: 1.5, lon: -2.25}]\n"
+                             "links: [{a: s1, b: n, latency_s: 0.0123, bw_bps: 1.5e12, shared: true}, "
+                             "{a: n, b: s2, latency_s: 0, bw_bps: 1}]\n"
+                             "origins: [{name: o, node: n, rate_rps: 0.1, residency: [\"r:1\", SG]}]\n");
+  roundtrip_one(p, NULL, 0, "rich-printed.yaml");
+  const char *sets[] = {"demand.diurnal=default"};
+  roundtrip_one(p, sets, 1, "rich-default-printed.yaml");
+}
+
+static void great_circle_default_latency(void **state)
+{
+  /* Quarter of a great circle: pi/2 x 6371.0e3 m, at 2e8 m/s. */
+  const double quarter_s = PI / 2 * 6371.0e3 / 2e8;
+  const char *p = write_file("geo.yaml", GOOD_HEAD
+                             "sites:\n"
+                             "  - {name: s1, lat: 0, lon: 0, pools: [{accel: h20, count: 1}]}\n"
+                             "  - {name: s2, lat: 31.15, lon: 121.12}\n"
+                             "nodes:\n"
+                             "  - {name: n90, lat: 0, lon: 90}\n"
+                             "  - {name: pole, lat: 90, lon: 0}\n"
+                             "  - {name: wuhan, lat: 30.59, lon: 114.31}\n"
+                             "links:\n"
+                             "  - {a: s1, b: n90, bw_bps: 1e9}\n"
+                             "  - {a: pole, b: s1, bw_bps: 1e9}\n"
+                             "  - {a: s2, b: wuhan, bw_bps: 1e9}\n"
+                             "  - {a: n90, b: pole, bw_bps: 1e9, latency_s: 0.002385}\n"
+                             "origins: [{name: o, node: s1, rate_rps: 1}]\n");
+  cpn_scenario_t sc;
+  cpn_err_t rc = cpn_scenario_load(&sc, p, NULL, 0);
+  if (rc != CPN_OK)
+    print_error("%s\n", cpn_error_message());
+  assert_int_equal(rc, CPN_OK);
+  assert_close(sc.links[0].latency_s, quarter_s, 1e-12);
+  assert_close(sc.links[1].latency_s, quarter_s, 1e-12);
+  /* Shanghai - Wuhan: haversine by hand, about 657 km. */
+  double p1 = 31.15 * PI / 180, p2 = 30.59 * PI / 180, dl = (114.31 - 121.12) * PI / 180;
+  double h = pow(sin((p2 - p1) / 2), 2) + cos(p1) * cos(p2) * pow(sin(dl / 2), 2);
+  double d_m = 2 * 6371.0e3 * asin(sqrt(h));
+  assert_true(d_m > 650e3 && d_m < 665e3);
+  assert_close(sc.links[2].latency_s, d_m / 2e8, 1e-12);
+  assert_close(sc.links[3].latency_s, 0.002385, 0);
+  assert_close(cpn_scenario_great_circle_m(10, 20, 10, 20), 0, 0);
+  cpn_scenario_destroy(&sc);
+
+  /* Without lat/lon at both ends, latency_s is required. */
+  p = write_file("geo-missing.yaml", GOOD_HEAD
+                 "sites: [{name: s1, lat: 10, pools: [{accel: h20, count: 1}]}]\n"
+                 "nodes: [{name: n, lat: 0, lon: 0}]\n"
+                 "links: [{a: s1, b: n, bw_bps: 1e9}]\n"
+                 "origins: [{name: o, node: n, rate_rps: 1}]\n");
+  assert_int_equal(cpn_scenario_load(&sc, p, NULL, 0), CPN_EINVAL);
+  assert_contains(cpn_error_message(), ":7:9: links[0]: missing required key 'latency_s'");
+  assert_int_equal(count_lines(cpn_error_message()), 1);
+}
+
+static void known_keys_are_documented(void **state)
+{
+  size_t n = 0;
+  const char *const *keys = cpn_scenario_known_keys(&n);
+  assert_true(n > 80);
+  assert_null(keys[n]);
+  int seen_count = 0, seen_duration = 0, seen_dist = 0;
+  for (size_t i = 0; i < n; i++) {
+    seen_count |= strcmp(keys[i], "sites[].pools[].count") == 0;
+    seen_duration |= strcmp(keys[i], "run.duration_s") == 0;
+    seen_dist |= strcmp(keys[i], "classes[].output_tokens.dist") == 0;
+  }
+  assert_true(seen_count && seen_duration && seen_dist);
+
+  FILE *f = fopen(CPN_SCENARIO_DIR "/README.md", "r");
+  assert_non_null(f);
+  static char doc[1 << 17];
+  size_t len = fread(doc, 1, sizeof doc - 1, f);
+  fclose(f);
+  doc[len] = '\0';
+  for (size_t i = 0; i < n; i++) {
+    char quoted[160];
+    snprintf(quoted, sizeof quoted, "`%s`", keys[i]);
+    assert_contains(doc, quoted);
+  }
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(loads_tiny_with_defaults),
+      cmocka_unit_test(defaults_fill_a_minimal_file),
+      cmocka_unit_test(five_mistakes_give_five_messages),
+      cmocka_unit_test(reports_names_references_and_capacity),
+      cmocka_unit_test(yaml_syntax_error_has_location),
+      cmocka_unit_test(unreadable_file_is_eio),
+      cmocka_unit_test(extends_merges_and_overrides),
+      cmocka_unit_test(set_overrides_value),
+      cmocka_unit_test(set_unknown_path_fails),
+      cmocka_unit_test(roundtrip_print_reload_equal),
+      cmocka_unit_test(great_circle_default_latency),
+      cmocka_unit_test(known_keys_are_documented),
+  };
+  return cmocka_run_group_tests(tests, make_tmp_dir, remove_tmp_dir);
+}
