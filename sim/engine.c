@@ -42,6 +42,7 @@
 #include "record.h"
 #include "summary.h"
 #include "topology.h"
+#include "trace.h"
 
 XBT_LOG_NEW_DEFAULT_CATEGORY(cpn_engine, "cpnsim engine: the token path");
 
@@ -50,7 +51,7 @@ XBT_LOG_NEW_DEFAULT_CATEGORY(cpn_engine, "cpnsim engine: the token path");
 /* ---------------------------------------------------------------- events */
 
 typedef enum { EV_ARRIVAL, EV_SITE_ARRIVAL, EV_REPLICA, EV_SAMPLE, EV_LOAD_DONE, EV_AUTOSCALE, EV_DECIDE,
-               EV_TRACE } ev_kind_t;
+               EV_TRACE, EV_REFRESH } ev_kind_t;
 
 typedef struct {
   double t;
@@ -304,7 +305,22 @@ typedef struct {
   double *slo_misses;     /* per (site, model) since the last autoscaler call */
   cpn_scale_view_t *scale_views;
   cpn_scale_action_t *scale_actions;
+
+  /* trace replay */
+  cpn_trace_t *trace;
+  cpn_trace_row_t trace_row;  /* the row whose arrival is scheduled */
+  gsl_rng *assign_rng;        /* origins/tenants/models for trace rows that lack them */
+  double *origin_cdf;
+
+  /* stale views and the decision trace */
+  cpn_site_view_t *snap_sites;
+  cpn_model_view_t *snap_models;
+  double *decisions;          /* rows of DEC_COLS */
+  size_t n_decisions, cap_decisions;
 } run_t;
+
+enum { DEC_COLS = 7 };
+static const char *const dec_cols[DEC_COLS] = {"id", "t_s", "site", "latency_s", "load_tokens", "score", "chosen"};
 
 static run_t *g_run; /* the actor's argument: SimGrid actors take argc/argv only */
 
@@ -888,48 +904,75 @@ static int site_eligible(run_t *r, const req_t *q, int s, int conf, double need_
   return residency_ok(&r->sc->origins[q->rec.origin], &r->sc->sites[s]);
 }
 
-static void on_arrival(run_t *r, int o)
+/* Creates a live request arriving now. Class, tenant and model are drawn unless given (>= 0); token
+ * counts are drawn from the class unless given (trace). */
+static req_t *new_request(run_t *r, int origin, int tenant, int model, long prompt, long output)
 {
   const cpn_scenario_t *sc = r->sc;
-  if (r->max_requests > 0 && (long)r->next_id >= r->max_requests)
-    return; /* the request budget is spent: this origin's pending arrival never happens */
   req_t *q = req_alloc(&r->pool);
   if (!q) {
     r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (request pool)");
-    return;
+    return NULL;
   }
   q->next = r->live.next;
   q->prev = &r->live;
   r->live.next->prev = q;
   r->live.next = q;
-
   cpn_record_t *rec = &q->rec;
   rec->id = r->next_id++;
-  rec->origin = o;
+  rec->origin = origin;
   rec->site = -1;
   rec->replica = -1;
   rec->t_arrival = r->now;
   rec->t_dispatch = rec->t_first_token = rec->t_done = NAN;
   rec->cls = pick_cdf(r->class_cdf, sc->n_classes, gsl_rng_uniform(r->tok_rng));
-  rec->tenant = pick_cdf(r->tenant_cdf, sc->n_tenants, gsl_rng_uniform(r->tok_rng));
-  rec->model = pick_cdf(r->model_cdf, sc->n_models, gsl_rng_uniform(r->tok_rng));
+  double u_tenant = gsl_rng_uniform(r->tok_rng), u_model = gsl_rng_uniform(r->tok_rng);
+  rec->tenant = tenant >= 0 ? tenant : pick_cdf(r->tenant_cdf, sc->n_tenants, u_tenant);
+  rec->model = model >= 0 ? model : pick_cdf(r->model_cdf, sc->n_models, u_model);
   const cpn_class_spec_t *c = &sc->classes[rec->cls];
-  rec->prompt_tokens = cpn_dist_draw(&c->prompt_tokens, r->tok_rng);
-  rec->output_tokens = cpn_dist_draw(&c->output_tokens, r->tok_rng);
+  if (prompt >= 0) {
+    rec->prompt_tokens = (uint32_t)prompt;
+    rec->output_tokens = (uint32_t)output;
+  } else {
+    rec->prompt_tokens = cpn_dist_draw(&c->prompt_tokens, r->tok_rng);
+    rec->output_tokens = cpn_dist_draw(&c->output_tokens, r->tok_rng);
+  }
   q->bytes_in = rec->prompt_tokens * c->request_bytes_per_token;
   q->bytes_out = rec->output_tokens * c->reply_bytes_per_token;
   q->queue = c->confidential ? 1 : 0;
   r->st.arrived++;
   r->st.arrived_prompt_tokens += rec->prompt_tokens;
   r->st.arrived_output_tokens += rec->output_tokens;
+  return q;
+}
 
-  /* Next arrival of this origin. */
-  if (r->max_requests <= 0 || (long)r->next_id < r->max_requests) {
-    double t = cpn_arrival_next(&r->arrivals[o], r->now, r->arr_rng[o]);
-    if (t < r->t_end_arrivals && heap_push(&r->heap, t, EV_ARRIVAL, o, NULL, 0))
-      r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
+static void trace_decision(run_t *r, const req_t *q, const cpn_request_view_t *rv, const cpn_decision_t *d)
+{
+  for (int i = 0; i < rv->n_eligible; i++) {
+    if (r->n_decisions == r->cap_decisions) {
+      size_t cap = r->cap_decisions ? r->cap_decisions * 2 : 4096;
+      double *v = realloc(r->decisions, cap * DEC_COLS * sizeof *v);
+      if (!v) {
+        r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (decision trace)");
+        return;
+      }
+      r->decisions = v;
+      r->cap_decisions = cap;
+    }
+    int s = rv->eligible[i];
+    const cpn_model_view_t *mv = &r->view.models[(size_t)s * r->n_models + q->rec.model];
+    double score = r->cfg->policy->score ? r->cfg->policy->score(r->pstate, &r->view, rv, s) : NAN;
+    double row[DEC_COLS] = {(double)q->rec.id, r->now, s, r->route_lat[(size_t)q->rec.origin * r->n_sites + s],
+                            mv->queued_tokens / (mv->replicas > 0 ? mv->replicas : 1), score, d->site == s};
+    memcpy(&r->decisions[r->n_decisions++ * DEC_COLS], row, sizeof row);
   }
+}
 
+/* The policy places the request (now = arrival + decision latency) on the view as of the last refresh. */
+static void place(run_t *r, req_t *q)
+{
+  cpn_record_t *rec = &q->rec;
+  const cpn_class_spec_t *c = &r->sc->classes[rec->cls];
   double need_kv = (double)rec->prompt_tokens + rec->output_tokens;
   int n_el = 0, too_large = 0;
   for (int s = 0; s < r->n_sites; s++) {
@@ -942,14 +985,18 @@ static void on_arrival(run_t *r, int o)
     end_request(r, q, CPN_STATUS_REJECTED, too_large ? CPN_REASON_TOO_LARGE : CPN_REASON_NO_ELIGIBLE_SITE);
     return;
   }
-  cpn_request_view_t rv = {.id = rec->id, .origin = o, .model = rec->model, .cls = rec->cls,
+  cpn_request_view_t rv = {.id = rec->id, .origin = rec->origin, .model = rec->model, .cls = rec->cls,
                            .class_name = c->name, .tenant = rec->tenant, .prompt_tokens = rec->prompt_tokens,
                            .output_tokens = rec->output_tokens, .ttft_slo_s = c->ttft_slo_s,
                            .tpot_slo_s = c->tpot_slo_s, .confidential = c->confidential, .n_eligible = n_el,
                            .eligible = r->eligible};
-  cpn_decision_t d = {.site = -1, .replica = -1};
-  r->view.now_s = r->view.view_time_s = r->now;
+  cpn_decision_t d = {.site = -1, .replica = -1, .score = NAN};
+  r->view.now_s = r->now;
+  if (r->view.sites == r->vsites)
+    r->view.view_time_s = r->now;
   r->cfg->policy->decide(r->pstate, &r->view, &rv, &d);
+  if (r->sc->run.decision_trace)
+    trace_decision(r, q, &rv, &d);
   if (d.site < 0) {
     end_request(r, q, CPN_STATUS_REJECTED, CPN_REASON_POLICY_REJECT);
     return;
@@ -958,16 +1005,114 @@ static void on_arrival(run_t *r, int o)
   for (int i = 0; i < n_el; i++)
     ok |= r->eligible[i] == d.site;
   if (!ok) {
+    r->st.policy_violations++;
     end_request(r, q, CPN_STATUS_REJECTED, CPN_REASON_POLICY_VIOLATION);
     return;
   }
   rec->site = d.site;
   rec->t_dispatch = r->now;
-  double tok = need_kv;
-  mv_at(r, d.site, rec->model)->queued_tokens += tok;
-  r->vsites[d.site].queued_tokens += tok;
-  rec->net_in_s = transfer_s(r, o, d.site, q->bytes_in);
+  mv_at(r, d.site, rec->model)->queued_tokens += need_kv;
+  r->vsites[d.site].queued_tokens += need_kv;
+  rec->net_in_s = transfer_s(r, rec->origin, d.site, q->bytes_in);
   if (heap_push(&r->heap, r->now + rec->net_in_s, EV_SITE_ARRIVAL, 0, q, 0))
+    r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
+}
+
+static void admit(run_t *r, req_t *q)
+{
+  if (!q)
+    return;
+  if (r->sc->run.decision_latency_s > 0) {
+    if (heap_push(&r->heap, r->now + r->sc->run.decision_latency_s, EV_DECIDE, 0, q, 0))
+      r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
+  } else {
+    place(r, q);
+  }
+}
+
+static int budget_spent(const run_t *r)
+{
+  return r->max_requests > 0 && (long)r->next_id >= r->max_requests;
+}
+
+static void on_arrival(run_t *r, int o)
+{
+  if (budget_spent(r))
+    return; /* the request budget is spent: this origin's pending arrival never happens */
+  req_t *q = new_request(r, o, -1, -1, -1, -1);
+  /* Next arrival of this origin. */
+  if (!budget_spent(r)) {
+    double t = cpn_arrival_next(&r->arrivals[o], r->now, r->arr_rng[o]);
+    if (t < r->t_end_arrivals && heap_push(&r->heap, t, EV_ARRIVAL, o, NULL, 0))
+      r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
+  }
+  admit(r, q);
+}
+
+static int name_index(const char *name, const void *arr, size_t stride, int n)
+{
+  for (int i = 0; i < n; i++)
+    if (strcmp((const char *)arr + (size_t)i * stride, name) == 0)
+      return i;
+  return -1;
+}
+
+/* Reads the next trace row and schedules its arrival; at the end of the trace, schedules nothing. */
+static void trace_schedule(run_t *r)
+{
+  if (budget_spent(r))
+    return;
+  int rc = cpn_trace_next(r->trace, &r->trace_row);
+  if (rc < 0) {
+    r->err = cpn_error_set(CPN_EINVAL, "demand.trace: %s", cpn_error_message());
+    return;
+  }
+  if (rc == 0 || r->trace_row.t_s >= r->t_end_arrivals)
+    return;
+  if (heap_push(&r->heap, r->trace_row.t_s, EV_TRACE, 0, NULL, 0))
+    r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
+}
+
+static void on_trace(run_t *r)
+{
+  const cpn_scenario_t *sc = r->sc;
+  const cpn_trace_row_t *row = &r->trace_row;
+  /* Names the trace gives must exist; missing ones are drawn from their weights (assignment stream). */
+  int o = -1, tenant = -1, model = -1;
+  double u = gsl_rng_uniform(r->assign_rng);
+  if (row->origin[0]) {
+    o = name_index(row->origin, sc->origins[0].name, sizeof sc->origins[0], sc->n_origins);
+    if (o < 0) {
+      r->err = cpn_error_set(CPN_EINVAL, "%s:%ld: origin '%s' is not an origin of the scenario", sc->demand.trace_file,
+                             row->line, row->origin);
+      return;
+    }
+  } else {
+    o = pick_cdf(r->origin_cdf, sc->n_origins, u);
+  }
+  if (row->tenant[0] && (tenant = name_index(row->tenant, sc->tenants[0].name, sizeof sc->tenants[0], sc->n_tenants)) < 0) {
+    r->err = cpn_error_set(CPN_EINVAL, "%s:%ld: tenant '%s' is not a tenant of the scenario", sc->demand.trace_file,
+                           row->line, row->tenant);
+    return;
+  }
+  if (row->model[0] && (model = name_index(row->model, sc->models[0].name, sizeof sc->models[0], sc->n_models)) < 0) {
+    r->err = cpn_error_set(CPN_EINVAL, "%s:%ld: model '%s' is not a model of the scenario", sc->demand.trace_file,
+                           row->line, row->model);
+    return;
+  }
+  req_t *q = new_request(r, o, tenant, model, row->prompt_tokens, row->output_tokens);
+  trace_schedule(r);
+  admit(r, q);
+}
+
+/* The stale view: every view_refresh_s the policy's copy of the site and model views is refreshed. */
+static void on_refresh(run_t *r)
+{
+  memcpy(r->snap_sites, r->vsites, (size_t)r->n_sites * sizeof *r->vsites);
+  memcpy(r->snap_models, r->vmodels, (size_t)r->n_sites * r->n_models * sizeof *r->vmodels);
+  r->view.view_time_s = r->now;
+  double t = r->now + r->sc->run.view_refresh_s;
+  if (t <= r->t_end && heap_push(&r->heap, t, EV_REFRESH, 0, NULL, 0))
     r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
 }
 
@@ -1131,6 +1276,9 @@ static void engine_actor(int argc, char **argv)
     case EV_SAMPLE: on_sample(r); break;
     case EV_LOAD_DONE: on_load_done(r, e.idx); break;
     case EV_AUTOSCALE: on_autoscale(r); break;
+    case EV_DECIDE: place(r, e.ptr); break;
+    case EV_TRACE: on_trace(r); break;
+    case EV_REFRESH: on_refresh(r); break;
     default: break;
     }
   }
@@ -1334,13 +1482,55 @@ static cpn_err_t build_workload(run_t *r)
       return cpn_error_set(CPN_EINVAL, "%s:%d: origins.%s: invalid arrival process parameters", sc->file, os->line,
                            os->name);
     r->origin_node[o] = cpn_topology_node_index(r->topo, os->node);
-    if (a->rate_rps > 0) {
+    if (a->rate_rps > 0 && !sc->demand.trace_file[0]) {
       double t = cpn_arrival_next(a, 0.0, r->arr_rng[o]);
       if (t < r->t_end_arrivals && heap_push(&r->heap, t, EV_ARRIVAL, o, NULL, 0))
         return cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
     }
   }
   return CPN_OK;
+}
+
+static cpn_err_t build_trace(run_t *r)
+{
+  const cpn_demand_spec_t *d = &r->sc->demand;
+  r->assign_rng = stream(r->sc->run.seed, 3000000);
+  r->origin_cdf = make_cdf(&r->sc->origins[0].rate_rps, sizeof r->sc->origins[0], r->sc->n_origins);
+  if (!r->assign_rng || !r->origin_cdf)
+    return cpn_error_set(CPN_ENOMEM, "engine: out of memory (trace)");
+  cpn_trace_options_t o;
+  const char *mapping = d->trace_mapping[0] ? d->trace_mapping : "azure-2023";
+  if (strcmp(mapping, "custom") == 0) {
+    cpn_trace_options_default(&o);
+    o.format = strcmp(d->trace_format, "jsonl") == 0 ? CPN_TRACE_JSONL : CPN_TRACE_CSV;
+    const char *u = d->trace_time_unit;
+    o.time_kind = !strcmp(u, "ms") ? CPN_TRACE_TIME_MS : !strcmp(u, "us") ? CPN_TRACE_TIME_US
+                : !strcmp(u, "datetime") ? CPN_TRACE_TIME_DATETIME : CPN_TRACE_TIME_S;
+  } else if (cpn_trace_mapping(mapping, &o) != CPN_OK) {
+    return cpn_error_set(CPN_EINVAL, "%s: demand.trace.mapping: %s", r->sc->file, cpn_error_message());
+  }
+#define COL(field, spec)                                                                                               \
+  if (d->spec[0])                                                                                                      \
+    snprintf(o.field, sizeof o.field, "%s", d->spec);
+  COL(time_col, trace_time_col)
+  COL(prompt_col, trace_prompt_col)
+  COL(output_col, trace_output_col)
+  COL(model_col, trace_model_col)
+  COL(tenant_col, trace_tenant_col)
+  COL(origin_col, trace_origin_col)
+#undef COL
+  o.time_scale = d->trace_time_scale > 0 ? d->trace_time_scale : 1.0;
+  o.rate_scale = d->trace_rate_scale > 0 ? d->trace_rate_scale : 1.0;
+  o.shift_s = d->trace_shift_s;
+  o.loop = d->trace_loop;
+  o.start_offset_s = d->trace_start_offset_s;
+  o.skip_errors = d->trace_skip_errors;
+  o.seed = derive_seed(r->sc->run.seed, 4000000);
+  cpn_err_t err = cpn_trace_open(&r->trace, d->trace_file, &o);
+  if (err)
+    return err;
+  trace_schedule(r);
+  return r->err;
 }
 
 static cpn_err_t build_network(run_t *r)
@@ -1539,6 +1729,13 @@ static void run_free(run_t *r)
   free(r->scaler_state);
   free(r->transfers);
   free(r->events);
+  cpn_trace_close(r->trace);
+  if (r->assign_rng)
+    gsl_rng_free(r->assign_rng);
+  free(r->origin_cdf);
+  free(r->snap_sites);
+  free(r->snap_models);
+  free(r->decisions);
   free(r->heap.v);
   for (size_t i = 0; i < r->pool.n_slabs; i++)
     free(r->pool.slabs[i]);
@@ -1600,6 +1797,8 @@ cpn_err_t cpn_engine_run(const cpn_engine_config_t *cfg, cpn_engine_stats_t *sta
     err = build_workload(r);
   if (!err)
     err = build_network(r);
+  if (!err && sc->demand.trace_file[0])
+    err = build_trace(r);
   if (!err) {
     const char *const *names[CPN_GROUP_KINDS] = {NULL, NULL, NULL, NULL};
     const char **sn = calloc((size_t)sc->n_sites, sizeof *sn), **cn = calloc((size_t)sc->n_classes, sizeof *cn),
@@ -1628,8 +1827,27 @@ cpn_err_t cpn_engine_run(const cpn_engine_config_t *cfg, cpn_engine_stats_t *sta
     r->view = (cpn_view_t){.n_sites = r->n_sites, .sites = r->vsites, .n_models = r->n_models,
                            .models = r->vmodels, .n_origins = r->n_origins, .route_latency_s = r->route_lat,
                            .route_bw_bps = r->vbw, .uniform01 = uniform01, .rng = r->pol_rng};
-    if (cfg->policy->init && cfg->policy->init(r->pstate, NULL, &r->view) != 0)
-      err = cpn_error_set(CPN_EINVAL, "%s: run.policy: policy '%s' refused its parameters", sc->file, cfg->policy->name);
+    if (sc->run.view_refresh_s > 0) {
+      /* Stale views: the policy reads copies refreshed every view_refresh_s (first at time 0). */
+      r->snap_sites = calloc((size_t)r->n_sites, sizeof *r->snap_sites);
+      r->snap_models = calloc((size_t)r->n_sites * r->n_models, sizeof *r->snap_models);
+      if (!r->snap_sites || !r->snap_models || heap_push(&r->heap, 0.0, EV_REFRESH, 0, NULL, 0))
+        err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (views)");
+      r->view.sites = r->snap_sites;
+      r->view.models = r->snap_models;
+      if (!err) {
+        memcpy(r->snap_sites, r->vsites, (size_t)r->n_sites * sizeof *r->vsites);
+        memcpy(r->snap_models, r->vmodels, (size_t)r->n_sites * r->n_models * sizeof *r->vmodels);
+      }
+    }
+    const char *keys[64];
+    int np = sc->run.n_policy_params < 64 ? sc->run.n_policy_params : 64;
+    for (int i = 0; i < np; i++)
+      keys[i] = sc->run.policy_param_keys[i];
+    cpn_policy_params_t prm = {.n = np, .keys = keys, .values = sc->run.policy_param_values};
+    if (!err && cfg->policy->init && cfg->policy->init(r->pstate, &prm, &r->view) != 0)
+      err = cpn_error_set(CPN_EINVAL, "%s: run.policy_params: policy '%s' refused its parameters", sc->file,
+                          cfg->policy->name);
   }
   if (!err && r->sample_dt > 0 && heap_push(&r->heap, 0.0, EV_SAMPLE, 0, NULL, 0))
     err = cpn_error_set(CPN_ENOMEM, "engine: out of memory");
@@ -1656,6 +1874,8 @@ cpn_err_t cpn_engine_run(const cpn_engine_config_t *cfg, cpn_engine_stats_t *sta
   }
   clock_gettime(CLOCK_MONOTONIC, &w1);
   r->st.wall_s = (double)(w1.tv_sec - w0.tv_sec) + 1e-9 * (double)(w1.tv_nsec - w0.tv_nsec);
+  if (r->trace)
+    r->st.trace_skipped = cpn_trace_skipped(r->trace);
   r->st.peak_rss_bytes = peak_rss_bytes();
 
   /* Conservation: what arrived ended, exactly once, with a status. */
@@ -1710,6 +1930,23 @@ cpn_err_t cpn_engine_run(const cpn_engine_config_t *cfg, cpn_engine_stats_t *sta
     if (!err) err = write_names(r);
     if (!err) err = write_timeseries(r);
     if (!err) err = cpn_summary_write(r->summary, r->out);
+    if (!err && sc->run.decision_trace) {
+      cpn_table_t t = {.path = "/decisions", .n_rows = r->n_decisions, .n_cols = DEC_COLS, .col_names = dec_cols,
+                       .values = r->decisions};
+      err = cpn_output_table(r->out, &t);
+    }
+    if (!err && r->trace) {
+      static const char *const cols[] = {"rows_replayed", "skipped_rows", "rows_valid", "rows_before_start",
+                                         "rows_thinned", "passes_done"};
+      cpn_trace_stats_t ts;
+      cpn_trace_stats(r->trace, &ts);
+      double v[6] = {ts.rows_returned, ts.bad_lines, ts.rows_valid, ts.rows_before_start, ts.rows_thinned,
+                     ts.passes_done};
+      static const char *const key[] = {"trace"};
+      cpn_table_t t = {.path = "/summary/trace", .n_rows = 1, .n_cols = 6, .col_names = cols, .keys = key,
+                       .values = v};
+      err = cpn_output_table(r->out, &t);
+    }
   }
   if (!err && cfg->report) {
     FILE *f = cfg->report;
@@ -1719,8 +1956,12 @@ cpn_err_t cpn_engine_run(const cpn_engine_config_t *cfg, cpn_engine_stats_t *sta
                "%.0f requests/s of wall time, peak RSS %.1f MiB\n",
             r->st.arrived, r->st.completed, r->st.rejected, r->st.failed, r->st.timed_out, r->st.events,
             r->st.wall_s > 0 ? r->st.arrived / r->st.wall_s : 0, r->st.peak_rss_bytes / 1048576.0);
-    fprintf(f, "  %ld preemptions (KV cache full), %ld cold starts (weights transfers)\n", r->st.preemptions,
-            r->st.cold_starts);
+    fprintf(f, "  %ld preemptions (KV cache full), %ld cold starts (weights transfers), %ld policy violations\n",
+            r->st.preemptions, r->st.cold_starts, r->st.policy_violations);
+    if (r->trace)
+      fprintf(f, "  trace %s: %ld rows replayed, %ld bad rows skipped%s%s\n", sc->demand.trace_file,
+              cpn_trace_rows_read(r->trace), r->st.trace_skipped, r->st.trace_skipped ? ", first: " : "",
+              cpn_trace_first_skip_message(r->trace));
     fprintf(f, "  measured after %.0f s warm-up (times in seconds):\n", sc->run.warmup_s);
     cpn_summary_print(r->summary, f);
   }

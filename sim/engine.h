@@ -36,6 +36,8 @@ typedef struct {
   long peak_rss_bytes;
   long preemptions;          /* decode outgrew the KV cache: a request was preempted (recompute) */
   long cold_starts;          /* replica loads (weights transfers) */
+  long policy_violations;    /* decisions for an ineligible site (rejected, policy_violation) */
+  long trace_skipped;        /* bad trace rows skipped (demand.trace.errors: skip) */
 } cpn_engine_stats_t;
 
 cpn_err_t cpn_engine_run(const cpn_engine_config_t *cfg, cpn_engine_stats_t *stats);
