@@ -29,6 +29,7 @@ typedef struct {
   int tp;                    /* accelerators per replica */
   int count;                 /* replicas */
   int max_batch;             /* continuous-batching limit (1 = no batching) */
+  int unloaded;              /* of `count`, replicas that start unloaded (cold); default 0 */
 } cpn_replica_spec_t;
 
 typedef struct {
@@ -69,6 +70,7 @@ typedef struct {
   double prefill_eff, decode_eff, step_overhead_s;
   double fixed_step_s, fixed_prefill_s_per_token;
   double share;                /* weight in the request model mix */
+  char store[CPN_NAME_MAX];   /* site holding the weights: cold starts fetch them from there ("" = local) */
 } cpn_model_spec_t;
 
 typedef struct {
@@ -111,6 +113,18 @@ typedef struct {
   char policy[256];
   double start_utc_h;          /* UTC hour of day at simulated time 0 */
   long max_requests;           /* stop arrivals after this many (0 = no limit) */
+  double view_refresh_s;       /* policy view refreshed every this many seconds (0 = always fresh) */
+  double decision_latency_s;   /* time from arrival to placement */
+  int decision_trace;          /* write /decisions (candidates and scores per request) */
+  char autoscaler[64];         /* "none" or a built-in autoscaler name */
+  double autoscaler_interval_s;
+  double confidential_overhead;/* slowdown of confidential pools: times x (1 + overhead) */
+  int n_policy_params;         /* run.policy_params: name -> number */
+  char (*policy_param_keys)[CPN_NAME_MAX];
+  double *policy_param_values;
+  int n_autoscaler_params;     /* run.autoscaler_params */
+  char (*autoscaler_param_keys)[CPN_NAME_MAX];
+  double *autoscaler_param_values;
 } cpn_run_spec_t;
 
 typedef struct {
@@ -120,6 +134,20 @@ typedef struct {
   double burst_factor, burst_mean_s, calm_mean_s; /* mmpp */
   cpn_diurnal_t diurnal;
   int diurnal_enabled;
+  /* Trace replay (demand.trace): when file is set, requests come from the trace instead of the
+   * generators; origins/tenants/models missing from the trace are drawn by their weights. */
+  char trace_file[4096];       /* resolved path ("" = generated workload) */
+  char trace_mapping[32];      /* azure-2023 | vidur | splitwise | jsonl-ms | custom */
+  char trace_format[8];        /* custom: csv | jsonl */
+  char trace_time_unit[16];    /* custom: s | ms | us | datetime */
+  char trace_time_col[CPN_NAME_MAX], trace_prompt_col[CPN_NAME_MAX], trace_output_col[CPN_NAME_MAX];
+  char trace_model_col[CPN_NAME_MAX], trace_tenant_col[CPN_NAME_MAX], trace_origin_col[CPN_NAME_MAX];
+  double trace_time_scale;     /* default 1 */
+  double trace_rate_scale;     /* default 1 */
+  double trace_shift_s;
+  double trace_start_offset_s;
+  int trace_loop;
+  int trace_skip_errors;       /* demand.trace.errors: skip (1) | stop (0) */
 } cpn_demand_spec_t;
 
 typedef struct {
