@@ -113,14 +113,26 @@ static void least_loaded_decide(void *state, const cpn_view_t *v, const cpn_requ
   out->score = best_load;
 }
 
+/* Scores for the decision trace (lower is better): what each policy compares. */
+static double nearest_score(void *state, const cpn_view_t *v, const cpn_request_view_t *r, int site)
+{
+  return latency_of(v, r, site);
+}
+
+static double load_score(void *state, const cpn_view_t *v, const cpn_request_view_t *r, int site)
+{
+  return load_of(v, r, site);
+}
+
 static const cpn_policy_type_t random_type = {
   .abi = CPN_POLICY_ABI, .name = "random", .state_size = 0, .decide = random_decide};
 static const cpn_policy_type_t rr_type = {
   .abi = CPN_POLICY_ABI, .name = "round-robin", .state_size = sizeof(rr_state_t), .init = rr_init, .decide = rr_decide};
 static const cpn_policy_type_t nearest_type = {
-  .abi = CPN_POLICY_ABI, .name = "nearest", .state_size = 0, .decide = nearest_decide};
+  .abi = CPN_POLICY_ABI, .name = "nearest", .state_size = 0, .decide = nearest_decide, .score = nearest_score};
 static const cpn_policy_type_t least_loaded_type = {
-  .abi = CPN_POLICY_ABI, .name = "least-loaded", .state_size = 0, .decide = least_loaded_decide};
+  .abi = CPN_POLICY_ABI, .name = "least-loaded", .state_size = 0, .decide = least_loaded_decide,
+  .score = load_score};
 
 const cpn_policy_type_t *const cpn_policy_builtins[] = {
   &random_type, &rr_type, &nearest_type, &least_loaded_type,
