@@ -9,11 +9,12 @@
  * in blocks; only the three latencies of each measured request and its group indices are kept, so the
  * percentiles are exact. Output is built as grids of strings and printed as aligned text, CSV or Markdown.
  *
- * Where each metric comes from: everything /requests can give is recomputed here over the measured window
- * (t_arrival >= the warmup_s root attribute) with the definitions of sim/summary.c, so the two agree.
- * Three metrics need data /requests does not hold and are read from /summary by group name:
- * slo_attainment (the class SLOs live in the scenario), cross_border_bytes (request sizes in bytes) and
- * utilisation (accelerator counts and busy time).
+ * Where each metric comes from: everything /requests can give is recomputed here, in double precision,
+ * over the measured window (t_arrival >= the warmup_s root attribute), with the definitions documented in
+ * analysis/README.md "Metrics" (TPOT subtracts the reply's transfer time net_out_s). Three metrics need
+ * data /requests does not hold and are read from /summary by group name: slo_attainment (the class SLOs
+ * live in the scenario), cross_border_bytes (request sizes in bytes) and utilisation (accelerator counts
+ * and busy time).
  *
  * Exit codes: 0 fine, 1 regression (check only), 2 bad input: command line, an unreadable or invalid
  * result file (the message names the file), a bad tolerance file (the message names file:line).
@@ -618,7 +619,7 @@ static int read_requests(hid_t f, run_t *r)
       double *m = metrics_of(r, k, g), tok = m[M_PROMPT_TOKENS] + m[M_OUTPUT_TOKENS];
       m[M_COMPLETED_FRAC] = m[M_REQUESTS] > 0 ? m[M_COMPLETED] / m[M_REQUESTS] : NAN;
       m[M_TOKENS_PER_S] = measured_s > 0 ? m[M_OUTPUT_TOKENS] / measured_s : NAN;
-      /* As sim/summary.c: the cost of every measured request over the tokens of the completed ones. */
+      /* As /summary: the cost of every measured request over the tokens of the completed ones. */
       m[M_COST_PER_MTOK] = tok > 0 ? m[M_COST_USD] / tok * 1e6 : NAN;
       m[M_ENERGY_KWH_PER_MTOK] = tok > 0 ? m[M_ENERGY_J] / 3.6e6 / tok * 1e6 : NAN;
       m[M_CO2_PER_MTOK] = tok > 0 ? m[M_CO2_G] / tok * 1e6 : NAN;
