@@ -11,7 +11,7 @@
  *
  * Where each metric comes from: everything /requests can give is recomputed here, in double precision,
  * over the measured window (t_arrival >= the warmup_s root attribute), with the definitions documented in
- * analysis/README.md "Metrics" (TPOT subtracts the reply's transfer time net_out_s). Three metrics need
+ * analysis/README.md "Metrics" (TPOT between the first and last token as delivered to the user). Three metrics need
  * data /requests does not hold and are read from /summary by group name: slo_attainment (the class SLOs
  * live in the scenario), cross_border_bytes (request sizes in bytes) and utilisation (accelerator counts
  * and busy time).
@@ -584,7 +584,7 @@ static int read_requests(hid_t f, run_t *r)
       s->ttft_s = done ? x->t_first_token - x->t_arrival : NAN;
       s->e2e_s = done ? x->t_done - x->t_arrival : NAN;
       s->tpot_s = done && x->output_tokens > 1
-                    ? (x->t_done - x->net_out_s - x->t_first_token) / (double)(x->output_tokens - 1)
+                    ? (x->t_done - x->t_first_token) / (double)(x->output_tokens - 1)
                     : NAN;
       for (int k = 0; k < KINDS; k++) {
         double *m = metrics_of(r, k, s->g[k]);

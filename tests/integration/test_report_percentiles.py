@@ -35,7 +35,7 @@ done = r[measured & (r["status"] == completed)]
 ttft = done["t_first_token"] - done["t_arrival"]
 e2e = done["t_done"] - done["t_arrival"]
 many = done["output_tokens"] > 1
-tpot = (done["t_done"] - done["net_out_s"] - done["t_first_token"])[many] / (done["output_tokens"][many] - 1.0)
+tpot = (done["t_done"] - done["t_first_token"])[many] / (done["output_tokens"][many] - 1.0)
 
 checked = 0
 worst = 0.0
