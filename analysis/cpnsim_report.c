@@ -1,5 +1,5 @@
 /* cpnsim-report: summaries, policy comparisons and a regression gate computed from cpnsim HDF5 result
- * files (format: sim/OUTPUT.md; usage: analysis/README.md).
+ * files (format: README.md "HDF5 output"; usage: analysis/README.md).
  *
  *   cpnsim-report summary RUN.h5 [RUN2.h5 ...]                   overall, per site, class and tenant
  *   cpnsim-report compare A.h5 B.h5 ...                          groups of seeds side by side, with noise

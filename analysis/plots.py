@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""plots.py: figures from cpnsim HDF5 result files (format: sim/OUTPUT.md; usage: analysis/README.md).
+"""plots.py: figures from cpnsim HDF5 result files (format: README.md "HDF5 output"; usage: analysis/README.md).
 
     plots.py RUN.h5 [RUN2.h5 ...] --out DIR [--group-by policy|file] [--scenario-dir DIR] [--dpi N]
 

@@ -1,7 +1,7 @@
 /* output: the HDF5 result file of one run (the only module that includes hdf5.h).
  *
  * Owns the HDF5 file id, the /requests dataset id, the memory datatype of cpn_record_t and a buffer of
- * ROWS_PER_CHUNK rows. Layout and column meanings are documented in sim/OUTPUT.md.
+ * ROWS_PER_CHUNK rows. Layout and column meanings are documented in README.md "HDF5 output".
  *
  * Invariants:
  * - The file is written as "<path>.tmp" and only renamed to <path> by a close that commits after every
@@ -27,8 +27,8 @@
 #include <hdf5.h>
 
 _Static_assert(sizeof(hid_t) == sizeof(int64_t), "cpn_output_record_memtype returns an hid_t as int64_t");
-/* A tripwire: a change to cpn_record_t must be mirrored in record_fields below and in sim/OUTPUT.md. */
-_Static_assert(sizeof(cpn_record_t) == 120, "cpn_record_t changed: update record_fields and OUTPUT.md");
+/* A tripwire: a change to cpn_record_t must be mirrored in record_fields below and in README.md "HDF5 output". */
+_Static_assert(sizeof(cpn_record_t) == 120, "cpn_record_t changed: update record_fields and README");
 
 enum {
   ROWS_PER_CHUNK = 4096,       /* /requests chunk and buffer size, in rows */
