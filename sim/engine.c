@@ -22,8 +22,7 @@
 #include <gsl/gsl_rng.h>
 #include <math.h>
 #include <simgrid/actor.h>
-#include <simgrid/cond.h>
-#include <simgrid/mutex.h>
+#include <simgrid/semaphore.h>
 #include <simgrid/engine.h>
 #include <simgrid/host.h>
 #include <simgrid/version.h>
@@ -51,7 +50,7 @@ XBT_LOG_NEW_DEFAULT_CATEGORY(cpn_engine, "cpnsim engine: the token path");
 /* ---------------------------------------------------------------- events */
 
 typedef enum { EV_ARRIVAL, EV_SITE_ARRIVAL, EV_REPLICA, EV_SAMPLE, EV_LOAD_DONE, EV_AUTOSCALE, EV_DECIDE,
-               EV_TRACE, EV_REFRESH } ev_kind_t;
+               EV_TRACE, EV_REFRESH, EV_REPLY_DONE } ev_kind_t;
 
 typedef struct {
   double t;
@@ -133,6 +132,7 @@ struct req {
   double energy_j;    /* accelerator energy attributed (before PUE) */
   double kv_tokens;
   double bytes_in, bytes_out;
+  double t_site_done;  /* flow mode: when the last token left the site */
   int queue;          /* index of the queue it waits in */
   int origin_node;
 };
@@ -294,8 +294,11 @@ typedef struct {
   run_event_t *events;
   size_t n_events, cap_events;
   int loads_in_flight;
-  sg_mutex_t mutex;       /* guards the heap against load actors; waits use cond */
-  sg_cond_t cond;
+  /* Transfer actors post their completion to the heap and release this semaphore; the engine actor
+   * waits on it with a timeout (the next event). SimGrid 3.32's sg_cond_wait_for aborts when another
+   * actor notifies ("not the owner" of the mutex), so a semaphore it is. Actors are cooperative: no
+   * lock is needed around the heap. */
+  sg_sem_t wake;
   uint64_t dispatch_round;
   double *ts_replicas;    /* rows: n_samples * n_sites, columns 1 + n_models (t, ready replicas per model) */
 
@@ -574,16 +577,30 @@ static void replica_schedule(run_t *r, replica_t *p)
     r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
 }
 
+static void start_flow(run_t *r, req_t *q, int upload);
+static void finish_completed(run_t *r, req_t *q);
+
 static void complete_request(run_t *r, replica_t *p, req_t *q)
 {
   cpn_model_view_t *mv = mv_at(r, p->site, p->model);
   double tok = (double)q->rec.prompt_tokens + q->rec.output_tokens;
   mv->queued_tokens -= tok;
   r->vsites[p->site].queued_tokens -= tok;
-  q->rec.net_out_s = transfer_s(r, q->rec.origin, p->site, q->bytes_out);
-  q->rec.t_done = r->now + q->rec.net_out_s;
   if (q->rec.t_first_token - q->rec.t_arrival > r->sc->classes[q->rec.cls].ttft_slo_s)
     r->slo_misses[(size_t)p->site * r->n_models + p->model] += 1;
+  if (r->sc->run.network_mode == CPN_NET_FLOW) {
+    /* The reply travels as a SimGrid flow; the request ends when it arrives (EV_REPLY_DONE). */
+    q->t_site_done = r->now;
+    start_flow(r, q, 0);
+    return;
+  }
+  q->rec.net_out_s = transfer_s(r, q->rec.origin, p->site, q->bytes_out);
+  q->rec.t_done = r->now + q->rec.net_out_s;
+  finish_completed(r, q);
+}
+
+static void finish_completed(run_t *r, req_t *q)
+{
   if (r->cfg->on_record)
     r->cfg->on_record(&q->rec, r->cfg->on_record_arg);
   end_request(r, q, CPN_STATUS_COMPLETED, CPN_REASON_NONE);
@@ -768,14 +785,42 @@ static void load_actor(int argc, char **argv)
   if (x->bytes > 0)
     sg_host_sendto(sg_host_by_name(cpn_topology_node_name(r->topo, x->src)),
                    sg_host_by_name(cpn_topology_node_name(r->topo, x->dst)), x->bytes);
-  sg_mutex_lock(r->mutex);
   x->end_s = simgrid_get_clock();
   x->status = 0;
   r->loads_in_flight--;
   if (heap_push(&r->heap, x->end_s, EV_LOAD_DONE, (int)i, NULL, 0))
     r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
-  sg_cond_notify_all(r->cond);
-  sg_mutex_unlock(r->mutex);
+  sg_sem_release(r->wake);
+}
+
+/* Flow mode: one actor per request transfer (upload or reply), a SimGrid flow between the origin's
+ * entry node and the site; the completion (plus the origin's access latency) is posted as an event. */
+static void flow_actor(int argc, char **argv)
+{
+  run_t *r = g_run;
+  req_t *q = (req_t *)(uintptr_t)strtoull(argv[1], NULL, 16);
+  int upload = argv[2][0] == 'u';
+  int a = r->origin_node[q->rec.origin], b = q->rec.site;
+  if (a != b)
+    sg_host_sendto(sg_host_by_name(cpn_topology_node_name(r->topo, upload ? a : b)),
+                   sg_host_by_name(cpn_topology_node_name(r->topo, upload ? b : a)),
+                   upload ? q->bytes_in : q->bytes_out);
+  r->loads_in_flight--;
+  double t = simgrid_get_clock() + r->sc->origins[q->rec.origin].access_latency_s;
+  if (heap_push(&r->heap, t, upload ? EV_SITE_ARRIVAL : EV_REPLY_DONE, 0, q, 0))
+    r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
+  sg_sem_release(r->wake);
+}
+
+static void start_flow(run_t *r, req_t *q, int upload)
+{
+  char ptr[32];
+  snprintf(ptr, sizeof ptr, "%llx", (unsigned long long)(uintptr_t)q);
+  const char *argv[] = {"flow", ptr, upload ? "u" : "r", NULL};
+  r->loads_in_flight++;
+  sg_actor_create_("flow", sg_host_by_name(cpn_topology_node_name(r->topo, upload ? r->origin_node[q->rec.origin]
+                                                                                      : q->rec.site)),
+                   flow_actor, 3, argv);
 }
 
 static void start_load(run_t *r, replica_t *p)
@@ -875,6 +920,8 @@ static void on_site_arrival(run_t *r, req_t *q)
 {
   int site = q->rec.site, model = q->rec.model;
   site_model_t *sm = sm_at(r, site, model);
+  if (r->sc->run.network_mode == CPN_NET_FLOW)
+    q->rec.net_in_s = r->now - q->rec.t_dispatch;
   queue_push(&sm->q[q->queue], q, 0);
   mv_at(r, site, model)->queued_requests++;
   r->vsites[site].queued_requests++;
@@ -1013,6 +1060,10 @@ static void place(run_t *r, req_t *q)
   rec->t_dispatch = r->now;
   mv_at(r, d.site, rec->model)->queued_tokens += need_kv;
   r->vsites[d.site].queued_tokens += need_kv;
+  if (r->sc->run.network_mode == CPN_NET_FLOW) {
+    start_flow(r, q, 1);
+    return;
+  }
   rec->net_in_s = transfer_s(r, rec->origin, d.site, q->bytes_in);
   if (heap_push(&r->heap, r->now + rec->net_in_s, EV_SITE_ARRIVAL, 0, q, 0))
     r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
@@ -1240,9 +1291,7 @@ static void engine_actor(int argc, char **argv)
 {
   run_t *r = g_run;
   int cut = 0; /* stopped at t_end with work left */
-  r->mutex = sg_mutex_init();
-  r->cond = sg_cond_init();
-  sg_mutex_lock(r->mutex);
+  r->wake = sg_sem_init(0);
   while (!r->err) {
     double t = r->heap.n ? r->heap.v[0].t : INFINITY;
     double clock = simgrid_get_clock();
@@ -1253,10 +1302,10 @@ static void engine_actor(int argc, char **argv)
       }
     }
     if (t > clock + 1e-12 * (1.0 + clock)) {
-      /* Weights transfers in flight can post an earlier event: wait on the condition instead of sleeping. */
+      /* Transfers in flight can post an earlier event: wait on the semaphore instead of sleeping. */
       if (r->loads_in_flight > 0) {
         double until = t < r->t_end ? t : r->t_end;
-        sg_cond_wait_for(r->cond, r->mutex, until - clock);
+        sg_sem_acquire_timeout(r->wake, until - clock);
         continue;
       }
       sg_actor_sleep_until(t);
@@ -1279,10 +1328,16 @@ static void engine_actor(int argc, char **argv)
     case EV_DECIDE: place(r, e.ptr); break;
     case EV_TRACE: on_trace(r); break;
     case EV_REFRESH: on_refresh(r); break;
+    case EV_REPLY_DONE: {
+      req_t *q = e.ptr;
+      q->rec.t_done = r->now;
+      q->rec.net_out_s = r->now - q->t_site_done;
+      finish_completed(r, q);
+      break;
+    }
     default: break;
     }
   }
-  sg_mutex_unlock(r->mutex);
   /* The drain period is over: whatever is still in flight times out. */
   if (!r->err) {
     if (cut)
@@ -1296,8 +1351,7 @@ static void engine_actor(int argc, char **argv)
   /* Weights transfers still running would keep SimGrid going: stop them. */
   if (r->loads_in_flight > 0)
     sg_actor_kill_all();
-  sg_cond_destroy(r->cond);
-  sg_mutex_destroy(r->mutex);
+  sg_sem_destroy(r->wake);
 }
 
 /* ------------------------------------------------------------- setup */
@@ -1772,8 +1826,6 @@ static cpn_err_t setup_simgrid(run_t *r, const char *platform)
 cpn_err_t cpn_engine_run(const cpn_engine_config_t *cfg, cpn_engine_stats_t *stats)
 {
   const cpn_scenario_t *sc = cfg->sc;
-  if (sc->run.network_mode != CPN_NET_FLUID)
-    return cpn_error_set(CPN_EINVAL, "%s: run.network_mode: only 'fluid' is implemented in this version", sc->file);
   if (sc->n_sites == 0 || sc->n_models == 0 || sc->n_classes == 0 || sc->n_tenants == 0)
     return cpn_error_set(CPN_EINVAL, "%s: a scenario needs at least one site, model, class and tenant", sc->file);
   struct timespec w0, w1;
@@ -1918,7 +1970,7 @@ cpn_err_t cpn_engine_run(const cpn_engine_config_t *cfg, cpn_engine_stats_t *sta
     if (!err) err = cpn_output_attr_int(r->out, "seed", (int64_t)sc->run.seed);
     if (!err) err = cpn_output_attr_str(r->out, "policy", cfg->policy->name);
     if (!err) err = cpn_output_attr_str(r->out, "scenario", sc->name);
-    if (!err) err = cpn_output_attr_str(r->out, "network_mode", "fluid");
+    if (!err) err = cpn_output_attr_str(r->out, "network_mode", sc->run.network_mode == CPN_NET_FLOW ? "flow" : "fluid");
     if (!err) err = cpn_output_attr_double(r->out, "duration_s", sc->run.duration_s);
     if (!err) err = cpn_output_attr_double(r->out, "warmup_s", sc->run.warmup_s);
     if (!err) err = cpn_output_attr_double(r->out, "wall_seconds", r->st.wall_s);
