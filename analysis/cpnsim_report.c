@@ -1436,10 +1436,11 @@ static int cmd_check(char *const *baselines, int n_base, const char *tol_path, c
     if (spec_check_group(&tols[i].spec, base, n_base)) {
       char why[sizeof err_msg];
       snprintf(why, sizeof why, "%s", err_msg);
+      int line = tols[i].line;
       free_runs(base, n_base);
       free_runs(runs, n);
       free(tols);
-      return fail("%s:%d: %s", tol_path, tols[i].line, why);
+      return fail("%s:%d: %s", tol_path, line, why);
     }
   static const char *const hdr[] = {"metric", "baseline", "run", "change", "tolerance", "limit", "result"};
   grid_t *g = grid_new(NULL, 7);
