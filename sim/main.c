@@ -20,6 +20,7 @@ static void usage(FILE *f)
           "  --seed N               master seed; overrides run.seed\n"
           "  --out FILE             result file (default: <scenario name>.h5)\n"
           "  --set KEY=VALUE        override any scenario key, e.g. --set demand.scale=3 (repeatable)\n"
+          "  --trace-errors=skip|stop  bad trace rows: skip and count them, or stop (demand.trace.errors)\n"
           "  --check                validate the scenario and exit\n"
           "  --print-config         print the fully resolved scenario and exit\n"
           "  --list-policies        list the built-in policies\n"
@@ -39,8 +40,8 @@ static int bad_cli(const char *fmt, const char *arg)
 
 int main(int argc, char **argv)
 {
-  const char *scenario = NULL, *out = NULL, *policy = NULL, *seed = NULL;
-  const char *sets[MAX_SETS + 2];
+  const char *scenario = NULL, *out = NULL, *policy = NULL, *seed = NULL, *trace_errors = NULL;
+  const char *sets[MAX_SETS + 3];
   char *sg_argv[64];
   int n_sets = 0, sg_argc = 0, check = 0, print = 0, quiet = 0, list = 0;
   for (int i = 1; i < argc; i++) {
@@ -69,6 +70,10 @@ int main(int argc, char **argv)
           return bad_cli("too many --set options (max %s)", "256");
         sets[n_sets++] = v;
       }
+    } else if (!strncmp(a, "--trace-errors=", 15)) {
+      if (strcmp(a + 15, "skip") && strcmp(a + 15, "stop"))
+        return bad_cli("--trace-errors: '%s' is neither skip nor stop", a + 15);
+      trace_errors = strcmp(a + 15, "skip") == 0 ? "demand.trace.errors=skip" : "demand.trace.errors=stop";
     } else if (!strcmp(a, "--check")) {
       check = 1;
     } else if (!strcmp(a, "--print-config")) {
@@ -106,6 +111,8 @@ int main(int argc, char **argv)
     snprintf(seed_set, sizeof seed_set, "run.seed=%s", seed);
     sets[n_sets++] = seed_set;
   }
+  if (trace_errors) /* after the --set options, so the dedicated option wins */
+    sets[n_sets++] = trace_errors;
   char default_path[4096];
   if (!scenario) {
     snprintf(default_path, sizeof default_path, "%s/national-2026.yaml", CPN_SCENARIO_DIR);

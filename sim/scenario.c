@@ -13,6 +13,7 @@
  * Invariants: validation never stops at the first problem; every problem is recorded with its input
  * location and key path, and the load fails if there was any. On failure *sc is zeroed and everything
  * allocated is freed; on success every array in *sc is owned by it and freed by cpn_scenario_destroy. */
+#define _XOPEN_SOURCE 700 /* realpath() */
 #include "scenario.h"
 
 #include <assert.h>
@@ -770,7 +771,9 @@ static node_t *load_tree(ctx_t *c, const char *path, const node_t *from, file_id
 /* ------------------------------------------------------------------------------------------------
  * Schema: one table of fields per section. */
 
-enum { T_NUM, T_INT, T_LONG, T_ULONG, T_BOOL, T_STR, T_ENUM, T_MAP, T_LIST, T_DIURNAL, T_STRLIST };
+/* T_SENUM: a string from a fixed list, stored as the string (char array); T_ENUM stores the index.
+ * T_PARAMS: a free-form mapping of names to numbers (run.policy_params). */
+enum { T_NUM, T_INT, T_LONG, T_ULONG, T_BOOL, T_STR, T_ENUM, T_MAP, T_LIST, T_DIURNAL, T_STRLIST, T_SENUM, T_PARAMS };
 enum { R_LO = 1, R_LO_OPEN = 2, R_HI = 4, R_HI_OPEN = 8, R_ZERO_OK = 16 };
 enum { S_ANY = 0, S_NAME, S_COUNTRY };
 
@@ -798,6 +801,7 @@ struct section {
 #define NOFF ((size_t)-1)
 #define FLD(k, t, st, m) .key = (k), .type = (t), .off = offsetof(st, m)
 #define STR(k, st, m) .key = (k), .type = T_STR, .off = offsetof(st, m), .size = sizeof(((st *)0)->m)
+#define SENUM(k, st, m, e) .key = (k), .type = T_SENUM, .off = offsetof(st, m), .size = sizeof(((st *)0)->m), .enums = (e)
 #define CUSTOM(k, t) .key = (k), .type = (t), .off = NOFF
 #define GT(x) .rng = R_LO | R_LO_OPEN, .lo = (x)
 #define GE(x) .rng = R_LO, .lo = (x)
@@ -814,6 +818,15 @@ static const char *const DISTS[] = {"constant",          "lognormal",         "g
 static const cpn_dist_t *const AZURE_DISTS[] = {&CPN_AZURE_CONV_PROMPT, &CPN_AZURE_CONV_OUTPUT,
                                                 &CPN_AZURE_CODE_PROMPT, &CPN_AZURE_CODE_OUTPUT};
 
+/* The built-in autoscalers of sim/autoscaler.c, and "none". */
+static const char *const AUTOSCALERS[] = {"none", "queue-threshold", NULL};
+/* demand.trace: the mappings of cpn_trace_mapping() plus "custom" (columns given by the scenario). */
+static const char *const TRACE_MAPPINGS[] = {"azure-2023", "vidur", "splitwise", "jsonl-ms", "custom", NULL};
+static const char *const TRACE_FORMATS[] = {"csv", "jsonl", NULL};
+static const char *const TRACE_TIME_UNITS[] = {"s", "ms", "us", "datetime", NULL};
+static const char *const TRACE_ERRORS[] = {"stop", "skip", NULL}; /* index = trace_skip_errors */
+#define MAX_PARAMS 64             /* entries in run.policy_params / autoscaler_params (the engine's limit) */
+
 _Static_assert(sizeof(cpn_net_mode_t) == sizeof(int), "enums are stored as int");
 _Static_assert(sizeof(cpn_arrival_kind_t) == sizeof(int), "enums are stored as int");
 
@@ -827,8 +840,41 @@ static const field_t run_fields[] = {
     {STR("policy", cpn_run_spec_t, policy), .sdef = "least-loaded", .check = S_NAME},
     {FLD("start_utc_h", T_NUM, cpn_run_spec_t, start_utc_h), .rng = R_LO | R_HI | R_HI_OPEN, .lo = 0, .hi = 24},
     {FLD("max_requests", T_LONG, cpn_run_spec_t, max_requests), GE(0)},
+    {FLD("view_refresh_s", T_NUM, cpn_run_spec_t, view_refresh_s), GE(0)},
+    {FLD("decision_latency_s", T_NUM, cpn_run_spec_t, decision_latency_s), GE(0)},
+    {FLD("decision_trace", T_BOOL, cpn_run_spec_t, decision_trace)},
+    {SENUM("autoscaler", cpn_run_spec_t, autoscaler, AUTOSCALERS), .sdef = "none"},
+    {FLD("autoscaler_interval_s", T_NUM, cpn_run_spec_t, autoscaler_interval_s), .def = 30, GT(0)},
+    /* An estimate: published confidential-computing overheads on H100 for LLM inference range from a few
+     * per cent to about 10%; 0.1 is the pessimistic end. */
+    {FLD("confidential_overhead", T_NUM, cpn_run_spec_t, confidential_overhead), .def = 0.1, GE(0)},
+    {CUSTOM("policy_params", T_PARAMS)},
+    {CUSTOM("autoscaler_params", T_PARAMS)},
 };
 static const section_t run_section = SECTION(run_fields);
+
+/* demand.trace maps straight into the trace_* fields of cpn_demand_spec_t. */
+static const field_t trace_fields[] = {
+    {CUSTOM("file", T_STR), .req = 1},
+    {SENUM("mapping", cpn_demand_spec_t, trace_mapping, TRACE_MAPPINGS), .sdef = "azure-2023"},
+    {SENUM("format", cpn_demand_spec_t, trace_format, TRACE_FORMATS)},
+    {SENUM("time_unit", cpn_demand_spec_t, trace_time_unit, TRACE_TIME_UNITS)},
+    {STR("time_col", cpn_demand_spec_t, trace_time_col), .check = S_NAME},
+    {STR("prompt_col", cpn_demand_spec_t, trace_prompt_col), .check = S_NAME},
+    {STR("output_col", cpn_demand_spec_t, trace_output_col), .check = S_NAME},
+    {STR("model_col", cpn_demand_spec_t, trace_model_col), .check = S_NAME},
+    {STR("tenant_col", cpn_demand_spec_t, trace_tenant_col), .check = S_NAME},
+    {STR("origin_col", cpn_demand_spec_t, trace_origin_col), .check = S_NAME},
+    {FLD("time_scale", T_NUM, cpn_demand_spec_t, trace_time_scale), .def = 1, GT(0)},
+    /* ceil(rate_scale) copies of the file are open at once; cpn_trace allows CPN_TRACE_COPIES_MAX (256). */
+    {FLD("rate_scale", T_NUM, cpn_demand_spec_t, trace_rate_scale), .def = 1, .rng = R_LO | R_LO_OPEN | R_HI,
+     .lo = 0, .hi = 256},
+    {FLD("shift_s", T_NUM, cpn_demand_spec_t, trace_shift_s), GE(0)},
+    {FLD("start_offset_s", T_NUM, cpn_demand_spec_t, trace_start_offset_s), GE(0)},
+    {FLD("loop", T_BOOL, cpn_demand_spec_t, trace_loop)},
+    {FLD("errors", T_ENUM, cpn_demand_spec_t, trace_skip_errors), .enums = TRACE_ERRORS},
+};
+static const section_t trace_section = SECTION(trace_fields);
 
 static const field_t demand_fields[] = {
     {FLD("scale", T_NUM, cpn_demand_spec_t, scale), .def = 1, GT(0)},
@@ -838,6 +884,7 @@ static const field_t demand_fields[] = {
     {FLD("burst_mean_s", T_NUM, cpn_demand_spec_t, burst_mean_s), .def = 60, GT(0)},
     {FLD("calm_mean_s", T_NUM, cpn_demand_spec_t, calm_mean_s), .def = 600, GT(0)},
     {CUSTOM("diurnal", T_DIURNAL)},
+    {CUSTOM("trace", T_MAP), .sub = &trace_section},
 };
 static const section_t demand_section = SECTION(demand_fields);
 
@@ -850,6 +897,7 @@ static const field_t model_fields[] = {
     {FLD("step_overhead_s", T_NUM, cpn_model_spec_t, step_overhead_s), GE(0)},
     {FLD("fixed_step_s", T_NUM, cpn_model_spec_t, fixed_step_s), GE(0)},
     {FLD("fixed_prefill_s_per_token", T_NUM, cpn_model_spec_t, fixed_prefill_s_per_token), GE(0)},
+    {STR("store", cpn_model_spec_t, store)}, /* "" = local; a site name, checked once sites are mapped */
 };
 static const section_t model_section = SECTION(model_fields);
 
@@ -897,6 +945,7 @@ static const field_t replica_fields[] = {
     {FLD("tp", T_INT, cpn_replica_spec_t, tp), .def = 1, GE(1)},
     {FLD("count", T_INT, cpn_replica_spec_t, count), .def = 1, GE(0)},
     {FLD("max_batch", T_INT, cpn_replica_spec_t, max_batch), .def = 64, GE(1)},
+    {FLD("unloaded", T_INT, cpn_replica_spec_t, unloaded), GE(0)},
 };
 static const section_t replica_section = SECTION(replica_fields);
 
@@ -1212,7 +1261,8 @@ static void set_default(const field_t *f, void *out)
   case T_ENUM: *(int *)p = (int)f->def; break;
   case T_LONG: *(long *)p = (long)f->def; break;
   case T_ULONG: *(unsigned long *)p = (unsigned long)f->def; break;
-  case T_STR: snprintf(p, f->size, "%s", f->sdef ? f->sdef : ""); break;
+  case T_STR:
+  case T_SENUM: snprintf(p, f->size, "%s", f->sdef ? f->sdef : ""); break;
   default: break;
   }
 }
@@ -1244,6 +1294,12 @@ static void convert_value(ctx_t *c, const node_t *v, const char *path, const fie
   case T_BOOL: get_bool(c, v, path, (int *)p); break;
   case T_STR: get_str(c, v, path, p, f->size, f->check); break;
   case T_ENUM: get_enum(c, v, path, f->enums, (int *)p); break;
+  case T_SENUM: {
+    int k;
+    if (get_enum(c, v, path, f->enums, &k))
+      snprintf(p, f->size, "%s", f->enums[k]);
+    break;
+  }
   default: break;
   }
 }
@@ -1443,6 +1499,124 @@ static void map_diurnal(ctx_t *c, const node_t *demand, cpn_demand_spec_t *d)
   d->diurnal_enabled = 1;
 }
 
+/* run.policy_params / run.autoscaler_params: a mapping of names to numbers, kept in file order. */
+static void map_params(ctx_t *c, const node_t *run, const char *key, char (**keys_out)[CPN_NAME_MAX],
+                       double **values_out, int *n_out)
+{
+  char kp[PATH_LEN];
+  join(kp, "run", key);
+  const node_t *m = run ? get_map(c, run, key, kp, " of parameter names to numbers, like {w_cost: 2}") : NULL;
+  if (!m || m->n == 0)
+    return;
+  if (m->n > MAX_PARAMS) {
+    report(c, m, kp, "at most %d parameters (got %d)", MAX_PARAMS, m->n);
+    return;
+  }
+  char (*keys)[CPN_NAME_MAX] = calloc((size_t)m->n, sizeof *keys);
+  double *values = calloc((size_t)m->n, sizeof *values);
+  if (!keys || !values) {
+    free(keys);
+    free(values);
+    c->oom = 1;
+    return;
+  }
+  int n = 0;
+  for (int i = 0; i < m->n; i++) {
+    char ip[PATH_LEN];
+    join(ip, kp, m->keys[i]->str);
+    if (get_str(c, m->keys[i], ip, keys[n], CPN_NAME_MAX, S_NAME) && get_num(c, m->vals[i], ip, &values[n]))
+      n++;
+  }
+  *keys_out = keys;
+  *values_out = values;
+  *n_out = n;
+}
+
+/* Resolves a file named in the scenario: relative to the directory of the file that holds the value (a
+ * --set value: relative to the current directory), then made absolute so that a printed scenario loads
+ * from anywhere. Checks that it is a readable regular file. Returns 1, or 0 after reporting. */
+static int resolve_input_file(ctx_t *c, const node_t *v, const char *path, const char *what, char *out,
+                              size_t size)
+{
+  char buf[80];
+  if (v->kind != N_SCALAR || is_null(v) || v->str[0] == '\0') {
+    report(c, v, path, "a file name expected, got %s", show(v, buf, sizeof buf));
+    return 0;
+  }
+  sbuf_t b = {0};
+  const char *slash = strrchr(v->file, '/');
+  if (v->str[0] == '/' || v->file == c->set_file || !slash)
+    sb_printf(&b, "%s", v->str);
+  else
+    sb_printf(&b, "%.*s/%s", (int)(slash - v->file), v->file, v->str);
+  if (b.oom) {
+    free(b.p);
+    c->oom = 1;
+    return 0;
+  }
+  char *abs = realpath(b.p, NULL);
+  const char *why = NULL;
+  struct stat st;
+  FILE *f = NULL;
+  if (!abs)
+    why = strerror(errno);
+  else if (stat(abs, &st) != 0)
+    why = strerror(errno);
+  else if (S_ISDIR(st.st_mode))
+    why = "is a directory";
+  else if (!(f = fopen(abs, "rb")))
+    why = strerror(errno);
+  else if (strlen(abs) >= size)
+    why = "the path is too long";
+  if (f)
+    fclose(f);
+  if (why) {
+    c->io_error = 1;
+    report(c, v, path, "cannot read %s '%s': %s", what, b.p, why);
+  } else {
+    memcpy(out, abs, strlen(abs) + 1);
+  }
+  free(abs);
+  free(b.p);
+  return why == NULL;
+}
+
+/* demand.trace: the trace_* fields of the demand spec; absent = generated workload. */
+static void map_trace(ctx_t *c, const node_t *demand, cpn_demand_spec_t *d)
+{
+  apply_defaults(&trace_section, d);
+  d->trace_file[0] = '\0';
+  const node_t *m = demand ? get_map(c, demand, "trace", "demand.trace", " like {file: trace.csv}") : NULL;
+  if (!m)
+    return;
+  uint64_t p = map_fields(c, m, "demand.trace", &trace_section, d);
+  const node_t *fv = map_get(m, "file");
+  if (fv)
+    resolve_input_file(c, fv, "demand.trace.file", "the trace", d->trace_file, sizeof d->trace_file);
+  int custom = strcmp(d->trace_mapping, "custom") == 0;
+  static const char *const custom_only[] = {"format", "time_unit"};
+  static const char *const custom_required[] = {"time_col", "prompt_col", "output_col"};
+  if (!custom) {
+    for (int i = 0; i < 2; i++) {
+      const node_t *k = map_key(m, custom_only[i]);
+      char kp[PATH_LEN];
+      join(kp, "demand.trace", custom_only[i]);
+      if (k)
+        report(c, k, kp, "'%s' is only used by mapping 'custom' (mapping '%s' fixes it)", custom_only[i],
+               d->trace_mapping);
+    }
+    return;
+  }
+  if (!(p & bit(&trace_section, "format")))
+    snprintf(d->trace_format, sizeof d->trace_format, "csv");
+  if (!(p & bit(&trace_section, "time_unit")))
+    snprintf(d->trace_time_unit, sizeof d->trace_time_unit, "s");
+  for (int i = 0; i < 3; i++)
+    if (!(p & bit(&trace_section, custom_required[i])))
+      report(c, m, "demand.trace", "missing required key '%s' (mapping 'custom' needs time_col, prompt_col and "
+             "output_col)", custom_required[i]);
+}
+
 static void map_dist(ctx_t *c, const node_t *cls, const char *key, const char *path, cpn_dist_t *out,
                      const cpn_dist_t *def)
 {
@@ -1609,6 +1783,11 @@ static void map_sites(ctx_t *c, const node_t *root, mapping_t *mp)
         continue;
       char ip[PATH_LEN], kp[PATH_LEN];
       join_index(ip, rp, j);
+      if (r->unloaded > r->count && r->count >= 0) {
+        join(kp, ip, "unloaded");
+        report(c, map_get(ri, "unloaded"), kp, "must be <= count (%d): unloaded replicas are some of the "
+               "count replicas (got %d)", r->count, r->unloaded);
+      }
       char name[CPN_NAME_MAX];
       const node_t *mv = map_get(ri, "model"), *pv = map_get(ri, "pool");
       join(kp, ip, "model");
@@ -1669,6 +1848,28 @@ static void map_sites(ctx_t *c, const node_t *root, mapping_t *mp)
   }
   check_unique_names(c, &l, sizeof(cpn_site_spec_t), offsetof(cpn_site_spec_t, name), "sites", "site");
   list_free(&l);
+}
+
+/* models[].store must name a site (sites are mapped after models). */
+static void check_stores(ctx_t *c, const node_t *root, const cpn_scenario_t *sc)
+{
+  const node_t *ml = map_get(root, "models");
+  if (!ml || ml->kind != N_SEQ || ml->n != sc->n_models)
+    return;
+  for (int i = 0; i < sc->n_models; i++) {
+    const char *store = sc->models[i].store;
+    const node_t *v = map_get(ml->vals[i], "store");
+    if (!store[0] || !v || cpn_scenario_site_index(sc, store) >= 0)
+      continue;
+    char kp[PATH_LEN];
+    pathf(kp, "models[%d].store", i);
+    const char *best = NULL;
+    int best_d = 3;
+    for (int k = 0; k < sc->n_sites; k++)
+      suggest(store, sc->sites[k].name, &best, &best_d);
+    report(c, v, kp, "no site named '%s' (the store holds the weights cold starts fetch)%s%s%s", store,
+           best ? "; did you mean '" : "", best ? best : "", best ? "'?" : "");
+  }
 }
 
 static void map_nodes(ctx_t *c, const node_t *root, mapping_t *mp)
@@ -1900,6 +2101,10 @@ static void map_scenario(ctx_t *c, const node_t *root, const char *path, cpn_sce
     map_fields(c, run, "run", &run_section, &sc->run);
   else
     apply_defaults(&run_section, &sc->run);
+  map_params(c, run, "policy_params", &sc->run.policy_param_keys, &sc->run.policy_param_values,
+             &sc->run.n_policy_params);
+  map_params(c, run, "autoscaler_params", &sc->run.autoscaler_param_keys, &sc->run.autoscaler_param_values,
+             &sc->run.n_autoscaler_params);
   if (sc->run.warmup_s > 0 && sc->run.warmup_s >= sc->run.duration_s)
     report(c, map_get(run, "warmup_s") ? map_get(run, "warmup_s") : run ? run : root, "run.warmup_s",
            "must be < run.duration_s (%g), or no request would be measured (got %g)", sc->run.duration_s,
@@ -1911,6 +2116,7 @@ static void map_scenario(ctx_t *c, const node_t *root, const char *path, cpn_sce
   else
     apply_defaults(&demand_section, &sc->demand);
   map_diurnal(c, demand, &sc->demand);
+  map_trace(c, demand, &sc->demand);
 
   list_t l;
   if (!map_list(c, root, "models", "models", &model_section, sizeof(cpn_model_spec_t), &l)) {
@@ -1971,6 +2177,7 @@ static void map_scenario(ctx_t *c, const node_t *root, const char *path, cpn_sce
   }
 
   map_sites(c, root, &mp);
+  check_stores(c, root, sc);
   map_nodes(c, root, &mp);
   map_links(c, root, &mp);
   map_origins(c, root, &mp);
@@ -2098,6 +2305,27 @@ static void apply_set(ctx_t *c, node_t *root, const char *set, int index)
       m = child;
       s = f->sub;
       continue;
+    }
+    if (f->type == T_PARAMS) {
+      /* Parameters are free-form: the next segment names one, which is added when absent. */
+      if (i + 2 != nseg) {
+        pathf(at, "%.*s", seg[i + 1].end, set);
+        report_at(c, file, line, seg[i + 2].col, at, "cannot apply --set '%s': parameter '%s' is a number, it has "
+                  "no '%s'", set, seg[i + 1].text, seg[i + 2].text);
+        return;
+      }
+      node_t *child = map_get(m, f->key);
+      if (!child || is_null(child)) {
+        if (!(child = node_new(c, N_MAP, file, line, seg[i].col)) ||
+            map_put(c, m, f->key, file, line, seg[i].col, child))
+          return;
+      } else if (child->kind != N_MAP) {
+        report_at(c, file, line, seg[i].col, at, "cannot apply --set '%s': '%s' is not a mapping in the scenario",
+                  set, at);
+        return;
+      }
+      map_put(c, child, seg[i + 1].text, file, line, seg[i + 1].col, val);
+      return;
     }
     if (f->type != T_LIST) {
       report_at(c, file, line, seg[i + 1].col, at, "cannot apply --set '%s': '%s' is a single value, it has no '%s'",
@@ -2242,6 +2470,10 @@ void cpn_scenario_destroy(cpn_scenario_t *sc)
   free(sc->tenants);
   free(sc->origins);
   free(sc->text);
+  free(sc->run.policy_param_keys);
+  free(sc->run.policy_param_values);
+  free(sc->run.autoscaler_param_keys);
+  free(sc->run.autoscaler_param_values);
   memset(sc, 0, sizeof *sc);
 }
 
@@ -2346,7 +2578,8 @@ static void put_value(FILE *f, const field_t *fl, const void *obj)
   case T_LONG: fprintf(f, "%ld", *(const long *)p); break;
   case T_ULONG: fprintf(f, "%lu", *(const unsigned long *)p); break;
   case T_BOOL: fputs(*(const int *)p ? "true" : "false", f); break;
-  case T_STR: put_str(f, p); break;
+  case T_STR:
+  case T_SENUM: put_str(f, p); break;
   case T_ENUM: fputs(fl->enums[*(const int *)p], f); break;
   default: break;
   }
@@ -2407,6 +2640,40 @@ static void put_dist(FILE *f, const cpn_dist_t *d)
   fputs("}", f);
 }
 
+static void put_params(FILE *f, const char *key, const char (*keys)[CPN_NAME_MAX], const double *values, int n)
+{
+  fprintf(f, "  %s: {", key);
+  for (int i = 0; i < n; i++) {
+    fputs(i ? ", " : "", f);
+    put_str(f, keys[i]);
+    fputs(": ", f);
+    put_num(f, values[i]);
+  }
+  fputs("}\n", f);
+}
+
+/* demand.trace, when a trace is replayed: format and time_unit only for mapping custom, empty column
+ * names not at all (both would be rejected on reload). */
+static void put_trace(FILE *f, const cpn_demand_spec_t *d)
+{
+  if (!d->trace_file[0])
+    return;
+  int custom = strcmp(d->trace_mapping, "custom") == 0;
+  fputs("  trace:\n    file: ", f);
+  put_str(f, d->trace_file);
+  fputc('\n', f);
+  for (int i = 0; i < trace_section.n; i++) {
+    const field_t *fl = &trace_section.f[i];
+    if (fl->off == NOFF || (fl->type == T_STR && !((const char *)d + fl->off)[0]))
+      continue;
+    if (!custom && (strcmp(fl->key, "format") == 0 || strcmp(fl->key, "time_unit") == 0))
+      continue;
+    fprintf(f, "    %s: ", fl->key);
+    put_value(f, fl, d);
+    fputc('\n', f);
+  }
+}
+
 cpn_err_t cpn_scenario_print(const cpn_scenario_t *sc, FILE *f)
 {
   fputs("# cpnsim scenario, fully resolved: defaults filled in, extends and --set applied.\n# from: ", f);
@@ -2416,8 +2683,12 @@ cpn_err_t cpn_scenario_print(const cpn_scenario_t *sc, FILE *f)
   put_str(f, sc->name);
   fputs("\nrun:\n", f);
   put_block(f, &run_section, &sc->run, "  ", "  ");
+  put_params(f, "policy_params", sc->run.policy_param_keys, sc->run.policy_param_values, sc->run.n_policy_params);
+  put_params(f, "autoscaler_params", sc->run.autoscaler_param_keys, sc->run.autoscaler_param_values,
+             sc->run.n_autoscaler_params);
   fputs("demand:\n", f);
   put_block(f, &demand_section, &sc->demand, "  ", "  ");
+  put_trace(f, &sc->demand);
   fputs("  diurnal: ", f);
   if (!sc->demand.diurnal_enabled) {
     fputs("flat", f);

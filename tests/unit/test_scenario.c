@@ -4,6 +4,7 @@
  * (file:line:col: key.path: message, every problem at once), extends merging, --set overrides, the
  * print/reload round trip and the great-circle default latency. Bad files are written to a temporary
  * directory by the tests themselves. */
+#define _XOPEN_SOURCE 700 /* realpath() */
 #include "scenario.h"
 
 #include <math.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -482,10 +484,36 @@ static void dist_equal(const cpn_dist_t *a, const cpn_dist_t *b)
   assert_close(a->max, b->max, 0);
 }
 
+static void params_equal(int na, const char (*ka)[CPN_NAME_MAX], const double *va, int nb,
+                         const char (*kb)[CPN_NAME_MAX], const double *vb)
+{
+  assert_int_equal(na, nb);
+  for (int i = 0; i < na; i++) {
+    assert_string_equal(ka[i], kb[i]);
+    assert_close(va[i], vb[i], 0);
+  }
+}
+
 static void scenario_equal(const cpn_scenario_t *a, const cpn_scenario_t *b)
 {
   assert_string_equal(a->name, b->name);
-  assert_memory_equal(&a->run, &b->run, sizeof a->run);
+  /* run, with the parameter arrays compared by content rather than by address */
+  cpn_run_spec_t ra = a->run, rb = b->run;
+  ra.policy_param_keys = rb.policy_param_keys = NULL;
+  ra.policy_param_values = rb.policy_param_values = NULL;
+  ra.autoscaler_param_keys = rb.autoscaler_param_keys = NULL;
+  ra.autoscaler_param_values = rb.autoscaler_param_values = NULL;
+  assert_memory_equal(&ra, &rb, sizeof ra);
+  params_equal(a->run.n_policy_params, (const char (*)[CPN_NAME_MAX])a->run.policy_param_keys,
+               a->run.policy_param_values, b->run.n_policy_params,
+               (const char (*)[CPN_NAME_MAX])b->run.policy_param_keys, b->run.policy_param_values);
+  params_equal(a->run.n_autoscaler_params, (const char (*)[CPN_NAME_MAX])a->run.autoscaler_param_keys,
+               a->run.autoscaler_param_values, b->run.n_autoscaler_params,
+               (const char (*)[CPN_NAME_MAX])b->run.autoscaler_param_keys, b->run.autoscaler_param_values);
+  /* demand.trace: every trace_* field is plain data */
+  assert_memory_equal(a->demand.trace_file, b->demand.trace_file,
+                      offsetof(cpn_demand_spec_t, trace_skip_errors) + sizeof(int) -
+                          offsetof(cpn_demand_spec_t, trace_file));
   assert_close(a->demand.scale, b->demand.scale, 0);
   assert_int_equal(a->demand.arrival, b->demand.arrival);
   assert_close(a->demand.cv, b->demand.cv, 0);
@@ -669,6 +697,214 @@ static void great_circle_default_latency(void **state)
   assert_int_equal(count_lines(cpn_error_message()), 1);
 }
 
+static void life_cycle_view_and_param_fields(void **state)
+{
+  /* Defaults, from tiny.yaml, which sets none of these keys. */
+  cpn_scenario_t sc;
+  assert_int_equal(cpn_scenario_load(&sc, TINY, NULL, 0), CPN_OK);
+  assert_close(sc.run.view_refresh_s, 0, 0);
+  assert_close(sc.run.decision_latency_s, 0, 0);
+  assert_int_equal(sc.run.decision_trace, 0);
+  assert_string_equal(sc.run.autoscaler, "none");
+  assert_close(sc.run.autoscaler_interval_s, 30, 0);
+  assert_close(sc.run.confidential_overhead, 0.1, 0);
+  assert_int_equal(sc.run.n_policy_params, 0);
+  assert_null(sc.run.policy_param_keys);
+  assert_int_equal(sc.run.n_autoscaler_params, 0);
+  assert_string_equal(sc.models[0].store, "");
+  assert_int_equal(sc.sites[0].replicas[0].unloaded, 0);
+  assert_string_equal(sc.demand.trace_file, "");
+  cpn_scenario_destroy(&sc);
+
+  const char *p = write_file("life.yaml", GOOD_HEAD
+                             "  - {name: m70, catalog: llama-3.3-70b, store: hub}\n"
+                             "run:\n"
+                             "  view_refresh_s: 2.385\n"
+                             "  decision_latency_s: 0.0125\n"
+                             "  decision_trace: true\n"
+                             "  autoscaler: queue-threshold\n"
+                             "  autoscaler_interval_s: 7.5\n"
+                             "  confidential_overhead: 0.035\n"
+                             "  policy_params: {w_cost: 2.5, w_latency: -1}\n"
+                             "  autoscaler_params: {queue_high: 8}\n"
+                             "sites:\n"
+                             "  - name: hub\n"
+                             "    pools: [{accel: h100, count: 9}]\n"
+                             "    replicas: [{model: m70, tp: 4, count: 2, unloaded: 2}, {model: m8, unloaded: 0}]\n"
+                             "origins: [{name: o, node: hub, rate_rps: 1}]\n");
+  const char *sets[] = {"run.policy_params.w_cost=3", "run.policy_params.w_new=0.25",
+                        "run.autoscaler_params={queue_low: 1}"};
+  cpn_err_t rc = cpn_scenario_load(&sc, p, sets, 3);
+  if (rc != CPN_OK)
+    print_error("%s\n", cpn_error_message());
+  assert_int_equal(rc, CPN_OK);
+  assert_close(sc.run.view_refresh_s, 2.385, 0);
+  assert_close(sc.run.decision_latency_s, 0.0125, 0);
+  assert_int_equal(sc.run.decision_trace, 1);
+  assert_string_equal(sc.run.autoscaler, "queue-threshold");
+  assert_close(sc.run.autoscaler_interval_s, 7.5, 0);
+  assert_close(sc.run.confidential_overhead, 0.035, 0);
+  assert_int_equal(sc.run.n_policy_params, 3); /* file order, then the new key */
+  assert_string_equal(sc.run.policy_param_keys[0], "w_cost");
+  assert_close(sc.run.policy_param_values[0], 3, 0);
+  assert_string_equal(sc.run.policy_param_keys[1], "w_latency");
+  assert_close(sc.run.policy_param_values[1], -1, 0);
+  assert_string_equal(sc.run.policy_param_keys[2], "w_new");
+  assert_close(sc.run.policy_param_values[2], 0.25, 0);
+  assert_int_equal(sc.run.n_autoscaler_params, 1); /* replaced as a whole */
+  assert_string_equal(sc.run.autoscaler_param_keys[0], "queue_low");
+  assert_string_equal(sc.models[2].store, "hub");
+  assert_int_equal(sc.sites[0].replicas[0].unloaded, 2);
+  cpn_scenario_destroy(&sc);
+  roundtrip_one(p, sets, 3, "life-printed.yaml");
+
+  /* Every error path of the new keys at once. */
+  p = write_file("life-bad.yaml", GOOD_HEAD
+                 "  - {name: m70, catalog: llama-3.3-70b, store: hbu}\n"          /* 5 */
+                 "run:\n"                                                          /* 6 */
+                 "  view_refresh_s: -1\n"                                          /* 7 */
+                 "  autoscaler: queue-treshold\n"                                  /* 8 */
+                 "  autoscaler_interval_s: 0\n"                                    /* 9 */
+                 "  policy_params: {w_cost: high}\n"                               /* 10 */
+                 "  autoscaler_params: [1, 2]\n"                                   /* 11 */
+                 "sites:\n"                                                        /* 12 */
+                 "  - name: hub\n"                                                 /* 13 */
+                 "    pools: [{accel: h100, count: 8}]\n"                          /* 14 */
+                 "    replicas: [{model: m8, count: 2, unloaded: 3}]\n"            /* 15 */
+                 "origins: [{name: o, node: hub, rate_rps: 1}]\n");
+  assert_int_equal(cpn_scenario_load(&sc, p, NULL, 0), CPN_EINVAL);
+  const char *msg = cpn_error_message();
+  assert_int_equal(count_lines(msg), 7);
+  assert_contains(msg, ":5:48: models[2].store: no site named 'hbu' (the store holds the weights cold starts "
+                       "fetch); did you mean 'hub'?");
+  assert_contains(msg, ":7:19: run.view_refresh_s: must be >= 0 (got -1)");
+  assert_contains(msg, ":8:15: run.autoscaler: must be one of none, queue-threshold (got 'queue-treshold'); did "
+                       "you mean 'queue-threshold'?");
+  assert_contains(msg, ":9:26: run.autoscaler_interval_s: must be > 0 (got 0)");
+  assert_contains(msg, ":10:27: run.policy_params.w_cost: number expected, got 'high'");
+  assert_contains(msg, ":11:22: run.autoscaler_params: expected a mapping of parameter names to numbers");
+  assert_contains(msg, ":15:48: sites[0].replicas[0].unloaded: must be <= count (2)");
+
+  /* A parameter is a number: nothing below it. */
+  const char *deep[] = {"run.policy_params.w_cost.x=1"};
+  assert_int_equal(cpn_scenario_load(&sc, TINY, deep, 1), CPN_EINVAL);
+  assert_contains(cpn_error_message(), "--set:1:26: run.policy_params.w_cost: cannot apply --set "
+                                       "'run.policy_params.w_cost.x=1': parameter 'w_cost' is a number");
+}
+
+static void trace_block_resolves_and_checks(void **state)
+{
+  /* The file is found relative to the scenario's directory and stored as an absolute path. */
+  char sub[600], trace[700];
+  snprintf(sub, sizeof sub, "%s/traces", tmp_dir);
+  mkdir(sub, 0700);
+  snprintf(trace, sizeof trace, "%s/t.csv", sub);
+  FILE *f = fopen(trace, "w");
+  assert_non_null(f);
+  fputs("ts,p,o\n0,10,2\n", f);
+  fclose(f);
+  const char *p = write_file("trace.yaml", GOOD_HEAD
+                             "demand:\n"
+                             "  trace:\n"
+                             "    file: traces/./t.csv\n"
+                             "    mapping: custom\n"
+                             "    time_col: ts\n"
+                             "    prompt_col: p\n"
+                             "    output_col: o\n"
+                             "    time_unit: ms\n"
+                             "    time_scale: 0.5\n"
+                             "    rate_scale: 2.385\n"
+                             "    shift_s: 0.125\n"
+                             "    start_offset_s: 60\n"
+                             "    loop: true\n"
+                             "    errors: skip\n"
+                             "sites: [{name: s, pools: [{accel: h20, count: 1}]}]\n"
+                             "origins: [{name: o, node: s, rate_rps: 1}]\n");
+  cpn_scenario_t sc;
+  cpn_err_t rc = cpn_scenario_load(&sc, p, NULL, 0);
+  if (rc != CPN_OK)
+    print_error("%s\n", cpn_error_message());
+  assert_int_equal(rc, CPN_OK);
+  char *real = realpath(trace, NULL);
+  assert_non_null(real);
+  assert_string_equal(sc.demand.trace_file, real);
+  free(real);
+  assert_string_equal(sc.demand.trace_mapping, "custom");
+  assert_string_equal(sc.demand.trace_format, "csv"); /* custom's default */
+  assert_string_equal(sc.demand.trace_time_unit, "ms");
+  assert_string_equal(sc.demand.trace_time_col, "ts");
+  assert_string_equal(sc.demand.trace_output_col, "o");
+  assert_string_equal(sc.demand.trace_model_col, "");
+  assert_close(sc.demand.trace_time_scale, 0.5, 0);
+  assert_close(sc.demand.trace_rate_scale, 2.385, 0);
+  assert_close(sc.demand.trace_shift_s, 0.125, 0);
+  assert_close(sc.demand.trace_start_offset_s, 60, 0);
+  assert_int_equal(sc.demand.trace_loop, 1);
+  assert_int_equal(sc.demand.trace_skip_errors, 1);
+  cpn_scenario_destroy(&sc);
+  roundtrip_one(p, NULL, 0, "trace-printed.yaml");
+
+  /* Defaults of a trace block with only a file; errors=stop given by --set (as --trace-errors does). */
+  const char *sets[] = {"demand.trace.errors=stop", "demand.trace.mapping=vidur", "demand.trace.model_col=m"};
+  assert_int_equal(cpn_scenario_load(&sc, p, sets, 3), CPN_EINVAL); /* custom-only keys with vidur */
+  assert_contains(cpn_error_message(), ":12:5: demand.trace.time_unit: 'time_unit' is only used by mapping "
+                                       "'custom' (mapping 'vidur' fixes it)");
+  const char *q = write_file("trace-min.yaml", GOOD_HEAD
+                             "demand: {trace: {file: traces/t.csv}}\n"
+                             "sites: [{name: s, pools: [{accel: h20, count: 1}]}]\n"
+                             "origins: [{name: o, node: s, rate_rps: 1}]\n");
+  const char *skip[] = {"demand.trace.errors=skip", "demand.trace.model_col=m"};
+  assert_int_equal(cpn_scenario_load(&sc, q, skip, 2), CPN_OK);
+  assert_string_equal(sc.demand.trace_mapping, "azure-2023");
+  assert_string_equal(sc.demand.trace_format, "");
+  assert_string_equal(sc.demand.trace_time_unit, "");
+  assert_string_equal(sc.demand.trace_model_col, "m");
+  assert_close(sc.demand.trace_time_scale, 1, 0);
+  assert_close(sc.demand.trace_rate_scale, 1, 0);
+  assert_int_equal(sc.demand.trace_loop, 0);
+  assert_int_equal(sc.demand.trace_skip_errors, 1);
+  cpn_scenario_destroy(&sc);
+  roundtrip_one(q, skip, 2, "trace-min-printed.yaml");
+  /* trace: null drops it (how an extending file turns a trace off). */
+  const char *off[] = {"demand.trace=~"};
+  assert_int_equal(cpn_scenario_load(&sc, q, off, 1), CPN_OK);
+  assert_string_equal(sc.demand.trace_file, "");
+  cpn_scenario_destroy(&sc);
+
+  /* A missing file is an I/O error at the key; other problems are reported with it. */
+  const char *bad = write_file("trace-bad.yaml", GOOD_HEAD
+                               "demand:\n"                                       /* 5 */
+                               "  trace:\n"                                      /* 6 */
+                               "    file: traces/none.csv\n"                     /* 7 */
+                               "    mapping: custom\n"                           /* 8 */
+                               "    format: parquet\n"                           /* 9 */
+                               "    time_col: ts\n"                              /* 10 */
+                               "    rate_scale: 300\n"                           /* 11 */
+                               "    errors: ignore\n"                            /* 12 */
+                               "sites: [{name: s, pools: [{accel: h20, count: 1}]}]\n"
+                               "origins: [{name: o, node: s, rate_rps: 1}]\n");
+  assert_int_equal(cpn_scenario_load(&sc, bad, NULL, 0), CPN_EIO);
+  const char *msg = cpn_error_message();
+  assert_int_equal(count_lines(msg), 6);
+  char expect[900];
+  snprintf(expect, sizeof expect, "%s:7:11: demand.trace.file: cannot read the trace '%s/traces/none.csv': No such "
+           "file or directory", bad, tmp_dir);
+  assert_contains(msg, expect);
+  assert_contains(msg, ":9:13: demand.trace.format: must be one of csv, jsonl (got 'parquet')");
+  assert_contains(msg, ":11:17: demand.trace.rate_scale: must be in (0, 256] (got 300)");
+  assert_contains(msg, ":12:13: demand.trace.errors: must be one of stop, skip (got 'ignore')");
+  assert_contains(msg, ":7:5: demand.trace: missing required key 'prompt_col' (mapping 'custom' needs");
+  assert_contains(msg, ":7:5: demand.trace: missing required key 'output_col'");
+  /* A trace block without a file, e.g. from --set demand.trace.errors=skip on a generated workload. */
+  const char *noise[] = {"demand.trace.errors=skip"};
+  assert_int_equal(cpn_scenario_load(&sc, TINY, noise, 1), CPN_EINVAL);
+  assert_contains(cpn_error_message(), "--set:1:8: demand.trace: missing required key 'file'");
+  /* A directory is not a trace. */
+  const char *dir[] = {"demand.trace.file=/tmp"};
+  assert_int_equal(cpn_scenario_load(&sc, q, dir, 1), CPN_EIO);
+  assert_contains(cpn_error_message(), "--set:1:19: demand.trace.file: cannot read the trace '/tmp': is a directory");
+}
+
 static void known_keys_are_documented(void **state)
 {
   size_t n = 0;
@@ -710,6 +946,8 @@ int main(void)
       cmocka_unit_test(set_unknown_path_fails),
       cmocka_unit_test(roundtrip_print_reload_equal),
       cmocka_unit_test(great_circle_default_latency),
+      cmocka_unit_test(life_cycle_view_and_param_fields),
+      cmocka_unit_test(trace_block_resolves_and_checks),
       cmocka_unit_test(known_keys_are_documented),
   };
   return cmocka_run_group_tests(tests, make_tmp_dir, remove_tmp_dir);
