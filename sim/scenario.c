@@ -3,10 +3,11 @@
  *
  * Pipeline: libyaml parses each file into a small node tree that keeps file:line:column of every key
  * and value; an `extends:` base is loaded first and the child deep-merged over it; `--set` overrides
- * are applied to the merged tree; the tree is then mapped into the plain structs of scenario.h. The
- * mapping is driven by one schema table per section (key, type, struct offset, default, range). The
- * same tables check --set paths, list the known keys and print the scenario, so those cannot drift
- * apart from what the loader accepts.
+ * are applied to the merged tree; a `topology:` section (GraphML, SimGrid platform XML or a generator)
+ * is expanded into written-looking nodes, links, sites and origins; the tree is then mapped into the
+ * plain structs of scenario.h. The mapping is driven by one schema table per section (key, type, struct
+ * offset, default, range). The same tables check --set paths, list the known keys and print the
+ * scenario, so those cannot drift apart from what the loader accepts.
  *
  * What it owns: during one load, a loader context (every tree node on one allocation chain, the
  * interned file names, the list of problems). Nothing of it outlives cpn_scenario_load().
@@ -32,6 +33,8 @@
 #include <threads.h>
 
 #include <yaml.h>
+
+#include "topology.h"
 
 #define PATH_LEN 512              /* key paths in messages ("sites[3].pools[0].count") */
 #define MAX_MESSAGES 200          /* problems kept; the rest are only counted */
@@ -110,6 +113,8 @@ struct node {
 typedef struct {
   int rank, line, col, seq;
   char *text;
+  size_t tail;       /* offset of the message proper, after "file:line:col: path: " */
+  int repeats;       /* further items that reported the same problem at the same place */
 } msg_t;
 
 typedef struct {
@@ -152,10 +157,6 @@ static int file_rank(const ctx_t *c, const char *file)
 static void report_v(ctx_t *c, const char *file, int line, int col, const char *path, const char *fmt,
                      va_list ap)
 {
-  if (c->n_msgs >= MAX_MESSAGES) {
-    c->n_dropped++;
-    return;
-  }
   sbuf_t b = {0};
   if (line > 0)
     sb_printf(&b, "%s:%d:%d: ", file, line, col);
@@ -163,10 +164,27 @@ static void report_v(ctx_t *c, const char *file, int line, int col, const char *
     sb_printf(&b, "%s: ", file);
   if (path && *path)
     sb_printf(&b, "%s: ", path);
+  size_t tail = b.len;
   sb_vprintf(&b, fmt, ap);
   if (b.oom || !b.p) {
     free(b.p);
     c->oom = 1;
+    return;
+  }
+  /* Items that share their text (sites made from topology.site_template, YAML aliases) would report
+   * one problem once per item: keep the first and count the others. */
+  int rank = file_rank(c, file);
+  for (int i = 0; i < c->n_msgs && line > 0; i++) {
+    const msg_t *m = &c->msgs[i];
+    if (m->line == line && m->col == col && m->rank == rank && strcmp(m->text + m->tail, b.p + tail) == 0) {
+      c->msgs[i].repeats++;
+      free(b.p);
+      return;
+    }
+  }
+  if (c->n_msgs >= MAX_MESSAGES) {
+    free(b.p);
+    c->n_dropped++;
     return;
   }
   if (c->n_msgs == c->cap_msgs) {
@@ -180,7 +198,7 @@ static void report_v(ctx_t *c, const char *file, int line, int col, const char *
     c->msgs = m;
     c->cap_msgs = cap;
   }
-  c->msgs[c->n_msgs] = (msg_t){file_rank(c, file), line, col, c->n_msgs, b.p};
+  c->msgs[c->n_msgs] = (msg_t){rank, line, col, c->n_msgs, b.p, tail, 0};
   c->n_msgs++;
 }
 
@@ -296,6 +314,18 @@ static const node_t *map_key(const node_t *m, const char *key)
 {
   int i = map_index(m, key);
   return i < 0 ? NULL : m->keys[i];
+}
+
+/* Sets key to val in mapping m, adding the key (located at file:line:col) when absent. */
+static int map_put(ctx_t *c, node_t *m, const char *key, const char *file, int line, int col, node_t *val)
+{
+  int i = map_index(m, key);
+  if (i >= 0) {
+    m->vals[i] = val;
+    return 0;
+  }
+  node_t *k = scalar_new(c, key, strlen(key), 1, file, line, col);
+  return k ? node_add(c, m, k, val) : -1;
 }
 
 static void ctx_free(ctx_t *c)
@@ -949,13 +979,14 @@ static const field_t replica_fields[] = {
 };
 static const section_t replica_section = SECTION(replica_fields);
 
+/* name, lat and lon come first: topology.site_template takes the other keys (SITE_PER_ITEM). */
 static const field_t site_fields[] = {
     {STR("name", cpn_site_spec_t, name), .req = 1, .check = S_NAME},
+    {FLD("lat", T_NUM, cpn_site_spec_t, lat_deg), IN(-90, 90)},
+    {FLD("lon", T_NUM, cpn_site_spec_t, lon_deg), IN(-180, 180)},
     {STR("region", cpn_site_spec_t, region), .check = S_NAME},
     {STR("country", cpn_site_spec_t, country), .sdef = "CN", .check = S_COUNTRY},
     {FLD("tz_h", T_NUM, cpn_site_spec_t, tz_h), .def = 8, IN(-12, 14)},
-    {FLD("lat", T_NUM, cpn_site_spec_t, lat_deg), IN(-90, 90)},
-    {FLD("lon", T_NUM, cpn_site_spec_t, lon_deg), IN(-180, 180)},
     {FLD("pue", T_NUM, cpn_site_spec_t, pue), .def = 1.2, IN(1, 3)},
     {FLD("price_usd_per_kwh", T_NUM, cpn_site_spec_t, price_usd_per_kwh), .def = 0.08, GE(0)},
     {FLD("co2_g_per_kwh", T_NUM, cpn_site_spec_t, co2_g_per_kwh), .def = 500, GE(0)},
@@ -963,6 +994,9 @@ static const field_t site_fields[] = {
     {CUSTOM("replicas", T_LIST), .sub = &replica_section},
 };
 static const section_t site_section = SECTION(site_fields);
+#define SITE_PER_ITEM 3 /* name, lat, lon */
+static const section_t site_template_section = {site_fields + SITE_PER_ITEM,
+                                                (int)(sizeof site_fields / sizeof site_fields[0]) - SITE_PER_ITEM};
 
 static const field_t node_fields[] = {
     {STR("name", cpn_node_spec_t, name), .req = 1, .check = S_NAME},
@@ -992,6 +1026,29 @@ static const field_t origin_fields[] = {
 };
 static const section_t origin_section = SECTION(origin_fields);
 
+/* topology: nodes and links imported or generated, expanded into the tree before mapping. */
+static const char *const TOPO_GENERATORS[] = {"waxman", "barabasi", NULL};
+static const char *const TOPO_SITES[] = {"none", "all", NULL};
+typedef struct {
+  int n;
+  unsigned long seed;
+  double bw_bps;
+  int sites;                   /* index in TOPO_SITES */
+  double origins_per_site_rps;
+} topo_spec_t;
+static const field_t topology_fields[] = {
+    {CUSTOM("graphml", T_STR)},
+    {CUSTOM("simgrid_xml", T_STR)},
+    {CUSTOM("generate", T_ENUM), .enums = TOPO_GENERATORS},
+    {FLD("n", T_INT, topo_spec_t, n), IN(1, 100000)},
+    {FLD("seed", T_ULONG, topo_spec_t, seed), .def = 1},
+    {FLD("bw_bps", T_NUM, topo_spec_t, bw_bps), .def = 1e11, GT(0)},
+    {FLD("sites", T_ENUM, topo_spec_t, sites), .enums = TOPO_SITES},
+    {CUSTOM("site_template", T_MAP), .sub = &site_template_section},
+    {FLD("origins_per_site_rps", T_NUM, topo_spec_t, origins_per_site_rps), GE(0)},
+};
+static const section_t topology_section = SECTION(topology_fields);
+
 static const field_t root_fields[] = {
     {STR("name", cpn_scenario_t, name), .check = S_NAME},
     {CUSTOM("extends", T_STR)},
@@ -1005,6 +1062,7 @@ static const field_t root_fields[] = {
     {CUSTOM("nodes", T_LIST), .sub = &node_section},
     {CUSTOM("links", T_LIST), .sub = &link_section},
     {CUSTOM("origins", T_LIST), .req = 1, .sub = &origin_section},
+    {CUSTOM("topology", T_MAP), .sub = &topology_section},
 };
 static const section_t root_section = SECTION(root_fields);
 
@@ -2068,6 +2126,784 @@ static void map_origins(ctx_t *c, const node_t *root, mapping_t *mp)
   list_free(&l);
 }
 
+/* ------------------------------------------------------------------------------------------------
+ * SimGrid platform import: a minimal XML reader (libc only) for flat platforms. Hosts and routers become
+ * nodes; each <route> with exactly one <link_ctn> makes its link a scenario link between the route's
+ * ends. Anything else that carries topology (clusters, nested zones, multi-link routes, links no route
+ * places) is an error rather than a silent approximation. */
+
+#define XML_MAX_BYTES (256L << 20)
+#define XML_MAX_ATTRS 16
+#define XML_MAX_DEPTH 16
+#define XML_VALUE_MAX 256
+
+typedef struct {
+  char name[32];
+  int n_attrs;
+  char keys[XML_MAX_ATTRS][32];
+  char vals[XML_MAX_ATTRS][XML_VALUE_MAX];
+  int line, col;
+} xml_elem_t;
+
+typedef struct {
+  char id[CPN_NAME_MAX];
+  double bw_bps, latency_s;
+  int shared, line;
+  int a, b;             /* hosts it joins (-1 until a one-link route places it) */
+  int route_line;
+} xml_link_t;
+
+typedef struct {
+  ctx_t *c;
+  const char *file;     /* interned */
+  const char *p, *end;
+  int line, col;
+  int failed;           /* problems reported so far */
+  char (*hosts)[CPN_NAME_MAX];
+  int n_hosts, cap_hosts;
+  xml_link_t *links;
+  int n_links, cap_links;
+} xml_t;
+
+static void xml_error(xml_t *x, int line, int col, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void xml_error(xml_t *x, int line, int col, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  report_v(x->c, x->file, line, col, "topology.simgrid_xml", fmt, ap);
+  va_end(ap);
+  x->failed++;
+}
+
+static void xml_advance(xml_t *x, size_t n)
+{
+  for (size_t i = 0; i < n && x->p < x->end; i++, x->p++) {
+    if (*x->p == '\n') {
+      x->line++;
+      x->col = 1;
+    } else {
+      x->col++;
+    }
+  }
+}
+
+/* Moves past the next occurrence of `s`; returns 0, or -1 at the end of the text. */
+static int xml_skip_past(xml_t *x, const char *s)
+{
+  size_t len = strlen(s);
+  while (x->p + len <= x->end) {
+    if (memcmp(x->p, s, len) == 0) {
+      xml_advance(x, len);
+      return 0;
+    }
+    xml_advance(x, 1);
+  }
+  return -1;
+}
+
+static int xml_name_char(char ch)
+{
+  return isalnum((unsigned char)ch) || ch == '_' || ch == ':' || ch == '-' || ch == '.';
+}
+
+static void xml_skip_space(xml_t *x)
+{
+  while (x->p < x->end && isspace((unsigned char)*x->p))
+    xml_advance(x, 1);
+}
+
+/* Reads a name into out (size bytes); returns its length, 0 when there is none or it is too long. */
+static size_t xml_name(xml_t *x, char *out, size_t size)
+{
+  size_t k = 0;
+  while (x->p < x->end && xml_name_char(*x->p)) {
+    if (k + 1 >= size)
+      return 0;
+    out[k++] = *x->p;
+    xml_advance(x, 1);
+  }
+  out[k] = '\0';
+  return k;
+}
+
+/* Decodes the five predefined entities and character references below 128. */
+static int xml_unescape(const char *s, size_t len, char *out, size_t size)
+{
+  static const struct {
+    const char *name;
+    char ch;
+  } ents[] = {{"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'}, {"apos;", '\''}};
+  size_t k = 0;
+  for (size_t i = 0; i < len; i++) {
+    char ch = s[i];
+    if (ch == '&') {
+      int found = 0;
+      for (size_t e = 0; e < sizeof ents / sizeof ents[0] && !found; e++) {
+        size_t el = strlen(ents[e].name);
+        if (i + 1 + el <= len && memcmp(s + i + 1, ents[e].name, el) == 0) {
+          ch = ents[e].ch;
+          i += el;
+          found = 1;
+        }
+      }
+      if (!found && i + 2 < len && s[i + 1] == '#') {
+        char *stop;
+        long v = s[i + 2] == 'x' ? strtol(s + i + 3, &stop, 16) : strtol(s + i + 2, &stop, 10);
+        if (*stop != ';' || v <= 0 || v > 127 || stop >= s + len)
+          return -1;
+        ch = (char)v;
+        i = (size_t)(stop - s);
+        found = 1;
+      }
+      if (!found)
+        return -1;
+    }
+    if (k + 1 >= size)
+      return -1;
+    out[k++] = ch;
+  }
+  out[k] = '\0';
+  return 0;
+}
+
+/* Parses "<name attr='v' ...>" or "... />" after the '<'. Returns 1 for an element, 2 for a self-closing
+ * one, 0 after an error. */
+static int xml_start_tag(xml_t *x, xml_elem_t *e)
+{
+  memset(e, 0, sizeof *e);
+  e->line = x->line;
+  e->col = x->col - 1;
+  if (!xml_name(x, e->name, sizeof e->name)) {
+    xml_error(x, e->line, e->col, "malformed or unsupported tag");
+    return 0;
+  }
+  for (;;) {
+    xml_skip_space(x);
+    if (x->p >= x->end) {
+      xml_error(x, e->line, e->col, "<%s> is not closed", e->name);
+      return 0;
+    }
+    if (*x->p == '>') {
+      xml_advance(x, 1);
+      return 1;
+    }
+    if (*x->p == '/' && x->p + 1 < x->end && x->p[1] == '>') {
+      xml_advance(x, 2);
+      return 2;
+    }
+    int line = x->line, col = x->col;
+    if (e->n_attrs == XML_MAX_ATTRS) {
+      xml_error(x, line, col, "<%s>: more than %d attributes", e->name, XML_MAX_ATTRS);
+      return 0;
+    }
+    char *key = e->keys[e->n_attrs];
+    if (!xml_name(x, key, sizeof e->keys[0])) {
+      xml_error(x, line, col, "<%s>: malformed attribute", e->name);
+      return 0;
+    }
+    xml_skip_space(x);
+    if (x->p >= x->end || *x->p != '=') {
+      xml_error(x, line, col, "<%s>: attribute '%s' has no value", e->name, key);
+      return 0;
+    }
+    xml_advance(x, 1);
+    xml_skip_space(x);
+    char q = x->p < x->end ? *x->p : '\0';
+    if (q != '"' && q != '\'') {
+      xml_error(x, line, col, "<%s>: the value of '%s' is not quoted", e->name, key);
+      return 0;
+    }
+    xml_advance(x, 1);
+    const char *v = x->p;
+    while (x->p < x->end && *x->p != q)
+      xml_advance(x, 1);
+    if (x->p >= x->end) {
+      xml_error(x, line, col, "<%s>: the value of '%s' is not closed", e->name, key);
+      return 0;
+    }
+    if (xml_unescape(v, (size_t)(x->p - v), e->vals[e->n_attrs], XML_VALUE_MAX)) {
+      xml_error(x, line, col, "<%s>: the value of '%s' is too long or has an unknown entity", e->name, key);
+      return 0;
+    }
+    xml_advance(x, 1);
+    e->n_attrs++;
+  }
+}
+
+static const char *xml_attr(const xml_elem_t *e, const char *key)
+{
+  for (int i = 0; i < e->n_attrs; i++)
+    if (strcmp(e->keys[i], key) == 0)
+      return e->vals[i];
+  return NULL;
+}
+
+/* A required attribute that is a scenario name (<= 63 bytes); NULL after reporting. */
+static const char *xml_id(xml_t *x, const xml_elem_t *e, const char *key)
+{
+  const char *v = xml_attr(e, key);
+  if (!v || !v[0])
+    xml_error(x, e->line, e->col, "<%s> needs a '%s' attribute", e->name, key);
+  else if (strlen(v) >= CPN_NAME_MAX)
+    xml_error(x, e->line, e->col, "<%s> %s '%s' is longer than %d bytes", e->name, key, v, CPN_NAME_MAX - 1);
+  else
+    return v;
+  return NULL;
+}
+
+static int xml_host_index(const xml_t *x, const char *id)
+{
+  for (int i = 0; i < x->n_hosts; i++)
+    if (strcmp(x->hosts[i], id) == 0)
+      return i;
+  return -1;
+}
+
+static int xml_link_index(const xml_t *x, const char *id)
+{
+  for (int i = 0; i < x->n_links; i++)
+    if (strcmp(x->links[i].id, id) == 0)
+      return i;
+  return -1;
+}
+
+/* SimGrid's units. Bandwidth: bytes/s by default ("Bps") or bits ("bps"), with a decimal (k, K, M, G, T,
+ * P, E) or binary (Ki, Mi, ...) prefix. Latency: seconds by default, or w, d, h, m, s, ms, us, ns, ps.
+ * Returns 0, or -1 when the value is not understood. */
+static int parse_bandwidth_bps(const char *s, double *out)
+{
+  static const struct {
+    const char *p;
+    double m;
+  } pre[] = {{"Ki", 1024.0},   {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0},
+             {"Pi", 1125899906842624.0}, {"Ei", 1152921504606846976.0}, {"k", 1e3}, {"K", 1e3},
+             {"M", 1e6}, {"G", 1e9}, {"T", 1e12}, {"P", 1e15}, {"E", 1e18}};
+  char *u;
+  double x = strtod(s, &u);
+  if (u == s || !isfinite(x) || x <= 0)
+    return -1;
+  double m = 1;
+  for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++) {
+    size_t len = strlen(pre[i].p);
+    if (strncmp(u, pre[i].p, len) == 0 && (u[len] == 'B' || u[len] == 'b')) {
+      m = pre[i].m;
+      u += len;
+      break;
+    }
+  }
+  if (*u == '\0' || strcmp(u, "Bps") == 0)
+    *out = x * m * 8;
+  else if (strcmp(u, "bps") == 0)
+    *out = x * m;
+  else
+    return -1;
+  return isfinite(*out) ? 0 : -1;
+}
+
+static int parse_latency_s(const char *s, double *out)
+{
+  static const struct {
+    const char *u;
+    double m;
+  } units[] = {{"", 1}, {"s", 1}, {"ms", 1e-3}, {"us", 1e-6}, {"ns", 1e-9}, {"ps", 1e-12},
+               {"m", 60}, {"h", 3600}, {"d", 86400}, {"w", 604800}};
+  char *u;
+  double x = strtod(s, &u);
+  if (u == s || !isfinite(x) || x < 0)
+    return -1;
+  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    if (strcmp(u, units[i].u) == 0) {
+      *out = x * units[i].m;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+/* Handles an element's start. `route`, `route_links` and `route_link` hold the route being read: its
+ * start tag, how many links it lists, and the first of them. */
+static void xml_open(xml_t *x, const xml_elem_t *e, const xml_elem_t *parent, xml_elem_t *route, int *route_links,
+                     int *route_link)
+{
+  const char *pn = parent ? parent->name : "";
+  int in_zone = !strcmp(pn, "zone") || !strcmp(pn, "AS") || !strcmp(pn, "platform");
+  if (!strcmp(e->name, "platform")) {
+    if (parent)
+      xml_error(x, e->line, e->col, "<platform> inside <%s>", pn);
+  } else if (!strcmp(e->name, "zone") || !strcmp(e->name, "AS")) {
+    if (strcmp(pn, "platform"))
+      xml_error(x, e->line, e->col, "<%s> inside <%s>: nested zones are not supported, flatten the platform into "
+                "one zone", e->name, parent ? pn : "nothing");
+  } else if (!strcmp(e->name, "host") || !strcmp(e->name, "router")) {
+    const char *id = xml_id(x, e, "id");
+    if (!in_zone)
+      xml_error(x, e->line, e->col, "<%s> inside <%s>", e->name, pn);
+    else if (id && xml_host_index(x, id) >= 0)
+      xml_error(x, e->line, e->col, "a second host or router with id '%s'", id);
+    else if (id) {
+      if (x->n_hosts == x->cap_hosts) {
+        int cap = x->cap_hosts ? 2 * x->cap_hosts : 64;
+        char(*h)[CPN_NAME_MAX] = realloc(x->hosts, (size_t)cap * sizeof *h);
+        if (!h) {
+          x->c->oom = 1;
+          x->failed = 1;
+          return;
+        }
+        x->hosts = h;
+        x->cap_hosts = cap;
+      }
+      snprintf(x->hosts[x->n_hosts++], CPN_NAME_MAX, "%s", id);
+    }
+  } else if (!strcmp(e->name, "link")) {
+    const char *id = xml_id(x, e, "id"), *bw = xml_attr(e, "bandwidth"), *lat = xml_attr(e, "latency");
+    const char *sp = xml_attr(e, "sharing_policy");
+    int problems = x->failed;
+    xml_link_t l = {.shared = 1, .line = e->line, .a = -1, .b = -1};
+    if (!in_zone)
+      xml_error(x, e->line, e->col, "<link> inside <%s>", pn);
+    if (!bw)
+      xml_error(x, e->line, e->col, "<link> needs a 'bandwidth' attribute");
+    else if (parse_bandwidth_bps(bw, &l.bw_bps))
+      xml_error(x, e->line, e->col, "<link> bandwidth '%s' is not a positive number with a SimGrid unit (Bps, "
+                "bps, with prefixes k, M, G, T, Ki, Mi, ...)", bw);
+    if (lat && parse_latency_s(lat, &l.latency_s))
+      xml_error(x, e->line, e->col, "<link> latency '%s' is not a number >= 0 with a SimGrid unit (s, ms, us, ns, "
+                "...)", lat);
+    /* SimGrid's default policy is SHARED. FATPIPE and WIFI have no scenario equivalent. */
+    if (sp && !strcmp(sp, "SPLITDUPLEX"))
+      l.shared = 0;
+    else if (sp && strcmp(sp, "SHARED"))
+      xml_error(x, e->line, e->col, "<link> sharing_policy '%s' cannot be mapped (SHARED or SPLITDUPLEX only)", sp);
+    if (id && xml_link_index(x, id) >= 0)
+      xml_error(x, e->line, e->col, "a second link with id '%s'", id);
+    if (!id || x->failed > problems)
+      return;
+    snprintf(l.id, sizeof l.id, "%s", id);
+    if (x->n_links == x->cap_links) {
+      int cap = x->cap_links ? 2 * x->cap_links : 64;
+      xml_link_t *v = realloc(x->links, (size_t)cap * sizeof *v);
+      if (!v) {
+        x->c->oom = 1;
+        x->failed = 1;
+        return;
+      }
+      x->links = v;
+      x->cap_links = cap;
+    }
+    x->links[x->n_links++] = l;
+  } else if (!strcmp(e->name, "route")) {
+    if (!in_zone || !parent || !strcmp(pn, "platform"))
+      xml_error(x, e->line, e->col, "<route> inside <%s>", parent ? pn : "nothing");
+    xml_id(x, e, "src");
+    xml_id(x, e, "dst");
+    *route = *e;
+    *route_links = 0;
+    *route_link = -1;
+  } else if (!strcmp(e->name, "link_ctn")) {
+    if (strcmp(pn, "route"))
+      xml_error(x, e->line, e->col, "<link_ctn> inside <%s>: only routes may list links", parent ? pn : "nothing");
+    const char *id = xml_id(x, e, "id");
+    int li = id ? xml_link_index(x, id) : -1;
+    if (id && li < 0)
+      xml_error(x, e->line, e->col, "<link_ctn> names link '%s', which is not defined before it", id);
+    if (++*route_links == 1)
+      *route_link = li;
+  } else if (!strcmp(e->name, "prop")) {
+    if (strcmp(pn, "host") && strcmp(pn, "router") && strcmp(pn, "link") && strcmp(pn, "zone") && strcmp(pn, "AS"))
+      xml_error(x, e->line, e->col, "<prop> inside <%s>", parent ? pn : "nothing");
+  } else {
+    xml_error(x, e->line, e->col, "element <%s> cannot be mapped to scenario nodes and links (supported: platform, "
+              "one zone, host, router, link, route with one link_ctn, prop)", e->name);
+  }
+}
+
+/* A route ends: with exactly one link, it places that link between its two ends. */
+static void xml_route_done(xml_t *x, const xml_elem_t *route, int n_links, int k)
+{
+  const char *src = xml_attr(route, "src"), *dst = xml_attr(route, "dst");
+  if (n_links != 1) {
+    xml_error(x, route->line, route->col, "route %s -> %s lists %d links: only routes of exactly one link map to a "
+              "scenario link (cpnsim computes multi-link routes itself)", src ? src : "?", dst ? dst : "?", n_links);
+    return;
+  }
+  if (!src || !dst)
+    return;
+  int a = xml_host_index(x, src), b = xml_host_index(x, dst);
+  if (a < 0 || b < 0) {
+    xml_error(x, route->line, route->col, "route %s -> %s: no host or router '%s' defined before it", src, dst,
+              a < 0 ? src : dst);
+    return;
+  }
+  if (a == b) {
+    xml_error(x, route->line, route->col, "route from '%s' to itself", src);
+    return;
+  }
+  if (k < 0 || k >= x->n_links)
+    return;
+  xml_link_t *l = &x->links[k];
+  if (l->a < 0) {
+    l->a = a;
+    l->b = b;
+    l->route_line = route->line;
+  } else if (!((l->a == a && l->b == b) || (l->a == b && l->b == a))) {
+    xml_error(x, route->line, route->col, "link '%s' is on routes between different hosts (%s - %s at line %d, %s - "
+              "%s here): a scenario link joins two places", l->id, x->hosts[l->a], x->hosts[l->b], l->route_line,
+              src, dst);
+  }
+}
+
+/* Reads the platform at `path` into malloc'd node and link arrays (as cpn_topology_graphml_read).
+ * Returns 0, or -1 after reporting every problem found with its XML line. */
+static int read_simgrid_xml(ctx_t *c, const char *path, cpn_node_spec_t **nodes_out, int *n_nodes,
+                            cpn_link_spec_t **links_out, int *n_links)
+{
+  xml_t x = {.c = c, .file = intern(c, path), .line = 1, .col = 1};
+  FILE *f = fopen(path, "rb");
+  char *text = NULL;
+  size_t len = 0, cap = 0;
+  if (!f) {
+    c->io_error = 1;
+    report_at(c, x.file, 0, 0, "topology.simgrid_xml", "cannot read: %s", strerror(errno));
+    return -1;
+  }
+  for (;;) {
+    if (len + 65536 + 1 > cap) {
+      cap = cap ? 2 * cap : 1 << 20;
+      char *t = cap > (size_t)XML_MAX_BYTES + 65537 ? NULL : realloc(text, cap);
+      if (!t)
+        break;
+      text = t;
+    }
+    size_t got = fread(text + len, 1, cap - len - 1, f);
+    len += got;
+    if (got == 0)
+      break;
+  }
+  int read_error = ferror(f) || !feof(f);
+  fclose(f);
+  if (read_error || !text) {
+    free(text);
+    c->io_error = 1;
+    report_at(c, x.file, 0, 0, "topology.simgrid_xml", "cannot read the whole file (larger than %ld MiB?)",
+              XML_MAX_BYTES >> 20);
+    return -1;
+  }
+  x.p = text;
+  x.end = text + len;
+
+  xml_elem_t *stack = calloc(XML_MAX_DEPTH, sizeof *stack), route = {0};
+  int depth = 0, route_links = 0, route_link = -1, seen_platform = 0, syntax = 0;
+  if (!stack) {
+    free(text);
+    c->oom = 1;
+    return -1;
+  }
+  /* Problems of meaning are all reported; a syntax error ends the reading (syntax = 1). */
+  while (x.p < x.end && !syntax) {
+    if (*x.p != '<') {
+      if (!isspace((unsigned char)*x.p)) {
+        xml_error(&x, x.line, x.col, "text outside tags is not supported");
+        syntax = 1;
+        break;
+      }
+      xml_advance(&x, 1);
+      continue;
+    }
+    int line = x.line, col = x.col;
+    if (x.end - x.p >= 4 && !memcmp(x.p, "<!--", 4)) {
+      if (xml_skip_past(&x, "-->"))
+        xml_error(&x, line, col, "comment not closed");
+    } else if (x.end - x.p >= 2 && !memcmp(x.p, "<?", 2)) {
+      if (xml_skip_past(&x, "?>"))
+        xml_error(&x, line, col, "<? not closed");
+    } else if (x.end - x.p >= 2 && !memcmp(x.p, "<!", 2)) {
+      int brackets = 0; /* a DOCTYPE, possibly with an internal subset [...] */
+      while (x.p < x.end && !(*x.p == '>' && brackets == 0)) {
+        brackets += *x.p == '[' ? 1 : *x.p == ']' ? -1 : 0;
+        xml_advance(&x, 1);
+      }
+      if (x.p >= x.end)
+        xml_error(&x, line, col, "<! not closed");
+      xml_advance(&x, 1);
+    } else if (x.end - x.p >= 2 && x.p[1] == '/') {
+      char name[32];
+      xml_advance(&x, 2);
+      if (!xml_name(&x, name, sizeof name) || (xml_skip_space(&x), x.p >= x.end || *x.p != '>')) {
+        xml_error(&x, line, col, "malformed end tag");
+        syntax = 1;
+        break;
+      }
+      xml_advance(&x, 1);
+      if (depth == 0 || strcmp(stack[depth - 1].name, name)) {
+        xml_error(&x, line, col, "</%s> does not close <%s>", name, depth ? stack[depth - 1].name : "anything");
+        syntax = 1;
+        break;
+      }
+      if (!strcmp(name, "route"))
+        xml_route_done(&x, &route, route_links, route_link);
+      depth--;
+    } else {
+      xml_elem_t e;
+      xml_advance(&x, 1);
+      int kind = xml_start_tag(&x, &e);
+      if (!kind) {
+        syntax = 1;
+        break;
+      }
+      seen_platform |= !strcmp(e.name, "platform");
+      xml_open(&x, &e, depth ? &stack[depth - 1] : NULL, &route, &route_links, &route_link);
+      if (kind == 2 && !strcmp(e.name, "route"))
+        xml_route_done(&x, &route, 0, -1);
+      if (kind == 1) {
+        if (depth == XML_MAX_DEPTH) {
+          xml_error(&x, line, col, "elements nested deeper than %d", XML_MAX_DEPTH);
+          syntax = 1;
+          break;
+        }
+        stack[depth++] = e;
+      }
+    }
+  }
+  if (!syntax && depth > 0)
+    xml_error(&x, stack[depth - 1].line, stack[depth - 1].col, "<%s> is not closed", stack[depth - 1].name);
+  if (!syntax && !seen_platform)
+    xml_error(&x, 1, 1, "no <platform> element: not a SimGrid platform");
+  for (int i = 0; i < x.n_links && !syntax; i++)
+    if (x.links[i].a < 0)
+      xml_error(&x, x.links[i].line, 1, "link '%s' is on no one-link route, so it joins no two hosts", x.links[i].id);
+  free(stack);
+  free(text);
+  cpn_node_spec_t *nodes = NULL;
+  cpn_link_spec_t *links = NULL;
+  if (!x.failed) {
+    nodes = calloc((size_t)x.n_hosts + 1, sizeof *nodes);
+    links = calloc((size_t)x.n_links + 1, sizeof *links);
+    if (!nodes || !links) {
+      c->oom = 1;
+      x.failed = 1;
+    }
+  }
+  if (!x.failed) {
+    for (int i = 0; i < x.n_hosts; i++) {
+      memcpy(nodes[i].name, x.hosts[i], CPN_NAME_MAX);
+      nodes[i].lat_deg = nodes[i].lon_deg = NAN;
+    }
+    for (int i = 0; i < x.n_links; i++) {
+      memcpy(links[i].a, x.hosts[x.links[i].a], CPN_NAME_MAX);
+      memcpy(links[i].b, x.hosts[x.links[i].b], CPN_NAME_MAX);
+      links[i].latency_s = x.links[i].latency_s;
+      links[i].bw_bps = x.links[i].bw_bps;
+      links[i].shared = x.links[i].shared;
+    }
+    *nodes_out = nodes;
+    *links_out = links;
+    *n_nodes = x.n_hosts;
+    *n_links = x.n_links;
+  } else {
+    free(nodes);
+    free(links);
+  }
+  free(x.hosts);
+  free(x.links);
+  return x.failed ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * topology: nodes and links from GraphML, a SimGrid platform or a generator, added to the tree before
+ * it is mapped, so that they are validated like written ones. Each value made here carries the location
+ * of the topology key that made it. */
+
+static node_t *gen_scalar(ctx_t *c, const node_t *at, const char *text, int plain)
+{
+  return scalar_new(c, text, strlen(text), plain, at->file, at->line, at->col);
+}
+
+static int gen_put(ctx_t *c, node_t *m, const node_t *at, const char *key, node_t *val)
+{
+  return val ? map_put(c, m, key, at->file, at->line, at->col, val) : -1;
+}
+
+static int gen_put_num(ctx_t *c, node_t *m, const node_t *at, const char *key, double x)
+{
+  char buf[40];
+  snprintf(buf, sizeof buf, "%.17g", x); /* reads back to the same double */
+  return gen_put(c, m, at, key, gen_scalar(c, at, buf, 1));
+}
+
+/* The root's list under `key`, created when absent or null; NULL when it is something else (mapping
+ * reports that) or out of memory. */
+static node_t *root_list(ctx_t *c, node_t *root, const char *key, const node_t *at)
+{
+  node_t *v = map_get(root, key);
+  if (v && !is_null(v))
+    return v->kind == N_SEQ ? v : NULL;
+  node_t *l = node_new(c, N_SEQ, at->file, at->line, at->col);
+  if (!l || map_put(c, root, key, at->file, at->line, at->col, l))
+    return NULL;
+  return l;
+}
+
+/* A node or site item: name (quoted: a label such as "null" or "1" stays a name), then lat/lon when
+ * known, country when known. */
+static node_t *gen_place(ctx_t *c, const node_t *at, const cpn_node_spec_t *nd)
+{
+  node_t *m = node_new(c, N_MAP, at->file, at->line, at->col);
+  if (!m || gen_put(c, m, at, "name", gen_scalar(c, at, nd->name, 0)))
+    return NULL;
+  if (isfinite(nd->lat_deg) && isfinite(nd->lon_deg) &&
+      (gen_put_num(c, m, at, "lat", nd->lat_deg) || gen_put_num(c, m, at, "lon", nd->lon_deg)))
+    return NULL;
+  if (nd->country[0] && gen_put(c, m, at, "country", gen_scalar(c, at, nd->country, 0)))
+    return NULL;
+  return m;
+}
+
+static node_t *gen_link(ctx_t *c, const node_t *at, const cpn_link_spec_t *l)
+{
+  node_t *m = node_new(c, N_MAP, at->file, at->line, at->col);
+  if (!m || gen_put(c, m, at, "a", gen_scalar(c, at, l->a, 0)) || gen_put(c, m, at, "b", gen_scalar(c, at, l->b, 0)) ||
+      gen_put_num(c, m, at, "latency_s", l->latency_s) || gen_put_num(c, m, at, "bw_bps", l->bw_bps) ||
+      (l->shared && gen_put(c, m, at, "shared", gen_scalar(c, at, "true", 1))))
+    return NULL;
+  return m;
+}
+
+static void expand_topology(ctx_t *c, node_t *root)
+{
+  if (!get_map(c, root, "topology", "topology", " like {graphml: FILE} or {generate: waxman, n: 100}"))
+    return;
+  node_t *t = map_get(root, "topology");
+  /* A key set to null is absent, so that an extending file can drop an inherited one (`n: ~`). */
+  for (int i = t->n - 1; i >= 0; i--)
+    if (is_null(t->vals[i]))
+      node_remove(t, i);
+  int problems = c->n_msgs + c->n_dropped;
+  topo_spec_t ts;
+  uint64_t p = map_fields(c, t, "topology", &topology_section, &ts);
+  static const char *const sources[] = {"graphml", "simgrid_xml", "generate"};
+  const node_t *src = NULL;
+  int which = -1, n_src = 0;
+  for (int i = 0; i < 3; i++) {
+    const node_t *v = map_get(t, sources[i]);
+    if (v) {
+      if (!src) {
+        src = v;
+        which = i;
+      }
+      n_src++;
+    }
+  }
+  if (n_src == 0)
+    report(c, t, "topology", "missing the source: one of graphml, simgrid_xml or generate");
+  else if (n_src > 1)
+    report(c, t, "topology", "give only one of graphml, simgrid_xml and generate (got %d; set the others to null "
+           "to replace an inherited source)", n_src);
+  const struct {
+    const char *key;
+    int ok;
+    const char *why;
+  } rules[] = {{"n", which == 2, "only used by generate"},
+               {"seed", which == 2, "only used by generate"},
+               {"bw_bps", which != 1, "not used with simgrid_xml, whose links carry their bandwidth"},
+               {"site_template", ts.sites == 1, "only used with sites: all"},
+               {"origins_per_site_rps", ts.sites == 1, "only used with sites: all"}};
+  for (size_t i = 0; i < sizeof rules / sizeof rules[0] && n_src == 1; i++) {
+    const node_t *k = map_key(t, rules[i].key);
+    char kp[PATH_LEN];
+    join(kp, "topology", rules[i].key);
+    if (k && !rules[i].ok)
+      report(c, k, kp, "'%s' is %s", rules[i].key, rules[i].why);
+  }
+  if (which == 2 && !(p & bit(&topology_section, "n")))
+    report(c, t, "topology", "missing required key 'n' (generate makes n nodes)");
+  const node_t *tmpl = NULL;
+  if (ts.sites == 1) {
+    tmpl = get_map(c, t, "site_template", "topology.site_template", " of site keys such as {pools: [...]}");
+    if (!map_get(t, "site_template"))
+      report(c, t, "topology", "missing required key 'site_template' (sites: all makes every node a site from it)");
+    if (tmpl) { /* checked once here, so that its problems are not reported for every site */
+      cpn_site_spec_t dummy;
+      list_t l;
+      map_fields(c, tmpl, "topology.site_template", &site_template_section, &dummy);
+      if (!map_list(c, tmpl, "pools", "topology.site_template.pools", &pool_section, sizeof(cpn_pool_spec_t), &l)) {
+        free(l.arr);
+        list_free(&l);
+      }
+      if (!map_list(c, tmpl, "replicas", "topology.site_template.replicas", &replica_section,
+                    sizeof(cpn_replica_spec_t), &l)) {
+        free(l.arr);
+        list_free(&l);
+      }
+    }
+  }
+  if (c->n_msgs + c->n_dropped > problems || c->oom || n_src != 1) {
+    /* The sites and origins this section would have made are not missing as well: a null value counts
+     * as present for the required-key check and as an empty list for mapping. */
+    static const char *const made[] = {"sites", "origins"};
+    for (int i = 0; i < 2 && ts.sites == 1; i++)
+      if (!map_get(root, made[i]))
+        map_put(c, root, made[i], t->file, t->line, t->col, gen_scalar(c, t, "", 1));
+    return;
+  }
+
+  cpn_node_spec_t *nodes = NULL;
+  cpn_link_spec_t *links = NULL;
+  int nn = 0, nl = 0;
+  char kp[PATH_LEN], path[4096];
+  join(kp, "topology", sources[which]);
+  cpn_err_t err = CPN_OK;
+  if (which == 2) {
+    int kind;
+    if (!get_enum(c, src, kp, TOPO_GENERATORS, &kind))
+      return;
+    err = cpn_topology_generate(TOPO_GENERATORS[kind], ts.n, ts.seed, &nodes, &nn, &links, &nl);
+    for (int i = 0; i < nl && !err; i++)
+      links[i].bw_bps = ts.bw_bps;
+  } else {
+    if (!resolve_input_file(c, src, kp, which == 0 ? "the GraphML file" : "the SimGrid platform", path, sizeof path))
+      return;
+    if (which == 0)
+      err = cpn_topology_graphml_read(path, &nodes, &nn, &links, &nl, ts.bw_bps);
+    else if (read_simgrid_xml(c, path, &nodes, &nn, &links, &nl))
+      return;
+  }
+  if (err) {
+    report(c, src, kp, "%s", cpn_error_message());
+    c->io_error |= err == CPN_EIO;
+    return;
+  }
+
+  int all = ts.sites == 1, with_origins = all && (p & bit(&topology_section, "origins_per_site_rps"));
+  node_t *places = root_list(c, root, all ? "sites" : "nodes", src);
+  node_t *lk = nl ? root_list(c, root, "links", src) : NULL;
+  node_t *orig = with_origins ? root_list(c, root, "origins", src) : NULL;
+  char rate[40];
+  snprintf(rate, sizeof rate, "%.17g", ts.origins_per_site_rps);
+  for (int i = 0; places && i < nn && !c->oom; i++) {
+    node_t *m = gen_place(c, src, &nodes[i]);
+    for (int k = 0; m && tmpl && k < tmpl->n; k++) /* the template's values are shared, not copied */
+      if (map_put(c, m, tmpl->keys[k]->str, tmpl->keys[k]->file, tmpl->keys[k]->line, tmpl->keys[k]->col,
+                  tmpl->vals[k]))
+        m = NULL;
+    if (!m || node_add(c, places, NULL, m))
+      break;
+    if (orig) {
+      node_t *o = node_new(c, N_MAP, src->file, src->line, src->col);
+      if (!o || gen_put(c, o, src, "name", gen_scalar(c, src, nodes[i].name, 0)) ||
+          gen_put(c, o, src, "node", gen_scalar(c, src, nodes[i].name, 0)) ||
+          gen_put(c, o, src, "rate_rps", gen_scalar(c, src, rate, 1)) || node_add(c, orig, NULL, o))
+        break;
+    }
+  }
+  for (int i = 0; lk && i < nl && !c->oom; i++) {
+    node_t *m = gen_link(c, src, &links[i]);
+    if (!m || node_add(c, lk, NULL, m))
+      break;
+  }
+  free(nodes);
+  free(links);
+}
+
 static void default_name(const char *path, char *out, size_t size)
 {
   const char *base = strrchr(path, '/');
@@ -2080,7 +2916,7 @@ static void default_name(const char *path, char *out, size_t size)
   out[len] = '\0';
 }
 
-static void map_scenario(ctx_t *c, const node_t *root, const char *path, cpn_scenario_t *sc)
+static void map_scenario(ctx_t *c, node_t *root, const char *path, cpn_scenario_t *sc)
 {
   char buf[80];
   if (root->kind != N_MAP) {
@@ -2088,6 +2924,7 @@ static void map_scenario(ctx_t *c, const node_t *root, const char *path, cpn_sce
            show(root, buf, sizeof buf));
     return;
   }
+  expand_topology(c, root);
   mapping_t mp = {sc, NULL, NULL};
   uint64_t p = map_fields(c, root, "", &root_section, sc);
   if (!(p & bit(&root_section, "name")))
@@ -2232,16 +3069,6 @@ static int split_path(const char *s, size_t len, segment_t *seg, int max)
   return n;
 }
 
-static int map_put(ctx_t *c, node_t *m, const char *key, const char *file, int line, int col, node_t *val)
-{
-  int i = map_index(m, key);
-  if (i >= 0) {
-    m->vals[i] = val;
-    return 0;
-  }
-  node_t *k = scalar_new(c, key, strlen(key), 1, file, line, col);
-  return k ? node_add(c, m, k, val) : -1;
-}
 
 static void apply_set(ctx_t *c, node_t *root, const char *set, int index)
 {
@@ -2406,6 +3233,8 @@ static cpn_err_t fail(ctx_t *c, cpn_err_t code)
     if (b.len + strlen(c->msgs[i].text) + 80 > MESSAGE_BUDGET)
       break;
     sb_printf(&b, "%s%s", i ? "\n" : "", c->msgs[i].text);
+    if (c->msgs[i].repeats)
+      sb_printf(&b, " (and for %d more items made from the same text)", c->msgs[i].repeats);
     shown++;
   }
   int hidden = c->n_msgs - shown + c->n_dropped;
@@ -2496,9 +3325,9 @@ int cpn_scenario_model_index(const cpn_scenario_t *sc, const char *name)
 /* ------------------------------------------------------------------------------------------------
  * Known keys. */
 
-#define KNOWN_MAX 160
+#define KNOWN_MAX 256
 static const char *known_ptr[KNOWN_MAX + 1];
-static char known_text[KNOWN_MAX * 48];
+static char known_text[KNOWN_MAX * 56];
 static size_t n_known;
 static once_flag known_once = ONCE_FLAG_INIT;
 

@@ -6,6 +6,7 @@
  * directory by the tests themselves. */
 #define _XOPEN_SOURCE 700 /* realpath() */
 #include "scenario.h"
+#include "topology.h"
 
 #include <math.h>
 #include <setjmp.h>
@@ -905,6 +906,271 @@ static void trace_block_resolves_and_checks(void **state)
   assert_contains(cpn_error_message(), "--set:1:19: demand.trace.file: cannot read the trace '/tmp': is a directory");
 }
 
+static void chinanet_scenario_routes(void **state)
+{
+  cpn_scenario_t sc;
+  cpn_err_t rc = cpn_scenario_load(&sc, CPN_SCENARIO_DIR "/chinanet.yaml", NULL, 0);
+  if (rc != CPN_OK)
+    print_error("%s\n", cpn_error_message());
+  assert_int_equal(rc, CPN_OK);
+  assert_int_equal(sc.n_nodes, 42);  /* every Chinanet PoP */
+  assert_int_equal(sc.n_links, 8 + 66); /* the written site links, then the 66 GraphML edges */
+  assert_string_equal(sc.links[7].a, "dc-yinchuan"); /* imported items follow the written ones */
+  assert_true(strncmp(sc.links[8].a, "dc-", 3) != 0);
+  assert_close(sc.links[8].bw_bps, 4.0e11, 0);
+  int beijing = -1, intl = -1;
+  for (int i = 0; i < sc.n_nodes; i++) {
+    beijing = strcmp(sc.nodes[i].name, "beijing") == 0 ? i : beijing;
+    intl = strcmp(sc.nodes[i].name, "international-link-1") == 0 ? i : intl;
+  }
+  assert_true(beijing >= 0 && intl >= 0);
+  assert_close(sc.nodes[beijing].lat_deg, 39.90, 0.2);
+  assert_close(sc.nodes[intl].lat_deg, 0, 0); /* no coordinates in the file */
+  assert_string_equal(sc.nodes[beijing].country, "CN");
+
+  /* Beijing - Guangzhou over the backbone: ~1,890 km great circle, so ~9.5 ms of fibre at least. */
+  cpn_topology_t *t;
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  int sb = cpn_topology_node_index(t, "dc-beijing"), sg = cpn_topology_node_index(t, "dc-guangzhou");
+  int nb = cpn_topology_node_index(t, "beijing"), ng = cpn_topology_node_index(t, "guangzhou");
+  assert_true(sb >= 0 && sg >= 0 && nb >= 0 && ng >= 0);
+  double site_s = cpn_topology_route_latency_s(t, sb, sg), node_s = cpn_topology_route_latency_s(t, nb, ng);
+  print_message("Beijing - Guangzhou: %.2f ms between the sites, %.2f ms between the PoPs\n", site_s * 1e3,
+                node_s * 1e3);
+  assert_true(site_s >= 0.008 && site_s <= 0.025);
+  assert_true(node_s >= 0.008 && node_s <= 0.025);
+  assert_close(site_s, node_s + 2 * 0.0005, 1e-12); /* plus the two metro links */
+  cpn_topology_free(t);
+  cpn_scenario_destroy(&sc);
+  roundtrip_one(CPN_SCENARIO_DIR "/chinanet.yaml", NULL, 0, "chinanet-printed.yaml");
+}
+
+/* A scenario that writes no sites, nodes, links or origins: all come from the topology section. */
+#define GEN_HEAD                                                                                             \
+  "models: [{name: m8, catalog: llama-3.1-8b}]\n"                                                            \
+  "topology:\n"                                                                                              \
+  "  generate: waxman\n"                                                                                     \
+  "  n: 30\n"                                                                                                \
+  "  seed: 2385\n"                                                                                           \
+  "  bw_bps: 2.5e10\n"                                                                                       \
+  "  sites: all\n"                                                                                           \
+  "  origins_per_site_rps: 0.125\n"
+
+static void generated_sites_from_template(void **state)
+{
+  const char *p = write_file("gen.yaml", GEN_HEAD
+                             "  site_template:\n"
+                             "    pue: 1.17\n"
+                             "    country: sg\n"
+                             "    pools: [{name: p, accel: h20, count: 2}]\n"
+                             "    replicas: [{model: m8, count: 1, max_batch: 32}]\n");
+  cpn_scenario_t sc;
+  cpn_err_t rc = cpn_scenario_load(&sc, p, NULL, 0);
+  if (rc != CPN_OK)
+    print_error("%s\n", cpn_error_message());
+  assert_int_equal(rc, CPN_OK);
+  cpn_node_spec_t *gn;
+  cpn_link_spec_t *gl;
+  int nn, nl;
+  assert_int_equal(cpn_topology_generate("waxman", 30, 2385, &gn, &nn, &gl, &nl), CPN_OK);
+  assert_int_equal(sc.n_sites, 30);
+  assert_int_equal(sc.n_nodes, 0);
+  assert_int_equal(sc.n_links, nl);
+  assert_int_equal(sc.n_origins, 30);
+  for (int i = 0; i < 30; i++) {
+    const cpn_site_spec_t *s = &sc.sites[i];
+    assert_string_equal(s->name, gn[i].name);
+    assert_close(s->lat_deg, gn[i].lat_deg, 0);
+    assert_close(s->lon_deg, gn[i].lon_deg, 0);
+    assert_string_equal(s->region, s->name);
+    assert_string_equal(s->country, "SG"); /* the template's */
+    assert_close(s->pue, 1.17, 0);
+    assert_int_equal(s->n_pools, 1);
+    assert_int_equal(s->pools[0].count, 2);
+    assert_int_equal(s->n_replicas, 1);
+    assert_int_equal(s->replicas[0].max_batch, 32);
+    assert_string_equal(sc.origins[i].name, s->name);
+    assert_string_equal(sc.origins[i].node, s->name);
+    assert_close(sc.origins[i].rate_rps, 0.125, 0);
+    assert_string_equal(sc.origins[i].country, "SG");
+  }
+  for (int i = 0; i < nl; i++) {
+    assert_string_equal(sc.links[i].a, gl[i].a);
+    assert_close(sc.links[i].latency_s, gl[i].latency_s, 0);
+    assert_close(sc.links[i].bw_bps, 2.5e10, 0);
+  }
+  free(gn);
+  free(gl);
+  cpn_scenario_destroy(&sc);
+  roundtrip_one(p, NULL, 0, "gen-printed.yaml");
+  /* --set reaches the section (and the template) before it is expanded. */
+  const char *sets[] = {"topology.n=12", "topology.site_template.pools.p.count=4", "topology.generate=barabasi"};
+  assert_int_equal(cpn_scenario_load(&sc, p, sets, 3), CPN_OK);
+  assert_int_equal(sc.n_sites, 12);
+  assert_int_equal(sc.sites[11].pools[0].count, 4);
+  cpn_scenario_destroy(&sc);
+
+  /* A template problem is reported once, at the template; so is one that shows only in the sites. */
+  p = write_file("gen-bad.yaml", GEN_HEAD
+                 "  site_template:\n"                                 /* 9 */
+                 "    name: x\n"                                      /* 10 */
+                 "    pools: [{name: p, accel: h20, count: 0}]\n");   /* 11 */
+  assert_int_equal(cpn_scenario_load(&sc, p, NULL, 0), CPN_EINVAL);
+  const char *msg = cpn_error_message();
+  assert_int_equal(count_lines(msg), 2);
+  assert_contains(msg, ":10:5: topology.site_template.name: unknown key 'name'");
+  assert_contains(msg, ":11:42: topology.site_template.pools[0].count: must be >= 1 (got 0)");
+  p = write_file("gen-bad2.yaml", GEN_HEAD
+                 "  site_template: {pools: [{accel: h20, count: 1}], replicas: [{model: m9}]}\n");
+  assert_int_equal(cpn_scenario_load(&sc, p, NULL, 0), CPN_EINVAL);
+  msg = cpn_error_message();
+  assert_int_equal(count_lines(msg), 1);
+  assert_contains(msg, ":9:71: sites[0].replicas[0].model: no model named 'm9' in 'models'; did you mean 'm8'? "
+                       "(and for 29 more items made from the same text)");
+
+  /* The section's own rules. */
+  p = write_file("gen-rules.yaml", "models: [{name: m8, catalog: llama-3.1-8b}]\n"
+                 "sites: [{name: s, pools: [{accel: h20, count: 1}]}]\n"
+                 "origins: [{name: o, node: s, rate_rps: 1}]\n"
+                 "topology:\n"                                          /* 4 */
+                 "  graphml: nowhere.graphml\n"                         /* 5 */
+                 "  n: 10\n"                                            /* 6 */
+                 "  site_template: {}\n"                                /* 7 */
+                 "  sites: some\n");                                    /* 8 */
+  assert_int_equal(cpn_scenario_load(&sc, p, NULL, 0), CPN_EINVAL);
+  msg = cpn_error_message();
+  assert_int_equal(count_lines(msg), 3);
+  assert_contains(msg, ":6:3: topology.n: 'n' is only used by generate");
+  assert_contains(msg, ":7:3: topology.site_template: 'site_template' is only used with sites: all");
+  assert_contains(msg, ":8:10: topology.sites: must be one of none, all (got 'some')");
+  const char *two[] = {"topology.sites=none", "topology.site_template=~", "topology.generate=waxman"};
+  assert_int_equal(cpn_scenario_load(&sc, p, two, 3), CPN_EINVAL);
+  assert_contains(cpn_error_message(), ":5:3: topology: give only one of graphml, simgrid_xml and generate (got 2");
+  const char *one[] = {"topology.n=~", "topology.site_template=~", "topology.sites=none"};
+  assert_int_equal(cpn_scenario_load(&sc, p, one, 3), CPN_EIO);
+  assert_contains(cpn_error_message(), ":5:12: topology.graphml: cannot read the GraphML file '");
+  const char *gen[] = {"topology.graphml=~", "topology.generate=waxman", "topology.n=~", "topology.site_template=~",
+                       "topology.sites=none"};
+  assert_int_equal(cpn_scenario_load(&sc, p, gen, 5), CPN_EINVAL);
+  assert_contains(cpn_error_message(), ":5:3: topology: missing required key 'n' (generate makes n nodes)");
+  /* Made names collide with written ones: reported at the topology key. */
+  const char *clash[] = {"topology.graphml=~", "topology.generate=waxman", "topology.n=3", "topology.site_template=~",
+                         "topology.sites=none", "sites.s.name=n1"};
+  assert_int_equal(cpn_scenario_load(&sc, p, clash, 6), CPN_EINVAL);
+  assert_contains(cpn_error_message(), "--set:2:19: nodes[1].name: name 'n1' is already used by site 0");
+}
+
+static void simgrid_platform_import(void **state)
+{
+  const char *xml = write_file("platform.xml",
+      "<?xml version='1.0'?>\n"
+      "<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
+      "<platform version=\"4.1\">\n"
+      "  <!-- a <comment> with tags -->\n"
+      "  <zone id=\"z\" routing=\"Full\">\n"
+      "    <host id=\"a&amp;b\" speed=\"1Gf\"><prop id=\"x\" value=\"y\"/></host>\n"
+      "    <host id='hub' speed='1Gf'/>\n"
+      "    <router id=\"r\"/>\n"
+      "    <link id=\"l1\" bandwidth=\"1.25GBps\" latency=\"2.385ms\"/>\n"
+      "    <link id=\"l2\" bandwidth=\"10Gbps\" latency=\"50us\" sharing_policy=\"SPLITDUPLEX\"/>\n"
+      "    <link id=\"l3\" bandwidth=\"1KiBps\"/>\n"
+      "    <route src=\"a&amp;b\" dst=\"hub\"><link_ctn id=\"l1\"/></route>\n"
+      "    <route src=\"hub\" dst=\"a&amp;b\" symmetrical=\"NO\"><link_ctn id=\"l1\"/></route>\n"
+      "    <route src=\"hub\" dst=\"r\"><link_ctn id=\"l2\" direction=\"UP\"/></route>\n"
+      "    <route src=\"r\" dst=\"a&amp;b\">\n      <link_ctn id=\"l3\"/>\n    </route>\n"
+      "  </zone>\n"
+      "</platform>\n");
+  (void)xml;
+  char p[600];
+  snprintf(p, sizeof p, "%s", write_file("sg.yaml", "models: [{name: m8, catalog: llama-3.1-8b}]\n"
+                             "topology: {simgrid_xml: platform.xml}\n"
+                             "sites: [{name: s, pools: [{accel: h20, count: 1}]}]\n"
+                             "links: [{a: s, b: hub, latency_s: 0.001, bw_bps: 1e9}]\n"
+                             "origins: [{name: o, node: r, rate_rps: 1}]\n"));
+  cpn_scenario_t sc;
+  cpn_err_t rc = cpn_scenario_load(&sc, p, NULL, 0);
+  if (rc != CPN_OK)
+    print_error("%s\n", cpn_error_message());
+  assert_int_equal(rc, CPN_OK);
+  assert_int_equal(sc.n_nodes, 3);
+  assert_string_equal(sc.nodes[0].name, "a&b");
+  assert_string_equal(sc.nodes[1].name, "hub");
+  assert_string_equal(sc.nodes[2].name, "r");
+  assert_int_equal(sc.n_links, 4);
+  assert_string_equal(sc.links[1].a, "a&b");
+  assert_string_equal(sc.links[1].b, "hub");
+  assert_close(sc.links[1].bw_bps, 1.25e9 * 8, 0);
+  assert_close(sc.links[1].latency_s, 2.385e-3, 1e-18);
+  assert_int_equal(sc.links[1].shared, 1); /* SimGrid's default policy */
+  assert_close(sc.links[2].bw_bps, 1e10, 0);
+  assert_close(sc.links[2].latency_s, 50e-6, 1e-18);
+  assert_int_equal(sc.links[2].shared, 0);
+  assert_close(sc.links[3].bw_bps, 1024 * 8, 0);
+  assert_close(sc.links[3].latency_s, 0, 0);
+  cpn_scenario_destroy(&sc);
+  roundtrip_one(p, NULL, 0, "sg-printed.yaml");
+
+  /* What cannot be mapped is an error at its line in the XML file. */
+  xml = write_file("platform-bad.xml",
+      "<platform version=\"4.1\">\n"                                                      /* 1 */
+      "  <zone id=\"z\" routing=\"Full\">\n"                                              /* 2 */
+      "    <host id=\"a\" speed=\"1Gf\"/><host id=\"b\" speed=\"1Gf\"/><host id=\"c\" speed=\"1Gf\"/>\n"
+      "    <link id=\"l1\" bandwidth=\"1Gbps\"/>\n"                                       /* 4 */
+      "    <link id=\"l2\" bandwidth=\"fast\"/>\n"                                        /* 5 */
+      "    <link id=\"l3\" bandwidth=\"1Gbps\" sharing_policy=\"FATPIPE\"/>\n"            /* 6 */
+      "    <route src=\"a\" dst=\"b\"><link_ctn id=\"l1\"/><link_ctn id=\"l1\"/></route>\n" /* 7 */
+      "    <cluster id=\"cl\"/>\n"                                                        /* 8 */
+      "  </zone>\n"
+      "</platform>\n");
+  const char *set[] = {"topology.simgrid_xml=", NULL};
+  char buf[700];
+  snprintf(buf, sizeof buf, "topology.simgrid_xml=%s", xml);
+  set[0] = buf;
+  assert_int_equal(cpn_scenario_load(&sc, p, set, 1), CPN_EINVAL);
+  const char *msg = cpn_error_message();
+  char expect[900];
+  snprintf(expect, sizeof expect, "%s:5:5: topology.simgrid_xml: <link> bandwidth 'fast' is not a positive number",
+           xml);
+  assert_contains(msg, expect);
+  assert_contains(msg, ":6:5: topology.simgrid_xml: <link> sharing_policy 'FATPIPE' cannot be mapped");
+  assert_contains(msg, ":7:5: topology.simgrid_xml: route a -> b lists 2 links: only routes of exactly one link");
+  assert_contains(msg, ":8:5: topology.simgrid_xml: element <cluster> cannot be mapped");
+  /* A link that joins different pairs, and a link that no route places. */
+  xml = write_file("platform-bad2.xml",
+      "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\">\n"
+      "<host id=\"a\" speed=\"1Gf\"/><host id=\"b\" speed=\"1Gf\"/><host id=\"c\" speed=\"1Gf\"/>\n"
+      "<link id=\"l1\" bandwidth=\"1Gbps\"/><link id=\"l2\" bandwidth=\"1Gbps\"/>\n"
+      "<route src=\"a\" dst=\"b\"><link_ctn id=\"l1\"/></route>\n"
+      "<route src=\"a\" dst=\"c\"><link_ctn id=\"l1\"/></route>\n"
+      "</zone></platform>\n");
+  snprintf(buf, sizeof buf, "topology.simgrid_xml=%s", xml);
+  assert_int_equal(cpn_scenario_load(&sc, p, set, 1), CPN_EINVAL);
+  assert_contains(cpn_error_message(), ":5:1: topology.simgrid_xml: link 'l1' is on routes between different hosts "
+                                       "(a - b at line 4, a - c here)");
+  xml = write_file("platform-bad3.xml",
+      "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\">\n"
+      "<host id=\"a\" speed=\"1Gf\"/><host id=\"b\" speed=\"1Gf\"/>\n"
+      "<link id=\"l1\" bandwidth=\"1Gbps\"/><link id=\"l2\" bandwidth=\"1Gbps\" latency=\"3 parsecs\"/>\n"
+      "<route src=\"a\" dst=\"b\"><link_ctn id=\"l1\"/></route>\n"
+      "</zone></platform>\n");
+  snprintf(buf, sizeof buf, "topology.simgrid_xml=%s", xml);
+  assert_int_equal(cpn_scenario_load(&sc, p, set, 1), CPN_EINVAL);
+  assert_contains(cpn_error_message(), ":3:34: topology.simgrid_xml: <link> latency '3 parsecs' is not a number");
+  xml = write_file("platform-bad4.xml",
+      "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\">\n"
+      "<host id=\"a\" speed=\"1Gf\"/><host id=\"b\" speed=\"1Gf\"/>\n"
+      "<link id=\"l1\" bandwidth=\"1Gbps\"/><link id=\"l2\" bandwidth=\"1Gbps\"/>\n"
+      "<route src=\"a\" dst=\"b\"><link_ctn id=\"l1\"/></route>\n"
+      "</zone></platform>\n");
+  snprintf(buf, sizeof buf, "topology.simgrid_xml=%s", xml);
+  assert_int_equal(cpn_scenario_load(&sc, p, set, 1), CPN_EINVAL);
+  assert_contains(cpn_error_message(), ":3:1: topology.simgrid_xml: link 'l2' is on no one-link route");
+  xml = write_file("platform-bad5.xml", "<platform><zone id=\"z\"><host id=\"a\"/>\n</platform>\n");
+  snprintf(buf, sizeof buf, "topology.simgrid_xml=%s", xml);
+  assert_int_equal(cpn_scenario_load(&sc, p, set, 1), CPN_EINVAL);
+  assert_contains(cpn_error_message(), ":2:1: topology.simgrid_xml: </platform> does not close <zone>");
+}
+
 static void known_keys_are_documented(void **state)
 {
   size_t n = 0;
@@ -948,6 +1214,9 @@ int main(void)
       cmocka_unit_test(great_circle_default_latency),
       cmocka_unit_test(life_cycle_view_and_param_fields),
       cmocka_unit_test(trace_block_resolves_and_checks),
+      cmocka_unit_test(chinanet_scenario_routes),
+      cmocka_unit_test(generated_sites_from_template),
+      cmocka_unit_test(simgrid_platform_import),
       cmocka_unit_test(known_keys_are_documented),
   };
   return cmocka_run_group_tests(tests, make_tmp_dir, remove_tmp_dir);
