@@ -1115,7 +1115,7 @@ static void trace_schedule(run_t *r)
     return;
   int rc = cpn_trace_next(r->trace, &r->trace_row);
   if (rc < 0) {
-    r->err = cpn_error_set(CPN_EINVAL, "demand.trace: %s", cpn_error_message());
+    r->err = CPN_EINVAL; /* the reader's message names the trace file, line, column and problem */
     return;
   }
   if (rc == 0 || r->trace_row.t_s >= r->t_end_arrivals)
@@ -1561,7 +1561,11 @@ static cpn_err_t build_trace(run_t *r)
     o.time_kind = !strcmp(u, "ms") ? CPN_TRACE_TIME_MS : !strcmp(u, "us") ? CPN_TRACE_TIME_US
                 : !strcmp(u, "datetime") ? CPN_TRACE_TIME_DATETIME : CPN_TRACE_TIME_S;
   } else if (cpn_trace_mapping(mapping, &o) != CPN_OK) {
-    return cpn_error_set(CPN_EINVAL, "%s: demand.trace.mapping: %s", r->sc->file, cpn_error_message());
+  {
+    char why[512]; /* copied: the message buffer is also the destination */
+    snprintf(why, sizeof why, "%s", cpn_error_message());
+    return cpn_error_set(CPN_EINVAL, "%s: demand.trace.mapping: %s", r->sc->file, why);
+  }
   }
 #define COL(field, spec)                                                                                               \
   if (d->spec[0])                                                                                                      \
