@@ -300,6 +300,7 @@ typedef struct {
    * lock is needed around the heap. */
   sg_sem_t wake;
   uint64_t dispatch_round;
+  long pending_arrivals;  /* EV_ARRIVAL and EV_TRACE events in the heap */
   double *ts_replicas;    /* rows: n_samples * n_sites, columns 1 + n_models (t, ready replicas per model) */
 
   /* autoscaler */
@@ -328,6 +329,21 @@ static const char *const dec_cols[DEC_COLS] = {"id", "t_s", "site", "latency_s",
 static run_t *g_run; /* the actor's argument: SimGrid actors take argc/argv only */
 
 static double uniform01(void *rng) { return gsl_rng_uniform(rng); }
+
+/* Arrival events (generators and trace) are counted so periodic events (sampling, autoscaler, view
+ * refresh) stop once nothing more can happen: no arrival pending, no request live, no transfer running. */
+static int schedule_arrival(run_t *r, double t, int kind, int idx)
+{
+  if (heap_push(&r->heap, t, kind, idx, NULL, 0))
+    return -1;
+  r->pending_arrivals++;
+  return 0;
+}
+
+static int run_idle(const run_t *r)
+{
+  return r->pending_arrivals == 0 && r->live.next == &r->live && r->loads_in_flight == 0;
+}
 
 /* splitmix64: derives independent stream seeds from the master seed. */
 static unsigned long derive_seed(unsigned long master, unsigned long stream)
@@ -1094,7 +1110,7 @@ static void on_arrival(run_t *r, int o)
   /* Next arrival of this origin. */
   if (!budget_spent(r)) {
     double t = cpn_arrival_next(&r->arrivals[o], r->now, r->arr_rng[o]);
-    if (t < r->t_end_arrivals && heap_push(&r->heap, t, EV_ARRIVAL, o, NULL, 0))
+    if (t < r->t_end_arrivals && schedule_arrival(r, t, EV_ARRIVAL, o))
       r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
   }
   admit(r, q);
@@ -1120,7 +1136,7 @@ static void trace_schedule(run_t *r)
   }
   if (rc == 0 || r->trace_row.t_s >= r->t_end_arrivals)
     return;
-  if (heap_push(&r->heap, r->trace_row.t_s, EV_TRACE, 0, NULL, 0))
+  if (schedule_arrival(r, r->trace_row.t_s, EV_TRACE, 0))
     r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
 }
 
@@ -1163,7 +1179,7 @@ static void on_refresh(run_t *r)
   memcpy(r->snap_models, r->vmodels, (size_t)r->n_sites * r->n_models * sizeof *r->vmodels);
   r->view.view_time_s = r->now;
   double t = r->now + r->sc->run.view_refresh_s;
-  if (t <= r->t_end && heap_push(&r->heap, t, EV_REFRESH, 0, NULL, 0))
+  if (t <= r->t_end && !run_idle(r) && heap_push(&r->heap, t, EV_REFRESH, 0, NULL, 0))
     r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
 }
 
@@ -1230,7 +1246,7 @@ static void on_sample(run_t *r)
   }
   r->n_samples++;
   double t = r->now + r->sample_dt;
-  if (t <= r->t_end && heap_push(&r->heap, t, EV_SAMPLE, 0, NULL, 0))
+  if (t <= r->t_end && !run_idle(r) && heap_push(&r->heap, t, EV_SAMPLE, 0, NULL, 0))
     r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
 }
 
@@ -1283,7 +1299,7 @@ static void on_autoscale(run_t *r)
       unload(r, pick);
   }
   double t = r->now + (r->sc->run.autoscaler_interval_s > 0 ? r->sc->run.autoscaler_interval_s : 30);
-  if (t <= r->t_end && heap_push(&r->heap, t, EV_AUTOSCALE, 0, NULL, 0))
+  if (t <= r->t_end && !run_idle(r) && heap_push(&r->heap, t, EV_AUTOSCALE, 0, NULL, 0))
     r->err = cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
 }
 
@@ -1313,6 +1329,8 @@ static void engine_actor(int argc, char **argv)
     event_t e = heap_pop(&r->heap);
     r->now = e.t;
     r->st.events++;
+    if (e.kind == EV_ARRIVAL || e.kind == EV_TRACE)
+      r->pending_arrivals--;
     switch (e.kind) {
     case EV_ARRIVAL: on_arrival(r, e.idx); break;
     case EV_SITE_ARRIVAL: on_site_arrival(r, e.ptr); break;
@@ -1538,7 +1556,7 @@ static cpn_err_t build_workload(run_t *r)
     r->origin_node[o] = cpn_topology_node_index(r->topo, os->node);
     if (a->rate_rps > 0 && !sc->demand.trace_file[0]) {
       double t = cpn_arrival_next(a, 0.0, r->arr_rng[o]);
-      if (t < r->t_end_arrivals && heap_push(&r->heap, t, EV_ARRIVAL, o, NULL, 0))
+      if (t < r->t_end_arrivals && schedule_arrival(r, t, EV_ARRIVAL, o))
         return cpn_error_set(CPN_ENOMEM, "engine: out of memory (event heap)");
     }
   }

@@ -2,8 +2,8 @@
  * group's percentiles sort a scratch copy of its values, so finish() costs O(N log N) per kind. */
 #include "summary.h"
 
-#include <gsl/gsl_sort.h>
-#include <gsl/gsl_statistics_double.h>
+#include <gsl/gsl_sort_float.h>
+#include <gsl/gsl_statistics_float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,39 +122,61 @@ cpn_err_t cpn_summary_add(cpn_summary_t *s, const cpn_record_t *r, double ttft_s
   return CPN_OK;
 }
 
-static double quantile(double *v, size_t n, double q)
+static double quantile(float *v, size_t n, double q)
 {
-  return n ? gsl_stats_quantile_from_sorted_data(v, 1, n, q) : NAN;
+  return n ? gsl_stats_float_quantile_from_sorted_data(v, 1, n, q) : NAN;
 }
 
-static void finish_kind(cpn_summary_t *s, int k, double measured_s, double *ttft, double *e2e, double *tpot)
+/* Writes one latency (0 ttft, 1 e2e, 2 tpot) of every sample into scratch, grouped by the kind's group
+ * (a counting sort: off[g] .. off[g+1] is group g), then sorts each group's segment. O(N log N). */
+static void gather(const cpn_summary_t *s, int k, int which, float *scratch, size_t *off)
 {
+  int ng = s->n_groups[k];
+  memset(off, 0, (size_t)(ng + 1) * sizeof *off);
+  for (size_t i = 0; i < s->n; i++) {
+    const sample_t *x = &s->samples[i];
+    if (which == 2 && !x->has_tpot)
+      continue;
+    off[(k == CPN_GROUP_OVERALL ? 0 : x->group[k - 1]) + 1]++;
+  }
+  for (int g = 0; g < ng; g++)
+    off[g + 1] += off[g];
+  size_t *pos = off + ng + 1; /* second half of the caller's array: fill positions */
+  memcpy(pos, off, (size_t)ng * sizeof *pos);
+  for (size_t i = 0; i < s->n; i++) {
+    const sample_t *x = &s->samples[i];
+    if (which == 2 && !x->has_tpot)
+      continue;
+    int g = k == CPN_GROUP_OVERALL ? 0 : x->group[k - 1];
+    scratch[pos[g]++] = which == 0 ? x->ttft_s : which == 1 ? x->e2e_s : x->tpot_s;
+  }
+  for (int g = 0; g < ng; g++)
+    gsl_sort_float(scratch + off[g], 1, off[g + 1] - off[g]);
+}
+
+/* One scratch array of floats (4 bytes per completed request), reused for every kind and latency. */
+static void finish_kind(cpn_summary_t *s, int k, double measured_s, float *scratch, size_t *off)
+{
+  static const int cols[3][3] = {{CPN_M_TTFT_P50, CPN_M_TTFT_P95, CPN_M_TTFT_P99},
+                                 {CPN_M_E2E_P50, CPN_M_E2E_P95, CPN_M_E2E_P99},
+                                 {CPN_M_TPOT_P50, -1, CPN_M_TPOT_P99}};
+  static const double qs[3] = {0.50, 0.95, 0.99};
+  for (int which = 0; which < 3; which++) {
+    gather(s, k, which, scratch, off);
+    for (int g = 0; g < s->n_groups[k]; g++) {
+      double *m = &s->metrics[k][(size_t)g * CPN_M_COUNT];
+      size_t n = off[g + 1] - off[g];
+      for (int j = 0; j < 3; j++)
+        if (cols[which][j] >= 0)
+          m[cols[which][j]] = quantile(scratch + off[g], n, qs[j]);
+      if (which == 0)
+        m[CPN_M_TTFT_MEAN] = n ? m[CPN_M_TTFT_MEAN] / (double)n : NAN;
+      if (which == 1)
+        m[CPN_M_E2E_MEAN] = n ? m[CPN_M_E2E_MEAN] / (double)n : NAN;
+    }
+  }
   for (int g = 0; g < s->n_groups[k]; g++) {
     double *m = &s->metrics[k][(size_t)g * CPN_M_COUNT];
-    size_t nt = 0, ntp = 0;
-    for (size_t i = 0; i < s->n; i++) {
-      const sample_t *x = &s->samples[i];
-      if (k != CPN_GROUP_OVERALL && x->group[k - 1] != g)
-        continue;
-      ttft[nt] = x->ttft_s;
-      e2e[nt] = x->e2e_s;
-      nt++;
-      if (x->has_tpot)
-        tpot[ntp++] = x->tpot_s;
-    }
-    gsl_sort(ttft, 1, nt);
-    gsl_sort(e2e, 1, nt);
-    gsl_sort(tpot, 1, ntp);
-    m[CPN_M_TTFT_P50] = quantile(ttft, nt, 0.50);
-    m[CPN_M_TTFT_P95] = quantile(ttft, nt, 0.95);
-    m[CPN_M_TTFT_P99] = quantile(ttft, nt, 0.99);
-    m[CPN_M_TTFT_MEAN] = nt ? m[CPN_M_TTFT_MEAN] / (double)nt : NAN;
-    m[CPN_M_E2E_P50] = quantile(e2e, nt, 0.50);
-    m[CPN_M_E2E_P95] = quantile(e2e, nt, 0.95);
-    m[CPN_M_E2E_P99] = quantile(e2e, nt, 0.99);
-    m[CPN_M_E2E_MEAN] = nt ? m[CPN_M_E2E_MEAN] / (double)nt : NAN;
-    m[CPN_M_TPOT_P50] = quantile(tpot, ntp, 0.50);
-    m[CPN_M_TPOT_P99] = quantile(tpot, ntp, 0.99);
     m[CPN_M_SLO_ATTAINMENT] = m[CPN_M_REQUESTS] > 0 ? m[CPN_M_SLO_ATTAINMENT] / m[CPN_M_REQUESTS] : NAN;
     double tok = m[CPN_M_PROMPT_TOKENS] + m[CPN_M_OUTPUT_TOKENS];
     m[CPN_M_TOKENS_PER_S] = measured_s > 0 ? m[CPN_M_OUTPUT_TOKENS] / measured_s : NAN;
@@ -166,14 +188,18 @@ static void finish_kind(cpn_summary_t *s, int k, double measured_s, double *ttft
 
 void cpn_summary_finish(cpn_summary_t *s, double measured_s, const double *site_busy_accel_s, const int *site_accels)
 {
-  size_t n = s->n ? s->n : 1;
-  double *ttft = malloc(n * sizeof *ttft), *e2e = malloc(n * sizeof *e2e), *tpot = malloc(n * sizeof *tpot);
-  if (!ttft || !e2e || !tpot) {
-    free(ttft), free(e2e), free(tpot);
-    return; /* metrics stay zero; the caller's memory is exhausted anyway */
-  }
+  int max_groups = 1;
   for (int k = 0; k < CPN_GROUP_KINDS; k++)
-    finish_kind(s, k, measured_s, ttft, e2e, tpot);
+    if (s->n_groups[k] > max_groups)
+      max_groups = s->n_groups[k];
+  float *scratch = malloc((s->n ? s->n : 1) * sizeof *scratch);
+  size_t *off = malloc(2 * ((size_t)max_groups + 1) * sizeof *off);
+  if (scratch && off)
+    for (int k = 0; k < CPN_GROUP_KINDS; k++)
+      finish_kind(s, k, measured_s, scratch, off);
+  /* Without memory the percentiles stay 0 and the sums stand; the run is about to fail anyway. */
+  free(scratch);
+  free(off);
   double busy = 0, cap = 0;
   for (int g = 0; g < s->n_groups[CPN_GROUP_SITE]; g++) {
     double c = (double)site_accels[g] * measured_s;
@@ -182,7 +208,6 @@ void cpn_summary_finish(cpn_summary_t *s, double measured_s, const double *site_
     cap += c;
   }
   s->metrics[CPN_GROUP_OVERALL][CPN_M_UTILISATION] = cap > 0 ? busy / cap : 0;
-  free(ttft), free(e2e), free(tpot);
 }
 
 double cpn_summary_get(const cpn_summary_t *s, int kind, int group, int metric)
