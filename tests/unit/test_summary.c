@@ -1,0 +1,98 @@
+/* test_summary: the run's metrics from hand-made records: per-group percentiles (numpy's linear
+ * interpolation), SLO attainment, counts by status, cost per million tokens, utilisation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+
+#include "summary.h"
+
+static const char *sites[] = {"east", "west"};
+static const char *classes[] = {"interactive"};
+static const char *tenants[] = {"acme", "globex"};
+
+static cpn_summary_t *make(void)
+{
+  const char *const *const names[CPN_GROUP_KINDS] = {NULL, sites, classes, tenants};
+  const int n[CPN_GROUP_KINDS] = {1, 2, 1, 2};
+  cpn_summary_t *s;
+  assert_int_equal(cpn_summary_new(&s, names, n), CPN_OK);
+  return s;
+}
+
+static cpn_record_t rec(int site, double ttft, double e2e, unsigned out, int status)
+{
+  return (cpn_record_t){.site = site, .cls = 0, .tenant = site, .t_arrival = 10.0, .t_first_token = 10.0 + ttft,
+                        .t_done = 10.0 + e2e, .prompt_tokens = 100, .output_tokens = out, .status = (uint8_t)status,
+                        .cost_usd = 0.002385};
+}
+
+static void close_to(double have, double want)
+{
+  if (fabs(have - want) > 1e-6 * fabs(want) + 1e-12)
+    fail_msg("have %.9g want %.9g", have, want);
+}
+
+static void percentiles_per_site_interpolate_linearly(void **state)
+{
+  cpn_summary_t *s = make();
+  /* east: TTFT 1..5 s; west: 10 and 20 s. */
+  for (int i = 1; i <= 5; i++) {
+    cpn_record_t r = rec(0, i, 2.0 * i + 1, 11, CPN_STATUS_COMPLETED);
+    cpn_summary_add(s, &r, 100, 100, 0);
+  }
+  cpn_record_t a = rec(1, 10, 30, 11, CPN_STATUS_COMPLETED), b = rec(1, 20, 40, 11, CPN_STATUS_COMPLETED);
+  cpn_summary_add(s, &a, 100, 100, 0);
+  cpn_summary_add(s, &b, 100, 100, 0);
+  double busy[2] = {50, 0};
+  int accels[2] = {10, 4};
+  cpn_summary_finish(s, 10, busy, accels);
+  close_to(cpn_summary_get(s, CPN_GROUP_SITE, 0, CPN_M_TTFT_P50), 3);
+  close_to(cpn_summary_get(s, CPN_GROUP_SITE, 0, CPN_M_TTFT_P95), 4.8);  /* 1 + 0.95 * 4 */
+  close_to(cpn_summary_get(s, CPN_GROUP_SITE, 1, CPN_M_TTFT_P99), 19.9); /* 10 + 0.99 * 10 */
+  close_to(cpn_summary_get(s, CPN_GROUP_OVERALL, 0, CPN_M_TTFT_P50), 4);  /* 1 2 3 4 5 10 20 */
+  close_to(cpn_summary_get(s, CPN_GROUP_SITE, 1, CPN_M_E2E_MEAN), 35);
+  /* TPOT = (e2e - ttft) / (out - 1): east request i: (i + 1) / 10. */
+  close_to(cpn_summary_get(s, CPN_GROUP_SITE, 0, CPN_M_TPOT_P50), 0.4);
+  close_to(cpn_summary_get(s, CPN_GROUP_SITE, 0, CPN_M_UTILISATION), 0.5);
+  close_to(cpn_summary_get(s, CPN_GROUP_OVERALL, 0, CPN_M_UTILISATION), 50.0 / 140.0);
+  close_to(cpn_summary_get(s, CPN_GROUP_TENANT, 1, CPN_M_REQUESTS), 2);
+  cpn_summary_free(s);
+}
+
+static void slo_and_status_counts(void **state)
+{
+  cpn_summary_t *s = make();
+  cpn_record_t ok = rec(0, 1.5, 3.5, 21, CPN_STATUS_COMPLETED);    /* TPOT 0.1 */
+  cpn_record_t slow = rec(0, 2.5, 3.5, 21, CPN_STATUS_COMPLETED);  /* TTFT over 2 s */
+  cpn_record_t rej = rec(-1, NAN, NAN, 21, CPN_STATUS_REJECTED);
+  cpn_record_t tout = rec(1, NAN, NAN, 21, CPN_STATUS_TIMED_OUT);
+  cpn_summary_add(s, &ok, 2.0, 0.1, 0);
+  cpn_summary_add(s, &slow, 2.0, 0.1, 0);
+  cpn_summary_add(s, &rej, 2.0, 0.1, 0);
+  cpn_summary_add(s, &tout, 2.0, 0.1, 0);
+  double busy[2] = {0, 0};
+  int accels[2] = {1, 1};
+  cpn_summary_finish(s, 100, busy, accels);
+  close_to(cpn_summary_get(s, CPN_GROUP_OVERALL, 0, CPN_M_REQUESTS), 4);
+  close_to(cpn_summary_get(s, CPN_GROUP_OVERALL, 0, CPN_M_COMPLETED), 2);
+  close_to(cpn_summary_get(s, CPN_GROUP_OVERALL, 0, CPN_M_REJECTED), 1);
+  close_to(cpn_summary_get(s, CPN_GROUP_OVERALL, 0, CPN_M_TIMED_OUT), 1);
+  close_to(cpn_summary_get(s, CPN_GROUP_OVERALL, 0, CPN_M_SLO_ATTAINMENT), 0.25);
+  /* Cost per million tokens over completed requests' tokens: 4 x 0.002385 USD / (2 x 121 tokens). */
+  close_to(cpn_summary_get(s, CPN_GROUP_OVERALL, 0, CPN_M_COST_PER_MTOK), 4 * 0.002385 / 242.0 * 1e6);
+  close_to(cpn_summary_get(s, CPN_GROUP_OVERALL, 0, CPN_M_TOKENS_PER_S), 0.42);
+  assert_true(isnan(cpn_summary_get(s, CPN_GROUP_SITE, 1, CPN_M_TTFT_P50))); /* no completed request */
+  cpn_summary_free(s);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(percentiles_per_site_interpolate_linearly),
+    cmocka_unit_test(slo_and_status_counts),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
