@@ -2,8 +2,9 @@
  *
  * queue-threshold: for each (site, model), load one more replica when the requests waiting exceed
  * `up_queue` (default 8) per ready-or-loading replica, or when TTFT SLO misses since the last call
- * exceed `up_slo_misses` (default 20); unload one idle replica when nothing waits, it has been idle for
- * `idle_s` (default 300 s) and more than `min_ready` (default 1) replicas are ready. */
+ * exceed `up_slo_misses` (default 20); unload one replica when more than `min_ready` (default 1) are ready
+ * and the load has been low for `idle_s` (default 300 s): nothing waiting, and what is in service would
+ * fit on one replica fewer (the view's low_load_s). */
 #include "autoscaler.h"
 
 #include <string.h>
@@ -32,8 +33,7 @@ static int qt_decide(void *state, double now_s, const cpn_scale_view_t *v, int n
     if (v[i].unloaded > 0 &&
         (v[i].queued_requests > s->up_queue * (serving > 0 ? serving : 1) || v[i].slo_misses > s->up_slo_misses))
       out[k++] = (cpn_scale_action_t){.site = v[i].site, .model = v[i].model, .delta = +1};
-    else if (v[i].queued_requests == 0 && v[i].idle_ready > 0 && v[i].ready > s->min_ready &&
-             v[i].longest_idle_s >= s->idle_s)
+    else if (v[i].queued_requests == 0 && v[i].ready > s->min_ready && v[i].low_load_s >= s->idle_s)
       out[k++] = (cpn_scale_action_t){.site = v[i].site, .model = v[i].model, .delta = -1};
   }
   return k;

@@ -4,7 +4,8 @@
  * Every run.autoscaler_interval_s the engine fills one cpn_scale_view_t per (site, model) that has
  * replicas, and the autoscaler returns actions: +1 loads one unloaded replica (a cold start: the
  * weights travel from the model's store site as a SimGrid flow), -1 unloads one idle ready replica. The
- * engine ignores actions that are impossible (nothing to load, nothing idle). */
+ * engine ignores actions that are impossible (nothing to load, nothing ready). An unloaded replica that
+ * still serves requests drains first: it admits nothing new and unloads when its batch is empty. */
 #ifndef CPN_SIM_AUTOSCALER_H
 #define CPN_SIM_AUTOSCALER_H
 
@@ -21,6 +22,9 @@ typedef struct {
   int idle_ready;               /* ready replicas without work */
   double longest_idle_s;        /* of the idle ready replicas, the longest idle time */
   int queued_requests;          /* waiting in the site's queues for the model */
+  int active_requests;          /* in service (prefill or decode) on the ready replicas */
+  double low_load_s;            /* for how long nothing has waited and the requests in service would
+                                 * have fitted on one ready replica fewer at batch 2 each (0: not now) */
   double slo_misses;            /* TTFT SLO misses at the site for the model since the last call */
 } cpn_scale_view_t;
 

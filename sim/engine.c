@@ -182,7 +182,7 @@ typedef struct {
   int len;
 } queue_t;
 
-typedef enum { REP_READY = 0, REP_UNLOADED, REP_LOADING } rep_state_t;
+typedef enum { REP_READY = 0, REP_UNLOADED, REP_LOADING, REP_DRAINING } rep_state_t;
 
 typedef struct {
   int site, model, tp, max_batch, conf, index_in_site;
@@ -213,6 +213,7 @@ typedef struct {
   queue_t q[2];           /* [0] ordinary, [1] confidential requests */
   double max_kv_cap;
   int conf_replicas;
+  double low_since;       /* autoscaler view: since when the load has been low (-1: it is not) */
 } site_model_t;
 
 typedef struct {
@@ -737,6 +738,8 @@ static void replica_admit(run_t *r, replica_t *p)
   set_busy(r, p);
 }
 
+static void unload(run_t *r, replica_t *p);
+
 static void on_replica(run_t *r, replica_t *p)
 {
   replica_advance(r, p);
@@ -767,6 +770,10 @@ static void on_replica(run_t *r, replica_t *p)
     /* Decoding filled the KV cache: preempt until the next step fits. */
     while (p->n > 1 && kv_now(p) + p->n > p->kv_cap + 1e-6)
       preempt_one(r, p);
+  }
+  if (p->state == REP_DRAINING && p->n == 0 && !p->prefill) {
+    unload(r, p);
+    return;
   }
   replica_admit(r, p);
   replica_schedule(r, p);
@@ -883,6 +890,7 @@ static void on_load_done(run_t *r, int i)
 static void unload(run_t *r, replica_t *p)
 {
   replica_advance(r, p);
+  set_busy(r, p); /* a drained replica has just become idle */
   p->state = REP_UNLOADED;
   p->gen++;
   log_event(r, EVK_UNLOAD, p);
@@ -1269,12 +1277,20 @@ static void on_autoscale(run_t *r)
         v->ready += p->state == REP_READY;
         v->loading += p->state == REP_LOADING;
         v->unloaded += p->state == REP_UNLOADED;
+        if (p->state == REP_READY)
+          v->active_requests += p->n + (p->prefill != NULL);
         if (p->state == REP_READY && !p->busy) {
           v->idle_ready++;
           if (r->now - p->idle_since > v->longest_idle_s)
             v->longest_idle_s = r->now - p->idle_since;
         }
       }
+      int low = v->queued_requests == 0 && v->ready > 1 && v->active_requests <= 2 * (v->ready - 1);
+      if (!low)
+        sm->low_since = -1;
+      else if (sm->low_since < 0)
+        sm->low_since = r->now;
+      v->low_load_s = low ? r->now - sm->low_since : 0;
     }
   int k = r->scaler->decide(r->scaler_state, r->now, r->scale_views, n, r->scale_actions, n);
   for (int a = 0; a < k && !r->err; a++) {
@@ -1289,14 +1305,20 @@ static void on_autoscale(run_t *r)
         pick = p;
         break;
       }
-      /* Unload the replica idle the longest. */
-      if (act->delta < 0 && p->state == REP_READY && !p->busy && (!pick || p->idle_since < pick->idle_since))
+      /* Unload the ready replica with the least work (it drains first if it has any). */
+      if (act->delta < 0 && p->state == REP_READY &&
+          (!pick || p->n + (p->prefill != NULL) < pick->n + (pick->prefill != NULL)))
         pick = p;
     }
-    if (pick && act->delta > 0)
+    if (pick && act->delta > 0) {
       start_load(r, pick);
-    else if (pick)
-      unload(r, pick);
+    } else if (pick) {
+      sm->low_since = -1;
+      if (pick->busy)
+        pick->state = REP_DRAINING;
+      else
+        unload(r, pick);
+    }
   }
   double t = r->now + (r->sc->run.autoscaler_interval_s > 0 ? r->sc->run.autoscaler_interval_s : 30);
   if (t <= r->t_end && !run_idle(r) && heap_push(&r->heap, t, EV_AUTOSCALE, 0, NULL, 0))
@@ -1336,7 +1358,7 @@ static void engine_actor(int argc, char **argv)
     case EV_SITE_ARRIVAL: on_site_arrival(r, e.ptr); break;
     case EV_REPLICA: {
       replica_t *p = e.ptr;
-      if (e.gen == p->gen && p->state == REP_READY)
+      if (e.gen == p->gen && (p->state == REP_READY || p->state == REP_DRAINING))
         on_replica(r, p);
       break;
     }
@@ -1406,6 +1428,7 @@ static cpn_err_t build_sites(run_t *r)
     if (!r->sm[i].replicas)
       return cpn_error_set(CPN_ENOMEM, "engine: out of memory (replicas)");
     r->sm[i].n_replicas = 0;
+    r->sm[i].low_since = -1;
   }
   int idx = 0;
   for (int s = 0; s < sc->n_sites; s++) {
