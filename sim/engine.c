@@ -2047,8 +2047,8 @@ cpn_err_t cpn_engine_run(const cpn_engine_config_t *cfg, cpn_engine_stats_t *sta
   }
   if (!err && cfg->report) {
     FILE *f = cfg->report;
-    fprintf(f, "cpnsim %s: scenario '%s', policy '%s', seed %lu, %.0f s simulated (+%.0f s drain) in %.2f s wall\n",
-            CPN_VERSION, sc->name, cfg->policy->name, sc->run.seed, sc->run.duration_s, sc->run.drain_s, r->st.wall_s);
+    fprintf(f, "cpnsim %s: scenario '%s', policy '%s', seed %lu, arrivals for %.0f s, simulated to %.0f s, in %.2f s wall\n",
+            CPN_VERSION, sc->name, cfg->policy->name, sc->run.seed, sc->run.duration_s, r->st.sim_end_s, r->st.wall_s);
     fprintf(f, "  %ld requests arrived, %ld completed, %ld rejected, %ld failed, %ld timed out; %.0f events, "
                "%.0f requests/s of wall time, peak RSS %.1f MiB\n",
             r->st.arrived, r->st.completed, r->st.rejected, r->st.failed, r->st.timed_out, r->st.events,
