@@ -46,6 +46,21 @@ grep -Eq '^slo_attainment .* ok$' "$TMP/out" || fail "worse run: slo_attainment 
 grep -q '^REGRESSION: ' "$TMP/out" || fail "worse run: no REGRESSION verdict"
 echo "ok: worse run fails: $(grep -c '^cpnsim-report: regression' "$TMP/err") regressions, e.g. $(head -1 "$TMP/err")"
 
+# Worse on purpose, the other way: the same policy and load with a placement that adds delay (0.5 s of
+# decision latency, run.decision_latency_s): TTFT and end-to-end latency regress, TPOT does not.
+"$CPNSIM" "$sc" --policy nearest --seed 5 --set run.decision_latency_s=0.5 --out "$TMP/slow.h5" --quiet || fail "slow run"
+set +e
+"$REPORT" check --baseline "$TMP/base.h5" --tolerances "$TMP/tol.txt" "$TMP/slow.h5" > "$TMP/out" 2> "$TMP/err"
+rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "delayed placement: exit $rc, want 1: $(cat "$TMP/out" "$TMP/err")"
+for m in ttft_p99_s e2e_p50_s; do
+  grep -Eq "regression: $m: run [0-9.e+-]+, baseline [0-9.e+-]+, tolerance <= \+(5|10)% " "$TMP/err" \
+    || fail "delayed placement: no regression message for $m: $(cat "$TMP/err")"
+done
+grep -Eq '^tpot_p50_s .* ok$' "$TMP/out" || fail "delayed placement: tpot_p50_s should stay within tolerance"
+echo "ok: delayed placement fails: $(grep -m1 'ttft_p99_s' "$TMP/err")"
+
 # CSV: same verdicts, machine-readable.
 set +e
 "$REPORT" check --baseline "$TMP/base.h5" --tolerances "$TMP/tol.txt" "$TMP/worse.h5" --format csv > "$TMP/csv" 2>/dev/null
