@@ -8,23 +8,6 @@
 
 #include "policy.h"
 
-static const cpn_model_view_t *model_at(const cpn_view_t *v, int site, int model)
-{
-  return &v->models[(size_t)site * (size_t)v->n_models + (size_t)model];
-}
-
-static double latency_of(const cpn_view_t *v, const cpn_request_view_t *r, int site)
-{
-  return v->route_latency_s[(size_t)r->origin * (size_t)v->n_sites + (size_t)site];
-}
-
-/* Queued tokens per loaded replica of the request's model at `site`: the load one more request joins. */
-static double load_of(const cpn_view_t *v, const cpn_request_view_t *r, int site)
-{
-  const cpn_model_view_t *m = model_at(v, site, r->model);
-  return m->queued_tokens / (m->replicas > 0 ? m->replicas : 1);
-}
-
 static void reject(cpn_decision_t *out)
 {
   out->site = -1;
@@ -79,7 +62,7 @@ static void nearest_decide(void *state, const cpn_view_t *v, const cpn_request_v
   double best_lat = INFINITY, best_load = INFINITY;
   for (int i = 0; i < r->n_eligible; i++) {
     int s = r->eligible[i];
-    double lat = latency_of(v, r, s), load = load_of(v, r, s);
+    double lat = cpn_view_latency(v, r, s), load = cpn_view_load(v, r, s);
     if (lat < best_lat || (lat == best_lat && load < best_load)) {
       best = s;
       best_lat = lat;
@@ -101,7 +84,7 @@ static void least_loaded_decide(void *state, const cpn_view_t *v, const cpn_requ
   double best_lat = INFINITY, best_load = INFINITY;
   for (int i = 0; i < r->n_eligible; i++) {
     int s = r->eligible[i];
-    double lat = latency_of(v, r, s), load = load_of(v, r, s);
+    double lat = cpn_view_latency(v, r, s), load = cpn_view_load(v, r, s);
     if (load < best_load || (load == best_load && lat < best_lat)) {
       best = s;
       best_lat = lat;
@@ -116,12 +99,12 @@ static void least_loaded_decide(void *state, const cpn_view_t *v, const cpn_requ
 /* Scores for the decision trace (lower is better): what each policy compares. */
 static double nearest_score(void *state, const cpn_view_t *v, const cpn_request_view_t *r, int site)
 {
-  return latency_of(v, r, site);
+  return cpn_view_latency(v, r, site);
 }
 
 static double load_score(void *state, const cpn_view_t *v, const cpn_request_view_t *r, int site)
 {
-  return load_of(v, r, site);
+  return cpn_view_load(v, r, site);
 }
 
 static const cpn_policy_type_t random_type = {

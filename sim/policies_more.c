@@ -33,39 +33,23 @@
 
 #define BATCH_DEFAULT 16.0
 
-/* ---- view helpers (file-local copies of the one-liners policies_builtin.c uses) ---- */
-
-static const cpn_model_view_t *model_at(const cpn_view_t *v, int site, int model)
-{
-  return &v->models[(size_t)site * (size_t)v->n_models + (size_t)model];
-}
-
-static double latency_of(const cpn_view_t *v, const cpn_request_view_t *r, int site)
-{
-  return v->route_latency_s[(size_t)r->origin * (size_t)v->n_sites + (size_t)site];
-}
-
-static double load_of(const cpn_view_t *v, const cpn_request_view_t *r, int site)
-{
-  const cpn_model_view_t *m = model_at(v, site, r->model);
-  return m->queued_tokens / (m->replicas > 0 ? m->replicas : 1);
-}
+/* ---- view helpers: cpn_view_model, cpn_view_latency, cpn_view_load are in policy.h ---- */
 
 static double tok_s_of(const cpn_view_t *v, const cpn_request_view_t *r, int site, double batch)
 {
-  return model_at(v, site, r->model)->decode_step_s / batch;
+  return cpn_view_model(v, site, r->model)->decode_step_s / batch;
 }
 
 static double ttft_of(const cpn_view_t *v, const cpn_request_view_t *r, int site, double batch)
 {
-  const cpn_model_view_t *m = model_at(v, site, r->model);
-  return latency_of(v, r, site) + load_of(v, r, site) * tok_s_of(v, r, site, batch) +
+  const cpn_model_view_t *m = cpn_view_model(v, site, r->model);
+  return cpn_view_latency(v, r, site) + cpn_view_load(v, r, site) * tok_s_of(v, r, site, batch) +
          (double)r->prompt_tokens / 1000.0 * m->prefill_s_per_ktok;
 }
 
 static double usd_per_token_of(const cpn_view_t *v, const cpn_request_view_t *r, int site, double batch)
 {
-  const cpn_model_view_t *m = model_at(v, site, r->model);
+  const cpn_model_view_t *m = cpn_view_model(v, site, r->model);
   const cpn_site_view_t *sv = &v->sites[site];
   return m->energy_j_per_token * sv->pue * sv->price_usd_per_kwh / 3.6e6 +
          m->usd_per_hour / 3600.0 * tok_s_of(v, r, site, batch);
@@ -73,7 +57,7 @@ static double usd_per_token_of(const cpn_view_t *v, const cpn_request_view_t *r,
 
 static double co2_g_per_token_of(const cpn_view_t *v, const cpn_request_view_t *r, int site)
 {
-  const cpn_model_view_t *m = model_at(v, site, r->model);
+  const cpn_model_view_t *m = cpn_view_model(v, site, r->model);
   const cpn_site_view_t *sv = &v->sites[site];
   return m->energy_j_per_token * sv->pue * sv->co2_g_per_kwh / 3.6e6;
 }
@@ -118,7 +102,7 @@ static void p2_decide(void *state, const cpn_view_t *v, const cpn_request_view_t
   if (n == 0)
     return reject(out);
   if (n == 1)
-    return choose(out, r->eligible[0], load_of(v, r, r->eligible[0]));
+    return choose(out, r->eligible[0], cpn_view_load(v, r, r->eligible[0]));
   int i = (int)(v->uniform01(v->rng) * n);
   if (i >= n)
     i = n - 1;
@@ -128,8 +112,8 @@ static void p2_decide(void *state, const cpn_view_t *v, const cpn_request_view_t
   if (j >= i)
     j++;
   int a = r->eligible[i < j ? i : j], b = r->eligible[i < j ? j : i]; /* a < b: site indices ascend */
-  double la = load_of(v, r, a), lb = load_of(v, r, b);
-  int pick_b = lb < la || (lb == la && latency_of(v, r, b) < latency_of(v, r, a));
+  double la = cpn_view_load(v, r, a), lb = cpn_view_load(v, r, b);
+  int pick_b = lb < la || (lb == la && cpn_view_latency(v, r, b) < cpn_view_latency(v, r, a));
   choose(out, pick_b ? b : a, pick_b ? lb : la);
 }
 
@@ -156,7 +140,7 @@ static void jsq_decide(void *state, const cpn_view_t *v, const cpn_request_view_
   double best_t = INFINITY, best_lat = INFINITY;
   for (int i = 0; i < r->n_eligible; i++) {
     int s = r->eligible[i];
-    double t = ttft_of(v, r, s, st->batch), lat = latency_of(v, r, s);
+    double t = ttft_of(v, r, s, st->batch), lat = cpn_view_latency(v, r, s);
     if (best < 0 || t < best_t || (t == best_t && lat < best_lat)) {
       best = s;
       best_t = t;
@@ -267,7 +251,7 @@ static int least_loaded_where(const cpn_view_t *v, const cpn_request_view_t *r, 
     int s = r->eligible[i];
     if (keep && !keep(v, r, st, s))
       continue;
-    double load = load_of(v, r, s), lat = latency_of(v, r, s);
+    double load = cpn_view_load(v, r, s), lat = cpn_view_latency(v, r, s);
     if (best < 0 || load < best_load || (load == best_load && lat < best_lat)) {
       best = s;
       best_load = load;
@@ -281,7 +265,7 @@ static int least_loaded_where(const cpn_view_t *v, const cpn_request_view_t *r, 
 static int west_not_full(const cpn_view_t *v, const cpn_request_view_t *r, const ew_state_t *st, int s)
 {
   const cpn_site_view_t *sv = &v->sites[s];
-  return is_western(sv) && load_of(v, r, s) <= st->full_tokens && sv->kv_used_frac <= st->full_kv_frac;
+  return is_western(sv) && cpn_view_load(v, r, s) <= st->full_tokens && sv->kv_used_frac <= st->full_kv_frac;
 }
 
 static int not_west(const cpn_view_t *v, const cpn_request_view_t *r, const ew_state_t *st, int s)
@@ -315,7 +299,7 @@ static void ew_decide(void *state, const cpn_view_t *v, const cpn_request_view_t
   double best_lat = INFINITY, best_load = INFINITY;
   for (int i = 0; i < r->n_eligible; i++) {
     int s = r->eligible[i];
-    double lat = latency_of(v, r, s), load = load_of(v, r, s);
+    double lat = cpn_view_latency(v, r, s), load = cpn_view_load(v, r, s);
     if (best < 0 || lat < best_lat || (lat == best_lat && load < best_load)) {
       best = s;
       best_lat = lat;
@@ -366,8 +350,8 @@ static void weighted_decide(void *state, const cpn_view_t *v, const cpn_request_
   double max_lat = 0, max_load = 0, max_usd = 0, max_co2 = 0;
   for (int i = 0; i < r->n_eligible; i++) {
     int s = r->eligible[i];
-    max_lat = fmax(max_lat, latency_of(v, r, s));
-    max_load = fmax(max_load, load_of(v, r, s));
+    max_lat = fmax(max_lat, cpn_view_latency(v, r, s));
+    max_load = fmax(max_load, cpn_view_load(v, r, s));
     max_usd = fmax(max_usd, usd_per_token_of(v, r, s, st->batch));
     max_co2 = fmax(max_co2, co2_g_per_token_of(v, r, s));
   }
@@ -375,8 +359,8 @@ static void weighted_decide(void *state, const cpn_view_t *v, const cpn_request_
   double best_score = INFINITY, best_lat = INFINITY;
   for (int i = 0; i < r->n_eligible; i++) {
     int s = r->eligible[i];
-    double lat = latency_of(v, r, s);
-    double score = st->w_latency * norm(lat, max_lat) + st->w_load * norm(load_of(v, r, s), max_load) +
+    double lat = cpn_view_latency(v, r, s);
+    double score = st->w_latency * norm(lat, max_lat) + st->w_load * norm(cpn_view_load(v, r, s), max_load) +
                    st->w_cost * norm(usd_per_token_of(v, r, s, st->batch), max_usd) +
                    st->w_carbon * norm(co2_g_per_token_of(v, r, s), max_co2);
     if (best < 0 || score < best_score || (score == best_score && lat < best_lat)) {

@@ -21,6 +21,25 @@ cpn_err_t cpn_policy_registry_load(cpn_policy_registry_t *reg, const char *path,
 /* Resolves a --policy argument: a registered name, or a path (contains '/' or ends in .so) to load. */
 cpn_err_t cpn_policy_resolve(cpn_policy_registry_t *reg, const char *spec, const cpn_policy_type_t **type);
 
+/* Helpers shared by the built-in policies (inline: they run once per candidate per request). */
+static inline const cpn_model_view_t *cpn_view_model(const cpn_view_t *v, int site, int model)
+{
+  return &v->models[(size_t)site * (size_t)v->n_models + (size_t)model];
+}
+
+/* One-way route latency from the request's origin to `site`. */
+static inline double cpn_view_latency(const cpn_view_t *v, const cpn_request_view_t *r, int site)
+{
+  return v->route_latency_s[(size_t)r->origin * (size_t)v->n_sites + (size_t)site];
+}
+
+/* Queued tokens per loaded replica of the request's model at `site`: the load one more request joins. */
+static inline double cpn_view_load(const cpn_view_t *v, const cpn_request_view_t *r, int site)
+{
+  const cpn_model_view_t *m = cpn_view_model(v, site, r->model);
+  return m->queued_tokens / (m->replicas > 0 ? m->replicas : 1);
+}
+
 /* The built-in table (policies_builtin.c). */
 extern const cpn_policy_type_t *const cpn_policy_builtins[];
 extern const size_t cpn_policy_builtin_count;
