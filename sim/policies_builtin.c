@@ -52,48 +52,39 @@ static void rr_decide(void *state, const cpn_view_t *v, const cpn_request_view_t
   out->replica = -1;
 }
 
-/* nearest: lowest one-way route latency from the request's origin; ties go to the lower load, then the
- * lower site index. */
-static void nearest_decide(void *state, const cpn_view_t *v, const cpn_request_view_t *r, cpn_decision_t *out)
+/* The eligible site that is lowest in (primary, secondary) order, latency and load being the two keys;
+ * remaining ties go to the lower site index. Fills the decision with the primary key as its score. */
+static void pick_lowest(const cpn_view_t *v, const cpn_request_view_t *r, int latency_first, cpn_decision_t *out)
 {
   if (r->n_eligible == 0)
     return reject(out);
   int best = -1;
-  double best_lat = INFINITY, best_load = INFINITY;
+  double best_a = INFINITY, best_b = INFINITY;
   for (int i = 0; i < r->n_eligible; i++) {
     int s = r->eligible[i];
     double lat = cpn_view_latency(v, r, s), load = cpn_view_load(v, r, s);
-    if (lat < best_lat || (lat == best_lat && load < best_load)) {
+    double a = latency_first ? lat : load, b = latency_first ? load : lat;
+    if (a < best_a || (a == best_a && b < best_b)) {
       best = s;
-      best_lat = lat;
-      best_load = load;
+      best_a = a;
+      best_b = b;
     }
   }
   out->site = best;
   out->replica = -1;
-  out->score = best_lat;
+  out->score = best_a;
 }
 
-/* least-loaded: fewest queued tokens per replica of the request's model; ties go to the lower route
- * latency, then the lower site index. */
+/* nearest: lowest one-way route latency from the request's origin; ties go to the lower load. */
+static void nearest_decide(void *state, const cpn_view_t *v, const cpn_request_view_t *r, cpn_decision_t *out)
+{
+  pick_lowest(v, r, 1, out);
+}
+
+/* least-loaded: fewest queued tokens per replica of the request's model; ties go to the lower latency. */
 static void least_loaded_decide(void *state, const cpn_view_t *v, const cpn_request_view_t *r, cpn_decision_t *out)
 {
-  if (r->n_eligible == 0)
-    return reject(out);
-  int best = -1;
-  double best_lat = INFINITY, best_load = INFINITY;
-  for (int i = 0; i < r->n_eligible; i++) {
-    int s = r->eligible[i];
-    double lat = cpn_view_latency(v, r, s), load = cpn_view_load(v, r, s);
-    if (load < best_load || (load == best_load && lat < best_lat)) {
-      best = s;
-      best_lat = lat;
-      best_load = load;
-    }
-  }
-  out->site = best;
-  out->replica = -1;
-  out->score = best_load;
+  pick_lowest(v, r, 0, out);
 }
 
 /* Scores for the decision trace (lower is better): what each policy compares. */

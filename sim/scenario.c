@@ -3438,6 +3438,17 @@ static void put_flow(FILE *f, const section_t *s, const void *obj, int comma)
   }
 }
 
+/* A top-level list of flow-style items: "key:" then "  - {...}" per item (or "key: []"). */
+static void put_flow_list(FILE *f, const char *key, const section_t *sec, const void *items, size_t stride, int n)
+{
+  fprintf(f, "%s:%s", key, n ? "\n" : " []\n");
+  for (int i = 0; i < n; i++) {
+    fputs("  - {", f);
+    put_flow(f, sec, (const char *)items + (size_t)i * stride, 0);
+    fputs("}\n", f);
+  }
+}
+
 static void put_dist(FILE *f, const cpn_dist_t *d)
 {
   for (int i = 0; i < 4; i++) {
@@ -3546,13 +3557,7 @@ cpn_err_t cpn_scenario_print(const cpn_scenario_t *sc, FILE *f)
     put_dist(f, &sc->classes[i].output_tokens);
     fputc('\n', f);
   }
-  fputs("tenants:", f);
-  fputs(sc->n_tenants ? "\n" : " []\n", f);
-  for (int i = 0; i < sc->n_tenants; i++) {
-    fputs("  - {", f);
-    put_flow(f, &tenant_section, &sc->tenants[i], 0);
-    fputs("}\n", f);
-  }
+  put_flow_list(f, "tenants", &tenant_section, sc->tenants, sizeof *sc->tenants, sc->n_tenants);
   fputs("sites:", f);
   fputs(sc->n_sites ? "\n" : " []\n", f);
   for (int i = 0; i < sc->n_sites; i++) {
@@ -3575,20 +3580,8 @@ cpn_err_t cpn_scenario_print(const cpn_scenario_t *sc, FILE *f)
       fputs("}\n", f);
     }
   }
-  fputs("nodes:", f);
-  fputs(sc->n_nodes ? "\n" : " []\n", f);
-  for (int i = 0; i < sc->n_nodes; i++) {
-    fputs("  - {", f);
-    put_flow(f, &node_section, &sc->nodes[i], 0);
-    fputs("}\n", f);
-  }
-  fputs("links:", f);
-  fputs(sc->n_links ? "\n" : " []\n", f);
-  for (int i = 0; i < sc->n_links; i++) {
-    fputs("  - {", f);
-    put_flow(f, &link_section, &sc->links[i], 0);
-    fputs("}\n", f);
-  }
+  put_flow_list(f, "nodes", &node_section, sc->nodes, sizeof *sc->nodes, sc->n_nodes);
+  put_flow_list(f, "links", &link_section, sc->links, sizeof *sc->links, sc->n_links);
   fputs("origins:", f);
   fputs(sc->n_origins ? "\n" : " []\n", f);
   for (int i = 0; i < sc->n_origins; i++) {
