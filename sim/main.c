@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
-#include "policy.h"
-#include "scenario.h"
+#include "run/engine.h"
+#include "placement/policy.h"
+#include "config/scenario.h"
 
 #define MAX_SETS 256
 

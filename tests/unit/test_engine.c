@@ -11,9 +11,9 @@
 #include <stdlib.h>
 
 #include "cpn_perf.h"
-#include "engine.h"
-#include "policy.h"
-#include "scenario.h"
+#include "run/engine.h"
+#include "placement/policy.h"
+#include "config/scenario.h"
 
 static cpn_record_t got;
 static int n_got;

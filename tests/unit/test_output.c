@@ -18,8 +18,8 @@
 
 #include <hdf5.h>
 
-#include "output.h"
-#include "record.h"
+#include "output/output.h"
+#include "output/record.h"
 
 /* ---- helpers ----------------------------------------------------------------------------------- */
 

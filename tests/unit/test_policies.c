@@ -8,7 +8,7 @@
 #include <gsl/gsl_rng.h>
 #include <string.h>
 
-#include "policy.h"
+#include "placement/policy.h"
 
 enum { NS = 4, NM = 2, NO = 2 };
 

@@ -1,9 +1,9 @@
-/* test_policies2: the second set of built-in policies (policies_more.c: power-of-two, jsq-latency,
+/* test_policies2: the second set of built-in policies (policy_estimated.c: power-of-two, jsq-latency,
  * cost, carbon, east-west, weighted) on a hand-made view: each one's choice, its tie-breaks, its
  * no-eligible rejection, and the parameters it reads or refuses. No SimGrid: policies only read the view.
  *
  * Expected values are worked out by hand in the comments from the formulas at the head of
- * policies_more.c (batch = 16 unless a test sets it). */
+ * policy_estimated.c (batch = 16 unless a test sets it). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +13,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "policy.h"
+#include "placement/policy.h"
 
 enum { NS = 4, NM = 2, NO = 2 };
 

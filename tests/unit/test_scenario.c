@@ -1,12 +1,12 @@
-/* test_scenario: the YAML scenario loader (sim/scenario.c).
+/* test_scenario: the YAML scenario loader (sim/config/scenario.c).
  *
  * Pins the defaults and values read from scenarios/tiny.yaml, the one-line-per-problem error report
  * (file:line:col: key.path: message, every problem at once), extends merging, --set overrides, the
  * print/reload round trip and the great-circle default latency. Bad files are written to a temporary
  * directory by the tests themselves. */
 #define _XOPEN_SOURCE 700 /* realpath() */
-#include "scenario.h"
-#include "topology.h"
+#include "config/scenario.h"
+#include "topology/topology.h"
 
 #include <math.h>
 #include <setjmp.h>

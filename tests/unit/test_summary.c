@@ -7,7 +7,7 @@
 #include <cmocka.h>
 #include <math.h>
 
-#include "summary.h"
+#include "accounting/summary.h"
 
 static const char *sites[] = {"east", "west"};
 static const char *classes[] = {"interactive"};

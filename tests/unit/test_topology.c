@@ -3,7 +3,7 @@
  * the Topology Zoo's Chinanet, and generated Waxman / Barabasi-Albert topologies.
  *
  * Scenarios are built by hand here (no YAML loader), with their own allocation and release. */
-#include "topology.h"
+#include "topology/topology.h"
 
 #include <math.h>
 #include <setjmp.h>

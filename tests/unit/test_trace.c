@@ -22,7 +22,7 @@
 #include <gsl/gsl_rng.h>
 
 #include "cpn_piecewise.h"
-#include "trace.h"
+#include "sources/trace.h"
 
 #ifndef CPN_TEST_DATA
 #error "CPN_TEST_DATA must be the path of tests/data"

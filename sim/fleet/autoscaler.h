@@ -6,12 +6,12 @@
  * weights travel from the model's store site as a SimGrid flow), -1 unloads one idle ready replica. The
  * engine ignores actions that are impossible (nothing to load, nothing ready). An unloaded replica that
  * still serves requests drains first: it admits nothing new and unloads when its batch is empty. */
-#ifndef CPN_SIM_AUTOSCALER_H
-#define CPN_SIM_AUTOSCALER_H
+#ifndef CPN_FLEET_AUTOSCALER_H
+#define CPN_FLEET_AUTOSCALER_H
 
 #include <stddef.h>
 
-#include "cpn_error.h"
+#include "core/error.h"
 #include "cpnsim/policy.h"
 
 #define CPN_AUTOSCALER_ABI 1u

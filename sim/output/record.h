@@ -3,8 +3,8 @@
  * The layout is the HDF5 compound row (see output.c and README "HDF5 output"): fixed-size, no pointers,
  * so rows can be buffered and written in chunks. Index columns (tenant, class, origin, model, site) are
  * positions in the scenario's arrays; their names are stored in /names. */
-#ifndef CPN_SIM_RECORD_H
-#define CPN_SIM_RECORD_H
+#ifndef CPN_OUTPUT_RECORD_H
+#define CPN_OUTPUT_RECORD_H
 
 #include <stdint.h>
 

@@ -5,13 +5,13 @@
  * problem with file:line:column and key path. The structure is plain data owned by cpn_scenario_t:
  * arrays allocated by the loader, freed by cpn_scenario_destroy(). Indices (site, model, class...) are
  * positions in these arrays and are what the engine and the output use. */
-#ifndef CPN_SIM_SCENARIO_H
-#define CPN_SIM_SCENARIO_H
+#ifndef CPN_CONFIG_SCENARIO_H
+#define CPN_CONFIG_SCENARIO_H
 
 #include <stddef.h>
 #include <stdio.h>
 
-#include "cpn_error.h"
+#include "core/error.h"
 #include "cpn_workload.h"
 
 #define CPN_NAME_MAX 64

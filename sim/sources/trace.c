@@ -11,7 +11,7 @@
  * copies that have a pending row and are not waiting to be refilled; the keep decision of a row is a
  * hash of (seed, copy, pass, line), so the output is a pure function of file, options and seed.
  * Depends on libc only. */
-#include "trace.h"
+#include "sources/trace.h"
 
 #include <assert.h>
 #include <ctype.h>

@@ -8,10 +8,10 @@
  * Invariants: cpn_trace_next returns rows in non-decreasing t_s (ties: lower copy first); the rows kept
  * are a pure function of (file, options, seed), so the same inputs give the same sequence byte for byte.
  * Depends on libc only. */
-#ifndef CPN_SIM_TRACE_H
-#define CPN_SIM_TRACE_H
+#ifndef CPN_SOURCES_TRACE_H
+#define CPN_SOURCES_TRACE_H
 
-#include "cpn_error.h"
+#include "core/error.h"
 
 #define CPN_TRACE_NAME_MAX 64      /* size of column names and of the model/tenant/origin strings */
 #define CPN_TRACE_LINE_MAX 65536   /* longest accepted line, terminator included; longer lines are bad rows */

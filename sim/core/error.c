@@ -1,5 +1,5 @@
 /* cpn_error: last-error message storage (thread-local) and code names. */
-#include "cpn_error.h"
+#include "core/error.h"
 
 #include <stdio.h>
 

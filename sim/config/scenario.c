@@ -15,7 +15,7 @@
  * location and key path, and the load fails if there was any. On failure *sc is zeroed and everything
  * allocated is freed; on success every array in *sc is owned by it and freed by cpn_scenario_destroy. */
 #define _XOPEN_SOURCE 700 /* realpath() */
-#include "scenario.h"
+#include "config/scenario.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -34,7 +34,7 @@
 
 #include <yaml.h>
 
-#include "topology.h"
+#include "topology/topology.h"
 
 #define PATH_LEN 512              /* key paths in messages ("sites[3].pools[0].count") */
 #define MAX_MESSAGES 200          /* problems kept; the rest are only counted */

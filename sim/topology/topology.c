@@ -18,7 +18,7 @@
  *
  * Cost: building is one Dijkstra per routing source, O(S (E + N log N)) time and O(S N) memory; a latency
  * lookup is O(1), a link list O(route length). */
-#include "topology.h"
+#include "topology/topology.h"
 
 #include <assert.h>
 #include <ctype.h>

@@ -16,7 +16,7 @@
  * first token is produced by the prefill; then (output - 1) decode steps whose time comes from
  * models/cpn_perf with the batch size and the batch's total context. KV-cache for prompt + output
  * tokens is reserved at admission; a request waits in the site queue while it does not fit. */
-#include "engine.h"
+#include "run/engine.h"
 
 #include <assert.h>
 #include <gsl/gsl_rng.h>
@@ -35,13 +35,13 @@
 #include <xbt/log.h>
 
 #include "cpn_perf.h"
-#include "autoscaler.h"
+#include "fleet/autoscaler.h"
 #include "cpn_workload.h"
-#include "output.h"
-#include "record.h"
-#include "summary.h"
-#include "topology.h"
-#include "trace.h"
+#include "output/output.h"
+#include "output/record.h"
+#include "accounting/summary.h"
+#include "topology/topology.h"
+#include "sources/trace.h"
 
 XBT_LOG_NEW_DEFAULT_CATEGORY(cpn_engine, "cpnsim engine: the token path");
 

@@ -3,15 +3,15 @@
  * SimGrid actor that sleeps until each event (DESIGN.md "fluid" mode).
  *
  * SimGrid allows one engine per process: cpn_engine_run may be called once per process. */
-#ifndef CPN_SIM_ENGINE_H
-#define CPN_SIM_ENGINE_H
+#ifndef CPN_RUN_ENGINE_H
+#define CPN_RUN_ENGINE_H
 
 #include <stdio.h>
 
-#include "cpn_error.h"
+#include "core/error.h"
 #include "cpnsim/policy.h"
-#include "record.h"
-#include "scenario.h"
+#include "output/record.h"
+#include "config/scenario.h"
 
 typedef struct {
   const cpn_scenario_t *sc;

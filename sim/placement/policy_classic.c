@@ -1,4 +1,4 @@
-/* policies_builtin: the built-in scheduling policies and their table.
+/* policy_classic: the classic load-balancing policies (random, round-robin, nearest, least-loaded) and the built-in table.
  *
  * Each policy only reads the view and the request and fills a decision (no SimGrid). Candidates are
  * the engine's eligible sites (req->eligible); an empty list means a rejection. Ties are broken
@@ -6,7 +6,7 @@
 #include <float.h>
 #include <math.h>
 
-#include "policy.h"
+#include "placement/policy.h"
 
 static void reject(cpn_decision_t *out)
 {

@@ -1,5 +1,5 @@
-/* policies_more: the second set of built-in scheduling policies (power-of-two, jsq-latency, cost,
- * carbon, east-west, weighted). Their types are listed in the built-in table of policies_builtin.c.
+/* policy_estimated: the policies that score sites by estimated TTFT, cost or carbon (power-of-two, jsq-latency, cost,
+ * carbon, east-west, weighted). Their types are listed in the built-in table of policy_classic.c.
  *
  * Like every policy, these only read the view and the request and fill a decision (no SimGrid, no
  * allocation). Candidates are the engine's eligible sites (req->eligible, ascending); an empty list is a
@@ -29,7 +29,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "policy.h"
+#include "placement/policy.h"
 
 #define BATCH_DEFAULT 16.0
 

@@ -3,7 +3,7 @@
  * These strings are part of the result-file format: output.c builds the HDF5 enum types of the
  * /requests `status` and `reason` columns from them, so h5dump, h5py and pandas show these names.
  * Changing one changes the format (bump the root attribute format_version). */
-#include "record.h"
+#include "output/record.h"
 
 #include <stddef.h>
 

@@ -4,14 +4,14 @@
  * flushed as chunks of a chunked, shuffled, deflated compound dataset. The file is written under
  * "<path>.tmp" and renamed to <path> by cpn_output_close(commit=1); cpn_output_close(commit=0) (or a
  * crash) leaves no file at <path>. */
-#ifndef CPN_SIM_OUTPUT_H
-#define CPN_SIM_OUTPUT_H
+#ifndef CPN_OUTPUT_OUTPUT_H
+#define CPN_OUTPUT_OUTPUT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cpn_error.h"
-#include "record.h"
+#include "core/error.h"
+#include "output/record.h"
 
 typedef struct cpn_output cpn_output_t;
 

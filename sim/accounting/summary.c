@@ -1,6 +1,6 @@
 /* summary: metrics from the measured requests (see summary.h). Samples are kept in one array; each
  * group's percentiles sort a scratch copy of its values, so finish() costs O(N log N) per kind. */
-#include "summary.h"
+#include "accounting/summary.h"
 
 #include <gsl/gsl_sort_float.h>
 #include <gsl/gsl_statistics_float.h>

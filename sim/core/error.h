@@ -4,8 +4,8 @@
  * a message naming the input's file:line:key (not only the code's location) with cpn_error_set();
  * the caller reads it with cpn_error_message(). The message is per thread and is overwritten by the
  * next failure. */
-#ifndef CPN_SIM_CPN_ERROR_H
-#define CPN_SIM_CPN_ERROR_H
+#ifndef CPN_CORE_ERROR_H
+#define CPN_CORE_ERROR_H
 
 #include <stdarg.h>
 

@@ -3,14 +3,14 @@
  *
  * Owns one compact sample per measured request (about 64 bytes), so percentiles are exact. Percentiles
  * are GSL's gsl_stats_quantile_from_sorted_data (linear interpolation, numpy's default). */
-#ifndef CPN_SIM_SUMMARY_H
-#define CPN_SIM_SUMMARY_H
+#ifndef CPN_ACCOUNTING_SUMMARY_H
+#define CPN_ACCOUNTING_SUMMARY_H
 
 #include <stdio.h>
 
-#include "cpn_error.h"
-#include "output.h"
-#include "record.h"
+#include "core/error.h"
+#include "output/output.h"
+#include "output/record.h"
 
 typedef struct cpn_summary cpn_summary_t;
 

@@ -1,7 +1,7 @@
 /* policy: the registry of policy types. Owns the dlopen handles of loaded plug-ins; the types
  * themselves are const structs owned by their code (built-in or plug-in), so the registry must outlive
  * every run that uses one of its types. */
-#include "policy.h"
+#include "placement/policy.h"
 
 #include <assert.h>
 #include <dlfcn.h>

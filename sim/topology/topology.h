@@ -5,11 +5,11 @@
  * node j). Link numbering = scenario link order. Routes are computed once, at build time, from every
  * node that is a site or an origin's entry node; lookups are O(1) for latency and O(route length) for
  * the link list. */
-#ifndef CPN_SIM_TOPOLOGY_H
-#define CPN_SIM_TOPOLOGY_H
+#ifndef CPN_TOPOLOGY_TOPOLOGY_H
+#define CPN_TOPOLOGY_TOPOLOGY_H
 
-#include "cpn_error.h"
-#include "scenario.h"
+#include "core/error.h"
+#include "config/scenario.h"
 
 typedef struct cpn_topology cpn_topology_t;
 

@@ -1,11 +1,11 @@
 /* policy: the policy registry (built-ins + user plug-ins loaded with dlopen) and helpers shared by the
  * built-in policies. The ABI itself is the public header cpnsim/policy.h. */
-#ifndef CPN_SIM_POLICY_H
-#define CPN_SIM_POLICY_H
+#ifndef CPN_PLACEMENT_POLICY_H
+#define CPN_PLACEMENT_POLICY_H
 
 #include <stddef.h>
 
-#include "cpn_error.h"
+#include "core/error.h"
 #include "cpnsim/policy.h"
 
 /* A registry holding every built-in type. */
@@ -40,11 +40,11 @@ static inline double cpn_view_load(const cpn_view_t *v, const cpn_request_view_t
   return m->queued_tokens / (m->replicas > 0 ? m->replicas : 1);
 }
 
-/* The built-in table (policies_builtin.c). */
+/* The built-in table (policy_classic.c). */
 extern const cpn_policy_type_t *const cpn_policy_builtins[];
 extern const size_t cpn_policy_builtin_count;
 
-/* The second set of built-ins (policies_more.c; their rules are documented there). */
+/* The second set of built-ins (policy_estimated.c; their rules are documented there). */
 extern const cpn_policy_type_t cpn_policy_power_of_two, cpn_policy_jsq_latency, cpn_policy_cost, cpn_policy_carbon,
     cpn_policy_east_west, cpn_policy_weighted;
 

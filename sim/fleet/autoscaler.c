@@ -5,7 +5,7 @@
  * exceed `up_slo_misses` (default 20); unload one replica when more than `min_ready` (default 1) are ready
  * and the load has been low for `idle_s` (default 300 s): nothing waiting, and what is in service would
  * fit on one replica fewer (the view's low_load_s). */
-#include "autoscaler.h"
+#include "fleet/autoscaler.h"
 
 #include <string.h>
 

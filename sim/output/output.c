@@ -14,7 +14,7 @@
  *   cpn_output_t; cpn_output_close checks that nothing else is still open on the file.
  * - HDF5's automatic error printing is off; a failing HDF5 call becomes a cpn_error_set message that
  *   names the file and the object, followed by HDF5's innermost explanation. */
-#include "output.h"
+#include "output/output.h"
 
 #include <errno.h>
 #include <stdarg.h>
