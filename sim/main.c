@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "run/engine.h"
+#include "run/run.h"
 #include "placement/policy.h"
 #include "config/scenario.h"
 
@@ -157,10 +157,10 @@ int main(int argc, char **argv)
     snprintf(out_default, sizeof out_default, "%s.h5", sc.name);
     out = out_default;
   }
-  cpn_engine_config_t cfg = {.sc = &sc, .policy = type, .out_path = out, .report = quiet ? NULL : stdout,
+  cpn_run_config_t cfg = {.sc = &sc, .policy = type, .out_path = out, .report = quiet ? NULL : stdout,
                              .sg_argc = sg_argc, .sg_argv = sg_argv};
-  cpn_engine_stats_t st;
-  err = cpn_engine_run(&cfg, &st);
+  cpn_run_stats_t st;
+  err = cpn_run(&cfg, &st);
   int rc = 0;
   if (err) {
     fprintf(stderr, "cpnsim: %s: %s\n", cpn_error_name(err), cpn_error_message());

@@ -1,4 +1,4 @@
-/* test_engine: a single request on an idle replica ends at the closed form of the serving model:
+/* test_run: a single request on an idle replica ends at the closed form of the serving model:
  * upload (latency + bytes over bandwidth) + prefill + (output - 1) decode steps with growing context +
  * reply, within 1e-9 relative. One engine per process (SimGrid), so this executable has one case. */
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "cpn_perf.h"
-#include "run/engine.h"
+#include "run/run.h"
 #include "placement/policy.h"
 #include "config/scenario.h"
 
@@ -36,9 +36,9 @@ static void single_request_matches_closed_form(void **state)
   assert_int_equal(cpn_scenario_load(&sc, CPN_TEST_DATA "/single.yaml", NULL, 0), CPN_OK);
   cpn_policy_registry_t *reg;
   assert_int_equal(cpn_policy_registry_new(&reg), CPN_OK);
-  cpn_engine_config_t cfg = {.sc = &sc, .policy = cpn_policy_registry_find(reg, "nearest"), .on_record = capture};
-  cpn_engine_stats_t st;
-  assert_int_equal(cpn_engine_run(&cfg, &st), CPN_OK);
+  cpn_run_config_t cfg = {.sc = &sc, .policy = cpn_policy_registry_find(reg, "nearest"), .on_record = capture};
+  cpn_run_stats_t st;
+  assert_int_equal(cpn_run(&cfg, &st), CPN_OK);
   assert_int_equal(n_got, 1);
   assert_int_equal(st.arrived, 1);
 

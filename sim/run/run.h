@@ -1,17 +1,17 @@
-/* engine: one simulation run. SimGrid is the clock and the platform; the token path (arrival, policy,
- * upload, site queue, prefill, continuous-batching decode, reply, record) runs in fluid mode inside one
- * SimGrid actor that sleeps until each event (DESIGN.md "fluid" mode).
+/* run: one simulation run. Builds the stages of the request path from a scenario, wires them together
+ * (ns-3's helpers), runs the event core inside one SimGrid actor, checks conservation and writes the
+ * result file and the printed summary. See sim/README.md for the module map.
  *
- * SimGrid allows one engine per process: cpn_engine_run may be called once per process. */
-#ifndef CPN_RUN_ENGINE_H
-#define CPN_RUN_ENGINE_H
+ * SimGrid allows one engine per process: cpn_run may be called once per process. */
+#ifndef CPN_RUN_RUN_H
+#define CPN_RUN_RUN_H
 
 #include <stdio.h>
 
+#include "config/scenario.h"
 #include "core/error.h"
 #include "cpnsim/policy.h"
 #include "output/record.h"
-#include "config/scenario.h"
 
 typedef struct {
   const cpn_scenario_t *sc;
@@ -23,7 +23,7 @@ typedef struct {
   /* Optional: called for every completed request before it is written (tests, embedding). */
   void (*on_record)(const cpn_record_t *rec, void *arg);
   void *on_record_arg;
-} cpn_engine_config_t;
+} cpn_run_config_t;
 
 typedef struct {
   long arrived, completed, rejected, failed, timed_out;
@@ -34,12 +34,13 @@ typedef struct {
   double sim_end_s;
   double mean_response_s;    /* over completed measured requests: t_done - t_arrival */
   long peak_rss_bytes;
+  long peak_live_requests;   /* requests in flight at most */
   long preemptions;          /* decode outgrew the KV cache: a request was preempted (recompute) */
   long cold_starts;          /* replica loads (weights transfers) */
   long policy_violations;    /* decisions for an ineligible site (rejected, policy_violation) */
   long trace_skipped;        /* bad trace rows skipped (demand.trace.errors: skip) */
-} cpn_engine_stats_t;
+} cpn_run_stats_t;
 
-cpn_err_t cpn_engine_run(const cpn_engine_config_t *cfg, cpn_engine_stats_t *stats);
+cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats);
 
 #endif

@@ -1,0 +1,54 @@
+/* accounting: where every request ends, exactly once, with a status and a reason.
+ *
+ * Ending a request attributes its facility energy (accelerator energy x PUE), carbon and cost (its
+ * replica time plus electricity), writes its row to /requests, adds it to the summary when it arrived
+ * after the warm-up, and returns it to the pool. Accounting also counts what arrived, so that the run
+ * can check conservation: what arrived (count, prompt and output tokens) equals what ended.
+ *
+ * Owns: the counts of arrived and ended requests and tokens, the summary, the mean response time. */
+#ifndef CPN_ACCOUNTING_ACCOUNTING_H
+#define CPN_ACCOUNTING_ACCOUNTING_H
+
+#include <stdio.h>
+
+#include "accounting/summary.h"
+#include "config/scenario.h"
+#include "core/event.h"
+#include "output/output.h"
+#include "request/request.h"
+
+typedef struct cpn_accounting cpn_accounting_t;
+
+typedef struct {
+  long arrived, completed, rejected, failed, timed_out;
+  double arrived_prompt_tokens, arrived_output_tokens;
+  double ended_prompt_tokens, ended_output_tokens;
+} cpn_counts_t;
+
+/* `out` (may be NULL) receives the /requests rows; on_record (may be NULL) sees every completed request
+ * before it is written. */
+cpn_err_t cpn_accounting_new(cpn_accounting_t **out, const cpn_scenario_t *sc, cpn_sim_t *sim, cpn_reqs_t *reqs,
+                             cpn_output_t *o, void (*on_record)(const cpn_record_t *rec, void *arg), void *arg);
+void cpn_accounting_free(cpn_accounting_t *a);
+
+/* The result file that receives /requests rows from now on (it opens after set-up). */
+void cpn_accounting_set_output(cpn_accounting_t *a, cpn_output_t *o);
+/* A request has arrived (sources). */
+void cpn_accounting_arrive(cpn_accounting_t *a, const cpn_req_t *q);
+/* The request's reply has reached its user: it ends completed. */
+void cpn_accounting_complete(cpn_accounting_t *a, cpn_req_t *q);
+/* The request ends with this status and reason. */
+void cpn_accounting_end(cpn_accounting_t *a, cpn_req_t *q, cpn_status_t status, cpn_reason_t reason);
+/* Every live request ends with this status and reason (end of the run). */
+void cpn_accounting_end_all(cpn_accounting_t *a, cpn_status_t status, cpn_reason_t reason);
+
+const cpn_counts_t *cpn_accounting_counts(const cpn_accounting_t *a);
+/* Conservation: CPN_OK, or CPN_EINVARIANT with a message giving both totals. */
+cpn_err_t cpn_accounting_check(const cpn_accounting_t *a);
+/* Computes the summary (see cpn_summary_finish); then the mean response time of measured completions. */
+void cpn_accounting_finish(cpn_accounting_t *a, double measured_s, const double *site_busy_accel_s,
+                           const int *site_accels);
+double cpn_accounting_mean_response_s(const cpn_accounting_t *a);
+const cpn_summary_t *cpn_accounting_summary(const cpn_accounting_t *a);
+
+#endif

@@ -1,0 +1,186 @@
+/* event: the event core (see event.h). Owns the binary heap of events, the clock, the handler table and
+ * the SimGrid synchronisation (a semaphore that activity actors release when they post an event).
+ *
+ * Invariants: the heap is ordered by (t, seq); `now` never decreases; `activities` counts the SimGrid
+ * activities started and not yet posted. */
+#include "core/event.h"
+
+#include <math.h>
+#include <simgrid/actor.h>
+#include <simgrid/engine.h>
+#include <simgrid/semaphore.h>
+#include <stdlib.h>
+
+typedef struct {
+  const char *name;
+  cpn_event_fn fn;
+  void *ctx;
+  double count;
+} handler_t;
+
+struct cpn_sim {
+  cpn_event_t *v;
+  size_t n, cap;
+  uint64_t seq;
+  double now;
+  double events;
+  handler_t kinds[CPN_SIM_MAX_KINDS];
+  int n_kinds;
+  int activities;
+  sg_sem_t wake;
+  int (*idle)(void *arg);
+  void *idle_arg;
+  cpn_err_t err;
+};
+
+static int ev_less(const cpn_event_t *a, const cpn_event_t *b)
+{
+  return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+}
+
+cpn_err_t cpn_sim_new(cpn_sim_t **out)
+{
+  cpn_sim_t *s = calloc(1, sizeof *s);
+  if (!s)
+    return cpn_error_set(CPN_ENOMEM, "event core: out of memory");
+  *out = s;
+  return CPN_OK;
+}
+
+void cpn_sim_free(cpn_sim_t *sim)
+{
+  if (!sim)
+    return;
+  free(sim->v);
+  free(sim);
+}
+
+int cpn_sim_kind(cpn_sim_t *sim, const char *name, cpn_event_fn fn, void *ctx)
+{
+  if (sim->n_kinds == CPN_SIM_MAX_KINDS)
+    return -1;
+  sim->kinds[sim->n_kinds] = (handler_t){.name = name, .fn = fn, .ctx = ctx};
+  return sim->n_kinds++;
+}
+
+int cpn_sim_at(cpn_sim_t *sim, double t, int kind, int idx, void *ptr, uint64_t gen)
+{
+  if (sim->n == sim->cap) {
+    size_t cap = sim->cap ? sim->cap * 2 : 1024;
+    cpn_event_t *v = realloc(sim->v, cap * sizeof *v);
+    if (!v) {
+      cpn_sim_fail(sim, cpn_error_set(CPN_ENOMEM, "event core: out of memory (event heap)"));
+      return -1;
+    }
+    sim->v = v;
+    sim->cap = cap;
+  }
+  cpn_event_t e = {.t = t, .seq = sim->seq++, .ptr = ptr, .gen = gen, .kind = kind, .idx = idx};
+  size_t i = sim->n++;
+  while (i > 0) {
+    size_t p = (i - 1) / 2;
+    if (!ev_less(&e, &sim->v[p]))
+      break;
+    sim->v[i] = sim->v[p];
+    i = p;
+  }
+  sim->v[i] = e;
+  return 0;
+}
+
+static cpn_event_t heap_pop(cpn_sim_t *h)
+{
+  cpn_event_t top = h->v[0], last = h->v[--h->n];
+  size_t i = 0;
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    const cpn_event_t *best = &last;
+    if (l < h->n && ev_less(&h->v[l], best))
+      m = l, best = &h->v[l];
+    if (r < h->n && ev_less(&h->v[r], best))
+      m = r;
+    if (m == i)
+      break;
+    h->v[i] = h->v[m];
+    i = m;
+  }
+  if (h->n)
+    h->v[i] = last;
+  return top;
+}
+
+double cpn_sim_now(const cpn_sim_t *sim) { return sim->now; }
+
+void cpn_sim_fail(cpn_sim_t *sim, cpn_err_t err)
+{
+  if (!sim->err)
+    sim->err = err;
+}
+
+cpn_err_t cpn_sim_error(const cpn_sim_t *sim) { return sim->err; }
+
+void cpn_sim_activity_begin(cpn_sim_t *sim) { sim->activities++; }
+
+void cpn_sim_post(cpn_sim_t *sim, double t, int kind, int idx, void *ptr)
+{
+  sim->activities--;
+  cpn_sim_at(sim, t, kind, idx, ptr, 0);
+  if (sim->wake)
+    sg_sem_release(sim->wake);
+}
+
+int cpn_sim_activities(const cpn_sim_t *sim) { return sim->activities; }
+
+void cpn_sim_set_idle_check(cpn_sim_t *sim, int (*idle)(void *arg), void *arg)
+{
+  sim->idle = idle;
+  sim->idle_arg = arg;
+}
+
+int cpn_sim_idle(const cpn_sim_t *sim) { return sim->idle ? sim->idle(sim->idle_arg) : 0; }
+
+int cpn_sim_run(cpn_sim_t *sim, double t_end)
+{
+  int cut = 0;
+  /* SimGrid 3.32's sg_cond_wait_for aborts when another actor notifies ("not the owner" of the mutex),
+   * so activities wake the loop through a semaphore. Actors are cooperative: the heap needs no lock. */
+  sim->wake = sg_sem_init(0);
+  while (!sim->err) {
+    double t = sim->n ? sim->v[0].t : INFINITY;
+    double clock = simgrid_get_clock();
+    if (t > t_end) {
+      if (sim->activities == 0 || clock >= t_end) {
+        cut = sim->n > 0 || sim->activities > 0;
+        break;
+      }
+    }
+    if (t > clock + 1e-12 * (1.0 + clock)) {
+      /* Activities in flight can post an earlier event: wait on the semaphore instead of sleeping. */
+      if (sim->activities > 0) {
+        double until = t < t_end ? t : t_end;
+        sg_sem_acquire_timeout(sim->wake, until - clock);
+        continue;
+      }
+      sg_actor_sleep_until(t);
+    }
+    cpn_event_t e = heap_pop(sim);
+    sim->now = e.t;
+    sim->events++;
+    handler_t *h = &sim->kinds[e.kind];
+    h->count++;
+    h->fn(h->ctx, &e);
+  }
+  if (!sim->err && cut)
+    sim->now = t_end;
+  /* Activities still running would keep SimGrid going: stop them. */
+  if (sim->activities > 0)
+    sg_actor_kill_all();
+  sg_sem_destroy(sim->wake);
+  sim->wake = NULL;
+  return cut;
+}
+
+double cpn_sim_events(const cpn_sim_t *sim) { return sim->events; }
+int cpn_sim_kinds(const cpn_sim_t *sim) { return sim->n_kinds; }
+const char *cpn_sim_kind_name(const cpn_sim_t *sim, int kind) { return sim->kinds[kind].name; }
+double cpn_sim_kind_events(const cpn_sim_t *sim, int kind) { return sim->kinds[kind].count; }

@@ -1,0 +1,72 @@
+/* event: the event core. It keeps simulated time and the order of events, and synchronises with
+ * SimGrid's clock; it knows nothing of requests, replicas or sites (ns-3's Simulator, Redis's ae.c).
+ *
+ * Modules register a handler per kind of event they own (cpn_sim_kind) and schedule their own events
+ * (cpn_sim_at); the loop (cpn_sim_run, inside one SimGrid actor) pops them in time order and calls the
+ * handler. Equal times pop in the order they were scheduled, which makes runs deterministic.
+ *
+ * SimGrid activities (bulk flows, flow-mode transfers) run in other actors; while any is in flight the
+ * loop waits on a semaphore until the next event instead of sleeping, so that an activity that ends
+ * earlier can post its completion (cpn_sim_post) and wake it. The first error stops the run. */
+#ifndef CPN_CORE_EVENT_H
+#define CPN_CORE_EVENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+typedef struct cpn_sim cpn_sim_t;
+
+typedef struct {
+  double t;
+  uint64_t seq; /* scheduling order: the tie-break of equal times */
+  void *ptr;    /* the handler's argument (an object it owns) */
+  uint64_t gen; /* the handler's generation stamp (stale events are the handler's to skip) */
+  int kind;
+  int idx;
+} cpn_event_t;
+
+typedef void (*cpn_event_fn)(void *ctx, const cpn_event_t *e);
+
+enum { CPN_SIM_MAX_KINDS = 32 };
+
+/* Creates an empty event core at time 0. Cost: O(1). */
+cpn_err_t cpn_sim_new(cpn_sim_t **out);
+void cpn_sim_free(cpn_sim_t *sim);
+
+/* Registers the handler of a kind of event; returns the kind (>= 0), or -1 when the table is full. The
+ * name labels the kind in the self-profile. */
+int cpn_sim_kind(cpn_sim_t *sim, const char *name, cpn_event_fn fn, void *ctx);
+
+/* Schedules an event at time t (>= now). Returns 0, or -1 after recording an out-of-memory error that
+ * stops the run. Cost: O(log events). */
+int cpn_sim_at(cpn_sim_t *sim, double t, int kind, int idx, void *ptr, uint64_t gen);
+
+double cpn_sim_now(const cpn_sim_t *sim);
+
+/* Records the first error of the run (later ones are dropped); the loop stops before the next event. */
+void cpn_sim_fail(cpn_sim_t *sim, cpn_err_t err);
+cpn_err_t cpn_sim_error(const cpn_sim_t *sim);
+
+/* SimGrid activities in flight: begin before starting one; the activity's actor ends it by posting its
+ * completion event (cpn_sim_post), which also wakes the loop. */
+void cpn_sim_activity_begin(cpn_sim_t *sim);
+void cpn_sim_post(cpn_sim_t *sim, double t, int kind, int idx, void *ptr);
+int cpn_sim_activities(const cpn_sim_t *sim);
+
+/* Periodic events stop once the run is idle; what "idle" means is the run's (set once). */
+void cpn_sim_set_idle_check(cpn_sim_t *sim, int (*idle)(void *arg), void *arg);
+int cpn_sim_idle(const cpn_sim_t *sim);
+
+/* The loop: pops events until none is left before t_end (or an error). Must run inside a SimGrid actor.
+ * Returns 1 when it stopped at t_end with work left (the clock is then set to t_end), 0 otherwise. */
+int cpn_sim_run(cpn_sim_t *sim, double t_end);
+
+/* Self-profile: events processed in all, and per kind (name and count). */
+double cpn_sim_events(const cpn_sim_t *sim);
+int cpn_sim_kinds(const cpn_sim_t *sim);
+const char *cpn_sim_kind_name(const cpn_sim_t *sim, int kind);
+double cpn_sim_kind_events(const cpn_sim_t *sim, int kind);
+
+#endif

@@ -1,0 +1,287 @@
+/* network: fluid and flow transfers of requests, bulk transfers (see network.h).
+ *
+ * Invariants: link_load_bps is the request traffic of the last complete sampling window; every flow
+ * started (request or bulk) is one SimGrid activity of the event core until its completion is posted. */
+#include "network/network.h"
+
+#include <math.h>
+#include <simgrid/actor.h>
+#include <simgrid/engine.h>
+#include <simgrid/host.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A bulk transfer carried by a SimGrid flow. */
+typedef struct {
+  int src, dst, model, tag;
+  double bytes, start_s, end_s;
+  int status; /* 0 done, 1 in flight at the end of the run */
+  cpn_net_bulk_done_fn done;
+  void *ctx;
+} bulk_t;
+
+struct cpn_network {
+  const cpn_scenario_t *sc;
+  const cpn_topology_t *topo;
+  cpn_sim_t *sim;
+  int n_sites, n_origins, n_links, flow_mode;
+  int *origin_node;
+  double *route_lat; /* [origin * n_sites + site]: access + route, one way */
+  double *route_bw;
+  double *link_bytes_window, *link_load_bps;
+  bulk_t *bulk;
+  size_t n_bulk, cap_bulk;
+  int ev_arrive, ev_reply, ev_bulk;
+  cpn_net_deliver_fn arrived, replied;
+  void *arrived_ctx, *replied_ctx;
+};
+
+/* SimGrid actors take argc/argv only: the network of the run (one per process). */
+static cpn_network_t *g_net;
+
+static void on_arrive(void *ctx, const cpn_event_t *e)
+{
+  cpn_network_t *net = ctx;
+  cpn_req_t *q = e->ptr;
+  if (net->flow_mode)
+    q->rec.net_in_s = cpn_sim_now(net->sim) - q->rec.t_dispatch;
+  net->arrived(net->arrived_ctx, q);
+}
+
+static void on_reply(void *ctx, const cpn_event_t *e)
+{
+  cpn_network_t *net = ctx;
+  cpn_req_t *q = e->ptr;
+  q->rec.t_done = cpn_sim_now(net->sim);
+  q->rec.net_out_s = q->rec.t_done - q->net.t_site_done;
+  net->replied(net->replied_ctx, q);
+}
+
+static void on_bulk(void *ctx, const cpn_event_t *e)
+{
+  cpn_network_t *net = ctx;
+  bulk_t *b = &net->bulk[e->idx];
+  b->done(b->ctx, b->tag);
+}
+
+cpn_err_t cpn_network_new(cpn_network_t **out, const cpn_scenario_t *sc, const cpn_topology_t *topo, cpn_sim_t *sim)
+{
+  cpn_network_t *net = calloc(1, sizeof *net);
+  if (!net)
+    return cpn_error_set(CPN_ENOMEM, "network: out of memory");
+  net->sc = sc;
+  net->topo = topo;
+  net->sim = sim;
+  net->n_sites = sc->n_sites;
+  net->n_origins = sc->n_origins;
+  net->n_links = sc->n_links;
+  net->flow_mode = sc->run.network_mode == CPN_NET_FLOW;
+  size_t nl = (size_t)(net->n_links ? net->n_links : 1), no = (size_t)(net->n_origins ? net->n_origins : 1);
+  net->origin_node = calloc(no, sizeof(int));
+  net->link_bytes_window = calloc(nl, sizeof(double));
+  net->link_load_bps = calloc(nl, sizeof(double));
+  net->route_lat = calloc(no * (size_t)net->n_sites, sizeof(double));
+  net->route_bw = calloc(no * (size_t)net->n_sites, sizeof(double));
+  if (!net->origin_node || !net->link_bytes_window || !net->link_load_bps || !net->route_lat || !net->route_bw) {
+    cpn_network_free(net);
+    return cpn_error_set(CPN_ENOMEM, "network: out of memory");
+  }
+  for (int o = 0; o < net->n_origins; o++) {
+    net->origin_node[o] = cpn_topology_node_index(topo, sc->origins[o].node);
+    for (int s = 0; s < net->n_sites; s++) {
+      double lat = cpn_topology_route_latency_s(topo, net->origin_node[o], s);
+      net->route_lat[(size_t)o * net->n_sites + s] = sc->origins[o].access_latency_s + lat;
+      net->route_bw[(size_t)o * net->n_sites + s] = cpn_topology_route_bw_bps(topo, net->origin_node[o], s);
+    }
+  }
+  net->ev_arrive = cpn_sim_kind(sim, "network.arrive", on_arrive, net);
+  net->ev_reply = cpn_sim_kind(sim, "network.reply", on_reply, net);
+  net->ev_bulk = cpn_sim_kind(sim, "network.bulk", on_bulk, net);
+  g_net = net;
+  *out = net;
+  return CPN_OK;
+}
+
+void cpn_network_free(cpn_network_t *net)
+{
+  if (!net)
+    return;
+  free(net->origin_node);
+  free(net->link_bytes_window);
+  free(net->link_load_bps);
+  free(net->route_lat);
+  free(net->route_bw);
+  free(net->bulk);
+  if (g_net == net)
+    g_net = NULL;
+  free(net);
+}
+
+void cpn_network_on_arrived(cpn_network_t *net, cpn_net_deliver_fn fn, void *ctx)
+{
+  net->arrived = fn;
+  net->arrived_ctx = ctx;
+}
+
+void cpn_network_on_replied(cpn_network_t *net, cpn_net_deliver_fn fn, void *ctx)
+{
+  net->replied = fn;
+  net->replied_ctx = ctx;
+}
+
+double cpn_network_latency_s(const cpn_network_t *net, int origin, int site)
+{
+  return net->route_lat[(size_t)origin * net->n_sites + site];
+}
+
+const double *cpn_network_latency_table(const cpn_network_t *net) { return net->route_lat; }
+const double *cpn_network_bw_table(const cpn_network_t *net) { return net->route_bw; }
+int cpn_network_origin_node(const cpn_network_t *net, int origin) { return net->origin_node[origin]; }
+int cpn_network_links(const cpn_network_t *net) { return net->n_links; }
+
+/* One-way transfer time of `bytes` between an origin's entry node and a site: access + route latency +
+ * serialisation over the route's bottleneck bandwidth left by the current request traffic (CM02 without
+ * TCP window, the model the platform is configured with). Adds the bytes to the links' load. */
+static double fluid_s(cpn_network_t *net, int origin, int site, double bytes)
+{
+  const int *links;
+  int nl = cpn_topology_route_links(net->topo, net->origin_node[origin], site, &links);
+  double bw = INFINITY;
+  for (int i = 0; i < nl; i++) {
+    const cpn_link_spec_t *l = &net->sc->links[links[i]];
+    double avail = l->bw_bps - net->link_load_bps[links[i]];
+    if (avail < 0.01 * l->bw_bps)
+      avail = 0.01 * l->bw_bps;
+    if (avail < bw)
+      bw = avail;
+    net->link_bytes_window[links[i]] += bytes;
+  }
+  double t = net->route_lat[(size_t)origin * net->n_sites + site];
+  if (isfinite(bw))
+    t += bytes * 8.0 / bw;
+  return t;
+}
+
+/* Flow mode: one actor per request transfer (upload or reply), a SimGrid flow between the origin's
+ * entry node and the site; the completion (plus the origin's access latency) is posted as an event. */
+static void flow_actor(int argc, char **argv)
+{
+  cpn_network_t *net = g_net;
+  cpn_req_t *q = (cpn_req_t *)(uintptr_t)strtoull(argv[1], NULL, 16);
+  int upload = argv[2][0] == 'u';
+  int a = net->origin_node[q->rec.origin], b = q->rec.site;
+  if (a != b)
+    sg_host_sendto(sg_host_by_name(cpn_topology_node_name(net->topo, upload ? a : b)),
+                   sg_host_by_name(cpn_topology_node_name(net->topo, upload ? b : a)),
+                   upload ? q->net.bytes_in : q->net.bytes_out);
+  double t = simgrid_get_clock() + net->sc->origins[q->rec.origin].access_latency_s;
+  cpn_sim_post(net->sim, t, upload ? net->ev_arrive : net->ev_reply, 0, q);
+}
+
+static void start_flow(cpn_network_t *net, cpn_req_t *q, int upload)
+{
+  char ptr[32];
+  snprintf(ptr, sizeof ptr, "%llx", (unsigned long long)(uintptr_t)q);
+  const char *argv[] = {"flow", ptr, upload ? "u" : "r", NULL};
+  cpn_sim_activity_begin(net->sim);
+  int from = upload ? net->origin_node[q->rec.origin] : q->rec.site;
+  sg_actor_create_("flow", sg_host_by_name(cpn_topology_node_name(net->topo, from)), flow_actor, 3, argv);
+}
+
+void cpn_network_upload(cpn_network_t *net, cpn_req_t *q)
+{
+  if (net->flow_mode) {
+    start_flow(net, q, 1);
+    return;
+  }
+  q->rec.net_in_s = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_in);
+  cpn_sim_at(net->sim, cpn_sim_now(net->sim) + q->rec.net_in_s, net->ev_arrive, 0, q, 0);
+}
+
+void cpn_network_reply(cpn_network_t *net, cpn_req_t *q)
+{
+  if (net->flow_mode) {
+    /* The reply travels as a SimGrid flow; the request ends when it arrives. */
+    q->net.t_site_done = cpn_sim_now(net->sim);
+    start_flow(net, q, 0);
+    return;
+  }
+  q->rec.net_out_s = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_out);
+  q->rec.t_done = cpn_sim_now(net->sim) + q->rec.net_out_s;
+  net->replied(net->replied_ctx, q);
+}
+
+/* The SimGrid side of a bulk transfer: one actor, a blocking host-to-host send (a SimGrid flow sharing
+ * bandwidth with every other flow), then the completion is posted to the event core. */
+static void bulk_actor(int argc, char **argv)
+{
+  cpn_network_t *net = g_net;
+  size_t i = (size_t)strtoul(argv[1], NULL, 10);
+  bulk_t *x = &net->bulk[i];
+  if (x->bytes > 0)
+    sg_host_sendto(sg_host_by_name(cpn_topology_node_name(net->topo, x->src)),
+                   sg_host_by_name(cpn_topology_node_name(net->topo, x->dst)), x->bytes);
+  x->end_s = simgrid_get_clock();
+  x->status = 0;
+  cpn_sim_post(net->sim, x->end_s, net->ev_bulk, (int)i, NULL);
+}
+
+void cpn_network_bulk(cpn_network_t *net, int src, int dst, double bytes, int model, int tag,
+                      cpn_net_bulk_done_fn done, void *ctx)
+{
+  if (net->n_bulk == net->cap_bulk) {
+    size_t cap = net->cap_bulk ? net->cap_bulk * 2 : 64;
+    bulk_t *v = realloc(net->bulk, cap * sizeof *v);
+    if (!v) {
+      cpn_sim_fail(net->sim, cpn_error_set(CPN_ENOMEM, "network: out of memory (transfers)"));
+      return;
+    }
+    net->bulk = v;
+    net->cap_bulk = cap;
+  }
+  size_t i = net->n_bulk++;
+  net->bulk[i] = (bulk_t){.src = src, .dst = dst, .model = model, .tag = tag, .bytes = src == dst ? 0 : bytes,
+                          .start_s = cpn_sim_now(net->sim), .end_s = NAN, .status = 1, .done = done, .ctx = ctx};
+  char arg[32];
+  snprintf(arg, sizeof arg, "%zu", i);
+  const char *argv[] = {"load", arg, NULL};
+  cpn_sim_activity_begin(net->sim);
+  sg_actor_create_("load", sg_host_by_name(cpn_topology_node_name(net->topo, dst)), bulk_actor, 2, argv);
+}
+
+void cpn_network_sample(cpn_network_t *net, double now, double window_s, double *row)
+{
+  for (int l = 0; l < net->n_links; l++) {
+    net->link_load_bps[l] = net->link_bytes_window[l] * 8.0 / window_s;
+    row[l * 3 + 0] = now;
+    row[l * 3 + 1] = net->link_load_bps[l] / net->sc->links[l].bw_bps;
+    row[l * 3 + 2] = net->link_bytes_window[l];
+    net->link_bytes_window[l] = 0;
+  }
+}
+
+cpn_err_t cpn_network_write(const cpn_network_t *net, cpn_output_t *out)
+{
+  static const char *const cols[] = {"src_site", "dst_site", "model", "bytes", "start_s", "end_s", "status"};
+  size_t nt = net->n_bulk;
+  double *v = calloc(nt ? nt * 7 : 1, sizeof *v);
+  const char **keys = calloc(nt ? nt : 1, sizeof *keys);
+  cpn_err_t err = CPN_OK;
+  if (!v || !keys)
+    err = cpn_error_set(CPN_ENOMEM, "network: out of memory (transfers)");
+  for (size_t i = 0; !err && i < nt; i++) {
+    const bulk_t *x = &net->bulk[i];
+    keys[i] = "weights";
+    double row[7] = {x->src, x->dst, x->model, x->bytes, x->start_s, x->end_s, x->status};
+    memcpy(&v[i * 7], row, sizeof row);
+  }
+  if (!err) {
+    cpn_table_t t = {.path = "/transfers", .n_rows = nt, .n_cols = 7, .col_names = cols, .keys = keys, .values = v};
+    err = cpn_output_table(out, &t);
+  }
+  free(v);
+  free(keys);
+  return err;
+}

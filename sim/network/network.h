@@ -1,0 +1,54 @@
+/* network: moves requests and bulk data between origins and sites.
+ *
+ * Fluid mode (default): a request's transfer time is computed from its route, latency plus size over the
+ * bottleneck bandwidth left by the request traffic of the last sampling window, and its bytes are added
+ * to the links' load. Flow mode: every upload and reply is a SimGrid flow (one actor each). Bulk
+ * transfers (model weights) are always SimGrid flows, sharing bandwidth under SimGrid's flow model.
+ *
+ * Owns: origins' entry nodes, route latency and bandwidth tables, link loads, and the table of bulk
+ * transfers (/transfers). It hands a request on through callbacks the run sets: `arrived` when an
+ * upload reaches the site, `replied` when the reply reaches the user. */
+#ifndef CPN_NETWORK_NETWORK_H
+#define CPN_NETWORK_NETWORK_H
+
+#include "config/scenario.h"
+#include "core/event.h"
+#include "output/output.h"
+#include "request/request.h"
+#include "topology/topology.h"
+
+typedef struct cpn_network cpn_network_t;
+
+typedef void (*cpn_net_deliver_fn)(void *ctx, cpn_req_t *q);
+typedef void (*cpn_net_bulk_done_fn)(void *ctx, int tag);
+
+cpn_err_t cpn_network_new(cpn_network_t **out, const cpn_scenario_t *sc, const cpn_topology_t *topo, cpn_sim_t *sim);
+void cpn_network_free(cpn_network_t *net);
+void cpn_network_on_arrived(cpn_network_t *net, cpn_net_deliver_fn fn, void *ctx);
+void cpn_network_on_replied(cpn_network_t *net, cpn_net_deliver_fn fn, void *ctx);
+
+/* One-way latency from an origin to a site: access + route (seconds). */
+double cpn_network_latency_s(const cpn_network_t *net, int origin, int site);
+/* Tables for the policies' view: [origin * n_sites + site]. */
+const double *cpn_network_latency_table(const cpn_network_t *net);
+const double *cpn_network_bw_table(const cpn_network_t *net);
+int cpn_network_origin_node(const cpn_network_t *net, int origin);
+
+/* The request's upload to its site (rec.site) starts now. */
+void cpn_network_upload(cpn_network_t *net, cpn_req_t *q);
+/* The request's last token leaves its site now: the reply travels back to the user. */
+void cpn_network_reply(cpn_network_t *net, cpn_req_t *q);
+
+/* A bulk transfer of `bytes` from node src to node dst (0 bytes when src == dst) starts now; `done` is
+ * called with `tag` when it ends. `model` labels the row of /transfers. */
+void cpn_network_bulk(cpn_network_t *net, int src, int dst, double bytes, int model, int tag,
+                      cpn_net_bulk_done_fn done, void *ctx);
+
+/* Sampling: link load of the window that ends now, written as (t, utilisation, bytes) per link into
+ * row[link * 3 ...]; the window restarts. */
+void cpn_network_sample(cpn_network_t *net, double now, double window_s, double *row);
+int cpn_network_links(const cpn_network_t *net);
+
+cpn_err_t cpn_network_write(const cpn_network_t *net, cpn_output_t *out);
+
+#endif

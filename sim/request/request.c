@@ -1,0 +1,79 @@
+/* request: the request pool (see request.h). Owns the slabs, the free list and the live list.
+ * Invariant: a request is either on the free list or on the live list, never both. */
+#include "request/request.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define POOL_SLAB 4096
+
+struct cpn_reqs {
+  cpn_req_t *free;
+  cpn_req_t **slabs;
+  size_t n_slabs;
+  cpn_req_t live; /* sentinel */
+  size_t n_live, peak;
+};
+
+cpn_err_t cpn_reqs_new(cpn_reqs_t **out)
+{
+  cpn_reqs_t *p = calloc(1, sizeof *p);
+  if (!p)
+    return cpn_error_set(CPN_ENOMEM, "requests: out of memory");
+  p->live.next = p->live.prev = &p->live;
+  *out = p;
+  return CPN_OK;
+}
+
+void cpn_reqs_free(cpn_reqs_t *p)
+{
+  if (!p)
+    return;
+  for (size_t i = 0; i < p->n_slabs; i++)
+    free(p->slabs[i]);
+  free(p->slabs);
+  free(p);
+}
+
+cpn_req_t *cpn_reqs_alloc(cpn_reqs_t *p)
+{
+  if (!p->free) {
+    cpn_req_t *slab = calloc(POOL_SLAB, sizeof *slab);
+    cpn_req_t **slabs = realloc(p->slabs, (p->n_slabs + 1) * sizeof *slabs);
+    if (slabs)
+      p->slabs = slabs;
+    if (!slab || !slabs) {
+      free(slab);
+      return NULL;
+    }
+    p->slabs[p->n_slabs++] = slab;
+    for (size_t i = 0; i < POOL_SLAB; i++) {
+      slab[i].next = p->free;
+      p->free = &slab[i];
+    }
+  }
+  cpn_req_t *q = p->free;
+  p->free = q->next;
+  memset(q, 0, sizeof *q);
+  q->next = p->live.next;
+  q->prev = &p->live;
+  p->live.next->prev = q;
+  p->live.next = q;
+  if (++p->n_live > p->peak)
+    p->peak = p->n_live;
+  return q;
+}
+
+void cpn_reqs_release(cpn_reqs_t *p, cpn_req_t *q)
+{
+  q->prev->next = q->next;
+  q->next->prev = q->prev;
+  q->next = p->free;
+  p->free = q;
+  p->n_live--;
+}
+
+cpn_req_t *cpn_reqs_first(const cpn_reqs_t *p) { return p->live.next == &p->live ? NULL : p->live.next; }
+int cpn_reqs_empty(const cpn_reqs_t *p) { return p->live.next == &p->live; }
+size_t cpn_reqs_live(const cpn_reqs_t *p) { return p->n_live; }
+size_t cpn_reqs_peak(const cpn_reqs_t *p) { return p->peak; }

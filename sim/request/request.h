@@ -1,0 +1,53 @@
+/* request: the request that travels along the path (sources -> gateway -> placement -> network ->
+ * serving -> network -> accounting), and the pool that holds every live one.
+ *
+ * The record (`rec`) is what /requests stores. The other fields are grouped by the stage that owns
+ * them: only that stage writes its group, the others may read it. The pool allocates requests in slabs
+ * (no allocation per request once warm) and keeps the live ones on a list, newest first. */
+#ifndef CPN_REQUEST_REQUEST_H
+#define CPN_REQUEST_REQUEST_H
+
+#include <stddef.h>
+
+#include "core/error.h"
+#include "output/record.h"
+
+typedef struct cpn_req cpn_req_t;
+struct cpn_req {
+  cpn_record_t rec;
+  cpn_req_t *prev, *next;  /* pool: the live list */
+  struct {                 /* network */
+    double bytes_in, bytes_out;
+    double t_site_done;    /* flow mode: when the last token left the site */
+  } net;
+  struct {                 /* serving */
+    cpn_req_t *qnext;      /* site queue */
+    int queue;             /* which of the (site, model) queues it waits in */
+    int resumed;           /* preempted before: recomputes resume_ctx, then decodes `remaining` */
+    double resume_ctx, remaining;
+    double v_start, v_finish, ctx0, s_start, e_start; /* the scheduler's batch bookkeeping */
+  } serve;
+  struct {                 /* accounting: what the request used, attributed by serving */
+    double share_s;        /* replica-seconds */
+    double energy_j;       /* accelerator energy, before PUE */
+    double accel_usd;      /* cost of the replica-seconds */
+  } acct;
+};
+
+typedef struct cpn_reqs cpn_reqs_t;
+
+cpn_err_t cpn_reqs_new(cpn_reqs_t **out);
+void cpn_reqs_free(cpn_reqs_t *p);
+
+/* A zeroed request, put at the head of the live list; NULL when out of memory. Cost: O(1) amortised. */
+cpn_req_t *cpn_reqs_alloc(cpn_reqs_t *p);
+/* Takes a request off the live list and returns it to the pool. */
+void cpn_reqs_release(cpn_reqs_t *p, cpn_req_t *q);
+/* The newest live request, or NULL when none is live. */
+cpn_req_t *cpn_reqs_first(const cpn_reqs_t *p);
+int cpn_reqs_empty(const cpn_reqs_t *p);
+/* Live requests now and at most so far. */
+size_t cpn_reqs_live(const cpn_reqs_t *p);
+size_t cpn_reqs_peak(const cpn_reqs_t *p);
+
+#endif

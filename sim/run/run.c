@@ -1,0 +1,367 @@
+/* run: set-up, the run and its output (see run.h).
+ *
+ * The stages are built in the order of their dependencies and wired by callbacks where a stage hands a
+ * request back up the path (the network hands uploads to serving and replies to accounting). Their
+ * first events are scheduled in a fixed order (autoscaler, arrivals, trace, view refresh, sampling),
+ * which with the event core's equal-time rule makes a run's bytes a function of its inputs and seed.
+ * The run owns nothing of the request path: only the stage objects, the SimGrid set-up and the output. */
+#include "run/run.h"
+
+#include <math.h>
+#include <simgrid/actor.h>
+#include <simgrid/engine.h>
+#include <simgrid/host.h>
+#include <simgrid/version.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include <xbt/log.h>
+
+#include "accounting/accounting.h"
+#include "core/event.h"
+#include "fleet/fleet.h"
+#include "gateway/gateway.h"
+#include "network/network.h"
+#include "output/output.h"
+#include "placement/placement.h"
+#include "placement/view.h"
+#include "request/request.h"
+#include "sampling/sampling.h"
+#include "serving/serving.h"
+#include "sources/sources.h"
+#include "sources/trace.h"
+#include "topology/topology.h"
+
+XBT_LOG_NEW_DEFAULT_CATEGORY(cpn_run, "cpnsim run: set-up and output");
+
+#define CPN_FORMAT_VERSION "1.0"
+
+typedef struct {
+  const cpn_run_config_t *cfg;
+  const cpn_scenario_t *sc;
+  cpn_topology_t *topo;
+  cpn_sim_t *sim;
+  cpn_reqs_t *reqs;
+  cpn_output_t *out;
+  cpn_accounting_t *acct;
+  cpn_views_t *views;
+  cpn_network_t *net;
+  cpn_serving_t *sv;
+  cpn_fleet_t *fleet;
+  cpn_placement_t *pl;
+  cpn_gateway_t *gw;
+  cpn_sources_t *src;
+  cpn_sampling_t *samp;
+  double t_end;
+  double sim_end_s;
+} run_t;
+
+static run_t *g_run; /* the actor's argument: SimGrid actors take argc/argv only */
+
+/* Periodic events stop once nothing more can happen: no arrival pending, no request live, no SimGrid
+ * activity running. */
+static int run_idle(void *arg)
+{
+  const run_t *r = arg;
+  return cpn_sources_pending(r->src) == 0 && cpn_reqs_empty(r->reqs) && cpn_sim_activities(r->sim) == 0;
+}
+
+static void arrived(void *ctx, cpn_req_t *q) { cpn_serving_arrive(ctx, q); }
+static void replied(void *ctx, cpn_req_t *q) { cpn_accounting_complete(ctx, q); }
+
+static void engine_actor(int argc, char **argv)
+{
+  run_t *r = g_run;
+  int cut = cpn_sim_run(r->sim, r->t_end);
+  /* The drain period is over: whatever is still in flight times out. */
+  if (!cpn_sim_error(r->sim)) {
+    (void)cut;
+    for (int i = 0; i < cpn_serving_replicas(r->sv); i++)
+      cpn_serving_advance(r->sv, i);
+    cpn_accounting_end_all(r->acct, CPN_STATUS_TIMED_OUT, CPN_REASON_END_OF_RUN);
+  }
+  r->sim_end_s = cpn_sim_now(r->sim);
+}
+
+static long peak_rss_bytes(void)
+{
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss * 1024L;
+}
+
+static cpn_err_t build(run_t *r)
+{
+  const cpn_scenario_t *sc = r->sc;
+  const cpn_run_config_t *cfg = r->cfg;
+  cpn_err_t err = cpn_topology_new(&r->topo, sc);
+  if (!err) err = cpn_sim_new(&r->sim);
+  if (!err) err = cpn_reqs_new(&r->reqs);
+  if (!err) err = cpn_views_new(&r->views, sc, sc->run.view_refresh_s > 0);
+  if (!err) err = cpn_accounting_new(&r->acct, sc, r->sim, r->reqs, NULL, cfg->on_record, cfg->on_record_arg);
+  if (!err) err = cpn_network_new(&r->net, sc, r->topo, r->sim);
+  if (!err) err = cpn_serving_new(&r->sv, sc, r->sim, r->views, r->net, r->acct);
+  if (!err) err = cpn_fleet_new(&r->fleet, sc, r->sim, r->sv, r->net);
+  if (!err) err = cpn_placement_new(&r->pl, sc, r->sim, cfg->policy, r->views, r->net, r->acct);
+  if (!err) err = cpn_gateway_new(&r->gw, sc, r->sim, r->pl);
+  if (!err) err = cpn_sources_new(&r->src, sc, r->sim, r->reqs, r->acct, r->gw, sc->run.duration_s);
+  if (!err) err = cpn_sampling_new(&r->samp, sc, r->sim, r->sv, r->net, r->views);
+  if (err)
+    return err;
+  cpn_network_on_arrived(r->net, arrived, r->sv);
+  cpn_network_on_replied(r->net, replied, r->acct);
+  cpn_sim_set_idle_check(r->sim, run_idle, r);
+  /* First events, in a fixed order (equal times pop in the order they were scheduled). */
+  err = cpn_fleet_start(r->fleet);
+  if (!err) err = cpn_sources_start(r->src);
+  if (!err) err = cpn_placement_start(r->pl);
+  if (!err) err = cpn_sampling_start(r->samp);
+  return err;
+}
+
+static cpn_err_t write_names(const cpn_scenario_t *sc, cpn_output_t *out)
+{
+  int n_max = sc->n_sites;
+  if (sc->n_models > n_max) n_max = sc->n_models;
+  if (sc->n_classes > n_max) n_max = sc->n_classes;
+  if (sc->n_tenants > n_max) n_max = sc->n_tenants;
+  if (sc->n_origins > n_max) n_max = sc->n_origins;
+  if (sc->n_links > n_max) n_max = sc->n_links;
+  const char **names = calloc((size_t)(n_max ? n_max : 1), sizeof *names);
+  char (*lnames)[2 * CPN_NAME_MAX + 2] = calloc((size_t)(sc->n_links ? sc->n_links : 1), sizeof *lnames);
+  if (!names || !lnames) {
+    free(names);
+    free(lnames);
+    return cpn_error_set(CPN_ENOMEM, "run: out of memory (names)");
+  }
+  cpn_err_t err = CPN_OK;
+#define NAMES(arr, n, what)                                                                                            \
+  if (!err) {                                                                                                          \
+    for (int i = 0; i < (n); i++)                                                                                      \
+      names[i] = sc->arr[i].name;                                                                                      \
+    err = cpn_output_names(out, what, names, (size_t)(n));                                                             \
+  }
+  NAMES(sites, sc->n_sites, "sites")
+  NAMES(models, sc->n_models, "models")
+  NAMES(classes, sc->n_classes, "classes")
+  NAMES(tenants, sc->n_tenants, "tenants")
+  NAMES(origins, sc->n_origins, "origins")
+#undef NAMES
+  if (!err) {
+    for (int i = 0; i < sc->n_links; i++) {
+      snprintf(lnames[i], sizeof lnames[i], "%s--%s", sc->links[i].a, sc->links[i].b);
+      names[i] = lnames[i];
+    }
+    err = cpn_output_names(out, "links", names, (size_t)sc->n_links);
+  }
+  free(names);
+  free(lnames);
+  return err;
+}
+
+static cpn_err_t write_output(run_t *r, const cpn_run_stats_t *st)
+{
+  const cpn_scenario_t *sc = r->sc;
+  cpn_output_t *o = r->out;
+  char commit[64];
+  snprintf(commit, sizeof commit, "%s", CPN_GIT_COMMIT);
+  cpn_err_t err = cpn_output_attr_str(o, "format_version", CPN_FORMAT_VERSION);
+  if (!err) err = cpn_output_attr_str(o, "cpnsim_version", CPN_VERSION);
+  if (!err) err = cpn_output_attr_str(o, "git_commit", commit);
+  if (!err) err = cpn_output_attr_str(o, "simgrid_version", SIMGRID_VERSION_STRING);
+  if (!err) err = cpn_output_attr_int(o, "seed", (int64_t)sc->run.seed);
+  if (!err) err = cpn_output_attr_str(o, "policy", r->cfg->policy->name);
+  if (!err) err = cpn_output_attr_str(o, "scenario", sc->name);
+  if (!err) err = cpn_output_attr_str(o, "network_mode", sc->run.network_mode == CPN_NET_FLOW ? "flow" : "fluid");
+  if (!err) err = cpn_output_attr_double(o, "duration_s", sc->run.duration_s);
+  if (!err) err = cpn_output_attr_double(o, "warmup_s", sc->run.warmup_s);
+  if (!err) err = cpn_output_attr_double(o, "wall_seconds", st->wall_s);
+  if (!err) err = cpn_output_attr_double(o, "events_processed", st->events);
+  if (!err) err = cpn_output_attr_int(o, "peak_rss_bytes", st->peak_rss_bytes);
+  if (!err) err = cpn_output_attr_int(o, "peak_live_requests", st->peak_live_requests);
+  if (!err) err = cpn_output_attr_int(o, "preemptions", st->preemptions);
+  if (!err) err = cpn_output_attr_int(o, "cold_starts", st->cold_starts);
+  /* Self-profile: events handled per kind of event (one attribute per kind, "events.<kind>"). */
+  for (int k = 0; !err && k < cpn_sim_kinds(r->sim); k++) {
+    char name[96];
+    snprintf(name, sizeof name, "events.%s", cpn_sim_kind_name(r->sim, k));
+    err = cpn_output_attr_double(o, name, cpn_sim_kind_events(r->sim, k));
+  }
+  if (!err) err = cpn_output_scenario_text(o, sc->text ? sc->text : "");
+  if (!err) err = write_names(sc, o);
+  if (!err) err = cpn_sampling_write(r->samp, o);
+  if (!err) err = cpn_network_write(r->net, o);
+  if (!err) err = cpn_fleet_write(r->fleet, o);
+  if (!err) err = cpn_summary_write(cpn_accounting_summary(r->acct), o);
+  if (!err) err = cpn_placement_write(r->pl, o);
+  const cpn_trace_t *trace = cpn_sources_trace(r->src);
+  if (!err && trace) {
+    static const char *const cols[] = {"rows_replayed", "skipped_rows", "rows_valid", "rows_before_start",
+                                       "rows_thinned", "passes_done"};
+    cpn_trace_stats_t ts;
+    cpn_trace_stats(trace, &ts);
+    double v[6] = {ts.rows_returned, ts.bad_lines, ts.rows_valid, ts.rows_before_start, ts.rows_thinned,
+                   ts.passes_done};
+    static const char *const key[] = {"trace"};
+    cpn_table_t t = {.path = "/summary/trace", .n_rows = 1, .n_cols = 6, .col_names = cols, .keys = key, .values = v};
+    err = cpn_output_table(o, &t);
+  }
+  return err;
+}
+
+static void print_report(const run_t *r, const cpn_run_stats_t *st, FILE *f)
+{
+  const cpn_scenario_t *sc = r->sc;
+  fprintf(f, "cpnsim %s: scenario '%s', policy '%s', seed %lu, arrivals for %.0f s, simulated to %.0f s, in %.2f s wall\n",
+          CPN_VERSION, sc->name, r->cfg->policy->name, sc->run.seed, sc->run.duration_s, st->sim_end_s, st->wall_s);
+  fprintf(f, "  %ld requests arrived, %ld completed, %ld rejected, %ld failed, %ld timed out; %.0f events, "
+             "%.0f requests/s of wall time, peak RSS %.1f MiB\n",
+          st->arrived, st->completed, st->rejected, st->failed, st->timed_out, st->events,
+          st->wall_s > 0 ? st->arrived / st->wall_s : 0, st->peak_rss_bytes / 1048576.0);
+  fprintf(f, "  %ld preemptions (KV cache full), %ld cold starts (weights transfers), %ld policy violations\n",
+          st->preemptions, st->cold_starts, st->policy_violations);
+  const cpn_trace_t *trace = cpn_sources_trace(r->src);
+  if (trace)
+    fprintf(f, "  trace %s: %ld rows replayed, %ld bad rows skipped%s%s\n", sc->demand.trace_file,
+            cpn_trace_rows_read(trace), st->trace_skipped, st->trace_skipped ? ", first: " : "",
+            cpn_trace_first_skip_message(trace));
+  fprintf(f, "  measured after %.0f s warm-up (times in seconds):\n", sc->run.warmup_s);
+  cpn_summary_print(cpn_accounting_summary(r->acct), f);
+}
+
+static cpn_err_t setup_simgrid(run_t *r, const char *platform)
+{
+  /* CM02 without the TCP window bound: transfer time = latency + size / bandwidth, which is what the
+   * fluid path computes (SIMGRID-NOTES.md "Network model choice matters"). */
+  char *argv[64];
+  int argc = 0;
+  argv[argc++] = "cpnsim";
+  argv[argc++] = "--cfg=network/model:CM02";
+  argv[argc++] = "--cfg=network/TCP-gamma:0";
+  argv[argc++] = "--log=root.thres:warning";
+  argv[argc++] = "--log=root.app:stdout";
+  for (int i = 0; i < r->cfg->sg_argc && argc < 63; i++)
+    argv[argc++] = r->cfg->sg_argv[i];
+  argv[argc] = NULL;
+  simgrid_init(&argc, argv);
+  simgrid_load_platform(platform);
+  if (sg_host_count() != (size_t)cpn_topology_node_count(r->topo))
+    return cpn_error_set(CPN_EINVARIANT, "run: SimGrid platform has %zu hosts, topology %d nodes", sg_host_count(),
+                         cpn_topology_node_count(r->topo));
+  return CPN_OK;
+}
+
+static void run_free(run_t *r)
+{
+  cpn_sampling_free(r->samp);
+  cpn_sources_free(r->src);
+  cpn_gateway_free(r->gw);
+  cpn_placement_free(r->pl);
+  cpn_fleet_free(r->fleet);
+  cpn_serving_free(r->sv);
+  cpn_network_free(r->net);
+  cpn_accounting_free(r->acct);
+  cpn_views_free(r->views);
+  cpn_reqs_free(r->reqs);
+  cpn_sim_free(r->sim);
+  cpn_topology_free(r->topo);
+}
+
+cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats)
+{
+  const cpn_scenario_t *sc = cfg->sc;
+  if (sc->n_sites == 0 || sc->n_models == 0 || sc->n_classes == 0 || sc->n_tenants == 0)
+    return cpn_error_set(CPN_EINVAL, "%s: a scenario needs at least one site, model, class and tenant", sc->file);
+  struct timespec w0, w1;
+  clock_gettime(CLOCK_MONOTONIC, &w0);
+  run_t *r = calloc(1, sizeof *r);
+  if (!r)
+    return cpn_error_set(CPN_ENOMEM, "run: out of memory");
+  r->cfg = cfg;
+  r->sc = sc;
+  r->t_end = sc->run.duration_s + sc->run.drain_s;
+  char platform[] = "/tmp/cpnsim-platform-XXXXXX";
+  int pfd = -1;
+  cpn_err_t err = build(r);
+  if (!err && cfg->out_path)
+    err = cpn_output_open(&r->out, cfg->out_path);
+  if (!err && r->out)
+    cpn_accounting_set_output(r->acct, r->out);
+  if (!err) {
+    pfd = mkstemp(platform);
+    if (pfd < 0)
+      err = cpn_error_set(CPN_EIO, "run: cannot create a temporary platform file in /tmp");
+    else
+      close(pfd);
+  }
+  if (!err)
+    err = cpn_topology_write_platform(r->topo, platform);
+  if (!err)
+    err = setup_simgrid(r, platform);
+  if (pfd >= 0)
+    unlink(platform);
+  if (!err) {
+    g_run = r;
+    sg_actor_create("cpn-engine", sg_host_by_name(cpn_topology_node_name(r->topo, 0)), engine_actor, 0, NULL);
+    simgrid_run();
+    err = cpn_sim_error(r->sim);
+  }
+  cpn_run_stats_t st = {0};
+  clock_gettime(CLOCK_MONOTONIC, &w1);
+  st.wall_s = (double)(w1.tv_sec - w0.tv_sec) + 1e-9 * (double)(w1.tv_nsec - w0.tv_nsec);
+  st.peak_rss_bytes = peak_rss_bytes();
+  if (r->sim) {
+    st.events = cpn_sim_events(r->sim);
+    st.sim_end_s = r->sim_end_s;
+  }
+  if (r->acct) {
+    const cpn_counts_t *n = cpn_accounting_counts(r->acct);
+    st.arrived = n->arrived, st.completed = n->completed, st.rejected = n->rejected, st.failed = n->failed;
+    st.timed_out = n->timed_out;
+    st.arrived_prompt_tokens = n->arrived_prompt_tokens, st.arrived_output_tokens = n->arrived_output_tokens;
+    st.ended_prompt_tokens = n->ended_prompt_tokens, st.ended_output_tokens = n->ended_output_tokens;
+  }
+  if (r->reqs) st.peak_live_requests = (long)cpn_reqs_peak(r->reqs);
+  if (r->sv) st.preemptions = cpn_serving_preemptions(r->sv);
+  if (r->fleet) st.cold_starts = cpn_fleet_cold_starts(r->fleet);
+  if (r->pl) st.policy_violations = cpn_placement_violations(r->pl);
+  if (r->src && cpn_sources_trace(r->src)) st.trace_skipped = cpn_trace_skipped(cpn_sources_trace(r->src));
+
+  /* Conservation: what arrived ended, exactly once, with a status. */
+  if (!err)
+    err = cpn_accounting_check(r->acct);
+  if (!err) {
+    double measured = sc->run.duration_s - sc->run.warmup_s;
+    double *busy = calloc((size_t)sc->n_sites, sizeof *busy);
+    int *accels = calloc((size_t)sc->n_sites, sizeof *accels);
+    if (!busy || !accels) {
+      err = cpn_error_set(CPN_ENOMEM, "run: out of memory");
+    } else {
+      cpn_serving_busy_accel_s(r->sv, busy);
+      for (int s = 0; s < sc->n_sites; s++) {
+        accels[s] = cpn_views_site(r->views, s)->total_accels;
+        /* Busy time over the whole run, normalised to the measured window's length. */
+        busy[s] *= measured / (st.sim_end_s > 0 ? st.sim_end_s : 1);
+      }
+      cpn_accounting_finish(r->acct, measured, busy, accels);
+      st.mean_response_s = cpn_accounting_mean_response_s(r->acct);
+    }
+    free(busy);
+    free(accels);
+  }
+  if (!err && r->out)
+    err = write_output(r, &st);
+  if (!err && cfg->report)
+    print_report(r, &st, cfg->report);
+  /* On error the temporary file is removed; the first error's message is kept. */
+  cpn_err_t cerr = cpn_output_close(r->out, !err);
+  if (!err)
+    err = cerr;
+  if (stats)
+    *stats = st;
+  run_free(r);
+  free(r);
+  return err;
+}

@@ -1,0 +1,240 @@
+/* sched_continuous: continuous batching with one prefill at a time and recompute preemption.
+ *
+ * Admission is greedy on the prompt: a request starts when its prompt (or, after a preemption, its
+ * prompt and the tokens it had generated) fits in the KV cache now; its output grows into the cache as
+ * it decodes. Prefill runs alone and pauses decoding (no chunked prefill); it produces the first token.
+ * Then (output - 1) decode steps whose time comes from models/cpn_perf with the batch size and the
+ * batch's total context. When decoding fills the cache, the most recently admitted member is preempted
+ * (vLLM's recompute policy): its KV is dropped and it returns to the head of its queue.
+ *
+ * Owns, per replica: the prefilling request, the decode batch (a min-heap on the virtual finish time),
+ * and the virtual clock V (tokens each batch member has received); a member finishes when V reaches
+ * its target, so a decode step costs O(log batch). S and E accumulate replica-seconds and energy per
+ * batch slot, from which each member's share is taken when it leaves. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "serving/scheduler.h"
+
+typedef struct {
+  cpn_req_t **batch;        /* min-heap on serve.v_finish */
+  int n;
+  double V, sum_ctx0, sum_vstart;
+  double step_s;
+  cpn_req_t *prefill;
+  double prefill_end;
+  double kv_prefill;        /* tokens held by the request in prefill */
+  double S, E;              /* share and energy accumulators per batch slot */
+} cont_t;
+
+static int cont_init(void *state, const cpn_replica_info_t *info)
+{
+  cont_t *c = state;
+  c->batch = calloc((size_t)info->max_batch, sizeof *c->batch);
+  return c->batch ? 0 : -1;
+}
+
+static void cont_destroy(void *state) { free(((cont_t *)state)->batch); }
+
+/* KV-cache tokens in use now: the prefilling request's prompt, and every batch member's context. */
+static double kv_now(const cont_t *c) { return c->kv_prefill + c->sum_ctx0 - c->sum_vstart + c->n * c->V; }
+
+static double cont_kv_used(const void *state) { return kv_now(state); }
+static int cont_active(const void *state)
+{
+  const cont_t *c = state;
+  return c->n + (c->prefill != NULL);
+}
+static int cont_batch(const void *state) { return ((const cont_t *)state)->n; }
+
+static double cont_power_w(const void *state, const cpn_replica_info_t *info)
+{
+  const cont_t *c = state;
+  if (c->prefill)
+    return info->tp * cpn_perf_power_w(info->accel, 1.0);
+  if (c->n == 0)
+    return info->tp * cpn_perf_power_w(info->accel, 0.0);
+  /* Decode is memory bound: power rises with batch from ~40% utilisation at batch 1 to full. */
+  double u = 0.4 + 0.6 * (double)c->n / info->max_batch;
+  return info->tp * cpn_perf_power_w(info->accel, u > 1 ? 1 : u);
+}
+
+static void cont_advance(void *state, const cpn_replica_info_t *info, double dt, double w)
+{
+  cont_t *c = state;
+  if (!c->prefill && c->n > 0) {
+    c->V += dt / c->step_s;
+    c->S += dt / c->n;
+    c->E += w * dt / c->n;
+  }
+}
+
+static int cont_has_slot(const void *state, const cpn_replica_info_t *info)
+{
+  const cont_t *c = state;
+  return !c->prefill && c->n < info->max_batch;
+}
+
+static void sift_down(cont_t *c, int i)
+{
+  cpn_req_t *x = c->batch[i];
+  for (;;) {
+    int l = 2 * i + 1, r = l + 1, m = i;
+    double best = x->serve.v_finish;
+    if (l < c->n && c->batch[l]->serve.v_finish < best)
+      m = l, best = c->batch[l]->serve.v_finish;
+    if (r < c->n && c->batch[r]->serve.v_finish < best)
+      m = r;
+    if (m == i)
+      break;
+    c->batch[i] = c->batch[m];
+    i = m;
+  }
+  c->batch[i] = x;
+}
+
+static void batch_push(cont_t *c, cpn_req_t *q)
+{
+  int i = c->n++;
+  while (i > 0) {
+    int par = (i - 1) / 2;
+    if (c->batch[par]->serve.v_finish <= q->serve.v_finish)
+      break;
+    c->batch[i] = c->batch[par];
+    i = par;
+  }
+  c->batch[i] = q;
+}
+
+/* Removes batch[i] and restores the heap (O(n) rebuild: only preemptions remove from the middle). */
+static cpn_req_t *batch_remove(cont_t *c, int i)
+{
+  cpn_req_t *x = c->batch[i];
+  c->batch[i] = c->batch[--c->n];
+  for (int k = c->n / 2 - 1; k >= 0; k--)
+    sift_down(c, k);
+  return x;
+}
+
+static void start_decode(cont_t *c, cpn_req_t *q, double ctx0, double tokens)
+{
+  q->serve.v_start = c->V;
+  q->serve.v_finish = c->V + tokens;
+  q->serve.ctx0 = ctx0;
+  q->serve.s_start = c->S;
+  q->serve.e_start = c->E;
+  c->sum_ctx0 += q->serve.ctx0;
+  c->sum_vstart += q->serve.v_start;
+  batch_push(c, q);
+}
+
+static void leave_batch(cont_t *c, cpn_req_t *q)
+{
+  c->sum_ctx0 -= q->serve.ctx0;
+  c->sum_vstart -= q->serve.v_start;
+  q->acct.share_s += c->S - q->serve.s_start;
+  q->acct.energy_j += c->E - q->serve.e_start;
+}
+
+/* The most recently admitted member (the highest virtual start, then the highest id) is preempted. */
+static void preempt_one(cont_t *c, cpn_replica_t *rep)
+{
+  int victim = 0;
+  for (int i = 1; i < c->n; i++)
+    if (c->batch[i]->serve.v_start > c->batch[victim]->serve.v_start ||
+        (c->batch[i]->serve.v_start == c->batch[victim]->serve.v_start &&
+         c->batch[i]->rec.id > c->batch[victim]->rec.id))
+      victim = i;
+  cpn_req_t *q = batch_remove(c, victim);
+  leave_batch(c, q);
+  double generated = c->V - q->serve.v_start;
+  q->serve.resume_ctx = q->serve.ctx0 + generated;
+  q->serve.remaining = q->serve.v_finish - c->V;
+  q->serve.resumed = 1;
+  if (q->rec.preempted < 255)
+    q->rec.preempted++;
+  cpn_replica_requeue(rep, q);
+}
+
+static int cont_admit(void *state, cpn_replica_t *rep, const cpn_replica_info_t *info)
+{
+  cont_t *c = state;
+  int started = 0;
+  while (!c->prefill && c->n < info->max_batch) {
+    cpn_req_t *q = cpn_replica_peek(rep);
+    if (!q)
+      break;
+    double ctx = q->serve.resumed ? q->serve.resume_ctx : (double)q->rec.prompt_tokens;
+    if (kv_now(c) + ctx + 1 > info->kv_cap)
+      break; /* waits until KV is released */
+    cpn_replica_take(rep, q);
+    double now = cpn_replica_now(rep);
+    double dur = info->slow * cpn_perf_prefill_s(&info->perf, ctx);
+    c->prefill = q;
+    c->kv_prefill = ctx + 1;
+    c->prefill_end = now + dur;
+    q->acct.share_s += dur;
+    q->acct.energy_j += dur * info->tp * cpn_perf_power_w(info->accel, 1.0);
+    started++;
+  }
+  return started;
+}
+
+static void cont_step(void *state, cpn_replica_t *rep, const cpn_replica_info_t *info)
+{
+  cont_t *c = state;
+  if (c->prefill) {
+    cpn_req_t *q = c->prefill;
+    c->prefill = NULL;
+    c->kv_prefill = 0;
+    double ctx0 = (q->serve.resumed ? q->serve.resume_ctx : (double)q->rec.prompt_tokens) + 1.0;
+    double tokens = q->serve.resumed ? q->serve.remaining : (double)q->rec.output_tokens - 1.0;
+    if (!q->serve.resumed)
+      cpn_replica_first_token(rep, q);
+    if (tokens <= 0)
+      cpn_replica_complete(rep, q);
+    else
+      start_decode(c, q, ctx0, tokens);
+    return;
+  }
+  /* Everyone whose last token is out (tolerance: floating-point drift of V over many events). */
+  while (c->n > 0 && c->batch[0]->serve.v_finish <= c->V + 1e-9 * (1.0 + fabs(c->V))) {
+    cpn_req_t *q = c->batch[0];
+    c->batch[0] = c->batch[--c->n];
+    if (c->n)
+      sift_down(c, 0);
+    leave_batch(c, q);
+    cpn_replica_complete(rep, q);
+  }
+  /* Decoding filled the KV cache: preempt until the next step fits. */
+  while (c->n > 1 && kv_now(c) + c->n > info->kv_cap + 1e-6)
+    preempt_one(c, rep);
+}
+
+static double cont_next_s(void *state, const cpn_replica_info_t *info, double now)
+{
+  cont_t *c = state;
+  if (c->prefill)
+    return c->prefill_end;
+  if (c->n == 0)
+    return INFINITY;
+  double k = c->batch[0]->serve.v_finish - c->V;
+  /* Steps until the KV cache is full (each step adds one token per member): a preemption point. */
+  double k_full = (info->kv_cap - kv_now(c)) / c->n;
+  if (k_full < k)
+    k = k_full;
+  if (k < 0)
+    k = 0;
+  /* Context grows by one token per member per step; the mean context over the next k steps makes the
+   * sum of step times exact for the memory-bound (linear) part of the roofline. */
+  double ctx = c->sum_ctx0 - c->sum_vstart + c->n * c->V;
+  double mid = ctx + c->n * (k > 1 ? (k - 1) / 2.0 : 0.0);
+  c->step_s = info->slow * cpn_perf_decode_step_s(&info->perf, c->n, mid);
+  return now + k * c->step_s;
+}
+
+const cpn_sched_type_t cpn_sched_continuous = {
+  .abi = CPN_SCHED_ABI, .name = "continuous", .state_size = sizeof(cont_t), .init = cont_init,
+  .destroy = cont_destroy, .power_w = cont_power_w, .advance = cont_advance, .has_slot = cont_has_slot,
+  .admit = cont_admit, .step = cont_step, .next_s = cont_next_s, .active = cont_active, .batch = cont_batch,
+  .kv_used = cont_kv_used};

@@ -1,0 +1,490 @@
+/* serving: replicas, queues and the scheduler plug-ins (see serving.h and scheduler.h).
+ *
+ * Invariants: a request in the serving stage is in exactly one (site, model) queue or in service on
+ * exactly one replica; a replica's event is current only when its generation stamp matches (older ones
+ * are skipped); `busy` mirrors "the scheduler has work" and is reported to the views as busy
+ * accelerators. */
+#include "serving/serving.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serving/scheduler.h"
+
+typedef struct {
+  cpn_req_t *head, *tail;
+  int len;
+} queue_t;
+
+typedef struct {
+  int n_replicas;
+  int *replicas;          /* indices of the replicas of this (site, model) */
+  queue_t q[2];           /* [0] ordinary, [1] confidential requests */
+  double slo_misses;
+} group_t;
+
+struct cpn_replica {
+  cpn_replica_info_t info;
+  const cpn_sched_type_t *type;
+  void *st;
+  cpn_serving_t *sv;
+  int index_in_site;
+  int state;              /* cpn_rep_state_t */
+  int busy;
+  int peek_q;             /* the queue cpn_replica_peek took its answer from */
+  double idle_since;      /* when the replica last became idle (autoscaler) */
+  double weight_bytes;    /* what a cold start transfers */
+  double t_last;          /* accumulators are as of this time */
+  double busy_s, energy_total_j;
+  uint64_t mark;          /* dispatch round in which it could not admit (KV full) */
+  uint64_t gen;
+};
+
+struct cpn_serving {
+  const cpn_scenario_t *sc;
+  cpn_sim_t *sim;
+  cpn_views_t *views;
+  cpn_network_t *net;
+  cpn_accounting_t *acct;
+  int n_sites, n_models, n_replicas;
+  cpn_replica_t *reps;
+  group_t *groups;        /* n_sites * n_models */
+  double *site_kv_cap;
+  uint64_t dispatch_round;
+  long preemptions;
+  int ev_step;
+  void (*cold)(void *ctx, int replica);
+  void (*unloaded)(void *ctx, int replica);
+  void *fleet_ctx;
+};
+
+static group_t *group_at(const cpn_serving_t *sv, int site, int model)
+{
+  return &sv->groups[(size_t)site * sv->n_models + model];
+}
+
+/* ------------------------------------------------------------- queues */
+
+static void queue_push(queue_t *qq, cpn_req_t *q, int at_head)
+{
+  if (at_head) {
+    q->serve.qnext = qq->head;
+    qq->head = q;
+    if (!qq->tail)
+      qq->tail = q;
+  } else {
+    q->serve.qnext = NULL;
+    if (qq->tail)
+      qq->tail->serve.qnext = q;
+    else
+      qq->head = q;
+    qq->tail = q;
+  }
+  qq->len++;
+}
+
+static cpn_req_t *queue_pop(queue_t *qq)
+{
+  cpn_req_t *q = qq->head;
+  qq->head = q->serve.qnext;
+  if (!qq->head)
+    qq->tail = NULL;
+  qq->len--;
+  return q;
+}
+
+/* ------------------------------------------------------------- replica bookkeeping */
+
+static double power_w(const cpn_replica_t *p)
+{
+  if (p->state == CPN_REP_UNLOADED)
+    return 0.0; /* its accelerators are back in the pool */
+  return p->type->power_w(p->st, &p->info);
+}
+
+static void set_busy(cpn_replica_t *p)
+{
+  int busy = p->type->active(p->st) > 0;
+  if (busy != p->busy) {
+    cpn_views_busy(p->sv->views, p->info.site, busy ? p->info.tp : -p->info.tp);
+    p->busy = busy;
+    if (!busy)
+      p->idle_since = cpn_sim_now(p->sv->sim);
+  }
+}
+
+/* Brings the replica's accumulators to now. */
+static void advance(cpn_replica_t *p)
+{
+  double now = cpn_sim_now(p->sv->sim), dt = now - p->t_last;
+  if (dt <= 0)
+    return;
+  double w = power_w(p);
+  p->energy_total_j += w * dt;
+  if (p->type->active(p->st) > 0) {
+    p->type->advance(p->st, &p->info, dt, w);
+    p->busy_s += dt;
+  }
+  p->t_last = now;
+}
+
+static void schedule(cpn_replica_t *p)
+{
+  p->gen++;
+  double t = p->type->next_s(p->st, &p->info, cpn_sim_now(p->sv->sim));
+  if (t < INFINITY)
+    cpn_sim_at(p->sv->sim, t, p->sv->ev_step, 0, p, p->gen);
+}
+
+static int admit(cpn_replica_t *p)
+{
+  int started = 0;
+  if (p->state == CPN_REP_READY && !cpn_sim_error(p->sv->sim))
+    started = p->type->admit(p->st, p, &p->info);
+  set_busy(p);
+  return started;
+}
+
+static void unload(cpn_replica_t *p)
+{
+  advance(p);
+  set_busy(p); /* a drained replica has just become idle */
+  p->state = CPN_REP_UNLOADED;
+  p->gen++;
+  if (p->sv->unloaded)
+    p->sv->unloaded(p->sv->fleet_ctx, (int)(p - p->sv->reps));
+}
+
+static void on_step(void *ctx, const cpn_event_t *e)
+{
+  cpn_replica_t *p = e->ptr;
+  if (e->gen != p->gen || (p->state != CPN_REP_READY && p->state != CPN_REP_DRAINING))
+    return;
+  advance(p);
+  p->type->step(p->st, p, &p->info);
+  if (p->state == CPN_REP_DRAINING && p->type->active(p->st) == 0) {
+    unload(p);
+    return;
+  }
+  admit(p);
+  schedule(p);
+}
+
+/* Finds a replica with a free slot for the (site, model) queues, the one with the fewest requests in
+ * service, until no replica can take the head request. Asks the fleet for a cold load when nothing is
+ * loaded or loading. */
+static void dispatch(cpn_serving_t *sv, int site, int model)
+{
+  group_t *g = group_at(sv, site, model);
+  if (!g->q[0].head && !g->q[1].head)
+    return;
+  int ready = 0, loading = 0;
+  cpn_replica_t *cold = NULL;
+  for (int i = 0; i < g->n_replicas; i++) {
+    cpn_replica_t *p = &sv->reps[g->replicas[i]];
+    ready += p->state == CPN_REP_READY;
+    loading += p->state == CPN_REP_LOADING;
+    if (p->state == CPN_REP_UNLOADED && !cold && (!g->q[1].head || p->info.conf || g->q[0].head))
+      cold = p;
+  }
+  if (ready == 0 && loading == 0 && cold) {
+    if (sv->cold)
+      sv->cold(sv->fleet_ctx, (int)(cold - sv->reps));
+    return;
+  }
+  uint64_t round = ++sv->dispatch_round;
+  for (;;) {
+    cpn_replica_t *best = NULL;
+    for (int i = 0; i < g->n_replicas; i++) {
+      cpn_replica_t *p = &sv->reps[g->replicas[i]];
+      if (p->mark == round || p->state != CPN_REP_READY || !p->type->has_slot(p->st, &p->info))
+        continue;
+      if (!g->q[0].head && !(p->info.conf && g->q[1].head))
+        continue;
+      if (!best || p->type->active(p->st) < best->type->active(best->st))
+        best = p;
+    }
+    if (!best)
+      return;
+    advance(best);
+    if (admit(best))
+      schedule(best);
+    else
+      best->mark = round; /* its KV cache is full: try the others */
+  }
+}
+
+/* ------------------------------------------------------------- services to schedulers */
+
+double cpn_replica_now(const cpn_replica_t *rep) { return cpn_sim_now(rep->sv->sim); }
+
+cpn_req_t *cpn_replica_peek(cpn_replica_t *p)
+{
+  cpn_serving_t *sv = p->sv;
+  group_t *g = group_at(sv, p->info.site, p->info.model);
+  for (;;) {
+    int k = p->info.conf && g->q[1].head ? 1 : g->q[0].head ? 0 : -1;
+    if (k < 0)
+      return NULL;
+    cpn_req_t *q = g->q[k].head;
+    const cpn_class_spec_t *c = &sv->sc->classes[q->rec.cls];
+    if (c->timeout_s > 0 && !q->serve.resumed && cpn_sim_now(sv->sim) - q->rec.t_arrival > c->timeout_s) {
+      queue_pop(&g->q[k]);
+      cpn_views_queued(sv->views, p->info.site, p->info.model, -1);
+      cpn_views_tokens(sv->views, p->info.site, p->info.model,
+                       -((double)q->rec.prompt_tokens + q->rec.output_tokens));
+      cpn_accounting_end(sv->acct, q, CPN_STATUS_TIMED_OUT, CPN_REASON_QUEUE_TIMEOUT);
+      continue;
+    }
+    p->peek_q = k;
+    return q;
+  }
+}
+
+void cpn_replica_take(cpn_replica_t *p, cpn_req_t *q)
+{
+  group_t *g = group_at(p->sv, p->info.site, p->info.model);
+  cpn_req_t *x = queue_pop(&g->q[p->peek_q]);
+  (void)x;
+  cpn_views_queued(p->sv->views, p->info.site, p->info.model, -1);
+  q->rec.replica = p->index_in_site;
+}
+
+void cpn_replica_requeue(cpn_replica_t *p, cpn_req_t *q)
+{
+  cpn_serving_t *sv = p->sv;
+  sv->preemptions++;
+  queue_push(&group_at(sv, p->info.site, p->info.model)->q[q->serve.queue], q, 1);
+  cpn_views_queued(sv->views, p->info.site, p->info.model, 1);
+}
+
+void cpn_replica_first_token(cpn_replica_t *p, cpn_req_t *q)
+{
+  /* The first token travels back to the user: one-way route latency (a token is a few bytes). */
+  q->rec.t_first_token = cpn_sim_now(p->sv->sim) + cpn_network_latency_s(p->sv->net, q->rec.origin, p->info.site);
+}
+
+void cpn_replica_complete(cpn_replica_t *p, cpn_req_t *q)
+{
+  cpn_serving_t *sv = p->sv;
+  cpn_views_tokens(sv->views, p->info.site, p->info.model, -((double)q->rec.prompt_tokens + q->rec.output_tokens));
+  if (q->rec.t_first_token - q->rec.t_arrival > sv->sc->classes[q->rec.cls].ttft_slo_s)
+    group_at(sv, p->info.site, p->info.model)->slo_misses += 1;
+  /* As before the redesign: the replica is looked up by its index in the site among the (site, model)
+   * group's replicas, so the wrong one, or none, is charged (fixed in the next commit). */
+  group_t *g = group_at(sv, p->info.site, p->info.model);
+  const cpn_replica_t *rep = q->rec.replica < g->n_replicas ? &sv->reps[g->replicas[q->rec.replica]] : NULL;
+  q->acct.accel_usd = rep ? q->acct.share_s * rep->info.tp * rep->info.accel->usd_per_hour / 3600.0 : 0.0;
+  cpn_network_reply(sv->net, q);
+}
+
+/* ------------------------------------------------------------- the stage */
+
+void cpn_serving_arrive(cpn_serving_t *sv, cpn_req_t *q)
+{
+  int site = q->rec.site, model = q->rec.model;
+  q->serve.queue = sv->sc->classes[q->rec.cls].confidential ? 1 : 0;
+  queue_push(&group_at(sv, site, model)->q[q->serve.queue], q, 0);
+  cpn_views_queued(sv->views, site, model, 1);
+  dispatch(sv, site, model);
+}
+
+static cpn_err_t build(cpn_serving_t *sv)
+{
+  const cpn_scenario_t *sc = sv->sc;
+  int n_rep = 0;
+  for (int s = 0; s < sc->n_sites; s++)
+    for (int k = 0; k < sc->sites[s].n_replicas; k++)
+      n_rep += sc->sites[s].replicas[k].count;
+  sv->reps = calloc((size_t)(n_rep ? n_rep : 1), sizeof *sv->reps);
+  if (!sv->reps)
+    return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replicas)");
+  /* Per (site, model) replica lists: count first, then fill. */
+  for (int s = 0; s < sc->n_sites; s++)
+    for (int k = 0; k < sc->sites[s].n_replicas; k++)
+      group_at(sv, s, sc->sites[s].replicas[k].model)->n_replicas += sc->sites[s].replicas[k].count;
+  for (int i = 0; i < sc->n_sites * sc->n_models; i++) {
+    sv->groups[i].replicas = calloc((size_t)(sv->groups[i].n_replicas ? sv->groups[i].n_replicas : 1), sizeof(int));
+    if (!sv->groups[i].replicas)
+      return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replicas)");
+    sv->groups[i].n_replicas = 0;
+  }
+  for (int s = 0; s < sc->n_sites; s++) {
+    const cpn_site_spec_t *ss = &sc->sites[s];
+    int in_site = 0;
+    for (int k = 0; k < ss->n_replicas; k++) {
+      const cpn_replica_spec_t *rs = &ss->replicas[k];
+      const cpn_pool_spec_t *pool = &ss->pools[rs->pool];
+      const cpn_model_spec_t *ms = &sc->models[rs->model];
+      const cpn_accel_t *acc = cpn_accel_find(pool->accel);
+      const cpn_llm_t *llm = cpn_llm_find(ms->catalog);
+      const cpn_sched_type_t *type = &cpn_sched_continuous;
+      if (!acc)
+        return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.pools.%s.accel: unknown accelerator '%s'", sc->file,
+                             ss->line, ss->name, pool->name, pool->accel);
+      if (!llm)
+        return cpn_error_set(CPN_EINVAL, "%s: models.%s.catalog: unknown model '%s'", sc->file, ms->name, ms->catalog);
+      cpn_perf_t perf;
+      cpn_perf_init(&perf, llm, acc, rs->tp);
+      if (ms->prefill_eff > 0) perf.prefill_eff = ms->prefill_eff;
+      if (ms->decode_eff > 0) perf.decode_eff = ms->decode_eff;
+      if (ms->step_overhead_s > 0) perf.step_overhead_s = ms->step_overhead_s;
+      if (ms->fixed_step_s > 0) {
+        perf.fixed_step_s = ms->fixed_step_s;
+        perf.fixed_prefill_s_per_token = ms->fixed_prefill_s_per_token;
+      }
+      double kv = ms->fixed_step_s > 0 ? INFINITY : cpn_perf_kv_capacity_tokens(&perf);
+      if (!(kv > 0))
+        return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas: model '%s' does not fit on %d x %s (tp too small)",
+                             sc->file, ss->line, ss->name, ms->name, rs->tp, acc->name);
+      group_t *g = group_at(sv, s, rs->model);
+      for (int c = 0; c < rs->count; c++) {
+        int i = sv->n_replicas++;
+        cpn_replica_t *p = &sv->reps[i];
+        p->sv = sv;
+        p->info = (cpn_replica_info_t){.site = s, .model = rs->model, .tp = rs->tp, .max_batch = rs->max_batch,
+                                       .conf = pool->confidential, .accel = acc, .perf = perf, .kv_cap = kv};
+        p->info.slow = 1.0 + (p->info.conf ? sc->run.confidential_overhead : 0.0);
+        p->type = type;
+        p->st = calloc(1, type->state_size ? type->state_size : 1);
+        if (!p->st || (type->init && type->init(p->st, &p->info) != 0))
+          return cpn_error_set(CPN_ENOMEM, "serving: out of memory (scheduler state)");
+        p->weight_bytes = cpn_perf_weight_bytes(llm);
+        p->state = c < rs->count - rs->unloaded ? CPN_REP_READY : CPN_REP_UNLOADED;
+        p->index_in_site = in_site++;
+        g->replicas[g->n_replicas++] = i;
+        if (isfinite(kv))
+          sv->site_kv_cap[s] += kv;
+        double step_s = p->info.slow * cpn_perf_decode_step_s(&perf, 1, 1000);
+        cpn_views_add_replica(sv->views, s, rs->model, p->info.conf, kv, rs->tp,
+                              p->info.slow * cpn_perf_prefill_s(&perf, 1000), step_s,
+                              step_s * p->info.tp * cpn_perf_power_w(acc, 0.4), p->info.tp * acc->usd_per_hour);
+      }
+    }
+  }
+  return CPN_OK;
+}
+
+cpn_err_t cpn_serving_new(cpn_serving_t **out, const cpn_scenario_t *sc, cpn_sim_t *sim, cpn_views_t *views,
+                          cpn_network_t *net, cpn_accounting_t *acct)
+{
+  cpn_serving_t *sv = calloc(1, sizeof *sv);
+  if (!sv)
+    return cpn_error_set(CPN_ENOMEM, "serving: out of memory");
+  *sv = (cpn_serving_t){.sc = sc, .sim = sim, .views = views, .net = net, .acct = acct, .n_sites = sc->n_sites,
+                        .n_models = sc->n_models};
+  sv->groups = calloc((size_t)sc->n_sites * sc->n_models, sizeof *sv->groups);
+  sv->site_kv_cap = calloc((size_t)sc->n_sites, sizeof *sv->site_kv_cap);
+  cpn_err_t err = sv->groups && sv->site_kv_cap ? build(sv) : cpn_error_set(CPN_ENOMEM, "serving: out of memory");
+  if (err) {
+    cpn_serving_free(sv);
+    return err;
+  }
+  sv->ev_step = cpn_sim_kind(sim, "serving.step", on_step, sv);
+  *out = sv;
+  return CPN_OK;
+}
+
+void cpn_serving_free(cpn_serving_t *sv)
+{
+  if (!sv)
+    return;
+  for (int i = 0; i < sv->n_replicas; i++) {
+    cpn_replica_t *p = &sv->reps[i];
+    if (p->st && p->type->destroy)
+      p->type->destroy(p->st);
+    free(p->st);
+  }
+  free(sv->reps);
+  if (sv->groups)
+    for (int i = 0; i < sv->n_sites * sv->n_models; i++)
+      free(sv->groups[i].replicas);
+  free(sv->groups);
+  free(sv->site_kv_cap);
+  free(sv);
+}
+
+void cpn_serving_on_fleet(cpn_serving_t *sv, void (*cold)(void *ctx, int replica),
+                          void (*unloaded)(void *ctx, int replica), void *ctx)
+{
+  sv->cold = cold;
+  sv->unloaded = unloaded;
+  sv->fleet_ctx = ctx;
+}
+
+int cpn_serving_replicas(const cpn_serving_t *sv) { return sv->n_replicas; }
+int cpn_serving_site(const cpn_serving_t *sv, int i) { return sv->reps[i].info.site; }
+int cpn_serving_model(const cpn_serving_t *sv, int i) { return sv->reps[i].info.model; }
+int cpn_serving_index_in_site(const cpn_serving_t *sv, int i) { return sv->reps[i].index_in_site; }
+cpn_rep_state_t cpn_serving_state(const cpn_serving_t *sv, int i) { return (cpn_rep_state_t)sv->reps[i].state; }
+int cpn_serving_busy(const cpn_serving_t *sv, int i) { return sv->reps[i].busy; }
+int cpn_serving_active(const cpn_serving_t *sv, int i) { return sv->reps[i].type->active(sv->reps[i].st); }
+double cpn_serving_idle_since(const cpn_serving_t *sv, int i) { return sv->reps[i].idle_since; }
+double cpn_serving_weight_bytes(const cpn_serving_t *sv, int i) { return sv->reps[i].weight_bytes; }
+int cpn_serving_group_size(const cpn_serving_t *sv, int site, int model) { return group_at(sv, site, model)->n_replicas; }
+int cpn_serving_group_replica(const cpn_serving_t *sv, int site, int model, int k)
+{
+  return group_at(sv, site, model)->replicas[k];
+}
+int cpn_serving_queue_len(const cpn_serving_t *sv, int site, int model)
+{
+  const group_t *g = group_at(sv, site, model);
+  return g->q[0].len + g->q[1].len;
+}
+
+double cpn_serving_take_slo_misses(cpn_serving_t *sv, int site, int model)
+{
+  group_t *g = group_at(sv, site, model);
+  double x = g->slo_misses;
+  g->slo_misses = 0;
+  return x;
+}
+
+void cpn_serving_load_start(cpn_serving_t *sv, int i)
+{
+  cpn_replica_t *p = &sv->reps[i];
+  p->t_last = cpn_sim_now(sv->sim);
+  p->state = CPN_REP_LOADING;
+}
+
+void cpn_serving_load_done(cpn_serving_t *sv, int i)
+{
+  cpn_replica_t *p = &sv->reps[i];
+  p->state = CPN_REP_READY;
+  p->t_last = cpn_sim_now(sv->sim);
+  p->idle_since = p->t_last;
+  dispatch(sv, p->info.site, p->info.model);
+}
+
+void cpn_serving_drain(cpn_serving_t *sv, int i)
+{
+  cpn_replica_t *p = &sv->reps[i];
+  if (p->busy)
+    p->state = CPN_REP_DRAINING;
+  else
+    unload(p);
+}
+
+void cpn_serving_unload(cpn_serving_t *sv, int i) { unload(&sv->reps[i]); }
+
+void cpn_serving_advance(cpn_serving_t *sv, int i) { advance(&sv->reps[i]); }
+
+void cpn_serving_figures(const cpn_serving_t *sv, int i, int *batch, double *pw, double *kv_tokens)
+{
+  const cpn_replica_t *p = &sv->reps[i];
+  *batch = p->type->batch(p->st);
+  *pw = power_w(p);
+  *kv_tokens = isfinite(p->info.kv_cap) ? p->type->kv_used(p->st) : 0.0;
+}
+
+double cpn_serving_site_kv_cap(const cpn_serving_t *sv, int site) { return sv->site_kv_cap[site]; }
+
+void cpn_serving_busy_accel_s(const cpn_serving_t *sv, double *busy_accel_s)
+{
+  for (int i = 0; i < sv->n_replicas; i++)
+    busy_accel_s[sv->reps[i].info.site] += sv->reps[i].busy_s * sv->reps[i].info.tp;
+}
+
+long cpn_serving_preemptions(const cpn_serving_t *sv) { return sv->preemptions; }

@@ -1,0 +1,293 @@
+/* sources: generators and trace replay (see sources.h).
+ *
+ * Invariant: `pending` equals the arrival events (generator and trace) in the event core. Streams are
+ * derived from the master seed by fixed ids (core/rng.h), so the workload never depends on the policy. */
+#include "sources/sources.h"
+
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/rng.h"
+#include "cpn_workload.h"
+#include "sources/trace.h"
+
+struct cpn_sources {
+  const cpn_scenario_t *sc;
+  cpn_sim_t *sim;
+  cpn_reqs_t *reqs;
+  cpn_accounting_t *acct;
+  cpn_gateway_t *gw;
+  double t_end_arrivals;
+  uint64_t next_id;
+  long max_requests;
+  long pending;
+  int n_origins;
+  gsl_rng **arr_rng;        /* one stream per origin */
+  gsl_rng *tok_rng;         /* classes, tenants, models, token counts */
+  cpn_arrival_t *arrivals;
+  double *class_cdf, *tenant_cdf, *model_cdf;
+  /* trace replay */
+  cpn_trace_t *trace;
+  cpn_trace_row_t row;      /* the row whose arrival is scheduled */
+  gsl_rng *assign_rng;      /* origins/tenants/models for trace rows that lack them */
+  double *origin_cdf;
+  int ev_arrival, ev_trace;
+};
+
+static int budget_spent(const cpn_sources_t *src)
+{
+  return src->max_requests > 0 && (long)src->next_id >= src->max_requests;
+}
+
+static void schedule(cpn_sources_t *src, double t, int kind, int idx)
+{
+  if (cpn_sim_at(src->sim, t, kind, idx, NULL, 0) == 0)
+    src->pending++;
+}
+
+/* Creates a live request arriving now. Class, tenant and model are drawn unless given (>= 0); token
+ * counts are drawn from the class unless given (trace). */
+static cpn_req_t *new_request(cpn_sources_t *src, int origin, int tenant, int model, long prompt, long output)
+{
+  const cpn_scenario_t *sc = src->sc;
+  cpn_req_t *q = cpn_reqs_alloc(src->reqs);
+  if (!q) {
+    cpn_sim_fail(src->sim, cpn_error_set(CPN_ENOMEM, "sources: out of memory (request pool)"));
+    return NULL;
+  }
+  cpn_record_t *rec = &q->rec;
+  rec->id = src->next_id++;
+  rec->origin = origin;
+  rec->site = -1;
+  rec->replica = -1;
+  rec->t_arrival = cpn_sim_now(src->sim);
+  rec->t_dispatch = rec->t_first_token = rec->t_done = NAN;
+  rec->cls = cpn_rng_pick(src->class_cdf, sc->n_classes, gsl_rng_uniform(src->tok_rng));
+  double u_tenant = gsl_rng_uniform(src->tok_rng), u_model = gsl_rng_uniform(src->tok_rng);
+  rec->tenant = tenant >= 0 ? tenant : cpn_rng_pick(src->tenant_cdf, sc->n_tenants, u_tenant);
+  rec->model = model >= 0 ? model : cpn_rng_pick(src->model_cdf, sc->n_models, u_model);
+  const cpn_class_spec_t *c = &sc->classes[rec->cls];
+  if (prompt >= 0) {
+    rec->prompt_tokens = (uint32_t)prompt;
+    rec->output_tokens = (uint32_t)output;
+  } else {
+    rec->prompt_tokens = cpn_dist_draw(&c->prompt_tokens, src->tok_rng);
+    rec->output_tokens = cpn_dist_draw(&c->output_tokens, src->tok_rng);
+  }
+  q->net.bytes_in = rec->prompt_tokens * c->request_bytes_per_token;
+  q->net.bytes_out = rec->output_tokens * c->reply_bytes_per_token;
+  cpn_accounting_arrive(src->acct, q);
+  return q;
+}
+
+static void on_arrival(void *ctx, const cpn_event_t *e)
+{
+  cpn_sources_t *src = ctx;
+  src->pending--;
+  if (budget_spent(src))
+    return; /* the request budget is spent: this origin's pending arrival never happens */
+  int o = e->idx;
+  cpn_req_t *q = new_request(src, o, -1, -1, -1, -1);
+  /* Next arrival of this origin. */
+  if (!budget_spent(src)) {
+    double t = cpn_arrival_next(&src->arrivals[o], cpn_sim_now(src->sim), src->arr_rng[o]);
+    if (t < src->t_end_arrivals)
+      schedule(src, t, src->ev_arrival, o);
+  }
+  if (q)
+    cpn_gateway_admit(src->gw, q);
+}
+
+static int name_index(const char *name, const void *arr, size_t stride, int n)
+{
+  for (int i = 0; i < n; i++)
+    if (strcmp((const char *)arr + (size_t)i * stride, name) == 0)
+      return i;
+  return -1;
+}
+
+/* Reads the next trace row and schedules its arrival; at the end of the trace, schedules nothing. */
+static void trace_schedule(cpn_sources_t *src)
+{
+  if (budget_spent(src))
+    return;
+  int rc = cpn_trace_next(src->trace, &src->row);
+  if (rc < 0) {
+    cpn_sim_fail(src->sim, CPN_EINVAL); /* the reader's message names the file, line, column and problem */
+    return;
+  }
+  if (rc == 0 || src->row.t_s >= src->t_end_arrivals)
+    return;
+  schedule(src, src->row.t_s, src->ev_trace, 0);
+}
+
+static void on_trace(void *ctx, const cpn_event_t *e)
+{
+  cpn_sources_t *src = ctx;
+  const cpn_scenario_t *sc = src->sc;
+  const cpn_trace_row_t *row = &src->row;
+  src->pending--;
+  /* Names the trace gives must exist; missing ones are drawn from their weights (assignment stream). */
+  int o = -1, tenant = -1, model = -1;
+  double u = gsl_rng_uniform(src->assign_rng);
+  if (row->origin[0]) {
+    o = name_index(row->origin, sc->origins[0].name, sizeof sc->origins[0], sc->n_origins);
+    if (o < 0) {
+      cpn_sim_fail(src->sim, cpn_error_set(CPN_EINVAL, "%s:%ld: origin '%s' is not an origin of the scenario",
+                                           sc->demand.trace_file, row->line, row->origin));
+      return;
+    }
+  } else {
+    o = cpn_rng_pick(src->origin_cdf, sc->n_origins, u);
+  }
+  if (row->tenant[0] && (tenant = name_index(row->tenant, sc->tenants[0].name, sizeof sc->tenants[0], sc->n_tenants)) < 0) {
+    cpn_sim_fail(src->sim, cpn_error_set(CPN_EINVAL, "%s:%ld: tenant '%s' is not a tenant of the scenario",
+                                         sc->demand.trace_file, row->line, row->tenant));
+    return;
+  }
+  if (row->model[0] && (model = name_index(row->model, sc->models[0].name, sizeof sc->models[0], sc->n_models)) < 0) {
+    cpn_sim_fail(src->sim, cpn_error_set(CPN_EINVAL, "%s:%ld: model '%s' is not a model of the scenario",
+                                         sc->demand.trace_file, row->line, row->model));
+    return;
+  }
+  cpn_req_t *q = new_request(src, o, tenant, model, row->prompt_tokens, row->output_tokens);
+  trace_schedule(src);
+  if (q)
+    cpn_gateway_admit(src->gw, q);
+}
+
+static cpn_err_t open_trace(cpn_sources_t *src)
+{
+  const cpn_demand_spec_t *d = &src->sc->demand;
+  src->assign_rng = cpn_rng_stream(src->sc->run.seed, CPN_STREAM_TRACE_ASSIGN);
+  src->origin_cdf = cpn_rng_cdf(&src->sc->origins[0].rate_rps, sizeof src->sc->origins[0], src->sc->n_origins);
+  if (!src->assign_rng || !src->origin_cdf)
+    return cpn_error_set(CPN_ENOMEM, "sources: out of memory (trace)");
+  cpn_trace_options_t o;
+  const char *mapping = d->trace_mapping[0] ? d->trace_mapping : "azure-2023";
+  if (strcmp(mapping, "custom") == 0) {
+    cpn_trace_options_default(&o);
+    o.format = strcmp(d->trace_format, "jsonl") == 0 ? CPN_TRACE_JSONL : CPN_TRACE_CSV;
+    const char *u = d->trace_time_unit;
+    o.time_kind = !strcmp(u, "ms") ? CPN_TRACE_TIME_MS : !strcmp(u, "us") ? CPN_TRACE_TIME_US
+                : !strcmp(u, "datetime") ? CPN_TRACE_TIME_DATETIME : CPN_TRACE_TIME_S;
+  } else if (cpn_trace_mapping(mapping, &o) != CPN_OK) {
+    char why[512]; /* copied: the message buffer is also the destination */
+    snprintf(why, sizeof why, "%s", cpn_error_message());
+    return cpn_error_set(CPN_EINVAL, "%s: demand.trace.mapping: %s", src->sc->file, why);
+  }
+#define COL(field, spec)                                                                                               \
+  if (d->spec[0])                                                                                                      \
+    snprintf(o.field, sizeof o.field, "%s", d->spec);
+  COL(time_col, trace_time_col)
+  COL(prompt_col, trace_prompt_col)
+  COL(output_col, trace_output_col)
+  COL(model_col, trace_model_col)
+  COL(tenant_col, trace_tenant_col)
+  COL(origin_col, trace_origin_col)
+#undef COL
+  o.time_scale = d->trace_time_scale > 0 ? d->trace_time_scale : 1.0;
+  o.rate_scale = d->trace_rate_scale > 0 ? d->trace_rate_scale : 1.0;
+  o.shift_s = d->trace_shift_s;
+  o.loop = d->trace_loop;
+  o.start_offset_s = d->trace_start_offset_s;
+  o.skip_errors = d->trace_skip_errors;
+  o.seed = cpn_rng_seed(src->sc->run.seed, CPN_STREAM_TRACE_READER);
+  return cpn_trace_open(&src->trace, d->trace_file, &o);
+}
+
+cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim_t *sim, cpn_reqs_t *reqs,
+                          cpn_accounting_t *acct, cpn_gateway_t *gw, double t_end_arrivals)
+{
+  cpn_sources_t *src = calloc(1, sizeof *src);
+  if (!src)
+    return cpn_error_set(CPN_ENOMEM, "sources: out of memory");
+  *src = (cpn_sources_t){.sc = sc, .sim = sim, .reqs = reqs, .acct = acct, .gw = gw, .t_end_arrivals = t_end_arrivals,
+                         .max_requests = sc->run.max_requests, .n_origins = sc->n_origins};
+  unsigned long seed = sc->run.seed;
+  size_t no = (size_t)(src->n_origins ? src->n_origins : 1);
+  src->arr_rng = calloc(no, sizeof(gsl_rng *));
+  src->arrivals = calloc(no, sizeof *src->arrivals);
+  src->tok_rng = cpn_rng_stream(seed, CPN_STREAM_TOKENS);
+  src->class_cdf = cpn_rng_cdf(&sc->classes[0].share, sizeof sc->classes[0], sc->n_classes);
+  src->tenant_cdf = cpn_rng_cdf(&sc->tenants[0].share, sizeof sc->tenants[0], sc->n_tenants);
+  src->model_cdf = cpn_rng_cdf(&sc->models[0].share, sizeof sc->models[0], sc->n_models);
+  cpn_err_t err = CPN_OK;
+  if (!src->arr_rng || !src->arrivals || !src->tok_rng || !src->class_cdf || !src->tenant_cdf || !src->model_cdf)
+    err = cpn_error_set(CPN_ENOMEM, "sources: out of memory (workload)");
+  for (int o = 0; !err && o < src->n_origins; o++) {
+    const cpn_origin_spec_t *os = &sc->origins[o];
+    src->arr_rng[o] = cpn_rng_stream(seed, CPN_STREAM_ARRIVALS + (unsigned long)o);
+    if (!src->arr_rng[o]) {
+      err = cpn_error_set(CPN_ENOMEM, "sources: out of memory (streams)");
+      break;
+    }
+    cpn_arrival_t *a = &src->arrivals[o];
+    a->kind = sc->demand.arrival;
+    a->rate_rps = os->rate_rps * sc->demand.scale;
+    a->cv = sc->demand.cv;
+    a->diurnal = sc->demand.diurnal_enabled ? &sc->demand.diurnal : NULL;
+    a->tz_offset_h = os->tz_h;
+    a->start_utc_h = sc->run.start_utc_h;
+    a->burst_factor = sc->demand.burst_factor;
+    a->burst_mean_s = sc->demand.burst_mean_s;
+    a->calm_mean_s = sc->demand.calm_mean_s;
+    a->mmpp_state = 0;
+    a->mmpp_switch_s = -1;
+    if (cpn_arrival_prepare(a) != 0)
+      err = cpn_error_set(CPN_EINVAL, "%s:%d: origins.%s: invalid arrival process parameters", sc->file, os->line,
+                          os->name);
+  }
+  if (!err && sc->demand.trace_file[0])
+    err = open_trace(src);
+  if (err) {
+    cpn_sources_free(src);
+    return err;
+  }
+  src->ev_arrival = cpn_sim_kind(sim, "sources.arrival", on_arrival, src);
+  src->ev_trace = cpn_sim_kind(sim, "sources.trace", on_trace, src);
+  *out = src;
+  return CPN_OK;
+}
+
+cpn_err_t cpn_sources_start(cpn_sources_t *src)
+{
+  for (int o = 0; o < src->n_origins; o++) {
+    cpn_arrival_t *a = &src->arrivals[o];
+    if (a->rate_rps > 0 && !src->sc->demand.trace_file[0]) {
+      double t = cpn_arrival_next(a, 0.0, src->arr_rng[o]);
+      if (t < src->t_end_arrivals)
+        schedule(src, t, src->ev_arrival, o);
+    }
+  }
+  if (src->trace)
+    trace_schedule(src);
+  return cpn_sim_error(src->sim);
+}
+
+void cpn_sources_free(cpn_sources_t *src)
+{
+  if (!src)
+    return;
+  if (src->arr_rng)
+    for (int o = 0; o < src->n_origins; o++)
+      if (src->arr_rng[o])
+        gsl_rng_free(src->arr_rng[o]);
+  free(src->arr_rng);
+  if (src->tok_rng)
+    gsl_rng_free(src->tok_rng);
+  free(src->arrivals);
+  free(src->class_cdf);
+  free(src->tenant_cdf);
+  free(src->model_cdf);
+  cpn_trace_close(src->trace);
+  if (src->assign_rng)
+    gsl_rng_free(src->assign_rng);
+  free(src->origin_cdf);
+  free(src);
+}
+
+long cpn_sources_pending(const cpn_sources_t *src) { return src->pending; }
+const struct cpn_trace *cpn_sources_trace(const cpn_sources_t *src) { return src->trace; }

@@ -1,0 +1,32 @@
+/* sources: where requests come from. Generators draw arrivals per origin (Poisson with a diurnal
+ * profile, Gamma, Weibull, MMPP) and each request's class, tenant, model and token counts; trace replay
+ * reads them from a file (sources/trace.c) and draws only what a row lacks. Each new request is
+ * counted by accounting and handed to the gateway.
+ *
+ * Owns: the arrival processes and their random streams (one per origin), the workload stream, the
+ * trace reader and its assignment stream, the request ids and the request budget, and the count of
+ * arrival events pending (the run is idle only when none is). */
+#ifndef CPN_SOURCES_SOURCES_H
+#define CPN_SOURCES_SOURCES_H
+
+#include "accounting/accounting.h"
+#include "config/scenario.h"
+#include "core/event.h"
+#include "gateway/gateway.h"
+#include "request/request.h"
+
+typedef struct cpn_sources cpn_sources_t;
+
+/* Prepares the generators (and opens the trace, when the scenario names one); t_end_arrivals is when
+ * arrivals stop. */
+cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim_t *sim, cpn_reqs_t *reqs,
+                          cpn_accounting_t *acct, cpn_gateway_t *gw, double t_end_arrivals);
+void cpn_sources_free(cpn_sources_t *src);
+/* Schedules the first arrival of each origin, then the first trace row. */
+cpn_err_t cpn_sources_start(cpn_sources_t *src);
+/* Arrival events still in the event core. */
+long cpn_sources_pending(const cpn_sources_t *src);
+/* The trace reader (NULL when the demand is generated). */
+const struct cpn_trace *cpn_sources_trace(const cpn_sources_t *src);
+
+#endif
