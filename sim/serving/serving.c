@@ -272,11 +272,7 @@ void cpn_replica_complete(cpn_replica_t *p, cpn_req_t *q)
   cpn_views_tokens(sv->views, p->info.site, p->info.model, -((double)q->rec.prompt_tokens + q->rec.output_tokens));
   if (q->rec.t_first_token - q->rec.t_arrival > sv->sc->classes[q->rec.cls].ttft_slo_s)
     group_at(sv, p->info.site, p->info.model)->slo_misses += 1;
-  /* As before the redesign: the replica is looked up by its index in the site among the (site, model)
-   * group's replicas, so the wrong one, or none, is charged (fixed in the next commit). */
-  group_t *g = group_at(sv, p->info.site, p->info.model);
-  const cpn_replica_t *rep = q->rec.replica < g->n_replicas ? &sv->reps[g->replicas[q->rec.replica]] : NULL;
-  q->acct.accel_usd = rep ? q->acct.share_s * rep->info.tp * rep->info.accel->usd_per_hour / 3600.0 : 0.0;
+  q->acct.accel_usd = q->acct.share_s * p->info.tp * p->info.accel->usd_per_hour / 3600.0;
   cpn_network_reply(sv->net, q);
 }
 
