@@ -1,12 +1,15 @@
 /* summary: metrics from the measured requests (see summary.h). Samples are kept in one array; each
- * group's percentiles sort a scratch copy of its values, so finish() costs O(N log N) per kind. */
+ * group's percentiles sort a scratch copy of its values, so finish() costs O(N log N) per kind. What each
+ * metric means (percentile rule, TPOT, SLO, ratios) is defined once in models/cpn_metrics.h, which
+ * cpnsim-report shares; this file only gathers the counts, sums and samples per group. */
 #include "accounting/summary.h"
 
 #include <gsl/gsl_sort_float.h>
-#include <gsl/gsl_statistics_float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cpn_metrics.h"
 
 const char *const cpn_metric_names[CPN_M_COUNT] = {
   "requests", "completed", "rejected", "failed", "timed_out", "prompt_tokens", "output_tokens",
@@ -76,11 +79,10 @@ void cpn_summary_free(cpn_summary_t *s)
 cpn_err_t cpn_summary_add(cpn_summary_t *s, const cpn_record_t *r, double ttft_slo_s, double tpot_slo_s,
                           double cross_border_bytes)
 {
-  double ttft = r->t_first_token - r->t_arrival, e2e = r->t_done - r->t_arrival;
-  /* Both times are as delivered to the user, so the return latency cancels. */
-  double tpot = r->output_tokens > 1 ? (r->t_done - r->t_first_token) / (r->output_tokens - 1) : 0.0;
+  double ttft = cpn_metric_ttft_s(r->t_arrival, r->t_first_token), e2e = cpn_metric_e2e_s(r->t_arrival, r->t_done);
+  double tpot = cpn_metric_tpot_s(r->t_first_token, r->t_done, r->output_tokens); /* NaN below 2 tokens */
   int done = r->status == CPN_STATUS_COMPLETED;
-  int slo_ok = done && ttft <= ttft_slo_s && tpot <= tpot_slo_s;
+  int slo_ok = cpn_metric_slo_met(done, ttft, tpot, ttft_slo_s, tpot_slo_s);
   int group[CPN_GROUP_KINDS] = {0, r->site, r->cls, r->tenant};
   for (int k = 0; k < CPN_GROUP_KINDS; k++) {
     if (group[k] < 0 || group[k] >= s->n_groups[k])
@@ -118,13 +120,8 @@ cpn_err_t cpn_summary_add(cpn_summary_t *s, const cpn_record_t *r, double ttft_s
   x->group[0] = (uint16_t)r->site;
   x->group[1] = (uint16_t)r->cls;
   x->group[2] = (uint16_t)r->tenant;
-  x->has_tpot = r->output_tokens > 1;
+  x->has_tpot = !isnan(tpot);
   return CPN_OK;
-}
-
-static double quantile(float *v, size_t n, double q)
-{
-  return n ? gsl_stats_float_quantile_from_sorted_data(v, 1, n, q) : NAN;
 }
 
 /* Writes one latency (0 ttft, 1 e2e, 2 tpot) of every sample into scratch, grouped by the kind's group
@@ -168,21 +165,21 @@ static void finish_kind(cpn_summary_t *s, int k, double measured_s, float *scrat
       size_t n = off[g + 1] - off[g];
       for (int j = 0; j < 3; j++)
         if (cols[which][j] >= 0)
-          m[cols[which][j]] = quantile(scratch + off[g], n, qs[j]);
+          m[cols[which][j]] = cpn_metric_percentile_f(scratch + off[g], n, qs[j]);
       if (which == 0)
-        m[CPN_M_TTFT_MEAN] = n ? m[CPN_M_TTFT_MEAN] / (double)n : NAN;
+        m[CPN_M_TTFT_MEAN] = cpn_metric_mean(m[CPN_M_TTFT_MEAN], n);
       if (which == 1)
-        m[CPN_M_E2E_MEAN] = n ? m[CPN_M_E2E_MEAN] / (double)n : NAN;
+        m[CPN_M_E2E_MEAN] = cpn_metric_mean(m[CPN_M_E2E_MEAN], n);
     }
   }
   for (int g = 0; g < s->n_groups[k]; g++) {
     double *m = &s->metrics[k][(size_t)g * CPN_M_COUNT];
-    m[CPN_M_SLO_ATTAINMENT] = m[CPN_M_REQUESTS] > 0 ? m[CPN_M_SLO_ATTAINMENT] / m[CPN_M_REQUESTS] : NAN;
+    m[CPN_M_SLO_ATTAINMENT] = cpn_metric_slo_attainment(m[CPN_M_SLO_ATTAINMENT], m[CPN_M_REQUESTS]);
     double tok = m[CPN_M_PROMPT_TOKENS] + m[CPN_M_OUTPUT_TOKENS];
-    m[CPN_M_TOKENS_PER_S] = measured_s > 0 ? m[CPN_M_OUTPUT_TOKENS] / measured_s : NAN;
-    m[CPN_M_COST_PER_MTOK] = tok > 0 ? m[CPN_M_COST_USD] / tok * 1e6 : NAN;
-    m[CPN_M_CO2_PER_MTOK] = tok > 0 ? m[CPN_M_CO2_G] / tok * 1e6 : NAN;
-    m[CPN_M_UTILISATION] = NAN;
+    m[CPN_M_TOKENS_PER_S] = cpn_metric_tokens_per_s(m[CPN_M_OUTPUT_TOKENS], measured_s);
+    m[CPN_M_COST_PER_MTOK] = cpn_metric_cost_usd_per_mtok(m[CPN_M_COST_USD], tok);
+    m[CPN_M_CO2_PER_MTOK] = cpn_metric_co2_g_per_mtok(m[CPN_M_CO2_G], tok);
+    m[CPN_M_UTILISATION] = NAN; /* set per site and overall by finish(); classes and tenants have none */
   }
 }
 
@@ -203,11 +200,12 @@ void cpn_summary_finish(cpn_summary_t *s, double measured_s, const double *site_
   double busy = 0, cap = 0;
   for (int g = 0; g < s->n_groups[CPN_GROUP_SITE]; g++) {
     double c = (double)site_accels[g] * measured_s;
-    s->metrics[CPN_GROUP_SITE][(size_t)g * CPN_M_COUNT + CPN_M_UTILISATION] = c > 0 ? site_busy_accel_s[g] / c : 0;
+    double *m = &s->metrics[CPN_GROUP_SITE][(size_t)g * CPN_M_COUNT];
+    m[CPN_M_UTILISATION] = cpn_metric_utilisation(site_busy_accel_s[g], c);
     busy += site_busy_accel_s[g];
     cap += c;
   }
-  s->metrics[CPN_GROUP_OVERALL][CPN_M_UTILISATION] = cap > 0 ? busy / cap : 0;
+  s->metrics[CPN_GROUP_OVERALL][CPN_M_UTILISATION] = cpn_metric_utilisation(busy, cap);
 }
 
 double cpn_summary_get(const cpn_summary_t *s, int kind, int group, int metric)

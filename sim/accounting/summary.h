@@ -1,8 +1,9 @@
 /* summary: the run's metrics, overall and per site, class and tenant, computed from every request that
  * arrived after the warm-up; written to /summary and printed as a readable table.
  *
- * Owns one compact sample per measured request (about 64 bytes), so percentiles are exact. Percentiles
- * are GSL's gsl_stats_quantile_from_sorted_data (linear interpolation, numpy's default). */
+ * Owns one compact sample per measured request (about 64 bytes), so percentiles are exact. Every metric
+ * is defined in models/cpn_metrics.h (shared with cpnsim-report); percentiles interpolate linearly,
+ * numpy's default. */
 #ifndef CPN_ACCOUNTING_SUMMARY_H
 #define CPN_ACCOUNTING_SUMMARY_H
 
