@@ -10,8 +10,9 @@
  * percentiles are exact. Output is built as grids of strings and printed as aligned text, CSV or Markdown.
  *
  * Where each metric comes from: everything /requests can give is recomputed here, in double precision,
- * over the measured window (t_arrival >= the warmup_s root attribute), with the definitions documented in
- * analysis/README.md "Metrics" (TPOT between the first and last token as delivered to the user). Three metrics need
+ * over the measured window (t_arrival >= the warmup_s root attribute), with the definitions of
+ * models/cpn_metrics.h, the same functions the engine's /summary uses (documented in analysis/README.md
+ * "Metrics"; TPOT between the first and last token as delivered to the user). Three metrics need
  * data /requests does not hold and are read from /summary by group name: slo_attainment (the class SLOs
  * live in the scenario), cross_border_bytes (request sizes in bytes) and utilisation (accelerator counts
  * and busy time).
@@ -21,7 +22,8 @@
  *
  * This tool includes hdf5.h although it lives outside sim/output.c on purpose: it is a reader of the
  * documented format, independent of the simulator's code, so that machines that only analyse results
- * need neither SimGrid nor igraph, and old result files stay readable. */
+ * need neither SimGrid nor igraph, and old result files stay readable. It links only cpn_models (pure
+ * functions, GSL and libc) for the metric definitions, never the simulator core. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -36,6 +38,8 @@
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 #include <hdf5.h>
+
+#include "cpn_metrics.h"
 
 enum { EXIT_FINE = 0, EXIT_REGRESSION = 1, EXIT_BAD_INPUT = 2 };
 enum { BLOCK_ROWS = 65536 }; /* /requests rows read per H5Dread */
@@ -479,13 +483,9 @@ static hid_t row_memtype(hid_t ft, const char *file)
   return mt;
 }
 
-static double quantile(const double *sorted, size_t n, double q)
-{
-  return n ? gsl_stats_quantile_from_sorted_data(sorted, 1, n, q) : NAN;
-}
-
-/* Percentiles and means of the three latencies for every group of kind k: a counting sort by group puts
- * each group's values in one segment of `buf`, which is then sorted. */
+/* Percentiles of the three latencies for every group of kind k: a counting sort by group puts each
+ * group's values in one segment of `buf`, which is then sorted. The means, summed by read_requests in
+ * row order, are divided by the sample counts here. */
 static void latency_metrics(run_t *r, int k, const sample_t *s, size_t n, double *buf, size_t *off)
 {
   static const int pct[3][4] = {{M_TTFT_P50, M_TTFT_P95, M_TTFT_P99, M_TTFT_MEAN},
@@ -513,11 +513,11 @@ static void latency_metrics(run_t *r, int k, const sample_t *s, size_t n, double
       double *seg = buf + off[g], *m = metrics_of(r, k, g);
       size_t cnt = off[g + 1] - off[g];
       gsl_sort(seg, 1, cnt);
-      m[pct[which][0]] = quantile(seg, cnt, 0.50);
-      m[pct[which][1]] = quantile(seg, cnt, 0.95);
-      m[pct[which][2]] = quantile(seg, cnt, 0.99);
+      m[pct[which][0]] = cpn_metric_percentile(seg, cnt, 0.50);
+      m[pct[which][1]] = cpn_metric_percentile(seg, cnt, 0.95);
+      m[pct[which][2]] = cpn_metric_percentile(seg, cnt, 0.99);
       if (pct[which][3] >= 0)
-        m[pct[which][3]] = cnt ? gsl_stats_mean(seg, 1, cnt) : NAN;
+        m[pct[which][3]] = cpn_metric_mean(m[pct[which][3]], cnt);
     }
   }
 }
@@ -567,7 +567,7 @@ static int read_requests(hid_t f, run_t *r)
     H5Sclose(ms);
     for (hsize_t i = 0; i < cnt && !rc; i++) {
       const row_t *x = &rows[i];
-      if (!(x->t_arrival >= r->warmup_s))
+      if (!cpn_metric_measured(x->t_arrival, r->warmup_s))
         continue;
       if (x->tenant < 0 || x->tenant >= r->n_groups[K_TENANT] || x->cls < 0 || x->cls >= r->n_groups[K_CLASS] ||
           x->site < -1 || x->site >= n_site || status_map[x->status] < 0 || reason_map[x->reason] == -1) {
@@ -581,11 +581,9 @@ static int read_requests(hid_t f, run_t *r)
       s->g[K_CLASS] = x->cls;
       s->g[K_TENANT] = x->tenant;
       int done = x->status == completed;
-      s->ttft_s = done ? x->t_first_token - x->t_arrival : NAN;
-      s->e2e_s = done ? x->t_done - x->t_arrival : NAN;
-      s->tpot_s = done && x->output_tokens > 1
-                    ? (x->t_done - x->t_first_token) / (double)(x->output_tokens - 1)
-                    : NAN;
+      s->ttft_s = done ? cpn_metric_ttft_s(x->t_arrival, x->t_first_token) : NAN;
+      s->e2e_s = done ? cpn_metric_e2e_s(x->t_arrival, x->t_done) : NAN;
+      s->tpot_s = done ? cpn_metric_tpot_s(x->t_first_token, x->t_done, x->output_tokens) : NAN;
       for (int k = 0; k < KINDS; k++) {
         double *m = metrics_of(r, k, s->g[k]);
         m[M_REQUESTS] += 1;
@@ -599,6 +597,9 @@ static int read_requests(hid_t f, run_t *r)
         if (done) {
           m[M_PROMPT_TOKENS] += x->prompt_tokens;
           m[M_OUTPUT_TOKENS] += x->output_tokens;
+          /* Summed in row order (the order requests ended), as the engine sums them for /summary. */
+          m[M_TTFT_MEAN] += s->ttft_s;
+          m[M_E2E_MEAN] += s->e2e_s;
         }
       }
     }
@@ -612,17 +613,16 @@ static int read_requests(hid_t f, run_t *r)
   for (int k = 0; k < KINDS; k++)
     max_slots = r->n_slots[k] > max_slots ? r->n_slots[k] : max_slots;
   size_t *off = xcalloc((size_t)max_slots + 1, sizeof *off);
-  double measured_s = r->duration_s - r->warmup_s;
+  double window_s = cpn_metric_window_s(r->duration_s, r->warmup_s);
   for (int k = 0; k < KINDS; k++) {
     latency_metrics(r, k, samples, n_samples, buf, off);
     for (int g = 0; g < r->n_slots[k]; g++) {
       double *m = metrics_of(r, k, g), tok = m[M_PROMPT_TOKENS] + m[M_OUTPUT_TOKENS];
-      m[M_COMPLETED_FRAC] = m[M_REQUESTS] > 0 ? m[M_COMPLETED] / m[M_REQUESTS] : NAN;
-      m[M_TOKENS_PER_S] = measured_s > 0 ? m[M_OUTPUT_TOKENS] / measured_s : NAN;
-      /* As /summary: the cost of every measured request over the tokens of the completed ones. */
-      m[M_COST_PER_MTOK] = tok > 0 ? m[M_COST_USD] / tok * 1e6 : NAN;
-      m[M_ENERGY_KWH_PER_MTOK] = tok > 0 ? m[M_ENERGY_J] / 3.6e6 / tok * 1e6 : NAN;
-      m[M_CO2_PER_MTOK] = tok > 0 ? m[M_CO2_G] / tok * 1e6 : NAN;
+      m[M_COMPLETED_FRAC] = cpn_metric_completed_frac(m[M_COMPLETED], m[M_REQUESTS]);
+      m[M_TOKENS_PER_S] = cpn_metric_tokens_per_s(m[M_OUTPUT_TOKENS], window_s);
+      m[M_COST_PER_MTOK] = cpn_metric_cost_usd_per_mtok(m[M_COST_USD], tok);
+      m[M_ENERGY_KWH_PER_MTOK] = cpn_metric_energy_kwh_per_mtok(m[M_ENERGY_J], tok);
+      m[M_CO2_PER_MTOK] = cpn_metric_co2_g_per_mtok(m[M_CO2_G], tok);
     }
   }
   free(buf);
