@@ -149,8 +149,9 @@ static void per_mtok_divides_by_completed_tokens(void **state)
   assert_nan(cpn_metric_cost_usd_per_mtok(0.5, 0)); /* cost paid, nothing completed */
   assert_nan(cpn_metric_co2_g_per_mtok(1, 0));
   assert_nan(cpn_metric_energy_kwh_per_mtok(1, 0));
-  /* The bits both callers always produced: divide, then scale. */
-  assert_true(cpn_metric_cost_usd_per_mtok(0.1, 3) == 0.1 / 3 * 1e6);
+  /* The bits both callers always produced: divide, then scale (0.7 * 1e6 / 7 would give 100000 exactly). */
+  assert_true(cpn_metric_cost_usd_per_mtok(0.7, 7) == 99999.99999999999);
+  assert_true(cpn_metric_co2_g_per_mtok(0.7, 7) == 99999.99999999999);
 }
 
 static void utilisation_is_busy_over_available(void **state)
