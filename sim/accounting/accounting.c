@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpn_metrics.h"
+
 struct cpn_accounting {
   const cpn_scenario_t *sc;
   cpn_sim_t *sim;
@@ -14,7 +16,6 @@ struct cpn_accounting {
   void (*on_record)(const cpn_record_t *rec, void *arg);
   void *on_record_arg;
   cpn_counts_t n;
-  double response_sum_s;
 };
 
 cpn_err_t cpn_accounting_new(cpn_accounting_t **out, const cpn_scenario_t *sc, cpn_sim_t *sim, cpn_reqs_t *reqs,
@@ -90,13 +91,10 @@ void cpn_accounting_end(cpn_accounting_t *a, cpn_req_t *q, cpn_status_t status, 
   }
   if (a->out && !cpn_sim_error(a->sim))
     cpn_sim_fail(a->sim, cpn_output_request(a->out, rec));
-  if (rec->t_arrival >= sc->run.warmup_s) {
+  if (cpn_metric_measured(rec->t_arrival, sc->run.warmup_s) && !cpn_sim_error(a->sim)) {
     const cpn_class_spec_t *c = &sc->classes[rec->cls];
-    if (!cpn_sim_error(a->sim))
-      cpn_sim_fail(a->sim, cpn_summary_add(a->summary, rec, c->ttft_slo_s, c->tpot_slo_s,
-                                           q->net.bytes_in + q->net.bytes_out));
-    if (status == CPN_STATUS_COMPLETED)
-      a->response_sum_s += rec->t_done - rec->t_arrival;
+    cpn_sim_fail(a->sim, cpn_summary_add(a->summary, rec, c->ttft_slo_s, c->tpot_slo_s,
+                                         q->net.bytes_in + q->net.bytes_out));
   }
   cpn_reqs_release(a->reqs, q);
 }
@@ -139,8 +137,7 @@ void cpn_accounting_finish(cpn_accounting_t *a, double measured_s, const double 
 
 double cpn_accounting_mean_response_s(const cpn_accounting_t *a)
 {
-  double n = cpn_summary_get(a->summary, CPN_GROUP_OVERALL, 0, CPN_M_COMPLETED);
-  return n > 0 ? a->response_sum_s / n : NAN;
+  return cpn_summary_get(a->summary, CPN_GROUP_OVERALL, 0, CPN_M_E2E_MEAN);
 }
 
 const cpn_summary_t *cpn_accounting_summary(const cpn_accounting_t *a) { return a->summary; }

@@ -21,6 +21,7 @@
 
 #include "accounting/accounting.h"
 #include "core/event.h"
+#include "cpn_metrics.h"
 #include "fleet/fleet.h"
 #include "gateway/gateway.h"
 #include "network/network.h"
@@ -333,7 +334,7 @@ cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats)
   if (!err)
     err = cpn_accounting_check(r->acct);
   if (!err) {
-    double measured = sc->run.duration_s - sc->run.warmup_s;
+    double measured = cpn_metric_window_s(sc->run.duration_s, sc->run.warmup_s);
     double *busy = calloc((size_t)sc->n_sites, sizeof *busy);
     int *accels = calloc((size_t)sc->n_sites, sizeof *accels);
     if (!busy || !accels) {
