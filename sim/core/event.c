@@ -119,7 +119,15 @@ void cpn_sim_fail(cpn_sim_t *sim, cpn_err_t err)
 
 cpn_err_t cpn_sim_error(const cpn_sim_t *sim) { return sim->err; }
 
-void cpn_sim_activity_begin(cpn_sim_t *sim) { sim->activities++; }
+/* While no activity is in flight the loop does not follow SimGrid's clock (nothing in SimGrid can act
+ * before the next event); an activity must start at the simulated now, so the clock is brought there
+ * first. Called from a handler, that is from the engine actor. */
+void cpn_sim_activity_begin(cpn_sim_t *sim)
+{
+  if (simgrid_get_clock() < sim->now)
+    sg_actor_sleep_until(sim->now);
+  sim->activities++;
+}
 
 void cpn_sim_post(cpn_sim_t *sim, double t, int kind, int idx, void *ptr)
 {
@@ -154,14 +162,13 @@ int cpn_sim_run(cpn_sim_t *sim, double t_end)
         break;
       }
     }
-    if (t > clock + 1e-12 * (1.0 + clock)) {
-      /* Activities in flight can post an earlier event: wait on the semaphore instead of sleeping. */
-      if (sim->activities > 0) {
-        double until = t < t_end ? t : t_end;
-        sg_sem_acquire_timeout(sim->wake, until - clock);
-        continue;
-      }
-      sg_actor_sleep_until(t);
+    /* Activities in flight can post an earlier event: wait on the semaphore until the next event instead
+     * of processing it. With none in flight, SimGrid has nothing to do before the next event: the event
+     * is processed without a context switch (the clock catches up when an activity starts). */
+    if (sim->activities > 0 && t > clock + 1e-12 * (1.0 + clock)) {
+      double until = t < t_end ? t : t_end;
+      sg_sem_acquire_timeout(sim->wake, until - clock);
+      continue;
     }
     cpn_event_t e = heap_pop(sim);
     sim->now = e.t;
