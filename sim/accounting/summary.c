@@ -1,14 +1,14 @@
-/* summary: metrics from the measured requests (see summary.h). Samples are kept in one array; each
- * group's percentiles sort a scratch copy of its values, so finish() costs O(N log N) per kind. What each
+/* summary: metrics from the measured requests (see summary.h). Latency percentiles come from one
+ * histogram per group and latency (models/cpn_hist.h), so memory does not grow with the run. What each
  * metric means (percentile rule, TPOT, SLO, ratios) is defined once in models/cpn_metrics.h, which
  * cpnsim-report shares; this file only gathers the counts, sums and samples per group. */
 #include "accounting/summary.h"
 
-#include <gsl/gsl_sort_float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpn_hist.h"
 #include "cpn_metrics.h"
 
 const char *const cpn_metric_names[CPN_M_COUNT] = {
@@ -18,18 +18,14 @@ const char *const cpn_metric_names[CPN_M_COUNT] = {
   "co2_g", "co2_g_per_mtok", "cross_border_requests", "cross_border_bytes", "utilisation",
 };
 
-/* One completed request's latencies, kept for exact percentiles: 20 bytes, so a 10-million-request run
- * holds 200 MB. Single precision (relative 6e-8) is ample for a summary; /requests keeps doubles.
- * Counts, tokens, cost, energy and CO2 are summed per group as requests end. */
-typedef struct {
-  float ttft_s, e2e_s, tpot_s;
-  uint16_t group[CPN_GROUP_KINDS - 1]; /* site, class, tenant */
-  uint8_t has_tpot;
-} sample_t;
+/* Latencies of completed requests go into log-bucketed histograms, one per group and latency (TTFT,
+ * end-to-end, TPOT): memory grows with the range of values, not with the number of requests, and each
+ * percentile is within CPN_HIST_REL_ERR (0.1%) of the exact one; cpnsim-report computes exact ones from
+ * /requests. Counts, tokens, cost, energy and CO2 are summed per group as requests end. */
+enum { LAT_TTFT, LAT_E2E, LAT_TPOT, LAT_KINDS };
 
 struct cpn_summary {
-  sample_t *samples;
-  size_t n, cap;
+  cpn_hist_t *hist[CPN_GROUP_KINDS]; /* n_groups[k] * LAT_KINDS */
   int n_groups[CPN_GROUP_KINDS];
   const char *const *names[CPN_GROUP_KINDS];
   double *metrics[CPN_GROUP_KINDS]; /* n_groups[k] * CPN_M_COUNT */
@@ -55,7 +51,8 @@ cpn_err_t cpn_summary_new(cpn_summary_t **out, const char *const *const names[CP
       s->names[k] = copy;
     }
     s->metrics[k] = calloc((size_t)s->n_groups[k] * CPN_M_COUNT, sizeof(double));
-    if (!s->metrics[k]) {
+    s->hist[k] = calloc((size_t)s->n_groups[k] * LAT_KINDS, sizeof(cpn_hist_t));
+    if (!s->metrics[k] || !s->hist[k]) {
       cpn_summary_free(s);
       return cpn_error_set(CPN_ENOMEM, "summary: out of memory");
     }
@@ -69,10 +66,13 @@ void cpn_summary_free(cpn_summary_t *s)
   if (!s)
     return;
   for (int k = 0; k < CPN_GROUP_KINDS; k++) {
+    if (s->hist[k])
+      for (size_t i = 0; i < (size_t)s->n_groups[k] * LAT_KINDS; i++)
+        cpn_hist_destroy(&s->hist[k][i]);
+    free(s->hist[k]);
     free(s->metrics[k]);
     free((void *)s->names[k]);
   }
-  free(s->samples);
   free(s);
 }
 
@@ -105,72 +105,31 @@ cpn_err_t cpn_summary_add(cpn_summary_t *s, const cpn_record_t *r, double ttft_s
   }
   if (!done)
     return CPN_OK;
-  if (s->n == s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 4096;
-    sample_t *p = realloc(s->samples, cap * sizeof *p);
-    if (!p)
-      return cpn_error_set(CPN_ENOMEM, "summary: out of memory at %zu requests", s->n);
-    s->samples = p;
-    s->cap = cap;
+  for (int k = 0; k < CPN_GROUP_KINDS; k++) {
+    if (group[k] < 0 || group[k] >= s->n_groups[k])
+      continue;
+    cpn_hist_t *h = &s->hist[k][(size_t)group[k] * LAT_KINDS];
+    if (cpn_hist_add(&h[LAT_TTFT], ttft) || cpn_hist_add(&h[LAT_E2E], e2e) || cpn_hist_add(&h[LAT_TPOT], tpot))
+      return cpn_error_set(CPN_ENOMEM, "summary: out of memory (latency histograms)");
   }
-  sample_t *x = &s->samples[s->n++];
-  x->ttft_s = (float)ttft;
-  x->e2e_s = (float)e2e;
-  x->tpot_s = (float)tpot;
-  x->group[0] = (uint16_t)r->site;
-  x->group[1] = (uint16_t)r->cls;
-  x->group[2] = (uint16_t)r->tenant;
-  x->has_tpot = !isnan(tpot);
   return CPN_OK;
 }
 
-/* Writes one latency (0 ttft, 1 e2e, 2 tpot) of every sample into scratch, grouped by the kind's group
- * (a counting sort: off[g] .. off[g+1] is group g), then sorts each group's segment. O(N log N). */
-static void gather(const cpn_summary_t *s, int k, int which, float *scratch, size_t *off)
+static void finish_kind(cpn_summary_t *s, int k, double measured_s)
 {
-  int ng = s->n_groups[k];
-  memset(off, 0, (size_t)(ng + 1) * sizeof *off);
-  for (size_t i = 0; i < s->n; i++) {
-    const sample_t *x = &s->samples[i];
-    if (which == 2 && !x->has_tpot)
-      continue;
-    off[(k == CPN_GROUP_OVERALL ? 0 : x->group[k - 1]) + 1]++;
-  }
-  for (int g = 0; g < ng; g++)
-    off[g + 1] += off[g];
-  size_t *pos = off + ng + 1; /* second half of the caller's array: fill positions */
-  memcpy(pos, off, (size_t)ng * sizeof *pos);
-  for (size_t i = 0; i < s->n; i++) {
-    const sample_t *x = &s->samples[i];
-    if (which == 2 && !x->has_tpot)
-      continue;
-    int g = k == CPN_GROUP_OVERALL ? 0 : x->group[k - 1];
-    scratch[pos[g]++] = which == 0 ? x->ttft_s : which == 1 ? x->e2e_s : x->tpot_s;
-  }
-  for (int g = 0; g < ng; g++)
-    gsl_sort_float(scratch + off[g], 1, off[g + 1] - off[g]);
-}
-
-/* One scratch array of floats (4 bytes per completed request), reused for every kind and latency. */
-static void finish_kind(cpn_summary_t *s, int k, double measured_s, float *scratch, size_t *off)
-{
-  static const int cols[3][3] = {{CPN_M_TTFT_P50, CPN_M_TTFT_P95, CPN_M_TTFT_P99},
-                                 {CPN_M_E2E_P50, CPN_M_E2E_P95, CPN_M_E2E_P99},
-                                 {CPN_M_TPOT_P50, -1, CPN_M_TPOT_P99}};
+  static const int cols[LAT_KINDS][3] = {{CPN_M_TTFT_P50, CPN_M_TTFT_P95, CPN_M_TTFT_P99},
+                                         {CPN_M_E2E_P50, CPN_M_E2E_P95, CPN_M_E2E_P99},
+                                         {CPN_M_TPOT_P50, -1, CPN_M_TPOT_P99}};
   static const double qs[3] = {0.50, 0.95, 0.99};
-  for (int which = 0; which < 3; which++) {
-    gather(s, k, which, scratch, off);
-    for (int g = 0; g < s->n_groups[k]; g++) {
-      double *m = &s->metrics[k][(size_t)g * CPN_M_COUNT];
-      size_t n = off[g + 1] - off[g];
+  for (int g = 0; g < s->n_groups[k]; g++) {
+    double *m = &s->metrics[k][(size_t)g * CPN_M_COUNT];
+    const cpn_hist_t *h = &s->hist[k][(size_t)g * LAT_KINDS];
+    for (int which = 0; which < LAT_KINDS; which++)
       for (int j = 0; j < 3; j++)
         if (cols[which][j] >= 0)
-          m[cols[which][j]] = cpn_metric_percentile_f(scratch + off[g], n, qs[j]);
-      if (which == 0)
-        m[CPN_M_TTFT_MEAN] = cpn_metric_mean(m[CPN_M_TTFT_MEAN], n);
-      if (which == 1)
-        m[CPN_M_E2E_MEAN] = cpn_metric_mean(m[CPN_M_E2E_MEAN], n);
-    }
+          m[cols[which][j]] = cpn_hist_quantile(&h[which], qs[j]);
+    m[CPN_M_TTFT_MEAN] = cpn_metric_mean(m[CPN_M_TTFT_MEAN], h[LAT_TTFT].total);
+    m[CPN_M_E2E_MEAN] = cpn_metric_mean(m[CPN_M_E2E_MEAN], h[LAT_E2E].total);
   }
   for (int g = 0; g < s->n_groups[k]; g++) {
     double *m = &s->metrics[k][(size_t)g * CPN_M_COUNT];
@@ -185,18 +144,8 @@ static void finish_kind(cpn_summary_t *s, int k, double measured_s, float *scrat
 
 void cpn_summary_finish(cpn_summary_t *s, double measured_s, const double *site_busy_accel_s, const int *site_accels)
 {
-  int max_groups = 1;
   for (int k = 0; k < CPN_GROUP_KINDS; k++)
-    if (s->n_groups[k] > max_groups)
-      max_groups = s->n_groups[k];
-  float *scratch = malloc((s->n ? s->n : 1) * sizeof *scratch);
-  size_t *off = malloc(2 * ((size_t)max_groups + 1) * sizeof *off);
-  if (scratch && off)
-    for (int k = 0; k < CPN_GROUP_KINDS; k++)
-      finish_kind(s, k, measured_s, scratch, off);
-  /* Without memory the percentiles stay 0 and the sums stand; the run is about to fail anyway. */
-  free(scratch);
-  free(off);
+    finish_kind(s, k, measured_s);
   double busy = 0, cap = 0;
   for (int g = 0; g < s->n_groups[CPN_GROUP_SITE]; g++) {
     double c = (double)site_accels[g] * measured_s;
