@@ -47,6 +47,9 @@ static int site_eligible(const cpn_placement_t *pl, const cpn_req_t *q, int s, i
     return 0;
   if (c->max_kv_cap < need_kv)
     return 0;
+  /* A site no route reaches from the request's origin cannot serve it, whatever the policy says. */
+  if (!isfinite(cpn_network_latency_s(pl->net, q->rec.origin, s)))
+    return 0;
   return residency_ok(&pl->sc->origins[q->rec.origin], &pl->sc->sites[s]);
 }
 

@@ -1,5 +1,6 @@
 /* placement: chooses the site of each request. The engine decides which sites are eligible (the model
- * is served there, the site is up, residency and confidentiality allow it, the request fits in KV);
+ * is served there, the site is up and reachable from the request's origin, residency and
+ * confidentiality allow it, the request fits in KV);
  * the policy plug-in chooses among them on its view (fresh, or refreshed every run.view_refresh_s);
  * a choice outside the eligible sites is a violation and the request is rejected. A placed request's
  * upload starts at once.
