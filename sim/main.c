@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "run/run.h"
 #include "placement/policy.h"
@@ -24,7 +25,7 @@ static void usage(FILE *f)
           "  --check                validate the scenario and exit\n"
           "  --print-config         print the fully resolved scenario and exit\n"
           "  --list-policies        list the built-in policies\n"
-          "  --quiet                no summary table\n"
+          "  --quiet                no summary table and no progress line\n"
           "  --cfg=..., --log=...   passed to SimGrid\n"
           "  -h, --help             this help\n",
           CPN_SCENARIO_DIR);
@@ -158,6 +159,7 @@ int main(int argc, char **argv)
     out = out_default;
   }
   cpn_run_config_t cfg = {.sc = &sc, .policy = type, .out_path = out, .report = quiet ? NULL : stdout,
+                          .progress = quiet || !isatty(STDERR_FILENO) ? NULL : stderr,
                              .sg_argc = sg_argc, .sg_argv = sg_argv};
   cpn_run_stats_t st;
   err = cpn_run(&cfg, &st);

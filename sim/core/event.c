@@ -30,6 +30,9 @@ struct cpn_sim {
   sg_sem_t wake;
   int (*idle)(void *arg);
   void *idle_arg;
+  int (*tick)(void *arg);
+  void *tick_arg;
+  uint64_t tick_every, tick_left;
   cpn_err_t err;
 };
 
@@ -145,6 +148,13 @@ void cpn_sim_set_idle_check(cpn_sim_t *sim, int (*idle)(void *arg), void *arg)
   sim->idle_arg = arg;
 }
 
+void cpn_sim_set_tick(cpn_sim_t *sim, unsigned every, int (*tick)(void *arg), void *arg)
+{
+  sim->tick = tick;
+  sim->tick_arg = arg;
+  sim->tick_every = sim->tick_left = every ? every : 1;
+}
+
 int cpn_sim_idle(const cpn_sim_t *sim) { return sim->idle ? sim->idle(sim->idle_arg) : 0; }
 
 int cpn_sim_run(cpn_sim_t *sim, double t_end)
@@ -176,6 +186,11 @@ int cpn_sim_run(cpn_sim_t *sim, double t_end)
     handler_t *h = &sim->kinds[e.kind];
     h->count++;
     h->fn(h->ctx, &e);
+    if (sim->tick && --sim->tick_left == 0) {
+      sim->tick_left = sim->tick_every;
+      if (sim->tick(sim->tick_arg))
+        break;
+    }
   }
   if (!sim->err && cut)
     sim->now = t_end;

@@ -59,6 +59,10 @@ int cpn_sim_activities(const cpn_sim_t *sim);
 void cpn_sim_set_idle_check(cpn_sim_t *sim, int (*idle)(void *arg), void *arg);
 int cpn_sim_idle(const cpn_sim_t *sim);
 
+/* A hook the loop calls every `every` events (progress lines, interruption checks); a non-zero return
+ * stops the run with the error it recorded (cpn_sim_fail). */
+void cpn_sim_set_tick(cpn_sim_t *sim, unsigned every, int (*tick)(void *arg), void *arg);
+
 /* The loop: pops events until none is left before t_end (or an error). Must run inside a SimGrid actor.
  * Returns 1 when it stopped at t_end with work left (the clock is then set to t_end), 0 otherwise. */
 int cpn_sim_run(cpn_sim_t *sim, double t_end);

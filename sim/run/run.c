@@ -57,6 +57,8 @@ typedef struct {
   cpn_sampling_t *samp;
   double t_end;
   double sim_end_s;
+  struct timespec w0;         /* wall clock at the start */
+  double last_progress_wall_s;
 } run_t;
 
 static run_t *g_run; /* the actor's argument: SimGrid actors take argc/argv only */
@@ -67,6 +69,35 @@ static int run_idle(void *arg)
 {
   const run_t *r = arg;
   return cpn_sources_pending(r->src) == 0 && cpn_reqs_empty(r->reqs) && cpn_sim_activities(r->sim) == 0;
+}
+
+static double wall_since(const struct timespec *w0)
+{
+  struct timespec w;
+  clock_gettime(CLOCK_MONOTONIC, &w);
+  return (double)(w.tv_sec - w0->tv_sec) + 1e-9 * (double)(w.tv_nsec - w0->tv_nsec);
+}
+
+/* Every 2^16 events: a progress line (simulated time, requests, rate, time left) at most once a second. */
+static int tick(void *arg)
+{
+  run_t *r = arg;
+  FILE *f = r->cfg->progress;
+  if (!f)
+    return 0;
+  double wall = wall_since(&r->w0), now = cpn_sim_now(r->sim);
+  if (wall - r->last_progress_wall_s < 1.0)
+    return 0;
+  r->last_progress_wall_s = wall;
+  long arrived = cpn_accounting_counts(r->acct)->arrived;
+  double left = now > 0 ? (r->t_end - now) * wall / now : NAN;
+  long budget = r->sc->run.max_requests;
+  if (budget > 0 && arrived > 0 && (budget - arrived) * wall / arrived < left)
+    left = (budget - arrived) * wall / arrived; /* the request budget ends the run first */
+  fprintf(f, "\r  simulated %.0f of %.0f s, %ld requests, %.0f requests/s, about %.0f s left   ", now, r->t_end,
+          arrived, arrived / wall, left);
+  fflush(f);
+  return 0;
 }
 
 static void arrived(void *ctx, cpn_req_t *q) { cpn_serving_arrive(ctx, q); }
@@ -114,6 +145,7 @@ static cpn_err_t build(run_t *r)
   cpn_network_on_arrived(r->net, arrived, r->sv);
   cpn_network_on_replied(r->net, replied, r->acct);
   cpn_sim_set_idle_check(r->sim, run_idle, r);
+  cpn_sim_set_tick(r->sim, 1u << 16, tick, r);
   /* First events, in a fixed order (equal times pop in the order they were scheduled). */
   err = cpn_fleet_start(r->fleet);
   if (!err) err = cpn_sources_start(r->src);
@@ -280,6 +312,7 @@ cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats)
   run_t *r = calloc(1, sizeof *r);
   if (!r)
     return cpn_error_set(CPN_ENOMEM, "run: out of memory");
+  r->w0 = w0;
   r->cfg = cfg;
   r->sc = sc;
   r->t_end = sc->run.duration_s + sc->run.drain_s;
@@ -308,6 +341,10 @@ cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats)
     sg_actor_create("cpn-engine", sg_host_by_name(cpn_topology_node_name(r->topo, 0)), engine_actor, 0, NULL);
     simgrid_run();
     err = cpn_sim_error(r->sim);
+    if (cfg->progress && r->last_progress_wall_s > 0) {
+      fprintf(cfg->progress, "\r%*s\r", 100, "");
+      fflush(cfg->progress);
+    }
   }
   cpn_run_stats_t st = {0};
   clock_gettime(CLOCK_MONOTONIC, &w1);

@@ -18,6 +18,7 @@ typedef struct {
   const cpn_policy_type_t *policy;
   const char *out_path;      /* HDF5 result file; NULL = none */
   FILE *report;              /* readable summary; NULL = none */
+  FILE *progress;            /* a progress line, rewritten about once a second; NULL = none */
   int sg_argc;               /* extra SimGrid arguments (--cfg=..., --log=...) */
   char **sg_argv;
   /* Optional: called for every completed request before it is written (tests, embedding). */
