@@ -136,7 +136,8 @@ int main(int argc, char **argv)
     memcpy(sc.run.policy, policy, len + 1);
   }
   const cpn_policy_type_t *type = NULL;
-  err = cpn_policy_resolve(reg, sc.run.policy, &type);
+  /* Validation never executes code: --check and --print-config do not load a plug-in. */
+  err = check || print ? cpn_policy_check_spec(reg, sc.run.policy) : cpn_policy_resolve(reg, sc.run.policy, &type);
   if (err) {
     fprintf(stderr, "cpnsim: %s%s\n", policy ? "--policy: " : "run.policy: ", cpn_error_message());
     cpn_scenario_destroy(&sc);
@@ -146,12 +147,14 @@ int main(int argc, char **argv)
   if (check || print) {
     if (print)
       err = cpn_scenario_print(&sc, stdout);
+    else if ((err = cpn_run_check(&sc)) != CPN_OK)
+      fprintf(stderr, "%s\ncpnsim: %s: %s\n", cpn_error_message(), scenario, cpn_error_name(err));
     else
       printf("%s: ok (%d sites, %d links, %d models, %d origins, policy %s)\n", scenario, sc.n_sites, sc.n_links,
-             sc.n_models, sc.n_origins, type->name);
+             sc.n_models, sc.n_origins, sc.run.policy);
     cpn_scenario_destroy(&sc);
     cpn_policy_registry_free(reg);
-    return err ? 1 : 0;
+    return err == CPN_EINVAL ? 2 : err ? 1 : 0;
   }
   char out_default[CPN_NAME_MAX + 8];
   if (!out) {

@@ -6,7 +6,9 @@
 #include <assert.h>
 #include <dlfcn.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_TYPES 128
 #define MAX_HANDLES 16
@@ -128,4 +130,17 @@ cpn_err_t cpn_policy_resolve(cpn_policy_registry_t *reg, const char *spec, const
     strncat(names, reg->types[i]->name, sizeof names - strlen(names) - 1);
   }
   return cpn_error_set(CPN_ENOTFOUND, "unknown policy '%s' (known: %s; or a path to a plug-in .so)", spec, names);
+}
+
+cpn_err_t cpn_policy_check_spec(const cpn_policy_registry_t *reg, const char *spec)
+{
+  if (cpn_policy_registry_find(reg, spec))
+    return CPN_OK;
+  size_t len = strlen(spec);
+  if (strchr(spec, '/') || (len > 3 && strcmp(spec + len - 3, ".so") == 0)) {
+    if (access(spec, R_OK) != 0)
+      return cpn_error_set(CPN_ENOTFOUND, "plug-in '%s' cannot be read: %s", spec, strerror(errno));
+    return CPN_OK;
+  }
+  return cpn_error_set(CPN_ENOTFOUND, "unknown policy '%s' (a built-in name or a path to a plug-in .so)", spec);
 }

@@ -302,6 +302,13 @@ static void run_free(run_t *r)
   cpn_topology_free(r->topo);
 }
 
+cpn_err_t cpn_run_check(const cpn_scenario_t *sc)
+{
+  if (sc->n_sites == 0 || sc->n_models == 0 || sc->n_classes == 0 || sc->n_tenants == 0)
+    return cpn_error_set(CPN_EINVAL, "%s: a scenario needs at least one site, model, class and tenant", sc->file);
+  return cpn_serving_check(sc);
+}
+
 cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats)
 {
   const cpn_scenario_t *sc = cfg->sc;

@@ -44,4 +44,8 @@ typedef struct {
 
 cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats);
 
+/* What --check adds to the loader's validation: the checks the stages make before building (limits on
+ * counts and memory, catalog names), without building anything or starting SimGrid. */
+cpn_err_t cpn_run_check(const cpn_scenario_t *sc);
+
 #endif

@@ -287,14 +287,58 @@ void cpn_serving_arrive(cpn_serving_t *sv, cpn_req_t *q)
   dispatch(sv, site, model);
 }
 
+cpn_err_t cpn_serving_check(const cpn_scenario_t *sc)
+{
+  /* Counts and their sums are checked against the memory they would take before anything is allocated
+   * (a sum of int counts used to wrap around, and the replica array to be written past its end). */
+  double n_rep = 0, bytes = 0;
+  for (int s = 0; s < sc->n_sites; s++)
+    for (int k = 0; k < sc->sites[s].n_replicas; k++) {
+      const cpn_replica_spec_t *rs = &sc->sites[s].replicas[k];
+      n_rep += rs->count;
+      bytes += (double)rs->count * (sizeof(cpn_replica_t) + sizeof(int) + cpn_sched_continuous.state_size +
+                                    (double)rs->max_batch * sizeof(cpn_req_t *));
+      if (n_rep > CPN_SERVING_MAX_REPLICAS || bytes > CPN_SERVING_MAX_BYTES)
+        return cpn_error_set(CPN_EINVAL,
+                             "%s:%d: sites.%s.replicas.%d.count: the scenario's replicas would take %.3g replicas and "
+                             "%.3g GB of memory, over the limits of %d replicas and %.3g GB",
+                             sc->file, sc->sites[s].line, sc->sites[s].name, k, n_rep, bytes / 1e9,
+                             CPN_SERVING_MAX_REPLICAS, CPN_SERVING_MAX_BYTES / 1e9);
+    }
+  for (int s = 0; s < sc->n_sites; s++) {
+    const cpn_site_spec_t *ss = &sc->sites[s];
+    for (int k = 0; k < ss->n_replicas; k++) {
+      const cpn_replica_spec_t *rs = &ss->replicas[k];
+      const cpn_pool_spec_t *pool = &ss->pools[rs->pool];
+      const cpn_model_spec_t *ms = &sc->models[rs->model];
+      const cpn_accel_t *acc = cpn_accel_find(pool->accel);
+      const cpn_llm_t *llm = cpn_llm_find(ms->catalog);
+      if (!acc)
+        return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.pools.%s.accel: unknown accelerator '%s'", sc->file,
+                             ss->line, ss->name, pool->name, pool->accel);
+      if (!llm)
+        return cpn_error_set(CPN_EINVAL, "%s: models.%s.catalog: unknown model '%s'", sc->file, ms->name, ms->catalog);
+      cpn_perf_t perf;
+      cpn_perf_init(&perf, llm, acc, rs->tp);
+      if (ms->fixed_step_s <= 0 && !(cpn_perf_kv_capacity_tokens(&perf) > 0))
+        return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas: model '%s' does not fit on %d x %s (tp too small)",
+                             sc->file, ss->line, ss->name, ms->name, rs->tp, acc->name);
+    }
+  }
+  return CPN_OK;
+}
+
 static cpn_err_t build(cpn_serving_t *sv)
 {
   const cpn_scenario_t *sc = sv->sc;
-  int n_rep = 0;
+  cpn_err_t err = cpn_serving_check(sc);
+  if (err)
+    return err;
+  double n_rep = 0;
   for (int s = 0; s < sc->n_sites; s++)
     for (int k = 0; k < sc->sites[s].n_replicas; k++)
       n_rep += sc->sites[s].replicas[k].count;
-  sv->reps = calloc((size_t)(n_rep ? n_rep : 1), sizeof *sv->reps);
+  sv->reps = calloc((size_t)(n_rep > 0 ? n_rep : 1), sizeof *sv->reps);
   if (!sv->reps)
     return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replicas)");
   /* Per (site, model) replica lists: count first, then fill. */

@@ -19,7 +19,15 @@
 
 typedef struct cpn_serving cpn_serving_t;
 
+/* Limits checked before anything is built: replicas in all, and the memory their state would take. */
+#define CPN_SERVING_MAX_REPLICAS 10000000
+#define CPN_SERVING_MAX_BYTES 8e9
+
 typedef enum { CPN_REP_READY = 0, CPN_REP_UNLOADED, CPN_REP_LOADING, CPN_REP_DRAINING } cpn_rep_state_t;
+
+/* Checks what building the scenario's replicas needs, without building: counts and memory within the
+ * limits, known accelerators and models, models that fit (for --check). */
+cpn_err_t cpn_serving_check(const cpn_scenario_t *sc);
 
 /* Builds every replica of the scenario (refuses unknown accelerators, models and schedulers, and models
  * that do not fit) and reports each to the views. */
