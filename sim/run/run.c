@@ -22,6 +22,7 @@
 #include "accounting/accounting.h"
 #include "core/event.h"
 #include "cpn_metrics.h"
+#include "cpn_workload.h"
 #include "fleet/fleet.h"
 #include "gateway/gateway.h"
 #include "network/network.h"
@@ -59,6 +60,8 @@ typedef struct {
   double sim_end_s;
   struct timespec w0;         /* wall clock at the start */
   double last_progress_wall_s;
+  double last_tick_now;
+  int stalled_ticks;
 } run_t;
 
 static run_t *g_run; /* the actor's argument: SimGrid actors take argc/argv only */
@@ -82,10 +85,23 @@ static double wall_since(const struct timespec *w0)
 static int tick(void *arg)
 {
   run_t *r = arg;
+  double now = cpn_sim_now(r->sim);
+  /* A run whose simulated time stops advancing would never end: 2^24 events at one instant stop it. */
+  if (now == r->last_tick_now) {
+    if (++r->stalled_ticks >= 256) {
+      cpn_sim_fail(r->sim, cpn_error_set(CPN_EINVAL, "run: simulated time stopped advancing at %.9g s (%.0f events "
+                                                      "at that instant); a rate or a count is too large",
+                                         now, 256.0 * 65536));
+      return 1;
+    }
+  } else {
+    r->last_tick_now = now;
+    r->stalled_ticks = 0;
+  }
   FILE *f = r->cfg->progress;
   if (!f)
     return 0;
-  double wall = wall_since(&r->w0), now = cpn_sim_now(r->sim);
+  double wall = wall_since(&r->w0);
   if (wall - r->last_progress_wall_s < 1.0)
     return 0;
   r->last_progress_wall_s = wall;
@@ -302,11 +318,41 @@ static void run_free(run_t *r)
   cpn_topology_free(r->topo);
 }
 
+/* The event budget: a run that would take more events is refused before it starts (at about five
+ * events per request, 10^11 events are 2 * 10^10 requests: five national hours). */
+#define CPN_RUN_MAX_EVENTS 1e11
+#define CPN_RUN_EVENTS_PER_REQUEST 5.0
+
 cpn_err_t cpn_run_check(const cpn_scenario_t *sc)
 {
   if (sc->n_sites == 0 || sc->n_models == 0 || sc->n_classes == 0 || sc->n_tenants == 0)
     return cpn_error_set(CPN_EINVAL, "%s: a scenario needs at least one site, model, class and tenant", sc->file);
-  return cpn_serving_check(sc);
+  /* Expected arrivals: the rates (at the diurnal profile's peak) over the arrival window, or the request
+   * budget when one is set. Refused before anything runs, naming the key that makes it too large. */
+  if (!sc->demand.trace_file[0]) {
+    double peak = sc->demand.diurnal_enabled ? cpn_diurnal_max(&sc->demand.diurnal) : 1.0, total = 0;
+    int worst = -1;
+    for (int o = 0; o < sc->n_origins; o++) {
+      double n = sc->origins[o].rate_rps * sc->demand.scale * peak * sc->run.duration_s;
+      total += n;
+      if (worst < 0 || n > sc->origins[worst].rate_rps * sc->demand.scale * peak * sc->run.duration_s)
+        worst = o;
+    }
+    if (sc->run.max_requests > 0 && total > (double)sc->run.max_requests)
+      total = (double)sc->run.max_requests;
+    if (!(total * CPN_RUN_EVENTS_PER_REQUEST <= CPN_RUN_MAX_EVENTS) && worst >= 0)
+      return cpn_error_set(CPN_EINVAL,
+                           "%s:%d: origins.%s.rate_rps: %g requests/s (x demand.scale %g) over run.duration_s %g s "
+                           "would make about %.3g requests in all, over the event budget of %.3g events (%.0f per "
+                           "request); lower the rates or the duration, or set run.max_requests",
+                           sc->file, sc->origins[worst].line, sc->origins[worst].name, sc->origins[worst].rate_rps,
+                           sc->demand.scale, sc->run.duration_s, total, CPN_RUN_MAX_EVENTS, CPN_RUN_EVENTS_PER_REQUEST);
+  }
+  if (!(sc->run.duration_s + sc->run.drain_s < 1e12))
+    return cpn_error_set(CPN_EINVAL, "%s: run.duration_s + run.drain_s: %g s is more than 30,000 years of simulated time",
+                         sc->file, sc->run.duration_s + sc->run.drain_s);
+  cpn_err_t err = cpn_sources_check(sc);
+  return err ? err : cpn_serving_check(sc);
 }
 
 cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats)
@@ -325,7 +371,9 @@ cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats)
   r->t_end = sc->run.duration_s + sc->run.drain_s;
   char platform[] = "/tmp/cpnsim-platform-XXXXXX";
   int pfd = -1;
-  cpn_err_t err = build(r);
+  cpn_err_t err = cpn_run_check(sc);
+  if (!err)
+    err = build(r);
   if (!err && cfg->out_path)
     err = cpn_output_open(&r->out, cfg->out_path);
   if (!err && r->out)

@@ -198,6 +198,40 @@ static cpn_err_t open_trace(cpn_sources_t *src)
   return cpn_trace_open(&src->trace, d->trace_file, &o);
 }
 
+/* The arrival process of origin o. An origin with rate 0 makes no request (it is valid: a demand
+ * switched off with --set). */
+static cpn_err_t arrival_init(cpn_arrival_t *a, const cpn_scenario_t *sc, int o)
+{
+  const cpn_origin_spec_t *os = &sc->origins[o];
+  memset(a, 0, sizeof *a);
+  a->kind = sc->demand.arrival;
+  a->rate_rps = os->rate_rps * sc->demand.scale;
+  a->cv = sc->demand.cv;
+  a->diurnal = sc->demand.diurnal_enabled ? &sc->demand.diurnal : NULL;
+  a->tz_offset_h = os->tz_h;
+  a->start_utc_h = sc->run.start_utc_h;
+  a->burst_factor = sc->demand.burst_factor;
+  a->burst_mean_s = sc->demand.burst_mean_s;
+  a->calm_mean_s = sc->demand.calm_mean_s;
+  a->mmpp_state = 0;
+  a->mmpp_switch_s = -1;
+  if (a->rate_rps > 0 && cpn_arrival_prepare(a) != 0)
+    return cpn_error_set(CPN_EINVAL, "%s:%d: origins.%s: invalid arrival process parameters", sc->file, os->line,
+                         os->name);
+  return CPN_OK;
+}
+
+cpn_err_t cpn_sources_check(const cpn_scenario_t *sc)
+{
+  for (int o = 0; o < sc->n_origins; o++) {
+    cpn_arrival_t a;
+    cpn_err_t err = arrival_init(&a, sc, o);
+    if (err)
+      return err;
+  }
+  return CPN_OK;
+}
+
 cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim_t *sim, cpn_reqs_t *reqs,
                           cpn_accounting_t *acct, cpn_gateway_t *gw, double t_end_arrivals)
 {
@@ -218,27 +252,12 @@ cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim
   if (!src->arr_rng || !src->arrivals || !src->tok_rng || !src->class_cdf || !src->tenant_cdf || !src->model_cdf)
     err = cpn_error_set(CPN_ENOMEM, "sources: out of memory (workload)");
   for (int o = 0; !err && o < src->n_origins; o++) {
-    const cpn_origin_spec_t *os = &sc->origins[o];
     src->arr_rng[o] = cpn_rng_stream(seed, CPN_STREAM_ARRIVALS + (unsigned long)o);
     if (!src->arr_rng[o]) {
       err = cpn_error_set(CPN_ENOMEM, "sources: out of memory (streams)");
       break;
     }
-    cpn_arrival_t *a = &src->arrivals[o];
-    a->kind = sc->demand.arrival;
-    a->rate_rps = os->rate_rps * sc->demand.scale;
-    a->cv = sc->demand.cv;
-    a->diurnal = sc->demand.diurnal_enabled ? &sc->demand.diurnal : NULL;
-    a->tz_offset_h = os->tz_h;
-    a->start_utc_h = sc->run.start_utc_h;
-    a->burst_factor = sc->demand.burst_factor;
-    a->burst_mean_s = sc->demand.burst_mean_s;
-    a->calm_mean_s = sc->demand.calm_mean_s;
-    a->mmpp_state = 0;
-    a->mmpp_switch_s = -1;
-    if (cpn_arrival_prepare(a) != 0)
-      err = cpn_error_set(CPN_EINVAL, "%s:%d: origins.%s: invalid arrival process parameters", sc->file, os->line,
-                          os->name);
+    err = arrival_init(&src->arrivals[o], sc, o);
   }
   if (!err && sc->demand.trace_file[0])
     err = open_trace(src);

@@ -17,6 +17,9 @@
 
 typedef struct cpn_sources cpn_sources_t;
 
+/* Checks the arrival processes' parameters without building anything (for --check). */
+cpn_err_t cpn_sources_check(const cpn_scenario_t *sc);
+
 /* Prepares the generators (and opens the trace, when the scenario names one); t_end_arrivals is when
  * arrivals stop. */
 cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim_t *sim, cpn_reqs_t *reqs,

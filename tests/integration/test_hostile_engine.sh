@@ -19,6 +19,21 @@ rc=$?
 [ $rc -eq 2 ] || fail "a billion replicas exited $rc (want 2): $(cat "$TMP/o.err")"
 grep -q "over the limits" "$TMP/o.err" || fail "no limit message: $(cat "$TMP/o.err")"
 
+# Rates and durations past the event budget are refused before the run, by --check too; rate 0 is valid.
+for set in "origins.0.rate_rps=1e300" "run.duration_s=1e300"; do
+  "$CPNSIM" "$CPN_SRC/scenarios/tiny.yaml" --set "$set" --check > /dev/null 2> "$TMP/b.err"
+  rc=$?
+  [ $rc -eq 2 ] || fail "--check with $set exited $rc (want 2)"
+  grep -q "event budget" "$TMP/b.err" || fail "--check with $set: no budget message: $(cat "$TMP/b.err")"
+  timeout 60 "$CPNSIM" "$CPN_SRC/scenarios/tiny.yaml" --set "$set" --out "$TMP/big.h5" --quiet 2> /dev/null
+  rc=$?
+  [ $rc -eq 2 ] || fail "a run with $set exited $rc (want 2)"
+  ls "$TMP"/big.h5* > /dev/null 2>&1 && fail "a run with $set left a file"
+done
+"$CPNSIM" "$CPN_SRC/scenarios/tiny.yaml" --set origins.0.rate_rps=0 --check > /dev/null || fail "--check refused rate 0"
+"$CPNSIM" "$CPN_SRC/scenarios/tiny.yaml" --set origins.0.rate_rps=0 --out "$TMP/zero.h5" --quiet ||
+  fail "a run refused what --check accepted (rate 0)"
+
 # A plug-in whose constructor leaves a mark: validation must not load it; a run does.
 cat > "$TMP/evil.c" <<'C'
 #include <stdio.h>
@@ -39,4 +54,4 @@ export CPN_EVIL_MARK="$TMP/mark"
 [ -e "$TMP/mark" ] && fail "--print-config loaded the plug-in (its constructor ran)"
 "$CPNSIM" "$CPN_SRC/scenarios/tiny.yaml" --policy "$TMP/evil.so" --out "$TMP/evil.h5" --quiet > /dev/null 2>&1
 [ -e "$TMP/mark" ] || fail "a run did not load the plug-in at all (the test proves nothing)"
-echo "ok: wrapping counts and a billion replicas refused with exit 2 naming the key; validation loads no plug-in"
+echo "ok: wrapping counts, a billion replicas, rates and durations past the budget refused with exit 2 naming the key; rate 0 accepted by both; validation loads no plug-in"
