@@ -8,10 +8,12 @@
 #   check  build/cpnsim scenarios/scale-1000.yaml --set topology.n=SITES --check      (wall and CPU s)
 #   run    build/cpnsim scenarios/scale-1000.yaml --set topology.n=SITES --set run.max_requests=R
 #          --quiet --out TMP.h5
-# The run is timed under strace (only execve, unlink and exit_group are traced): "build" is from the
-# exec of cpnsim to the unlink of its temporary SimGrid platform file, i.e. scenario, topology and
-# routes, stages, platform XML and SimGrid's parse of it; "run" is from there to the exit (the requests,
-# then the output file). Requests/s = rows of /requests / run seconds. Medians of REPEAT.
+# The run is timed under strace (only execve, unlink, rename and exit_group are traced): "build" is from
+# the exec of cpnsim to the unlink of its temporary SimGrid platform file, i.e. scenario, topology and
+# routes, stages, platform XML and SimGrid's parse of it; "run" is from there to the rename of the
+# finished result file (the requests, then the output tables); "exit" is from there to the end of the
+# process (freeing, SimGrid's teardown). Requests/s = rows of /requests / run seconds; us/log2n divides
+# the microseconds per request by log2(sites). Medians of REPEAT.
 #
 # Each run is fenced because the set-up grows quickly with the site count: a private tmpfs /tmp of
 # TMP_GB GiB (the platform file goes there; with unshare, as root; skipped otherwise), an address-space
@@ -45,7 +47,7 @@ fenced() {
     inner="mount -t tmpfs -o size=\${TMP_GB}g tmpfs /tmp && $inner"
   fi
   inner+='(while sleep 1; do du -sb /tmp 2> /dev/null | cut -f1; done) > "$OUT.du" & w=$!; '
-  inner+='strace -f -ttt -qq --seccomp-bpf -e trace=execve,unlink,exit_group -o "$OUT.strace" timeout "$LIMIT_S" "$@"; '
+  inner+='strace -f -ttt -qq --seccomp-bpf -e trace=execve,unlink,rename,exit_group -o "$OUT.strace" timeout "$LIMIT_S" "$@"; '
   inner+='rc=$?; kill $w 2> /dev/null; exit $rc'
   OUT=$out MEM_GB=$mem_gb TMP_GB=$tmp_gb LIMIT_S=$limit_s "${fence[@]}" bash -c "$inner" fenced "$@" > /dev/null 2> "$out.err"
 }
@@ -56,7 +58,7 @@ printf "%-6s %-4s %9s %9s %9s %9s %9s %11s %9s %9s %8s\n" sites run check_s chk_
   us/req us/log2n rss_MiB
 summary=()
 for n in $sites; do
-  chk=() chkc=() bld=() rs=() rate=() usr=() uslg=() rss=() failed=
+  chk=() chkc=() bld=() rs=() ex=() rate=() usr=() uslg=() rss=() failed=
   for i in $(seq 1 "$repeat"); do
     timed "$work/c" "$build/cpnsim" "$here/scenarios/scale-1000.yaml" --set topology.n="$n" --check > /dev/null
     read -r cw cc _ < "$work/c"
@@ -73,17 +75,19 @@ for n in $sites; do
     fi
     t0=$(awk '/execve\(".*cpnsim"/ {print $2; exit}' "$work/r.strace")
     tu=$(awk '/unlink\(".*cpnsim-platform/ {print $2; exit}' "$work/r.strace")
+    tr=$(awk '/rename\(/ {print $2; exit}' "$work/r.strace")
     t1=$(awk '/exit_group/ {t = $2} END {print t}' "$work/r.strace")
     read -r _ _ rss_b _ rows _ < <(h5_stats "$work/s.h5")
-    b=$(awk -v a="$t0" -v b="$tu" 'BEGIN{printf "%.3f", b - a}') r=$(awk -v a="$tu" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')
-    bld+=("$b") rs+=("$r") rate+=("$(div "$rows" "$r")") usr+=("$(div "$r" "$rows" | awk '{printf "%.3f", $1 * 1e6}')")
+    b=$(awk -v a="$t0" -v b="$tu" 'BEGIN{printf "%.3f", b - a}') r=$(awk -v a="$tu" -v b="$tr" 'BEGIN{printf "%.3f", b - a}')
+    x=$(awk -v a="$tr" -v b="$t1" 'BEGIN{printf "%.3f", b - a}')
+    bld+=("$b") rs+=("$r") ex+=("$x") rate+=("$(div "$rows" "$r")") usr+=("$(div "$r" "$rows" | awk '{printf "%.3f", $1 * 1e6}')")
     uslg+=("$(awk -v u="${usr[-1]}" -v n="$n" 'BEGIN{printf "%.4f", u / (log(n) / log(2))}')") rss+=("$(div "$rss_b" 1048576)")
-    printf "%-6s %-4s %9.2f %9.2f %9.2f %9.2f %9s %11.0f %9.3f %9.4f %8.1f\n" "$n" "$i" "$cw" "$cc" "$b" "$r" "$rows" \
+    printf "%-6s %-4s %9.2f %9.2f %9.2f %9.2f %7.2f %9s %11.0f %9.3f %9.4f %8.1f\n" "$n" "$i" "$cw" "$cc" "$b" "$r" "$x" "$rows" \
       "${rate[-1]}" "${usr[-1]}" "${uslg[-1]}" "${rss[-1]}"
   done
   if [ ${#bld[@]} -gt 0 ]; then
-    line=$(printf "%-6s %-4s %9.2f %9.2f %9.2f %9.2f %9s %11.0f %9.3f %9.4f %8.1f" "$n" med "$(median "${chk[@]}")" \
-      "$(median "${chkc[@]}")" "$(median "${bld[@]}")" "$(median "${rs[@]}")" "$r_req" "$(median "${rate[@]}")" \
+    line=$(printf "%-6s %-4s %9.2f %9.2f %9.2f %9.2f %7.2f %9s %11.0f %9.3f %9.4f %8.1f" "$n" med "$(median "${chk[@]}")" \
+      "$(median "${chkc[@]}")" "$(median "${bld[@]}")" "$(median "${rs[@]}")" "$(median "${ex[@]}")" "$r_req" "$(median "${rate[@]}")" \
       "$(median "${usr[@]}")" "$(median "${uslg[@]}")" "$(median "${rss[@]}")")
   else
     line=$(printf "%-6s %-4s %9.2f %9.2f %s" "$n" med "$(median "${chk[@]}")" "$(median "${chkc[@]}")" "$failed")
