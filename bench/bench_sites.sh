@@ -54,8 +54,8 @@ fenced() {
 
 echo "bench_sites: R=$r_req REPEAT=$repeat, sites: $sites; $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "fence: ${fence[*]:-none} (tmpfs /tmp ${tmp_gb} GiB), ulimit -v ${mem_gb} GiB, timeout ${limit_s} s"
-printf "%-6s %-4s %9s %9s %9s %9s %9s %11s %9s %9s %8s\n" sites run check_s chk_cpu_s build_s run_s requests req/s \
-  us/req us/log2n rss_MiB
+printf "%-6s %-4s %9s %9s %9s %9s %7s %9s %11s %9s %9s %8s\n" sites run check_s chk_cpu_s build_s run_s exit_s \
+  requests req/s us/req us/log2n rss_MiB
 summary=()
 for n in $sites; do
   chk=() chkc=() bld=() rs=() ex=() rate=() usr=() uslg=() rss=() failed=
@@ -64,12 +64,16 @@ for n in $sites; do
     read -r cw cc _ < "$work/c"
     chk+=("$cw") chkc+=("$cc")
     rm -f "$work/s.h5"
-    if ! fenced "$work/r" "$build/cpnsim" "$here/scenarios/scale-1000.yaml" --set topology.n="$n" \
-      --set run.max_requests="$r_req" --quiet --out "$work/s.h5"; then
+    rc=0
+    fenced "$work/r" "$build/cpnsim" "$here/scenarios/scale-1000.yaml" --set topology.n="$n" \
+      --set run.max_requests="$r_req" --quiet --out "$work/s.h5" || rc=$?
+    if [ "$rc" != 0 ]; then
+      why=$(tail -1 "$work/r.err" | cut -c1-150)
+      [ "$rc" = 124 ] && why="timed out (LIMIT_S=$limit_s)"
       t0=$(awk '/execve\(".*cpnsim"/ {print $2; exit}' "$work/r.strace")
       t1=$(awk 'END {print $2}' "$work/r.strace")
       peak=$(sort -n "$work/r.du" 2> /dev/null | tail -1)
-      failed="run failed after $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f", b - a}') s: $(tail -1 "$work/r.err" | cut -c1-150); largest /tmp use seen $(div "${peak:-0}" 1048576) MiB"
+      failed="run failed after $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.0f", b - a}') s: $why; largest /tmp use seen $(div "${peak:-0}" 1048576) MiB"
       printf "%-6s %-4s %9.2f %9.2f %s\n" "$n" "$i" "$cw" "$cc" "$failed"
       break
     fi
