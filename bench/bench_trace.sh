@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: replay of a generated 10-million-row trace (Vidur format) through the engine: wall time,
 # requests per second and peak memory. The trace is read as it is replayed; memory is what is in flight
-# plus the summary's 20 bytes per completed request.
+# (the summary keeps log-bucketed histograms, not per-request samples).
 # Usage: bench/bench_trace.sh [BUILD_DIR] [ROWS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
