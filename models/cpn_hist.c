@@ -32,7 +32,7 @@ static double midpoint(int64_t i)
   return 0.5 * (a + b);
 }
 
-int cpn_hist_add(cpn_hist_t *h, double x)
+int cpn_hist_add_slow(cpn_hist_t *h, double x)
 {
   if (!(x >= 0))
     return 0;

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define CPN_HIST_BITS 9
 #define CPN_HIST_REL_ERR 0.00098
@@ -30,8 +31,22 @@ typedef struct {
 void cpn_hist_init(cpn_hist_t *h);
 void cpn_hist_destroy(cpn_hist_t *h);
 /* Adds a value (NaN and negative values are ignored: latencies are >= 0). Returns 0, or -1 when out of
- * memory (the histogram is unchanged). */
-int cpn_hist_add(cpn_hist_t *h, double x);
+ * memory (the histogram is unchanged). The common case (a value in the range already held) is inline. */
+int cpn_hist_add_slow(cpn_hist_t *h, double x);
+static inline int cpn_hist_add(cpn_hist_t *h, double x)
+{
+  if (x >= 1e-9 && x <= 1.7976931348623157e308) {
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    int64_t i = (int64_t)(b >> (52 - CPN_HIST_BITS)) - h->lo;
+    if (i >= 0 && (uint64_t)i < h->n) {
+      h->counts[i]++;
+      h->total++;
+      return 0;
+    }
+  }
+  return cpn_hist_add_slow(h, x);
+}
 /* The q-quantile (0 <= q <= 1), NaN when empty. Cost: O(buckets). */
 double cpn_hist_quantile(const cpn_hist_t *h, double q);
 /* Bytes held (for the memory budget). */
