@@ -1,9 +1,7 @@
 # analysis/plots.py makes every figure, as a non-empty PNG and SVG, from two runs (two policies), and
 # exits 2 naming the file when given something that is not a result file.
 source "$(dirname "$0")/lib.sh"
-PY=/usr/bin/python3  # the Debian interpreter has matplotlib, h5py and PyYAML (scripts/setup.sh)
-[ -x "$PY" ] || PY=python3
-"$PY" -c 'import matplotlib, h5py, numpy' 2> "$TMP/err" || fail "plots.py needs matplotlib, h5py, numpy: $(cat "$TMP/err")"
+need_python matplotlib h5py numpy yaml
 sc="$CPN_SRC/scenarios/tiny.yaml"
 "$CPNSIM" "$sc" --policy nearest --seed 4 --out "$TMP/nearest.h5" --quiet || fail "run nearest"
 "$CPNSIM" "$sc" --policy random --seed 4 --out "$TMP/random.h5" --quiet || fail "run random"
