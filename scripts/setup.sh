@@ -26,8 +26,8 @@ build=${1:-"$here/build"}
 start=$SECONDS
 say() { printf 'setup: [%4ds] %s\n' $((SECONDS - start)) "$*"; }
 
-# Reads apt-get's output (also written to $log) and prints a line per phase and one every 25 packages, so
-# that a long installation shows progress without a thousand lines of apt.
+# Reads apt-get's output (also written to $log) and prints a line per phase and one every 50 files or 40
+# dpkg steps, so that a long installation shows progress without a thousand lines of apt.
 apt_progress() {
   local line n_get=0 n_unpack=0 n_setup=0 total=?
   while IFS= read -r line; do
@@ -39,16 +39,12 @@ apt_progress() {
       Get:*)
         n_get=$((n_get + 1))
         [ $n_get -eq 1 ] && say "apt: downloading"
-        [ $((n_get % 25)) -eq 0 ] && say "apt: downloaded $n_get files" ;;
+        [ $((n_get % 50)) -eq 0 ] && say "apt: downloaded $n_get files" ;;
       "Fetched "*) say "apt: $line" ;;
-      Unpacking*)
-        n_unpack=$((n_unpack + 1))
-        [ $n_unpack -eq 1 ] && say "apt: unpacking $total packages"
-        [ $((n_unpack % 25)) -eq 0 ] && say "apt: unpacked $n_unpack of $total" ;;
-      "Setting up "*)
-        n_setup=$((n_setup + 1))
-        [ $n_setup -eq 1 ] && say "apt: configuring $total packages"
-        [ $((n_setup % 25)) -eq 0 ] && say "apt: configured $n_setup of $total" ;;
+      Unpacking* | "Setting up "*)
+        case $line in Unpacking*) n_unpack=$((n_unpack + 1)) ;; *) n_setup=$((n_setup + 1)) ;; esac
+        [ $((n_unpack + n_setup)) -eq 1 ] && say "apt: unpacking and configuring $total packages (dpkg)"
+        [ $(((n_unpack + n_setup) % 40)) -eq 0 ] && say "apt: unpacked $n_unpack, configured $n_setup of $total" ;;
       E:* | W:* | "dpkg: error"*) say "apt: $line" ;;
     esac
   done
