@@ -15,7 +15,8 @@
 # The chroot runs in its own mount and PID namespaces (unshare): /proc, /sys (read-only), /dev, /dev/pts, a
 # tmpfs /dev/shm and $CPN_FRESH_CACHE/apt-archives (at the root's /var/cache/apt/archives, so that .deb
 # files are downloaded once; setup.sh still installs every package from scratch) are mounted there and
-# unmounted by a trap on any exit; the run directory is then removed (kept with CPN_FRESH_KEEP=1).
+# unmounted by a trap on any exit (and vanish with the namespaces, which die with this script); the run
+# directory is then removed (kept with CPN_FRESH_KEEP=1).
 # Only committed work is checked: uncommitted changes of the checkout are not in the clone.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -198,7 +199,7 @@ if [ ! -f "$base" ]; then
   root_sources_list "$m" > "$tmp/root/etc/apt/sources.list"
   cp -L /etc/resolv.conf "$tmp/root/etc/resolv.conf"
   mkdir -p "$tmp/root/root/cpnsim"
-  unshare --mount --pid --fork --propagation private bash "$self" --in-root "$tmp/root" "$tmp/marks" \
+  unshare --mount --pid --fork --kill-child --propagation private bash "$self" --in-root "$tmp/root" "$tmp/marks" \
     'export DEBIAN_FRONTEND=noninteractive; apt-get -q update > /dev/null && apt-get -q -y install --no-install-recommends git > /dev/null && rm -rf /var/lib/apt/lists/* && git --version' ||
     die "could not install git in the new root"
   rmdir "$tmp/root/root/cpnsim"
@@ -245,7 +246,7 @@ t_clone=$((SECONDS - t))
 say "running README's $what command as root in the fresh root, in /root/cpnsim, with env -i:"
 say "  $cmd"
 set +e
-unshare --mount --pid --fork --propagation private bash "$self" --in-root "$work/root" "$work/marks" "$cmd"
+unshare --mount --pid --fork --kill-child --propagation private bash "$self" --in-root "$work/root" "$work/marks" "$cmd"
 status=$?
 set -e
 mark() { awk -v k="$1" '$1 == k { print $2; exit }' "$work/marks" 2> /dev/null; }
