@@ -220,12 +220,14 @@ flock -u 9
 # (2) A new root for this run; removed on exit (after the namespaces are gone, nothing is mounted in it).
 work=$(mktemp -d /var/tmp/cpnsim-fresh.XXXXXX)
 cleanup() {
-  if [ "${CPN_FRESH_KEEP:-0}" = 1 ]; then say "kept $work/root"; return; fi
+  [ -n "$work" ] && [ -d "$work" ] || return 0
+  if [ "${CPN_FRESH_KEEP:-0}" = 1 ]; then say "kept $work/root"; return 0; fi
   if grep -q " ${work}[/ ]" /proc/self/mountinfo; then
     echo "fresh-check: something is still mounted under $work: not removing it" >&2
   else
     rm -rf --one-file-system "$work"
   fi
+  work=
 }
 trap cleanup EXIT
 say "copying the pristine root to $work/root"
@@ -252,6 +254,10 @@ set -e
 mark() { awk -v k="$1" '$1 == k { print $2; exit }' "$work/marks" 2> /dev/null; }
 t_end=$(mark end); t_apt=$(mark apt); t_build=$(mark build)
 t_end=${t_end:-0}
+say "removing $work (the root, about 1.5 GB after setup)"
+t=$SECONDS
+cleanup
+t_remove=$((SECONDS - t))
 last=$([ "$what" = test ] && echo tests || echo run)
 if [ -n "$t_apt" ] && [ -n "$t_build" ]; then
   phases="setup (apt) ${t_apt}, setup (build) $((t_build - t_apt)), $last $((t_end - t_build))"
@@ -260,7 +266,7 @@ elif [ -n "$t_apt" ]; then
 else
   phases="setup (apt, stopped) ${t_end}"
 fi
-say "timings in seconds: debootstrap ${t_deboot} ($deboot_note), copy ${t_copy}, clone ${t_clone}, $phases;" \
-    "total $((SECONDS - t0))"
+say "timings in seconds: debootstrap ${t_deboot} ($deboot_note), copy ${t_copy}, clone ${t_clone}, $phases," \
+    "remove ${t_remove}; total $((SECONDS - t0))"
 say "README's $what command exited $status in a fresh Debian 12 root"
 exit "$status"

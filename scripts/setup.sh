@@ -34,7 +34,10 @@ apt_progress() {
     printf '%s\n' "$line" >> "$log"
     case $line in
       *" newly installed, "*)
-        total=${line#*upgraded, }; total=${total%% newly*}; say "apt: $line" ;;
+        # "U upgraded, N newly installed, ...": dpkg unpacks and configures U + N packages.
+        local up=${line%% upgraded*} new=${line#*upgraded, }
+        new=${new%% newly*}
+        total=$((up + new)); say "apt: $line" ;;
       "Need to get "* | "After this operation"*) say "apt: $line" ;;
       Get:*)
         n_get=$((n_get + 1))
