@@ -1,11 +1,9 @@
-"""Shared helpers for the Python integration tests: run cpnsim, read its HDF5 output with h5py."""
+"""Shared helpers for the Python integration tests: run cpnsim, read its HDF5 output with h5py, and name
+the Debian package of a missing Python module (run_test.py, which ctest runs every test through)."""
 import os
 import subprocess
 import sys
 import tempfile
-
-import h5py
-import numpy as np
 
 CPNSIM = os.environ["CPNSIM"]
 SRC = os.environ["CPN_SRC"]
@@ -22,9 +20,30 @@ def run(scenario, *args, out=None, check=True):
 
 
 def requests(path):
+    import h5py  # here, not at the top, so that run_test.py can import this file without h5py
+
     with h5py.File(path, "r") as f:
         return f["requests"][:]
 
 
 def fail(msg):
     sys.exit("FAIL: " + msg)
+
+
+def debian_package(module):
+    """The Debian package that provides `module` per scripts/python-deps.txt, or None."""
+    with open(os.path.join(SRC, "scripts", "python-deps.txt"), encoding="utf-8") as f:
+        for line in f:
+            words = line.split("#", 1)[0].split()
+            if len(words) == 2 and words[0] == module.split(".")[0]:
+                return words[1]
+    return None
+
+
+def missing_module_message(module):
+    pkg = debian_package(module)
+    if pkg:
+        return (f"FAIL: Python module '{module}' is missing: install the Debian package {pkg} "
+                f"(bash scripts/setup.sh installs it)")
+    return (f"FAIL: Python module '{module}' is missing, and scripts/python-deps.txt names no Debian "
+            f"package for it: add a row there so that scripts/setup.sh installs it")

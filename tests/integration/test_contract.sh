@@ -1,5 +1,6 @@
 # h5dump -H of a result file shows the paths and root attributes of the DESIGN.md output contract.
 source "$(dirname "$0")/lib.sh"
+need_tool h5dump hdf5-tools
 "$CPNSIM" "$CPN_SRC/scenarios/tiny.yaml" --out "$TMP/run.h5" --quiet || fail "run"
 h5dump -H "$TMP/run.h5" > "$TMP/h"
 for p in 'GROUP "/"' 'DATASET "requests"' 'DATASET "scenario"' 'GROUP "summary"' 'DATASET "overall"' \

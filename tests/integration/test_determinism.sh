@@ -1,5 +1,6 @@
 # Same seed, same /requests bytes (h5dump); another seed changes them.
 source "$(dirname "$0")/lib.sh"
+need_tool h5dump hdf5-tools
 sc="$CPN_SRC/scenarios/tiny.yaml"
 "$CPNSIM" "$sc" --policy nearest --seed 7 --out "$TMP/a.h5" --quiet || fail "run a"
 "$CPNSIM" "$sc" --policy nearest --seed 7 --out "$TMP/b.h5" --quiet || fail "run b"

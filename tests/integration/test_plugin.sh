@@ -4,6 +4,9 @@
 # naming both ABI versions.
 source "$(dirname "$0")/lib.sh"
 : "${CPN_BUILD:?set by ctest}"
+need_tool make build-essential
+need_tool cc build-essential
+need_tool h5dump hdf5-tools
 
 # "Install" the public header: the one file `cmake --install` puts under <prefix>/include/cpnsim.
 mkdir -p "$TMP/prefix/include/cpnsim" "$TMP/plugin"

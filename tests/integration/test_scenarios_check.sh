@@ -4,6 +4,7 @@
 # keys, free-form parameters and the topology section; an override of a key that does not exist is an
 # error with exit code 2.
 source "$(dirname "$0")/lib.sh"
+need_python yaml h5py
 set -e
 n=0
 for f in "$CPN_SRC"/scenarios/*.yaml; do
@@ -35,7 +36,7 @@ YAML
 "$CPNSIM" "$TMP/child.yaml" --print-config --set sites.west.pools.h20.count=24 --set run.policy_params.w_cost=2.5 \
   --set run.policy_params.w_new=7 --set demand.scale=1.5 > "$TMP/child.printed.yaml" ||
   fail "extends + --set: cannot print"
-/usr/bin/python3 - "$TMP/child.printed.yaml" <<'PY' || fail "extends + --set: wrong values"
+"$PY" - "$TMP/child.printed.yaml" <<'PY' 2> "$TMP/py.err" || fail "extends + --set: wrong values: $(tail -3 "$TMP/py.err")"
 import sys, yaml
 c = yaml.safe_load(open(sys.argv[1]))
 west = next(s for s in c["sites"] if s["name"] == "west")
@@ -70,7 +71,7 @@ echo "ok: --set topology.n"
 # chinanet (GraphML topology) runs: a short simulation completes every request.
 "$CPNSIM" "$CPN_SRC/scenarios/chinanet.yaml" --set run.duration_s=20 --set run.warmup_s=0 --set run.drain_s=300 \
   --out "$TMP/chinanet.h5" --quiet 2> "$TMP/chinanet.err" || fail "chinanet run: $(tail -3 "$TMP/chinanet.err")"
-/usr/bin/python3 - "$TMP/chinanet.h5" <<'PY' || fail "chinanet run: unexpected result"
+"$PY" - "$TMP/chinanet.h5" <<'PY' 2> "$TMP/py.err" || fail "chinanet run: unexpected result: $(tail -3 "$TMP/py.err")"
 import sys, h5py
 with h5py.File(sys.argv[1]) as f:
     r = f["requests"][:]
