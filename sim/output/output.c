@@ -646,8 +646,10 @@ cpn_err_t cpn_output_open(cpn_output_t **out, const char *path)
   if (!err) {
     if (o->lock_fd >= 0)
       o->track_lock = cpn_signal_track(o->lock_path);
-    o->track_tmp = cpn_signal_track(o->tmp_path);
     err = create_tmp(o, fcpl);
+    /* Only a file that is ours: without a lock, what is at tmp_path after a failure may be another's. */
+    if (o->own_tmp)
+      o->track_tmp = cpn_signal_track(o->tmp_path);
   }
   cpn_signal_release();
   if (err)
