@@ -1,11 +1,15 @@
 /* main: the cpnsim command line. Parses options, loads the scenario (with --set overrides), resolves the
  * policy (built-in name or plug-in path) and runs one simulation. Exit codes: 0 success, 1 run failure
- * (including a broken invariant), 2 bad input (command line, scenario). */
+ * (including a broken invariant), 2 bad input (command line, scenario), 128 + signal when SIGINT (130)
+ * or SIGTERM (143) stopped the run, which then leaves no result and no temporary file. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/signal.h"
+#include "output/output.h"
 #include "run/run.h"
 #include "placement/policy.h"
 #include "config/scenario.h"
@@ -39,8 +43,20 @@ static int bad_cli(const char *fmt, const char *arg)
   return 2;
 }
 
+/* The one line printed when a signal stopped the run; returns the exit code. */
+static int interrupted_exit(int sig)
+{
+  fprintf(stderr, "cpnsim: interrupted by %s; no result written\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  return 128 + sig;
+}
+
 int main(int argc, char **argv)
 {
+  /* First, before SimGrid or anything else starts a thread: they all inherit the blocked signals. */
+  if (cpn_signal_install()) {
+    fprintf(stderr, "cpnsim: %s\n", cpn_error_message());
+    return 1;
+  }
   const char *scenario = NULL, *out = NULL, *policy = NULL, *seed = NULL, *trace_errors = NULL;
   const char *sets[MAX_SETS + 3];
   char *sg_argv[64];
@@ -156,9 +172,11 @@ int main(int argc, char **argv)
     cpn_policy_registry_free(reg);
     return err == CPN_EINVAL ? 2 : err ? 1 : 0;
   }
+  /* The name comes from the scenario (or --set name=...): made a plain file name in the working
+   * directory, never a path ("/abs/x", "../x") or bytes a terminal or HDF5 reader would choke on. */
   char out_default[CPN_NAME_MAX + 8];
   if (!out) {
-    snprintf(out_default, sizeof out_default, "%s.h5", sc.name);
+    cpn_output_default_path(sc.name, out_default, sizeof out_default);
     out = out_default;
   }
   cpn_run_config_t cfg = {.sc = &sc, .policy = type, .out_path = out, .report = quiet ? NULL : stdout,
@@ -167,7 +185,11 @@ int main(int argc, char **argv)
   cpn_run_stats_t st;
   err = cpn_run(&cfg, &st);
   int rc = 0;
-  if (err) {
+  /* A signal that arrived after the run had finished does not undo a committed result. */
+  int sig = err ? cpn_signal_caught() : 0;
+  if (sig) {
+    rc = interrupted_exit(sig);
+  } else if (err) {
     fprintf(stderr, "cpnsim: %s: %s\n", cpn_error_name(err), cpn_error_message());
     rc = err == CPN_EINVAL ? 2 : 1;
   } else if (!quiet) {

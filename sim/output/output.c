@@ -6,6 +6,15 @@
  * Invariants:
  * - The file is written as "<path>.tmp" and only renamed to <path> by a close that commits after every
  *   write succeeded, so a file at <path> is always whole.
+ * - One writer per output path: open takes an exclusive flock on "<path>.lock" before touching anything
+ *   else, and keeps it until close. A second run with the same path fails at open without having changed
+ *   a byte of the first one's files. Holding the lock, any "<path>.tmp" is a leftover (of a killed run,
+ *   or planted): it is removed, not opened, and the new one is created with O_CREAT|O_EXCL, so neither
+ *   a stale file nor a symbolic link at that name is ever written through. Close removes the lock file.
+ * - While the files exist they are registered with cpn_signal_track, so an interrupted run that has to
+ *   exit at once still removes them.
+ * - Every string stored with a UTF-8 datatype (names, table keys, string attributes, the scenario text)
+ *   is valid UTF-8: anything else is refused with a message that shows the offending bytes.
  * - /requests exists from open onwards (0 rows if none is written); rows in the file are always a
  *   prefix of the rows appended, and the buffer holds the rest (fewer than ROWS_PER_CHUNK).
  * - Same calls with the same arguments give the same bytes: the file uses fixed little-endian types,
@@ -17,14 +26,19 @@
 #include "output/output.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <hdf5.h>
+
+#include "core/signal.h"
 
 _Static_assert(sizeof(hid_t) == sizeof(int64_t), "cpn_output_record_memtype returns an hid_t as int64_t");
 /* A tripwire: a change to cpn_record_t must be mirrored in record_fields below and in README.md "HDF5 output". */
@@ -39,6 +53,10 @@ enum {
 struct cpn_output {
   char *path;            /* final path */
   char *tmp_path;        /* "<path>.tmp", the file actually written */
+  char *lock_path;       /* "<path>.lock", flocked for the life of the output */
+  int lock_fd;           /* -1 when not locked (file system without locks) */
+  int own_tmp;           /* 1 when whatever is at tmp_path is ours to remove */
+  int track_tmp, track_lock; /* cpn_signal_track handles, -1 if none */
   hid_t file;
   hid_t requests;        /* the /requests dataset */
   hid_t record_mem;      /* memory datatype of cpn_record_t */
@@ -58,10 +76,34 @@ static herr_t take_innermost(unsigned n, const H5E_error2_t *e, void *data)
 {
   h5_detail_t *d = data;
   if (!d->found && e->desc && e->desc[0]) {
-    snprintf(d->text, sizeof d->text, "%s", e->desc);
+    /* The I/O failures read "file write failed: time = ..., filename = ..., errno = 28, error message =
+     * 'No space left on device', buf = ...": keep what failed and the system's reason. */
+    const char *m = strstr(e->desc, "error message = '");
+    if (m) {
+      m += strlen("error message = '");
+      size_t what = strcspn(e->desc, ":,");
+      size_t why = strcspn(m, "'");
+      snprintf(d->text, sizeof d->text, "%.*s: %.*s", (int)what, e->desc, (int)why, m);
+    } else {
+      snprintf(d->text, sizeof d->text, "%s", e->desc);
+    }
     d->found = 1;
   }
   return 0;
+}
+
+/* Turns HDF5's own error printing off and, before the library starts, its cleanup at exit: in HDF5 1.10
+ * a file whose close failed (a full disk, a size limit) stays half-open inside the library, and that
+ * cleanup then crashes on it (SIGSEGV after the error was reported). Every file this module opens is
+ * closed by cpn_output_close, so the cleanup has nothing else to do. */
+static void h5_quiet(void)
+{
+  static int done;
+  if (!done) {
+    H5dont_atexit(); /* fails harmlessly if the library was already started by someone else */
+    done = 1;
+  }
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
 /* Records a failed HDF5 call: the caller's context (which file, which object) followed by the
@@ -88,6 +130,119 @@ static void close_id(hid_t *id, herr_t (*closer)(hid_t))
   if (*id >= 0)
     closer(*id);
   *id = H5I_INVALID_HID;
+}
+
+/* ---- UTF-8 -------------------------------------------------------------------------------------- */
+
+/* Length of the well-formed UTF-8 sequence at p (1 to 4), or 0 when p does not start one: a stray
+ * continuation byte, an overlong form, a surrogate, a code point above U+10FFFF or a truncated sequence
+ * (RFC 3629). NUL ends the string and is not looked at. */
+static size_t utf8_seq(const unsigned char *p)
+{
+  unsigned c = p[0];
+  if (c < 0x80)
+    return 1;
+  size_t n;
+  unsigned min;
+  unsigned cp;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2, min = 0x80, cp = c & 0x1F;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3, min = 0x800, cp = c & 0x0F;
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4, min = 0x10000, cp = c & 0x07;
+  } else {
+    return 0;
+  }
+  for (size_t i = 1; i < n; i++) {
+    if ((p[i] & 0xC0) != 0x80)
+      return 0; /* also stops at the terminating NUL */
+    cp = cp << 6 | (p[i] & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+    return 0;
+  return n;
+}
+
+/* Offset of the first byte of s that is not well-formed UTF-8, or -1 when s is valid. */
+static long utf8_invalid_at(const char *s)
+{
+  const unsigned char *p = (const unsigned char *)s;
+  for (size_t i = 0; p[i];) {
+    size_t n = utf8_seq(p + i);
+    if (n == 0)
+      return (long)i;
+    i += n;
+  }
+  return -1;
+}
+
+/* s for a message: printable ASCII as is, every other byte as \xHH, at most about 60 bytes of s. */
+static void escaped(const char *s, char *out, size_t size)
+{
+  size_t o = 0;
+  const unsigned char *p = (const unsigned char *)s;
+  for (size_t i = 0; p[i] && o + 8 < size; i++) {
+    if (i == 60) {
+      o += (size_t)snprintf(out + o, size - o, "...");
+      break;
+    }
+    if (p[i] >= 0x20 && p[i] < 0x7F && p[i] != '\\')
+      out[o++] = (char)p[i];
+    else
+      o += (size_t)snprintf(out + o, size - o, "\\x%02x", p[i]);
+  }
+  out[o < size ? o : size - 1] = '\0';
+}
+
+/* Refuses a string that would be stored under a UTF-8 datatype without being UTF-8: h5py and other
+ * readers would fail to decode it, or silently replace bytes. `what` says where it was going. */
+static cpn_err_t check_utf8(const cpn_output_t *o, const char *s, const char *what)
+{
+  long at = utf8_invalid_at(s);
+  if (at < 0)
+    return CPN_OK;
+  char shown[320];
+  escaped(s, shown, sizeof shown);
+  return cpn_error_set(CPN_EINVAL, "%s: %s is not valid UTF-8 (byte 0x%02x at offset %ld): \"%s\"",
+                       o ? o->path : "result file", what, (unsigned char)s[at], at, shown);
+}
+
+cpn_err_t cpn_output_default_path(const char *scenario_name, char *buf, size_t size)
+{
+  static const char suffix[] = ".h5";
+  if (!buf || size < sizeof "x.h5")
+    return cpn_error_set(CPN_EINVAL, "cpn_output_default_path: buffer too small");
+  /* The name's part: at most NAME_MAX bytes for the whole file name, and what the buffer holds. */
+  size_t room = size - sizeof suffix;
+  if (room > 255 - (sizeof suffix - 1))
+    room = 255 - (sizeof suffix - 1);
+  const unsigned char *p = (const unsigned char *)(scenario_name ? scenario_name : "");
+  size_t o = 0;
+  for (size_t i = 0; p[i];) {
+    size_t n = utf8_seq(p + i);
+    /* A '.' first, last or next to another could make ".", "..", a hidden file or "x..h5". */
+    int dot = p[i] == '.' && (o == 0 || p[i + 1] == '\0' || p[i + 1] == '.' || (i > 0 && p[i - 1] == '.'));
+    int replace = n == 0 || p[i] < 0x20 || p[i] == 0x7F || p[i] == '/' || p[i] == '\\' || dot ||
+                  (o == 0 && p[i] == '-');
+    size_t take = replace ? 1 : n;
+    if (o + take > room)
+      break; /* never cut a character in two */
+    if (replace)
+      buf[o] = '_';
+    else
+      memcpy(buf + o, p + i, n);
+    o += take;
+    i += n ? n : 1;
+  }
+  if (o > 0 && buf[o - 1] == '.')
+    buf[o - 1] = '_'; /* the name was cut right after a '.' */
+  if (o == 0) {
+    memcpy(buf, "cpnsim", sizeof "cpnsim" - 1);
+    o = sizeof "cpnsim" - 1;
+  }
+  memcpy(buf + o, suffix, sizeof suffix);
+  return CPN_OK;
 }
 
 /* ---- types ------------------------------------------------------------------------------------- */
@@ -199,7 +354,7 @@ static hid_t record_type(int in_file)
 
 int64_t cpn_output_record_memtype(void)
 {
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  h5_quiet();
   hid_t t = record_type(0);
   if (t < 0)
     h5_fail(CPN_EIO, "cannot build the HDF5 memory type of cpn_record_t");
@@ -354,12 +509,108 @@ done:
   return err;
 }
 
+/* "<path><suffix>", or NULL when out of memory. */
+static char *with_suffix(const char *path, const char *suffix)
+{
+  size_t len = strlen(path), slen = strlen(suffix);
+  char *s = malloc(len + slen + 1);
+  if (s) {
+    memcpy(s, path, len);
+    memcpy(s + len, suffix, slen + 1);
+  }
+  return s;
+}
+
+/* Takes the exclusive lock on o->lock_path: open (creating it, never through a symbolic link), flock
+ * without waiting, then check that the file locked is still the one at that name (a previous holder
+ * unlinks it when it is done; locking the unlinked file would lock nothing). On a file system without
+ * flock, goes on unlocked (lock_fd -1). */
+static cpn_err_t take_lock(cpn_output_t *o)
+{
+  for (int attempt = 0; attempt < 100; attempt++) {
+    int fd = open(o->lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0666);
+    if (fd < 0) {
+      if (errno == ELOOP)
+        return cpn_error_set(CPN_EIO, "cannot create result file '%s': '%s' is a symbolic link, which is not "
+                             "followed; remove it", o->path, o->lock_path);
+      return cpn_error_set(CPN_EIO, "cannot create result file '%s': cannot create the lock file '%s': %s",
+                           o->path, o->lock_path, strerror(errno));
+    }
+    struct stat held, named;
+    if (fstat(fd, &held) != 0 || !S_ISREG(held.st_mode)) {
+      close(fd);
+      return cpn_error_set(CPN_EIO, "cannot create result file '%s': '%s' is not a regular file", o->path,
+                           o->lock_path);
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int e = errno;
+      if (e == ENOLCK || e == EOPNOTSUPP || e == ENOSYS) {
+        /* No locks here (some network or FUSE file systems): go on, but without the lock a stale
+         * temporary file cannot be told from a live one, so it will be refused rather than removed. */
+        close(fd);
+        return CPN_OK;
+      }
+      close(fd);
+      if (e == EWOULDBLOCK)
+        return cpn_error_set(CPN_EIO, "cannot write result file '%s': another run is writing it (it holds '%s'); "
+                             "wait for it to finish or choose another --out", o->path, o->lock_path);
+      return cpn_error_set(CPN_EIO, "cannot lock '%s': %s", o->lock_path, strerror(e));
+    }
+    if (lstat(o->lock_path, &named) == 0 && named.st_dev == held.st_dev && named.st_ino == held.st_ino) {
+      o->lock_fd = fd;
+      return CPN_OK;
+    }
+    close(fd); /* the holder before us removed it after we opened it: take the new one */
+  }
+  return cpn_error_set(CPN_EIO, "cannot lock '%s': it keeps being replaced", o->lock_path);
+}
+
+/* Removes the lock file (while still holding it, so that nobody can lock the name in between) and
+ * releases it. */
+static void drop_lock(cpn_output_t *o)
+{
+  if (o->lock_fd >= 0) {
+    unlink(o->lock_path);
+    close(o->lock_fd);
+    o->lock_fd = -1;
+  }
+  cpn_signal_untrack(o->track_lock);
+  o->track_lock = -1;
+}
+
+/* Creates the temporary file exclusively. Called with the lock held (or on a file system without locks):
+ * a file already at tmp_path is then a leftover of a run that was killed, or something planted; it is
+ * removed (unlinking a symbolic link never touches its target) and a new file created with O_EXCL, which
+ * refuses to go through a link planted in between. */
+static cpn_err_t create_tmp(cpn_output_t *o, hid_t fcpl)
+{
+  struct stat st;
+  if (lstat(o->tmp_path, &st) == 0) {
+    if (o->lock_fd < 0)
+      return cpn_error_set(CPN_EIO, "cannot create result file '%s': '%s' exists and this file system has no "
+                           "locks to tell whether another run is writing it; remove it if none is", o->path,
+                           o->tmp_path);
+    if (S_ISDIR(st.st_mode) || unlink(o->tmp_path) != 0)
+      return cpn_error_set(CPN_EIO, "cannot create result file '%s': cannot remove the leftover '%s': %s",
+                           o->path, o->tmp_path, S_ISDIR(st.st_mode) ? "it is a directory" : strerror(errno));
+  }
+  o->own_tmp = o->lock_fd >= 0;
+  if ((o->file = H5Fcreate(o->tmp_path, H5F_ACC_EXCL, fcpl, H5P_DEFAULT)) < 0) {
+    if (lstat(o->tmp_path, &st) == 0 && o->lock_fd < 0)
+      return cpn_error_set(CPN_EIO, "cannot create result file '%s': '%s' appeared meanwhile; not overwritten",
+                           o->path, o->tmp_path);
+    return h5_fail(CPN_EIO, "cannot create result file '%s'", o->tmp_path);
+  }
+  o->own_tmp = 1;
+  return CPN_OK;
+}
+
 cpn_err_t cpn_output_open(cpn_output_t **out, const char *path)
 {
   if (!out || !path || !path[0])
     return cpn_error_set(CPN_EINVAL, "cpn_output_open: no output path given");
   /* Failures are reported through cpn_error_set; HDF5's own stack dump on stderr would only confuse. */
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  h5_quiet();
 
   cpn_err_t err = CPN_OK;
   hid_t fcpl = H5I_INVALID_HID;
@@ -367,27 +618,42 @@ cpn_err_t cpn_output_open(cpn_output_t **out, const char *path)
   if (!o)
     return cpn_error_set(CPN_ENOMEM, "%s: out of memory opening the result file", path);
   o->file = o->requests = o->record_mem = H5I_INVALID_HID;
-  size_t len = strlen(path);
-  o->path = malloc(len + 1);
-  o->tmp_path = malloc(len + sizeof ".tmp");
+  o->lock_fd = o->track_tmp = o->track_lock = -1;
+  o->path = with_suffix(path, "");
+  o->tmp_path = with_suffix(path, ".tmp");
+  o->lock_path = with_suffix(path, ".lock");
   o->buf = malloc(ROWS_PER_CHUNK * sizeof *o->buf);
-  if (!o->path || !o->tmp_path || !o->buf) {
+  if (!o->path || !o->tmp_path || !o->lock_path || !o->buf) {
     err = cpn_error_set(CPN_ENOMEM, "%s: out of memory opening the result file", path);
     goto fail;
   }
-  memcpy(o->path, path, len + 1);
-  memcpy(o->tmp_path, path, len);
-  memcpy(o->tmp_path + len, ".tmp", sizeof ".tmp");
+  /* A directory there would make the final rename fail after the whole run: say so now. */
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    err = cpn_error_set(CPN_EIO, "cannot create result file '%s': it is a directory", path);
+    goto fail;
+  }
 
   /* The file-creation list also governs the root group: no timestamp on it either. */
   if ((fcpl = H5Pcreate(H5P_FILE_CREATE)) < 0 || H5Pset_obj_track_times(fcpl, 0) < 0) {
     err = h5_fail(CPN_EIO, "%s: cannot prepare the result file", path);
     goto fail;
   }
-  if ((o->file = H5Fcreate(o->tmp_path, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT)) < 0) {
-    err = h5_fail(CPN_EIO, "cannot create result file '%s'", o->tmp_path);
-    goto fail;
+  /* Nothing is created or truncated before the lock is ours. A forced exit (second Ctrl-C) waits until
+   * the files are registered, so it cannot leave one behind. */
+  cpn_signal_hold();
+  err = take_lock(o);
+  if (!err) {
+    if (o->lock_fd >= 0)
+      o->track_lock = cpn_signal_track(o->lock_path);
+    err = create_tmp(o, fcpl);
+    /* Only a file that is ours: without a lock, what is at tmp_path after a failure may be another's. */
+    if (o->own_tmp)
+      o->track_tmp = cpn_signal_track(o->tmp_path);
   }
+  cpn_signal_release();
+  if (err)
+    goto fail;
   if ((err = create_requests(o)) != CPN_OK)
     goto fail;
   H5Pclose(fcpl);
@@ -396,7 +662,7 @@ cpn_err_t cpn_output_open(cpn_output_t **out, const char *path)
 
 fail:
   close_id(&fcpl, H5Pclose);
-  /* Without commit, close removes the half-made file and sets no message of its own. */
+  /* Without commit, close removes what this open made and sets no message of its own. */
   cpn_output_close(o, 0);
   return err;
 }
@@ -470,6 +736,11 @@ cpn_err_t cpn_output_attr_str(cpn_output_t *o, const char *name, const char *val
 {
   if (!value)
     return cpn_error_set(CPN_EINVAL, "cpn_output_attr_str: no value for attribute '%s'", name ? name : "");
+  char what[300];
+  snprintf(what, sizeof what, "the value of root attribute '%s'", name ? name : "");
+  cpn_err_t bad = check_utf8(o, value, what);
+  if (bad)
+    return bad;
   hid_t type = H5Tcopy(H5T_C_S1);
   if (type < 0 || H5Tset_size(type, H5T_VARIABLE) < 0 || H5Tset_cset(type, H5T_CSET_UTF8) < 0) {
     close_id(&type, H5Tclose);
@@ -495,6 +766,9 @@ cpn_err_t cpn_output_scenario_text(cpn_output_t *o, const char *text)
 {
   if (!o || !text)
     return cpn_error_set(CPN_EINVAL, "cpn_output_scenario_text: no output or no text");
+  cpn_err_t bad = check_utf8(o, text, "the scenario text ('/scenario')");
+  if (bad)
+    return bad;
   return write_strings(o, "/scenario", &text, 1, 1);
 }
 
@@ -502,9 +776,15 @@ cpn_err_t cpn_output_names(cpn_output_t *o, const char *what, const char *const 
 {
   if (!o || !what || !what[0] || strchr(what, '/') || (n > 0 && !names))
     return cpn_error_set(CPN_EINVAL, "cpn_output_names: bad arguments for '/names/%s'", what ? what : "");
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
     if (!names[i])
       return cpn_error_set(CPN_EINVAL, "%s: name %zu of '/names/%s' is NULL", o->path, i, what);
+    char where[300];
+    snprintf(where, sizeof where, "name %zu of '/names/%.200s'", i, what);
+    cpn_err_t bad = check_utf8(o, names[i], where);
+    if (bad)
+      return bad;
+  }
   char path[256];
   if ((size_t)snprintf(path, sizeof path, "/names/%s", what) >= sizeof path)
     return cpn_error_set(CPN_EINVAL, "%s: name list '%s' has too long a name", o->path, what);
@@ -528,6 +808,11 @@ cpn_err_t cpn_output_table(cpn_output_t *o, const cpn_table_t *t)
     for (size_t i = 0; i < t->n_rows; i++) {
       if (!t->keys[i])
         return cpn_error_set(CPN_EINVAL, "%s: table '%s' key %zu is NULL", o->path, t->path, i);
+      char where[300];
+      snprintf(where, sizeof where, "key %zu of table '%.200s'", i, t->path);
+      cpn_err_t bad = check_utf8(o, t->keys[i], where);
+      if (bad)
+        return bad;
       size_t len = strlen(t->keys[i]);
       if (len > key_width)
         key_width = len;
@@ -619,19 +904,31 @@ cpn_err_t cpn_output_close(cpn_output_t *o, int commit)
     if (open_ids != 1 && err == CPN_OK)
       err = cpn_error_set(CPN_EINVARIANT, "%s: %zd HDF5 object ids still open at close", o->path,
                           open_ids - 1);
-    if (H5Fclose(o->file) < 0 && err == CPN_OK)
-      err = h5_fail(CPN_EIO, "%s: cannot close result file '%s'", o->path, o->tmp_path);
-    o->file = H5I_INVALID_HID;
-    if (commit && err == CPN_OK) {
-      if (rename(o->tmp_path, o->path) != 0)
-        err = cpn_error_set(CPN_EIO, "cannot rename '%s' to '%s': %s (the results are left in '%s')",
-                            o->tmp_path, o->path, strerror(errno), o->tmp_path);
-    } else {
-      /* Not committed, or committing failed: a file that is not whole must not stay behind. */
-      unlink(o->tmp_path);
+    if (H5Fclose(o->file) < 0) {
+      if (err == CPN_OK)
+        err = h5_fail(CPN_EIO, "%s: cannot close result file '%s'", o->path, o->tmp_path);
     }
+    o->file = H5I_INVALID_HID;
+  } else {
+    commit = 0; /* open failed: there is nothing to commit */
   }
+  /* The rename or removal and the release of the lock happen as one step for a forced exit. */
+  cpn_signal_hold();
+  if (commit && err == CPN_OK) {
+    /* On failure the whole file is kept under its temporary name, which no tool takes for a result. */
+    if (rename(o->tmp_path, o->path) != 0)
+      err = cpn_error_set(CPN_EIO, "cannot rename '%s' to '%s': %s (the results are left in '%s')",
+                          o->tmp_path, o->path, strerror(errno), o->tmp_path);
+  } else if (o->own_tmp) {
+    /* Not committed, or committing failed: a file that is not whole must not stay behind. */
+    unlink(o->tmp_path);
+  }
+  cpn_signal_untrack(o->track_tmp);
+  o->track_tmp = -1;
+  drop_lock(o);
+  cpn_signal_release();
   free(o->buf);
+  free(o->lock_path);
   free(o->tmp_path);
   free(o->path);
   free(o);

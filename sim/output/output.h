@@ -3,7 +3,9 @@
  * Owns the file handle and the /requests row buffer. Rows are streamed: appended to a buffer and
  * flushed as chunks of a chunked, shuffled, deflated compound dataset. The file is written under
  * "<path>.tmp" and renamed to <path> by cpn_output_close(commit=1); cpn_output_close(commit=0) (or a
- * crash) leaves no file at <path>. */
+ * crash) leaves no file at <path>. One writer per path: "<path>.lock" is flocked from open to close, so
+ * a second writer of the same path fails at open without touching the first one's files. Strings stored
+ * as UTF-8 (names, keys, string attributes, the scenario text) must be valid UTF-8 (CPN_EINVAL if not). */
 #ifndef CPN_OUTPUT_OUTPUT_H
 #define CPN_OUTPUT_OUTPUT_H
 
@@ -15,8 +17,17 @@
 
 typedef struct cpn_output cpn_output_t;
 
-/* Creates "<path>.tmp". */
+/* Locks "<path>.lock" (CPN_EIO naming the lock when another writer holds it), removes a leftover
+ * "<path>.tmp" of a killed run, and creates "<path>.tmp" exclusively (never through a symbolic link).
+ * Both files are registered with cpn_signal_track until close. */
 cpn_err_t cpn_output_open(cpn_output_t **out, const char *path);
+
+/* The default result file name for a scenario called scenario_name, in the working directory:
+ * "<name>.h5" where every byte that could make it something other than a plain file name there is
+ * replaced by '_': '/', '\\', control bytes, bytes that are not well-formed UTF-8, a leading '-',
+ * a '.' that is first, last or next to another '.' (so no ".", ".." or hidden file). An empty name gives "cpnsim.h5"; a long one is cut (on a character
+ * boundary) to fit buf and NAME_MAX. CPN_EINVAL only when buf is smaller than 5 bytes. */
+cpn_err_t cpn_output_default_path(const char *scenario_name, char *buf, size_t size);
 /* Root attributes. Call any time before close. */
 cpn_err_t cpn_output_attr_str(cpn_output_t *o, const char *name, const char *value);
 cpn_err_t cpn_output_attr_double(cpn_output_t *o, const char *name, double value);

@@ -21,6 +21,7 @@
 
 #include "accounting/accounting.h"
 #include "core/event.h"
+#include "core/signal.h"
 #include "cpn_metrics.h"
 #include "cpn_workload.h"
 #include "fleet/fleet.h"
@@ -81,17 +82,21 @@ static double wall_since(const struct timespec *w0)
   return (double)(w.tv_sec - w0->tv_sec) + 1e-9 * (double)(w.tv_nsec - w0->tv_nsec);
 }
 
-/* Every 2^16 events: a progress line (simulated time, requests, rate, time left) at most once a second. */
+/* Every 2^12 events: the interruption flag (SIGINT, SIGTERM), the stall guard, and a progress line (simulated time, requests, rate, time left) at most once a second. */
 static int tick(void *arg)
 {
   run_t *r = arg;
+  if (cpn_interrupted()) {
+    cpn_sim_fail(r->sim, cpn_error_set(CPN_EIO, "interrupted"));
+    return 1;
+  }
   double now = cpn_sim_now(r->sim);
   /* A run whose simulated time stops advancing would never end: 2^24 events at one instant stop it. */
   if (now == r->last_tick_now) {
-    if (++r->stalled_ticks >= 256) {
+    if (++r->stalled_ticks >= 4096) {
       cpn_sim_fail(r->sim, cpn_error_set(CPN_EINVAL, "run: simulated time stopped advancing at %.9g s (%.0f events "
                                                       "at that instant); a rate or a count is too large",
-                                         now, 256.0 * 65536));
+                                         now, 4096.0 * 4096));
       return 1;
     }
   } else {
@@ -161,7 +166,7 @@ static cpn_err_t build(run_t *r)
   cpn_network_on_arrived(r->net, arrived, r->sv);
   cpn_network_on_replied(r->net, replied, r->acct);
   cpn_sim_set_idle_check(r->sim, run_idle, r);
-  cpn_sim_set_tick(r->sim, 1u << 16, tick, r);
+  cpn_sim_set_tick(r->sim, 1u << 12, tick, r);
   /* First events, in a fixed order (equal times pop in the order they were scheduled). */
   err = cpn_fleet_start(r->fleet);
   if (!err) err = cpn_sources_start(r->src);
@@ -239,7 +244,6 @@ static cpn_err_t write_output(run_t *r, const cpn_run_stats_t *st)
     err = cpn_output_attr_double(o, name, cpn_sim_kind_events(r->sim, k));
   }
   if (!err) err = cpn_output_scenario_text(o, sc->text ? sc->text : "");
-  if (!err) err = write_names(sc, o);
   if (!err) err = cpn_sampling_write(r->samp, o);
   if (!err) err = cpn_network_write(r->net, o);
   if (!err) err = cpn_fleet_write(r->fleet, o);
@@ -378,6 +382,9 @@ cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats)
     err = cpn_output_open(&r->out, cfg->out_path);
   if (!err && r->out)
     cpn_accounting_set_output(r->acct, r->out);
+  /* Names first: a name the result file cannot hold (not UTF-8) stops the run before it simulates. */
+  if (!err && r->out)
+    err = write_names(sc, r->out);
   if (!err) {
     pfd = mkstemp(platform);
     if (pfd < 0)
@@ -448,6 +455,9 @@ cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats)
     err = write_output(r, &st);
   if (!err && cfg->report)
     print_report(r, &st, cfg->report);
+  /* A signal that came after the last event still cancels the run: nothing is committed. */
+  if (!err && cpn_interrupted())
+    err = cpn_error_set(CPN_EIO, "interrupted");
   /* On error the temporary file is removed; the first error's message is kept. */
   cpn_err_t cerr = cpn_output_close(r->out, !err);
   if (!err)

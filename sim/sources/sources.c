@@ -195,6 +195,7 @@ static cpn_err_t open_trace(cpn_sources_t *src)
   o.start_offset_s = d->trace_start_offset_s;
   o.skip_errors = d->trace_skip_errors;
   o.seed = cpn_rng_seed(src->sc->run.seed, CPN_STREAM_TRACE_READER);
+  o.require_rows = 1; /* an empty trace is an error, not a run of no request */
   return cpn_trace_open(&src->trace, d->trace_file, &o);
 }
 

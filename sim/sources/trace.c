@@ -231,6 +231,9 @@ int cpn_trace_datetime_ns(const char *s, long long *ns) {
   if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59) return -1;
   if (d > mdays[mo - 1] + (mo == 2 && is_leap(y))) return -1;
   long long sec = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400LL + h * 3600LL + mi * 60LL + se;
+  /* Nanoseconds since 1970 in 64 bits reach from 1677-09-21 to 2262-04-11: refuse what lies beyond
+   * rather than overflow. */
+  if (sec < LLONG_MIN / 1000000000LL || sec > (LLONG_MAX - frac_ns) / 1000000000LL) return -2;
   *ns = sec * 1000000000LL + frac_ns;
   return 0;
 }
@@ -334,15 +337,37 @@ static int csv_row(cpn_trace_t *t, reader_t *r, char *line, value_t v[F_N]) {
   return 0;
 }
 
+/* Reads one line into buf like fgets (at most cap - 1 bytes, the '\n' kept, NUL-terminated), and also
+ * returns its length and the offset of its first NUL byte (-1 if none), which fgets hides: a line of
+ * NULs would look blank, and one with a NUL inside would look shorter than it is. Returns -1 at end of
+ * file or on a read error, with nothing read. */
+static long read_line(FILE *f, char *buf, size_t cap, long *nul_at) {
+  size_t n = 0;
+  int c;
+  *nul_at = -1;
+  while (n + 1 < cap && (c = getc_unlocked(f)) != EOF) {
+    if (c == '\0' && *nul_at < 0) *nul_at = (long)n;
+    buf[n++] = (char)c;
+    if (c == '\n') break;
+  }
+  buf[n] = '\0';
+  return n == 0 ? -1 : (long)n;
+}
+
 /* Reads the header line and finds the mapped columns. Returns a cpn_err_t with the message set. */
 static cpn_err_t csv_header(cpn_trace_t *t, reader_t *r) {
-  if (!fgets(r->buf, CPN_TRACE_LINE_MAX, r->f)) {
+  long nul_at;
+  long got = read_line(r->f, r->buf, CPN_TRACE_LINE_MAX, &nul_at);
+  if (got < 0) {
     if (ferror(r->f)) return cpn_error_set(CPN_EIO, "%s: read error: %s", t->path, strerror(errno));
     return cpn_error_set(CPN_EINVAL, "%s: empty file, expected a header line naming the columns", t->path);
   }
   r->line = 1;
+  if (nul_at >= 0)
+    return cpn_error_set(CPN_EINVAL, "%s:1:%ld: header line contains a NUL byte (a UTF-16 or binary file?)", t->path,
+                         nul_at + 1);
   char *line = r->buf;
-  size_t len = strlen(line);
+  size_t len = (size_t)got;
   if (len == CPN_TRACE_LINE_MAX - 1 && line[len - 1] != '\n')
     return cpn_error_set(CPN_EINVAL, "%s:1: header line longer than %d bytes", t->path, CPN_TRACE_LINE_MAX - 1);
   while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
@@ -642,11 +667,20 @@ static int get_time(cpn_trace_t *t, reader_t *r, const value_t *v, double *tau, 
     long long ns;
     if (v->type != V_TEXT)
       return bad(t, r, v->col, "%s '%s': expected a datetime string \"YYYY-MM-DD HH:MM:SS.fffffff\"", what(t), name);
-    if (cpn_trace_datetime_ns(v->s, &ns))
+    int rc = cpn_trace_datetime_ns(v->s, &ns);
+    if (rc == -2)
+      return bad(t, r, v->col, "%s '%s': datetime '%.40s' is out of range: datetimes must lie between %s and %s",
+                 what(t), name, v->s, "1677-09-21 00:12:44", "2262-04-11 23:47:16");
+    if (rc)
       return bad(t, r, v->col, "%s '%s': not a datetime \"YYYY-MM-DD HH:MM:SS.fffffff\": '%.40s'", what(t), name, v->s);
     *origin_ns = r->have_origin ? r->origin_ns : ns;
-    /* The difference is exact in 64 bits; the division rounds once. */
-    *tau = (double)(ns - *origin_ns) / 1e9;
+    /* The difference is exact in 64 bits when it fits (spans up to 292 years); the division rounds once. */
+    long long diff;
+    if (__builtin_sub_overflow(ns, *origin_ns, &diff))
+      return bad(t, r, v->col, "%s '%s': datetime '%.40s' is %.0f years from the trace's first row; a trace may span "
+                 "at most 292 years", what(t), name, v->s,
+                 fabs((double)ns - (double)*origin_ns) / (365.2425 * 86400e9));
+    *tau = (double)diff / 1e9;
     return 0;
   }
   double x = 0;
@@ -724,7 +758,9 @@ static int end_of_pass(cpn_trace_t *t, reader_t *r) {
 /* Reads copy r up to its next kept row (r->row). Returns 1, 0 at the end, -1 on error (t->msg). */
 static int read_row(cpn_trace_t *t, reader_t *r) {
   for (;;) {
-    if (!fgets(r->buf, CPN_TRACE_LINE_MAX, r->f)) {
+    long nul_at;
+    long got = read_line(r->f, r->buf, CPN_TRACE_LINE_MAX, &nul_at);
+    if (got < 0) {
       if (ferror(r->f)) {
         t->fail_code = CPN_EIO;
         snprintf(t->msg, sizeof t->msg, "%s:%ld: read error: %s", t->path, r->line + 1, strerror(errno));
@@ -736,12 +772,18 @@ static int read_row(cpn_trace_t *t, reader_t *r) {
     }
     r->line++;
     char *line = r->buf;
-    size_t len = strlen(line);
+    size_t len = (size_t)got;
     if (len == CPN_TRACE_LINE_MAX - 1 && line[len - 1] != '\n' && !feof(r->f)) {
       /* Drain the rest of the overlong line so that the next read starts on the next line. */
       int c;
       while ((c = fgetc(r->f)) != EOF && c != '\n') {}
       bad(t, r, CPN_TRACE_LINE_MAX, "line longer than %d bytes", CPN_TRACE_LINE_MAX - 1);
+      if (on_bad(t, r)) return -1;
+      continue;
+    }
+    if (nul_at >= 0) {
+      /* Not a blank line, whatever strlen says: a UTF-16 or binary file, or a damaged one. */
+      bad(t, r, (int)nul_at + 1, "line contains a NUL byte (a UTF-16 or binary file?)");
       if (on_bad(t, r)) return -1;
       continue;
     }
@@ -892,6 +934,23 @@ fail:
   return err;
 }
 
+/* Why a trace gave no row at all, into t->msg (the counts are those of copy 0's first pass). */
+static void explain_empty(cpn_trace_t *t) {
+  const cpn_trace_stats_t *s = &t->st;
+  if (s->rows_valid == 0 && s->bad_lines == 0)
+    snprintf(t->msg, sizeof t->msg, "%s: the trace has no data rows%s", t->path,
+             t->o.format == CPN_TRACE_CSV ? " after its header" : "");
+  else if (s->rows_valid == 0)
+    snprintf(t->msg, sizeof t->msg, "%s: the trace has no valid row: its %ld data row(s) are all bad and were skipped "
+             "(first: %.300s)", t->path, s->bad_lines, t->first_skip);
+  else if (s->rows_before_start == s->rows_valid)
+    snprintf(t->msg, sizeof t->msg, "%s: no row at or after start_offset_s = %g: all %ld valid row(s) are earlier",
+             t->path, t->o.start_offset_s, s->rows_valid);
+  else
+    snprintf(t->msg, sizeof t->msg, "%s: all %ld row(s) were thinned away (rate_scale %g)", t->path,
+             s->rows_valid - s->rows_before_start, t->o.rate_scale);
+}
+
 int cpn_trace_next(cpn_trace_t *t, cpn_trace_row_t *row) {
   assert(t && row);
   if (t->failed) {
@@ -910,7 +969,16 @@ int cpn_trace_next(cpn_trace_t *t, cpn_trace_row_t *row) {
     if (rc == 1) heap_push(t, c);
   }
   t->nrefill = 0;
-  if (t->nheap == 0) return 0;
+  if (t->nheap == 0) {
+    if (t->st.rows_returned == 0 && t->o.require_rows) {
+      explain_empty(t);
+      t->failed = 1;
+      t->fail_code = CPN_EINVAL;
+      cpn_error_set(t->fail_code, "%s", t->msg);
+      return -1;
+    }
+    return 0;
+  }
   int c = heap_pop(t);
   *row = t->r[c].row;
   t->refill[t->nrefill++] = c;

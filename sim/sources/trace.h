@@ -67,6 +67,9 @@ typedef struct {
   int skip_errors;        /* 1: skip bad rows and count them; 0: stop at the first (cpn_trace_next -1) */
   unsigned long seed;     /* seeds the thinning */
   int rebase_time;        /* 1: numeric times are relative to the first valid row (e.g. epoch seconds) */
+  int require_rows;       /* 1: a trace that yields no row at all (no data rows, every row bad and skipped,
+                           * all before start_offset_s, all thinned) is an error naming the file and the
+                           * reason (cpn_trace_next -1), not an empty replay. Default 0 */
 } cpn_trace_options_t;
 
 /* One request of the trace. Token counts may be 0 (passed through as recorded). */
@@ -111,12 +114,14 @@ cpn_err_t cpn_trace_open(cpn_trace_t **t, const char *path, const cpn_trace_opti
 
 /* Next row in time order (copies merged by t_s, ties by copy). Returns 1 and fills *row, 0 at the end
  * (never with loop), or -1 on error: a bad row in stop mode ("FILE:LINE:COLUMN: column 'X': problem"),
- * a read error, or a loop over fewer than 2 rows or a zero span. After -1 every later call returns -1
- * with the same message. Bad rows: a field missing or extra, an empty, non-numeric or non-finite value,
- * a negative, fractional or too large token count, an unparsable datetime, a time earlier than the
- * previous valid row's, malformed JSON, a line longer than CPN_TRACE_LINE_MAX - 1 bytes, a string value
- * longer than CPN_TRACE_NAME_MAX - 1 bytes. Blank lines are ignored. Cost: one line parse per row read
- * plus O(log copies); no allocation. */
+ * a read error, a loop over fewer than 2 rows or a zero span, or (with require_rows) no row at all.
+ * After -1 every later call returns -1 with the same message. Bad rows: a field missing or extra, an
+ * empty, non-numeric or non-finite value, a negative, fractional or too large token count, an
+ * unparsable datetime or one outside 1677-09-21 .. 2262-04-11, a datetime more than 292 years from the
+ * first valid row, a time earlier than the previous valid row's, malformed JSON, a line longer than
+ * CPN_TRACE_LINE_MAX - 1 bytes, a line containing a NUL byte, a string value longer than
+ * CPN_TRACE_NAME_MAX - 1 bytes. Blank lines (nothing but spaces, tabs and the line end) are ignored.
+ * Cost: one line parse per row read plus O(log copies); no allocation. */
 int cpn_trace_next(cpn_trace_t *t, cpn_trace_row_t *row);
 
 /* Bad lines skipped so far (each line of the file counted once, however many copies or passes). */
@@ -131,8 +136,10 @@ void cpn_trace_stats(const cpn_trace_t *t, cpn_trace_stats_t *s);
 void cpn_trace_close(cpn_trace_t *t);
 
 /* Parses a datetime as CPN_TRACE_TIME_DATETIME reads it into nanoseconds since 1970-01-01 00:00:00
- * (proleptic Gregorian calendar, no time zone, no leap seconds). Returns 0, or -1 when s is not such a
- * datetime (including an impossible date such as 2023-02-29). *ns is written only on success. */
+ * (proleptic Gregorian calendar, no time zone, no leap seconds). Returns 0; -1 when s is not such a
+ * datetime (including an impossible date such as 2023-02-29); -2 when it is one but lies outside what
+ * 64-bit nanoseconds hold (before 1677-09-21 00:12:44 or after 2262-04-11 23:47:16.854775807).
+ * *ns is written only on success. */
 int cpn_trace_datetime_ns(const char *s, long long *ns);
 
 #endif
