@@ -9,7 +9,7 @@
 #define CPN_TOPOLOGY_TOPOLOGY_H
 
 #include "core/error.h"
-#include "config/scenario.h"
+#include "config/spec.h"
 
 typedef struct cpn_topology cpn_topology_t;
 
