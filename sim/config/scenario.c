@@ -34,7 +34,8 @@
 
 #include <yaml.h>
 
-#include "topology/topology.h"
+#include "topology/generate.h"
+#include "topology/import_graphml.h"
 
 #define PATH_LEN 512              /* key paths in messages ("sites[3].pools[0].count") */
 #define MAX_MESSAGES 200          /* problems kept; the rest are only counted */
