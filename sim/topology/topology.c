@@ -1,6 +1,6 @@
 /* topology: the network graph of sites, plain nodes and links (igraph), the routes between them, and the
- * SimGrid platform written from it. The nodes and links of a scenario may come from import_graphml.c or
- * generate.c; this file only reads them from the finished cpn_scenario_t.
+ * SimGrid platform written from it. The nodes and links of a scenario may come from import_graphml.c,
+ * import_simgrid_xml.c or generate.c; this file only reads them from the finished cpn_scenario_t.
  *
  * A cpn_topology_t owns a copy of every node name and link attribute, and for each routing source
  * (every site, then every origin's entry node not already listed) one row of route latencies and one
