@@ -79,7 +79,7 @@ void cpn_reader_buf_printf(cpn_reader_buf_t *b, const char *fmt, ...)
 }
 
 /* ------------------------------------------------------------------------------------------------
- * Node tree and loader context. */
+ * Node tree and reader. */
 
 const char *cpn_reader_intern(cpn_reader_t *c, const char *name)
 {
@@ -332,7 +332,7 @@ const char *cpn_reader_show(const cpn_reader_node_t *v, char *buf, size_t size)
   return buf;
 }
 
-/* Formats a key path into a PATH_LEN buffer; paths only appear in messages, so truncation is fine. */
+/* Formats a key path into a CPN_PATH_LEN buffer; paths only appear in messages, so truncation is fine. */
 void cpn_reader_pathf(char *out, const char *fmt, ...)
 {
   va_list ap;
@@ -793,7 +793,7 @@ const cpn_reader_field_t *cpn_reader_find_field(const cpn_reader_section_t *s, c
   return i < 0 ? NULL : &s->f[i];
 }
 
-/* Bit of `key` in a presence mask returned by map_fields(). */
+/* Bit of `key` in a presence mask returned by cpn_reader_map_fields(). */
 uint64_t cpn_reader_bit(const cpn_reader_section_t *s, const char *key)
 {
   int i = field_index(s, key);

@@ -1,8 +1,9 @@
 /* scenario: the in-memory scenario every other module reads, and its YAML loader.
  *
- * The loader (scenario.c) reads YAML with libyaml, resolves `extends:` and command-line `--set`
- * overrides, validates strictly (unknown keys, types, ranges, dangling references) and reports every
- * problem with file:line:column and key path. The structures (config/spec.h) are plain data owned by
+ * The loader (scenario.c, with the generic reader of reader.c and one schema_<section>.c per section)
+ * reads YAML with libyaml, resolves `extends:` and command-line `--set` overrides, validates strictly
+ * (unknown keys, types, ranges, dangling references) and reports every problem with file:line:column
+ * and key path. The structures (config/spec.h) are plain data owned by
  * cpn_scenario_t: arrays allocated by the loader, freed by cpn_scenario_destroy(). Indices (site, model,
  * class...) are positions in these arrays and are what the engine and the output use. */
 #ifndef CPN_CONFIG_SCENARIO_H
