@@ -7,6 +7,8 @@
 #define _XOPEN_SOURCE 700 /* realpath() */
 #include "config/scenario.h"
 #include "topology/topology.h"
+#include "topology/generate.h"
+#include "topology/geo.h"
 
 #include <math.h>
 #include <setjmp.h>

@@ -4,6 +4,9 @@
  *
  * Scenarios are built by hand here (no YAML loader), with their own allocation and release. */
 #include "topology/topology.h"
+#include "topology/generate.h"
+#include "topology/geo.h"
+#include "topology/import_graphml.h"
 
 #include <math.h>
 #include <setjmp.h>

@@ -1,0 +1,183 @@
+/* schema_classes: the `classes:` list of a scenario (service classes: mix share, SLOs, timeout,
+ * confidentiality, bytes per token, and the prompt and output token-length distributions), read into
+ * cpn_class_spec_t and printed back.
+ *
+ * Owns the class and distribution tables. Invariants: an absent list is one class named "default" with
+ * every default; a distribution takes exactly the parameters its kind uses; the azure-* kinds are the
+ * published Azure LLM inference fits (cpn_workload.h), of which only min and max may be changed, and a
+ * printed class names them again. */
+#include "config/schema.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* The first four are cpn_dist_kind_t values; the azure-* ones copy CPN_AZURE_*. */
+static const char *const DISTS[] = {"constant",          "lognormal",         "geometric",
+                                    "exponential",       "azure-conv-prompt", "azure-conv-output",
+                                    "azure-code-prompt", "azure-code-output", NULL};
+#define N_PLAIN_DISTS 4
+static const cpn_dist_t *const AZURE_DISTS[] = {&CPN_AZURE_CONV_PROMPT, &CPN_AZURE_CONV_OUTPUT,
+                                                &CPN_AZURE_CODE_PROMPT, &CPN_AZURE_CODE_OUTPUT};
+
+static const cpn_reader_field_t dist_fields[] = {
+    {CPN_FLD_CUSTOM("dist", CPN_T_ENUM), .req = 1, .enums = DISTS},
+    {CPN_FLD("mu", CPN_T_NUM, cpn_dist_t, mu)},
+    {CPN_FLD("sigma", CPN_T_NUM, cpn_dist_t, sigma), CPN_GT(0)},
+    {CPN_FLD("mean", CPN_T_NUM, cpn_dist_t, mean), CPN_GT(0)},
+    {CPN_FLD("min", CPN_T_NUM, cpn_dist_t, min), .def = 1, CPN_GE(0)},
+    {CPN_FLD("max", CPN_T_NUM, cpn_dist_t, max), .def = 0, CPN_GE(0)},
+};
+static const cpn_reader_section_t dist_section = CPN_SECTION(dist_fields);
+
+static const cpn_reader_field_t class_fields[] = {
+    {CPN_FLD_STR("name", cpn_class_spec_t, name), .req = 1, .check = CPN_STR_NAME},
+    {CPN_FLD("share", CPN_T_NUM, cpn_class_spec_t, share), .def = 1, CPN_GE(0)},
+    {CPN_FLD("ttft_slo_s", CPN_T_NUM, cpn_class_spec_t, ttft_slo_s), .def = 2, CPN_GT(0)},
+    {CPN_FLD("tpot_slo_s", CPN_T_NUM, cpn_class_spec_t, tpot_slo_s), .def = 0.2, CPN_GT(0)},
+    {CPN_FLD("timeout_s", CPN_T_NUM, cpn_class_spec_t, timeout_s), .def = 0, CPN_GE(0)},
+    {CPN_FLD("confidential", CPN_T_BOOL, cpn_class_spec_t, confidential)},
+    {CPN_FLD("request_bytes_per_token", CPN_T_NUM, cpn_class_spec_t, request_bytes_per_token), .def = 4, CPN_GE(0)},
+    {CPN_FLD("reply_bytes_per_token", CPN_T_NUM, cpn_class_spec_t, reply_bytes_per_token), .def = 4, CPN_GE(0)},
+    {CPN_FLD_CUSTOM("prompt_tokens", CPN_T_MAP), .sub = &dist_section},
+    {CPN_FLD_CUSTOM("output_tokens", CPN_T_MAP), .sub = &dist_section},
+};
+const cpn_reader_section_t cpn_schema_class_section = CPN_SECTION(class_fields);
+
+static void map_dist(cpn_reader_t *c, const cpn_reader_node_t *cls, const char *key, const char *path, cpn_dist_t *out,
+                     const cpn_dist_t *def)
+{
+  char kp[CPN_PATH_LEN];
+  cpn_reader_join(kp, path, key);
+  *out = *def;
+  const cpn_reader_node_t *m = cpn_reader_get_map(c, cls, key, kp, " like {dist: lognormal, mu: 7, sigma: 1}");
+  if (!m)
+    return;
+  cpn_dist_t d;
+  uint64_t p = cpn_reader_map_fields(c, m, kp, &dist_section, &d);
+  const cpn_reader_node_t *dv = cpn_reader_map_get(m, "dist");
+  int kind;
+  char dp[CPN_PATH_LEN];
+  cpn_reader_join(dp, kp, "dist");
+  if (!dv || !cpn_reader_get_enum(c, dv, dp, DISTS, &kind))
+    return;
+  /* Parameters the chosen distribution does not use are mistakes, not silently ignored. */
+  static const char *const params[] = {"mu", "sigma", "mean"};
+  const char *uses = kind == CPN_DIST_LOGNORMAL ? "mu, sigma, min, max"
+                     : kind < N_PLAIN_DISTS     ? "mean, min, max"
+                                                : "min, max";
+  for (int i = 0; i < 3; i++) {
+    int used = kind == CPN_DIST_LOGNORMAL ? i < 2 : kind < N_PLAIN_DISTS ? i == 2 : 0;
+    const cpn_reader_node_t *k = cpn_reader_map_key(m, params[i]);
+    if (k && !used) {
+      char pp[CPN_PATH_LEN];
+      cpn_reader_join(pp, kp, params[i]);
+      cpn_reader_report(c, k, pp, "'%s' is not used by dist '%s' (it uses: %s)", params[i], DISTS[kind], uses);
+    } else if (!k && used) {
+      cpn_reader_report(c, m, kp, "missing required key '%s' (dist '%s' uses: %s)", params[i], DISTS[kind], uses);
+    }
+  }
+  if (kind == CPN_DIST_GEOMETRIC && (p & cpn_reader_bit(&dist_section, "mean")) && d.mean < 1) {
+    char pp[CPN_PATH_LEN];
+    cpn_reader_join(pp, kp, "mean");
+    cpn_reader_report(c, cpn_reader_map_get(m, "mean"), pp, "must be >= 1 for dist 'geometric' (got %s)",
+                      cpn_reader_map_get(m, "mean")->str);
+  }
+  if (kind < N_PLAIN_DISTS) {
+    d.kind = (cpn_dist_kind_t)kind;
+  } else {
+    cpn_dist_t a = *AZURE_DISTS[kind - N_PLAIN_DISTS];
+    if (p & cpn_reader_bit(&dist_section, "min"))
+      a.min = d.min;
+    if (p & cpn_reader_bit(&dist_section, "max"))
+      a.max = d.max;
+    d = a;
+  }
+  if (d.max > 0 && d.max < d.min) {
+    const cpn_reader_node_t *mx = cpn_reader_map_get(m, "max") ? cpn_reader_map_get(m, "max") : m;
+    char pp[CPN_PATH_LEN];
+    cpn_reader_join(pp, kp, "max");
+    cpn_reader_report(c, mx, pp, "must be >= min (%g), or 0 for no upper clamp (got %g)", d.min, d.max);
+  }
+  *out = d;
+}
+
+void cpn_schema_classes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_scenario_t *sc)
+{
+  cpn_reader_list_t l;
+  if (!cpn_reader_map_list(c, root, "classes", "classes", &cpn_schema_class_section, sizeof(cpn_class_spec_t), &l)) {
+    sc->classes = l.arr;
+    sc->n_classes = l.n;
+    cpn_reader_require_items(c, &l, "classes", "class");
+    for (int i = 0; i < l.n; i++) {
+      char ip[CPN_PATH_LEN];
+      cpn_reader_join_index(ip, "classes", i);
+      sc->classes[i].prompt_tokens = CPN_AZURE_CONV_PROMPT;
+      sc->classes[i].output_tokens = CPN_AZURE_CONV_OUTPUT;
+      if (!l.items[i])
+        continue;
+      map_dist(c, l.items[i], "prompt_tokens", ip, &sc->classes[i].prompt_tokens, &CPN_AZURE_CONV_PROMPT);
+      map_dist(c, l.items[i], "output_tokens", ip, &sc->classes[i].output_tokens, &CPN_AZURE_CONV_OUTPUT);
+    }
+    cpn_reader_check_unique_names(c, &l, sizeof(cpn_class_spec_t), offsetof(cpn_class_spec_t, name), "classes",
+                                  "class");
+    cpn_reader_check_shares(c, &l, sizeof(cpn_class_spec_t), offsetof(cpn_class_spec_t, share), "classes");
+    cpn_reader_list_destroy(&l);
+  }
+  if (!l.list && !cpn_reader_out_of_memory(c)) { /* absent: one class with every default */
+    if (!(sc->classes = calloc(1, sizeof *sc->classes))) {
+      cpn_reader_set_out_of_memory(c);
+    } else {
+      sc->n_classes = 1;
+      cpn_reader_apply_defaults(&cpn_schema_class_section, &sc->classes[0]);
+      snprintf(sc->classes[0].name, sizeof sc->classes[0].name, "default");
+      sc->classes[0].prompt_tokens = CPN_AZURE_CONV_PROMPT;
+      sc->classes[0].output_tokens = CPN_AZURE_CONV_OUTPUT;
+    }
+  }
+}
+
+static void put_dist(FILE *f, const cpn_dist_t *d)
+{
+  for (int i = 0; i < 4; i++) {
+    const cpn_dist_t *a = AZURE_DISTS[i];
+    if (d->kind == a->kind && d->mu == a->mu && d->sigma == a->sigma && d->mean == a->mean) {
+      fprintf(f, "{dist: %s, min: ", DISTS[N_PLAIN_DISTS + i]);
+      cpn_reader_print_num(f, d->min);
+      fputs(", max: ", f);
+      cpn_reader_print_num(f, d->max);
+      fputs("}", f);
+      return;
+    }
+  }
+  int kind = (int)d->kind;
+  fprintf(f, "{dist: %s, ", kind >= 0 && kind < N_PLAIN_DISTS ? DISTS[kind] : "?");
+  if (d->kind == CPN_DIST_LOGNORMAL) {
+    fputs("mu: ", f);
+    cpn_reader_print_num(f, d->mu);
+    fputs(", sigma: ", f);
+    cpn_reader_print_num(f, d->sigma);
+  } else {
+    fputs("mean: ", f);
+    cpn_reader_print_num(f, d->mean);
+  }
+  fputs(", min: ", f);
+  cpn_reader_print_num(f, d->min);
+  fputs(", max: ", f);
+  cpn_reader_print_num(f, d->max);
+  fputs("}", f);
+}
+
+void cpn_schema_classes_print(FILE *f, const cpn_scenario_t *sc)
+{
+  fputs("classes:", f);
+  fputs(sc->n_classes ? "\n" : " []\n", f);
+  for (int i = 0; i < sc->n_classes; i++) {
+    cpn_reader_print_block(f, &cpn_schema_class_section, &sc->classes[i], "  - ", "    ");
+    fputs("    prompt_tokens: ", f);
+    put_dist(f, &sc->classes[i].prompt_tokens);
+    fputs("\n    output_tokens: ", f);
+    put_dist(f, &sc->classes[i].output_tokens);
+    fputc('\n', f);
+  }
+}

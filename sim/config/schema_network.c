@@ -1,0 +1,182 @@
+/* schema_network: the `nodes:` and `links:` lists of a scenario (places that are not sites, and the
+ * links between sites and nodes), read into cpn_node_spec_t and cpn_link_spec_t and printed back; the
+ * lookup of a site or node by name that links and origins share.
+ *
+ * Owns the node and link tables. Invariants: sites and nodes share one namespace; a link joins two
+ * different existing places, at most one link per pair; a link without latency_s gets the great-circle
+ * distance between its ends over the speed of light in fibre, which needs both ends' lat and lon.
+ * Sites are read before nodes, nodes before links. */
+#include "config/schema.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "topology/geo.h"
+
+#define EARTH_RADIUS_M 6371.0e3 /* mean Earth radius, as cpn_topology_great_circle_m */
+#define PI 3.14159265358979323846
+
+static const cpn_reader_field_t node_fields[] = {
+    {CPN_FLD_STR("name", cpn_node_spec_t, name), .req = 1, .check = CPN_STR_NAME},
+    {CPN_FLD_STR("country", cpn_node_spec_t, country), .sdef = "CN", .check = CPN_STR_COUNTRY},
+    {CPN_FLD("lat", CPN_T_NUM, cpn_node_spec_t, lat_deg), CPN_IN(-90, 90)},
+    {CPN_FLD("lon", CPN_T_NUM, cpn_node_spec_t, lon_deg), CPN_IN(-180, 180)},
+};
+const cpn_reader_section_t cpn_schema_node_section = CPN_SECTION(node_fields);
+
+static const cpn_reader_field_t link_fields[] = {
+    {CPN_FLD_STR("a", cpn_link_spec_t, a), .req = 1, .check = CPN_STR_NAME},
+    {CPN_FLD_STR("b", cpn_link_spec_t, b), .req = 1, .check = CPN_STR_NAME},
+    {CPN_FLD("latency_s", CPN_T_NUM, cpn_link_spec_t, latency_s), CPN_GE(0)},
+    {CPN_FLD("bw_bps", CPN_T_NUM, cpn_link_spec_t, bw_bps), .req = 1, CPN_GT(0)},
+    {CPN_FLD("shared", CPN_T_BOOL, cpn_link_spec_t, shared)},
+};
+const cpn_reader_section_t cpn_schema_link_section = CPN_SECTION(link_fields);
+
+cpn_schema_endpoint_t cpn_schema_find_endpoint(const cpn_scenario_t *sc, const char *name)
+{
+  cpn_schema_endpoint_t e = {-1, -1};
+  for (int i = 0; i < sc->n_sites && e.site < 0; i++)
+    if (strcmp(sc->sites[i].name, name) == 0)
+      e.site = i;
+  for (int i = 0; i < sc->n_nodes && e.site < 0 && e.node < 0; i++)
+    if (strcmp(sc->nodes[i].name, name) == 0)
+      e.node = i;
+  return e;
+}
+
+int cpn_schema_resolve_endpoint(cpn_reader_t *c, const cpn_scenario_t *sc, const cpn_reader_node_t *v, const char *path,
+                                const char *name, cpn_schema_endpoint_t *e)
+{
+  *e = cpn_schema_find_endpoint(sc, name);
+  if (e->site >= 0 || e->node >= 0)
+    return 1;
+  const char *best = NULL;
+  int best_d = 3;
+  for (int i = 0; i < sc->n_sites; i++)
+    cpn_reader_suggest(name, sc->sites[i].name, &best, &best_d);
+  for (int i = 0; i < sc->n_nodes; i++)
+    cpn_reader_suggest(name, sc->nodes[i].name, &best, &best_d);
+  if (best)
+    cpn_reader_report(c, v, path, "no site or node named '%s'; did you mean '%s'?", name, best);
+  else
+    cpn_reader_report(c, v, path, "no site or node named '%s'", name);
+  return 0;
+}
+
+double cpn_scenario_great_circle_m(double lat1_deg, double lon1_deg, double lat2_deg, double lon2_deg)
+{
+  /* Haversine formula: numerically sound at short distances, where the law of cosines is not. */
+  double p1 = lat1_deg * PI / 180, p2 = lat2_deg * PI / 180;
+  double dp = p2 - p1, dl = (lon2_deg - lon1_deg) * PI / 180;
+  double h = sin(dp / 2) * sin(dp / 2) + cos(p1) * cos(p2) * sin(dl / 2) * sin(dl / 2);
+  if (h > 1)
+    h = 1;
+  return 2 * EARTH_RADIUS_M * asin(sqrt(h));
+}
+
+void cpn_schema_nodes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_schema_mapping_t *mp)
+{
+  cpn_scenario_t *sc = mp->sc;
+  cpn_reader_list_t l;
+  if (cpn_reader_map_list(c, root, "nodes", "nodes", &cpn_schema_node_section, sizeof(cpn_node_spec_t), &l))
+    return;
+  sc->nodes = l.arr;
+  sc->n_nodes = l.n;
+  if (l.n && !(mp->node_geo = calloc((size_t)l.n, 1))) {
+    cpn_reader_set_out_of_memory(c);
+    cpn_reader_list_destroy(&l);
+    return;
+  }
+  for (int i = 0; i < l.n; i++)
+    mp->node_geo[i] = (l.present[i] & cpn_reader_bit(&cpn_schema_node_section, "lat")) &&
+                      (l.present[i] & cpn_reader_bit(&cpn_schema_node_section, "lon"));
+  cpn_reader_check_unique_names(c, &l, sizeof(cpn_node_spec_t), offsetof(cpn_node_spec_t, name), "nodes", "node");
+  /* Sites and nodes share one namespace: links and origins name either. */
+  for (int i = 0; i < l.n; i++) {
+    if (!l.items[i] || !sc->nodes[i].name[0])
+      continue;
+    for (int j = 0; j < sc->n_sites; j++) {
+      if (strcmp(sc->nodes[i].name, sc->sites[j].name) == 0) {
+        char ip[CPN_PATH_LEN];
+        cpn_reader_pathf(ip, "nodes[%d].name", i);
+        cpn_reader_report(c, cpn_reader_map_get(l.items[i], "name"), ip,
+                          "name '%s' is already used by site %d (sites and nodes share names)", sc->nodes[i].name, j);
+        break;
+      }
+    }
+  }
+  cpn_reader_list_destroy(&l);
+}
+
+void cpn_schema_links_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_schema_mapping_t *mp)
+{
+  cpn_scenario_t *sc = mp->sc;
+  cpn_reader_list_t l;
+  if (cpn_reader_map_list(c, root, "links", "links", &cpn_schema_link_section, sizeof(cpn_link_spec_t), &l))
+    return;
+  sc->links = l.arr;
+  sc->n_links = l.n;
+  for (int i = 0; i < l.n; i++) {
+    cpn_link_spec_t *k = &sc->links[i];
+    const cpn_reader_node_t *it = l.items[i];
+    if (!it)
+      continue;
+    k->line = it->line;
+    char ip[CPN_PATH_LEN], kp[CPN_PATH_LEN];
+    cpn_reader_join_index(ip, "links", i);
+    cpn_schema_endpoint_t ea, eb;
+    int ok = 1;
+    cpn_reader_join(kp, ip, "a");
+    if (k->a[0])
+      ok &= cpn_schema_resolve_endpoint(c, sc, cpn_reader_map_get(it, "a"), kp, k->a, &ea);
+    else
+      ok = 0;
+    cpn_reader_join(kp, ip, "b");
+    if (k->b[0])
+      ok &= cpn_schema_resolve_endpoint(c, sc, cpn_reader_map_get(it, "b"), kp, k->b, &eb);
+    else
+      ok = 0;
+    if (!ok)
+      continue;
+    if (strcmp(k->a, k->b) == 0) {
+      cpn_reader_report(c, cpn_reader_map_get(it, "b"), kp,
+                        "a link must join two different places (a and b are both '%s')", k->a);
+      continue;
+    }
+    for (int j = 0; j < i; j++) {
+      const cpn_link_spec_t *o = &sc->links[j];
+      if (l.items[j] && ((strcmp(o->a, k->a) == 0 && strcmp(o->b, k->b) == 0) ||
+                         (strcmp(o->a, k->b) == 0 && strcmp(o->b, k->a) == 0))) {
+        cpn_reader_report(c, it, ip, "a second link between '%s' and '%s' (the first is links[%d], line %d)", k->a,
+                          k->b, j, o->line);
+        break;
+      }
+    }
+    if (!(l.present[i] & cpn_reader_bit(&cpn_schema_link_section, "latency_s"))) {
+      int ga = ea.site >= 0 ? mp->site_geo[ea.site] : mp->node_geo[ea.node];
+      int gb = eb.site >= 0 ? mp->site_geo[eb.site] : mp->node_geo[eb.node];
+      if (ga && gb) {
+        double la = ea.site >= 0 ? sc->sites[ea.site].lat_deg : sc->nodes[ea.node].lat_deg;
+        double oa = ea.site >= 0 ? sc->sites[ea.site].lon_deg : sc->nodes[ea.node].lon_deg;
+        double lb = eb.site >= 0 ? sc->sites[eb.site].lat_deg : sc->nodes[eb.node].lat_deg;
+        double ob = eb.site >= 0 ? sc->sites[eb.site].lon_deg : sc->nodes[eb.node].lon_deg;
+        k->latency_s = cpn_scenario_great_circle_m(la, oa, lb, ob) / CPN_FIBRE_SPEED_M_PER_S;
+      } else {
+        cpn_reader_report(c, it, ip,
+                          "missing required key 'latency_s' (it may be left out only when both '%s' and '%s' "
+                          "have lat and lon)", k->a, k->b);
+      }
+    }
+  }
+  cpn_reader_list_destroy(&l);
+}
+
+void cpn_schema_network_print(FILE *f, const cpn_scenario_t *sc)
+{
+  cpn_reader_print_flow_list(f, "nodes", &cpn_schema_node_section, sc->nodes, sizeof *sc->nodes, sc->n_nodes);
+  cpn_reader_print_flow_list(f, "links", &cpn_schema_link_section, sc->links, sizeof *sc->links, sc->n_links);
+}
