@@ -28,6 +28,8 @@ static const cpn_reader_field_t replica_fields[] = {
     {CPN_FLD("count", CPN_T_INT, cpn_replica_spec_t, count), .def = 1, CPN_GE(0)},
     {CPN_FLD("max_batch", CPN_T_INT, cpn_replica_spec_t, max_batch), .def = 64, CPN_GE(1)},
     {CPN_FLD("unloaded", CPN_T_INT, cpn_replica_spec_t, unloaded), CPN_GE(0)},
+    /* The type's name is checked against the serving stage's table when the scenario is checked or run. */
+    {CPN_FLD_STR("scheduler", cpn_replica_spec_t, scheduler), .sdef = "continuous", .check = CPN_STR_NAME},
 };
 const cpn_reader_section_t cpn_schema_replica_section = CPN_SECTION(replica_fields);
 

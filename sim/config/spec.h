@@ -27,6 +27,7 @@ typedef struct {
   int count;                 /* replicas */
   int max_batch;             /* continuous-batching limit (1 = no batching) */
   int unloaded;              /* of `count`, replicas that start unloaded (cold); default 0 */
+  char scheduler[CPN_NAME_MAX]; /* serving scheduler type (sim/serving/schedulers.c); default continuous */
 } cpn_replica_spec_t;
 
 typedef struct {

@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -296,7 +297,8 @@ cpn_err_t cpn_serving_check(const cpn_scenario_t *sc)
     for (int k = 0; k < sc->sites[s].n_replicas; k++) {
       const cpn_replica_spec_t *rs = &sc->sites[s].replicas[k];
       n_rep += rs->count;
-      bytes += (double)rs->count * (sizeof(cpn_replica_t) + sizeof(int) + cpn_sched_continuous.state_size +
+      const cpn_sched_type_t *type = cpn_sched_find(rs->scheduler);
+      bytes += (double)rs->count * (sizeof(cpn_replica_t) + sizeof(int) + (type ? type->state_size : 0) +
                                     (double)rs->max_batch * sizeof(cpn_req_t *));
       if (n_rep > CPN_SERVING_MAX_REPLICAS || bytes > CPN_SERVING_MAX_BYTES)
         return cpn_error_set(CPN_EINVAL,
@@ -318,6 +320,13 @@ cpn_err_t cpn_serving_check(const cpn_scenario_t *sc)
                              ss->line, ss->name, pool->name, pool->accel);
       if (!llm)
         return cpn_error_set(CPN_EINVAL, "%s: models.%s.catalog: unknown model '%s'", sc->file, ms->name, ms->catalog);
+      if (!cpn_sched_find(rs->scheduler)) {
+        char known[256] = "";
+        for (size_t i = 0; cpn_sched_at(i); i++)
+          snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", i ? ", " : "", cpn_sched_at(i)->name);
+        return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas.%d.scheduler: unknown serving scheduler '%s' (known: %s)",
+                             sc->file, ss->line, ss->name, k, rs->scheduler, known);
+      }
       cpn_perf_t perf;
       cpn_perf_init(&perf, llm, acc, rs->tp);
       if (ms->fixed_step_s <= 0 && !(cpn_perf_kv_capacity_tokens(&perf) > 0))
@@ -360,7 +369,7 @@ static cpn_err_t build(cpn_serving_t *sv)
       const cpn_model_spec_t *ms = &sc->models[rs->model];
       const cpn_accel_t *acc = cpn_accel_find(pool->accel);
       const cpn_llm_t *llm = cpn_llm_find(ms->catalog);
-      const cpn_sched_type_t *type = &cpn_sched_continuous;
+      const cpn_sched_type_t *type = cpn_sched_find(rs->scheduler);
       if (!acc)
         return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.pools.%s.accel: unknown accelerator '%s'", sc->file,
                              ss->line, ss->name, pool->name, pool->accel);
