@@ -9,7 +9,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
-pkgs=(build-essential cmake pkg-config libsimgrid-dev libigraph-dev libgsl-dev libhdf5-dev hdf5-tools
+pkgs=(build-essential cmake pkg-config libsimgrid-dev libigraph-dev libgsl-dev libhdf5-dev zlib1g-dev hdf5-tools
       libcmocka-dev libyaml-dev python3)
 while read -r module pkg _; do
   case $module in '' | '#'*) continue ;; esac

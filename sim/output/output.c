@@ -37,6 +37,8 @@
 #include <unistd.h>
 
 #include <hdf5.h>
+#include <pthread.h>
+#include <zlib.h>
 
 #include "core/signal.h"
 
@@ -60,9 +62,10 @@ struct cpn_output {
   hid_t file;
   hid_t requests;        /* the /requests dataset */
   hid_t record_mem;      /* memory datatype of cpn_record_t */
-  cpn_record_t *buf;     /* rows not yet in the file */
+  cpn_record_t *buf;     /* rows not yet in the file (the slot being filled, with a compressor) */
   size_t n_buf;
   hsize_t n_written;     /* rows already in the file */
+  struct compressor *z;  /* NULL: rows go through H5Dwrite on this thread */
 };
 
 /* ---- errors ------------------------------------------------------------------------------------ */
@@ -486,6 +489,212 @@ done:
   return err;
 }
 
+/* ---- compression off the simulation's thread ---------------------------------------------------
+ *
+ * /requests is chunked (ROWS_PER_CHUNK rows), shuffled and deflated. Deflating on the simulation's thread
+ * cost about 40% of a run, so whole chunks are packed to the file's layout, shuffled and deflated by a
+ * worker thread, exactly as HDF5's shuffle and deflate filters would (zlib's compress2 at DEFLATE_LEVEL),
+ * and the simulation's thread stores them with H5Dwrite_chunk. HDF5 is called from one thread only
+ * (Debian's HDF5 is not thread-safe); the worker touches zlib and its own buffers only.
+ *
+ * Slots form a ring: the simulation fills slot `fill`, hands it to the worker, and before reusing a slot
+ * writes it (in order: chunk k is written before chunk k + 1). Readers see the same values as with
+ * H5Dwrite; a partial last chunk is padded with zeros (beyond the dataset's extent, never read). */
+enum { N_SLOTS = 4 };
+enum { SLOT_FREE, SLOT_QUEUED, SLOT_DONE };
+
+typedef struct {
+  cpn_record_t *rows;
+  size_t n_rows;
+  unsigned char *packed;  /* shuffled file-layout bytes of a whole chunk */
+  unsigned char *zbuf;    /* deflated */
+  uLongf z_size;
+  int state, failed;
+} slot_t;
+
+struct compressor {
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  slot_t slot[N_SLOTS];
+  size_t fill, next_write; /* slot being filled; next slot to write (ring indices) */
+  size_t row_size;         /* packed file row */
+  size_t field_moff[N_RECORD_FIELDS], field_foff[N_RECORD_FIELDS], field_size[N_RECORD_FIELDS];
+  int stop;
+};
+
+static size_t kind_size(kind_t k) { return k == K_U64 || k == K_F64 ? 8 : k == K_I32 || k == K_U32 ? 4 : 1; }
+
+/* Packs rows to the file layout and shuffles the bytes: byte b of element i goes to b * n + i, over the
+ * whole chunk (HDF5's shuffle filter, element size = the packed row). Little-endian hosts only. */
+static void pack_shuffle(const struct compressor *z, const cpn_record_t *rows, size_t n_rows, unsigned char *out)
+{
+  const size_t n = ROWS_PER_CHUNK;
+  memset(out, 0, n * z->row_size);
+  for (int f = 0; f < N_RECORD_FIELDS; f++)
+    for (size_t b = 0; b < z->field_size[f]; b++) {
+      unsigned char *dst = out + (z->field_foff[f] + b) * n;
+      size_t moff = z->field_moff[f] + b;
+      for (size_t i = 0; i < n_rows; i++)
+        dst[i] = ((const unsigned char *)&rows[i])[moff];
+    }
+}
+
+static void *compress_worker(void *arg)
+{
+  struct compressor *z = arg;
+  size_t k = 0;
+  pthread_mutex_lock(&z->mu);
+  for (;;) {
+    while (!z->stop && z->slot[k].state != SLOT_QUEUED)
+      pthread_cond_wait(&z->cv, &z->mu);
+    if (z->slot[k].state != SLOT_QUEUED)
+      break; /* stopping, and nothing left to do */
+    slot_t *sl = &z->slot[k];
+    pthread_mutex_unlock(&z->mu);
+    pack_shuffle(z, sl->rows, sl->n_rows, sl->packed);
+    sl->z_size = compressBound(ROWS_PER_CHUNK * z->row_size);
+    sl->failed = compress2(sl->zbuf, &sl->z_size, sl->packed, ROWS_PER_CHUNK * z->row_size, DEFLATE_LEVEL) != Z_OK;
+    pthread_mutex_lock(&z->mu);
+    sl->state = SLOT_DONE;
+    pthread_cond_broadcast(&z->cv);
+    k = (k + 1) % N_SLOTS;
+  }
+  pthread_mutex_unlock(&z->mu);
+  return NULL;
+}
+
+static void compressor_free(struct compressor *z)
+{
+  if (!z)
+    return;
+  for (int i = 0; i < N_SLOTS; i++) {
+    free(z->slot[i].rows);
+    free(z->slot[i].packed);
+    free(z->slot[i].zbuf);
+  }
+  free(z);
+}
+
+/* A compressor with its worker started, or NULL (then rows are written by H5Dwrite: same values). */
+static struct compressor *compressor_new(void)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  struct compressor *z = calloc(1, sizeof *z);
+  if (!z)
+    return NULL;
+  for (int f = 0; f < N_RECORD_FIELDS; f++) {
+    z->field_moff[f] = record_fields[f].offset;
+    z->field_foff[f] = z->row_size;
+    z->field_size[f] = kind_size(record_fields[f].kind);
+    z->row_size += z->field_size[f];
+  }
+  for (int i = 0; i < N_SLOTS; i++) {
+    z->slot[i].rows = malloc(ROWS_PER_CHUNK * sizeof(cpn_record_t));
+    z->slot[i].packed = malloc(ROWS_PER_CHUNK * z->row_size);
+    z->slot[i].zbuf = malloc(compressBound(ROWS_PER_CHUNK * z->row_size));
+    if (!z->slot[i].rows || !z->slot[i].packed || !z->slot[i].zbuf) {
+      compressor_free(z);
+      return NULL;
+    }
+  }
+  pthread_mutex_init(&z->mu, NULL);
+  pthread_cond_init(&z->cv, NULL);
+  if (pthread_create(&z->thread, NULL, compress_worker, z) != 0) {
+    pthread_mutex_destroy(&z->mu);
+    pthread_cond_destroy(&z->cv);
+    compressor_free(z);
+    return NULL;
+  }
+  return z;
+#else
+  return NULL;
+#endif
+}
+
+/* Writes the oldest handed-over slot once it is compressed (waiting for it), and frees it. */
+static cpn_err_t write_next_slot(cpn_output_t *o)
+{
+  struct compressor *z = o->z;
+  slot_t *sl = &z->slot[z->next_write];
+  pthread_mutex_lock(&z->mu);
+  while (sl->state == SLOT_QUEUED)
+    pthread_cond_wait(&z->cv, &z->mu);
+  int done = sl->state == SLOT_DONE;
+  pthread_mutex_unlock(&z->mu);
+  if (!done)
+    return CPN_OK;
+  cpn_err_t err = CPN_OK;
+  hsize_t total[1] = {o->n_written + sl->n_rows}, offset[1] = {o->n_written};
+  if (sl->failed)
+    err = cpn_error_set(CPN_EIO, "%s: cannot compress rows %llu to %llu of '/requests'", o->path,
+                        (unsigned long long)o->n_written, (unsigned long long)(o->n_written + sl->n_rows - 1));
+  else if (H5Dset_extent(o->requests, total) < 0 ||
+           H5Dwrite_chunk(o->requests, H5P_DEFAULT, 0, offset, sl->z_size, sl->zbuf) < 0)
+    err = h5_fail(CPN_EIO, "%s: cannot write rows %llu to %llu of '/requests'", o->path,
+                  (unsigned long long)o->n_written, (unsigned long long)(o->n_written + sl->n_rows - 1));
+  if (!err)
+    o->n_written += sl->n_rows;
+  pthread_mutex_lock(&z->mu);
+  sl->state = SLOT_FREE;
+  pthread_mutex_unlock(&z->mu);
+  z->next_write = (z->next_write + 1) % N_SLOTS;
+  return err;
+}
+
+/* Hands the filled slot to the worker and makes the next one current (writing it out first if it still
+ * holds an older chunk). */
+static cpn_err_t hand_over(cpn_output_t *o)
+{
+  struct compressor *z = o->z;
+  slot_t *sl = &z->slot[z->fill];
+  if (o->n_buf == 0)
+    return CPN_OK;
+  pthread_mutex_lock(&z->mu);
+  sl->n_rows = o->n_buf;
+  sl->state = SLOT_QUEUED;
+  pthread_cond_broadcast(&z->cv);
+  pthread_mutex_unlock(&z->mu);
+  z->fill = (z->fill + 1) % N_SLOTS;
+  cpn_err_t err = CPN_OK;
+  for (;;) {
+    pthread_mutex_lock(&z->mu);
+    int busy = z->slot[z->fill].state != SLOT_FREE;
+    pthread_mutex_unlock(&z->mu);
+    if (err || !busy)
+      break;
+    err = write_next_slot(o);
+  }
+  o->buf = z->slot[z->fill].rows;
+  o->n_buf = 0;
+  return err;
+}
+
+/* Stops the worker after it has compressed what it was given; writes it all when `write`. */
+static cpn_err_t compressor_finish(cpn_output_t *o, int write)
+{
+  struct compressor *z = o->z;
+  cpn_err_t err = CPN_OK;
+  if (!z)
+    return CPN_OK;
+  if (write)
+    err = hand_over(o);
+  for (int i = 0; !err && write && i < N_SLOTS; i++)
+    err = write_next_slot(o);
+  pthread_mutex_lock(&z->mu);
+  z->stop = 1;
+  pthread_cond_broadcast(&z->cv);
+  pthread_mutex_unlock(&z->mu);
+  pthread_join(z->thread, NULL);
+  pthread_mutex_destroy(&z->mu);
+  pthread_cond_destroy(&z->cv);
+  o->buf = NULL; /* it was a slot's */
+  o->n_buf = 0;
+  compressor_free(z);
+  o->z = NULL;
+  return err;
+}
+
 /* ---- open and rows ----------------------------------------------------------------------------- */
 
 static cpn_err_t create_requests(cpn_output_t *o)
@@ -656,6 +865,10 @@ cpn_err_t cpn_output_open(cpn_output_t **out, const char *path)
     goto fail;
   if ((err = create_requests(o)) != CPN_OK)
     goto fail;
+  if ((o->z = compressor_new()) != NULL) {
+    free(o->buf);
+    o->buf = o->z->slot[0].rows;
+  }
   H5Pclose(fcpl);
   *out = o;
   return CPN_OK;
@@ -672,6 +885,8 @@ static cpn_err_t flush_rows(cpn_output_t *o)
 {
   if (o->n_buf == 0)
     return CPN_OK;
+  if (o->z)
+    return hand_over(o);
   cpn_err_t err = CPN_OK;
   hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
   hsize_t start[1] = {o->n_written}, count[1] = {o->n_buf}, total[1] = {o->n_written + o->n_buf};
@@ -893,7 +1108,9 @@ cpn_err_t cpn_output_close(cpn_output_t *o, int commit)
   if (!o)
     return CPN_OK;
   cpn_err_t err = CPN_OK;
-  if (commit && o->file >= 0 && o->requests >= 0)
+  if (o->z)
+    err = compressor_finish(o, commit && o->file >= 0 && o->requests >= 0);
+  if (!err && commit && o->file >= 0 && o->requests >= 0)
     err = flush_rows(o);
   close_id(&o->requests, H5Dclose);
   close_id(&o->record_mem, H5Tclose);
