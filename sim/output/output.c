@@ -48,7 +48,7 @@ _Static_assert(sizeof(cpn_record_t) == 120, "cpn_record_t changed: update record
 
 enum {
   ROWS_PER_CHUNK = 4096,       /* /requests chunk and buffer size, in rows */
-  DEFLATE_LEVEL = 4,
+  DEFLATE_LEVEL = 1,
   TABLE_CHUNK_BYTES = 1 << 20, /* upper bound for one chunk of a generic table */
 };
 
