@@ -16,6 +16,7 @@ struct cpn_accounting {
   void (*on_record)(const cpn_record_t *rec, void *arg);
   void *on_record_arg;
   cpn_counts_t n;
+  uint64_t record_below; /* a row is written when hash(id) < record_below (UINT64_MAX: every row) */
 };
 
 cpn_err_t cpn_accounting_new(cpn_accounting_t **out, const cpn_scenario_t *sc, cpn_sim_t *sim, cpn_reqs_t *reqs,
@@ -28,7 +29,10 @@ cpn_err_t cpn_accounting_new(cpn_accounting_t **out, const cpn_scenario_t *sc, c
   if (!a || !sn || !cn || !tn) {
     err = cpn_error_set(CPN_ENOMEM, "accounting: out of memory");
   } else {
-    *a = (cpn_accounting_t){.sc = sc, .sim = sim, .reqs = reqs, .out = o, .on_record = on_record, .on_record_arg = arg};
+    *a = (cpn_accounting_t){.sc = sc, .sim = sim, .reqs = reqs, .out = o, .on_record = on_record, .on_record_arg = arg,
+                            .record_below = UINT64_MAX};
+    if (sc->run.record_fraction > 0 && sc->run.record_fraction < 1)
+      a->record_below = (uint64_t)(sc->run.record_fraction * 18446744073709551616.0);
     for (int i = 0; i < sc->n_sites; i++) sn[i] = sc->sites[i].name;
     for (int i = 0; i < sc->n_classes; i++) cn[i] = sc->classes[i].name;
     for (int i = 0; i < sc->n_tenants; i++) tn[i] = sc->tenants[i].name;
@@ -62,6 +66,19 @@ void cpn_accounting_arrive(cpn_accounting_t *a, const cpn_req_t *q)
   a->n.arrived_output_tokens += q->rec.output_tokens;
 }
 
+/* Whether the request's row goes to /requests: all of them, or a fraction chosen by a hash of the id
+ * (splitmix64), so that a sampled file holds the same requests whatever the policy. */
+static int recorded(const cpn_accounting_t *a, uint64_t id)
+{
+  if (a->record_below == UINT64_MAX)
+    return 1;
+  uint64_t z = id + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return z < a->record_below;
+}
+
 void cpn_accounting_end(cpn_accounting_t *a, cpn_req_t *q, cpn_status_t status, cpn_reason_t reason)
 {
   const cpn_scenario_t *sc = a->sc;
@@ -89,7 +106,7 @@ void cpn_accounting_end(cpn_accounting_t *a, cpn_req_t *q, cpn_status_t status, 
   case CPN_STATUS_FAILED: a->n.failed++; break;
   default: a->n.timed_out++; break;
   }
-  if (a->out && !cpn_sim_error(a->sim))
+  if (a->out && !cpn_sim_error(a->sim) && recorded(a, rec->id))
     cpn_sim_fail(a->sim, cpn_output_request(a->out, rec));
   if (cpn_metric_measured(rec->t_arrival, sc->run.warmup_s) && !cpn_sim_error(a->sim)) {
     const cpn_class_spec_t *c = &sc->classes[rec->cls];

@@ -26,6 +26,8 @@ static const cpn_reader_field_t run_fields[] = {
     {CPN_FLD("start_utc_h", CPN_T_NUM, cpn_run_spec_t, start_utc_h),
      .rng = CPN_RANGE_LO | CPN_RANGE_HI | CPN_RANGE_HI_OPEN, .lo = 0, .hi = 24},
     {CPN_FLD("max_requests", CPN_T_LONG, cpn_run_spec_t, max_requests), CPN_GE(0)},
+    {CPN_FLD("record_fraction", CPN_T_NUM, cpn_run_spec_t, record_fraction), .def = 1,
+     .rng = CPN_RANGE_LO | CPN_RANGE_LO_OPEN | CPN_RANGE_HI, .lo = 0, .hi = 1},
     {CPN_FLD("view_refresh_s", CPN_T_NUM, cpn_run_spec_t, view_refresh_s), CPN_GE(0)},
     {CPN_FLD("decision_latency_s", CPN_T_NUM, cpn_run_spec_t, decision_latency_s), CPN_GE(0)},
     {CPN_FLD("decision_trace", CPN_T_BOOL, cpn_run_spec_t, decision_trace)},

@@ -111,6 +111,7 @@ typedef struct {
   char policy[256];
   double start_utc_h;          /* UTC hour of day at simulated time 0 */
   long max_requests;           /* stop arrivals after this many (0 = no limit) */
+  double record_fraction;      /* fraction of requests whose rows go to /requests (chosen by id); 1 = all */
   double view_refresh_s;       /* policy view refreshed every this many seconds (0 = always fresh) */
   double decision_latency_s;   /* time from arrival to placement */
   int decision_trace;          /* write /decisions (candidates and scores per request) */

@@ -231,6 +231,7 @@ static cpn_err_t write_output(run_t *r, const cpn_run_stats_t *st)
   if (!err) err = cpn_output_attr_str(o, "network_mode", sc->run.network_mode == CPN_NET_FLOW ? "flow" : "fluid");
   if (!err) err = cpn_output_attr_double(o, "duration_s", sc->run.duration_s);
   if (!err) err = cpn_output_attr_double(o, "warmup_s", sc->run.warmup_s);
+  if (!err) err = cpn_output_attr_double(o, "record_fraction", sc->run.record_fraction);
   if (!err) err = cpn_output_attr_double(o, "wall_seconds", st->wall_s);
   if (!err) err = cpn_output_attr_double(o, "events_processed", st->events);
   if (!err) err = cpn_output_attr_int(o, "peak_rss_bytes", st->peak_rss_bytes);
