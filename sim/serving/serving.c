@@ -24,6 +24,10 @@ typedef struct {
   int *replicas;          /* indices of the replicas of this (site, model) */
   queue_t q[2];           /* [0] ordinary, [1] confidential requests */
   double slo_misses;
+  int n_ready, n_loading; /* replicas in those states */
+  /* Ready replicas with a free slot, a binary min-heap on (requests in service, position in the group):
+   * dispatch takes the least loaded in O(log n) instead of scanning the group. */
+  int *heap, heap_n;
 } group_t;
 
 struct cpn_replica {
@@ -39,8 +43,10 @@ struct cpn_replica {
   double weight_bytes;    /* what a cold start transfers */
   double t_last;          /* accumulators are as of this time */
   double busy_s, energy_total_j;
-  uint64_t mark;          /* dispatch round in which it could not admit (KV full) */
   uint64_t gen;
+  int pos;                /* position in its group */
+  int heap_at;            /* index in the group's heap, -1 when not in it */
+  int key;                /* requests in service when last placed in the heap */
 };
 
 struct cpn_serving {
@@ -53,7 +59,7 @@ struct cpn_serving {
   cpn_replica_t *reps;
   group_t *groups;        /* n_sites * n_models */
   double *site_kv_cap;
-  uint64_t dispatch_round;
+  int *aside;             /* scratch for dispatch: replicas stepped aside in this round */
   long preemptions;
   int ev_step;
   void (*cold)(void *ctx, int replica);
@@ -64,6 +70,97 @@ struct cpn_serving {
 static group_t *group_at(const cpn_serving_t *sv, int site, int model)
 {
   return &sv->groups[(size_t)site * sv->n_models + model];
+}
+
+/* ------------------------------------------------------------- the group's heap of free replicas */
+
+static int heap_less(const cpn_serving_t *sv, int a, int b)
+{
+  const cpn_replica_t *x = &sv->reps[a], *y = &sv->reps[b];
+  return x->key < y->key || (x->key == y->key && x->pos < y->pos);
+}
+
+static void heap_set(cpn_serving_t *sv, group_t *g, int at, int r)
+{
+  g->heap[at] = r;
+  sv->reps[r].heap_at = at;
+}
+
+static void heap_up(cpn_serving_t *sv, group_t *g, int at)
+{
+  int r = g->heap[at];
+  while (at > 0) {
+    int parent = (at - 1) / 2;
+    if (!heap_less(sv, r, g->heap[parent]))
+      break;
+    heap_set(sv, g, at, g->heap[parent]);
+    at = parent;
+  }
+  heap_set(sv, g, at, r);
+}
+
+static void heap_down(cpn_serving_t *sv, group_t *g, int at)
+{
+  int r = g->heap[at];
+  for (;;) {
+    int l = 2 * at + 1, best = at;
+    int best_r = r;
+    if (l < g->heap_n && heap_less(sv, g->heap[l], best_r))
+      best = l, best_r = g->heap[l];
+    if (l + 1 < g->heap_n && heap_less(sv, g->heap[l + 1], best_r))
+      best = l + 1, best_r = g->heap[l + 1];
+    if (best == at)
+      break;
+    heap_set(sv, g, at, best_r);
+    at = best;
+  }
+  heap_set(sv, g, at, r);
+}
+
+static void heap_remove(cpn_serving_t *sv, group_t *g, cpn_replica_t *p)
+{
+  int at = p->heap_at;
+  p->heap_at = -1;
+  int last = g->heap[--g->heap_n];
+  if (at == g->heap_n)
+    return;
+  heap_set(sv, g, at, last);
+  heap_up(sv, g, at);
+  heap_down(sv, g, sv->reps[last].heap_at);
+}
+
+/* Puts the replica in its group's heap, takes it out, or moves it, after anything that may have changed
+ * its state, its free slot or its requests in service. O(log n). */
+static void sync(cpn_replica_t *p)
+{
+  cpn_serving_t *sv = p->sv;
+  group_t *g = &sv->groups[(size_t)p->info.site * sv->n_models + p->info.model];
+  int in = p->state == CPN_REP_READY && p->type->has_slot(p->st, &p->info);
+  int key = p->type->active(p->st);
+  if (!in) {
+    if (p->heap_at >= 0)
+      heap_remove(sv, g, p);
+    return;
+  }
+  if (p->heap_at < 0) {
+    p->key = key;
+    g->heap[g->heap_n] = (int)(p - sv->reps);
+    p->heap_at = g->heap_n++;
+    heap_up(sv, g, p->heap_at);
+  } else if (key != p->key) {
+    p->key = key;
+    heap_up(sv, g, p->heap_at);
+    heap_down(sv, g, p->heap_at);
+  }
+}
+
+/* Life-cycle state changes keep the group's counts. */
+static void set_state(cpn_replica_t *p, int state)
+{
+  group_t *g = &p->sv->groups[(size_t)p->info.site * p->sv->n_models + p->info.model];
+  g->n_ready += (state == CPN_REP_READY) - (p->state == CPN_REP_READY);
+  g->n_loading += (state == CPN_REP_LOADING) - (p->state == CPN_REP_LOADING);
+  p->state = state;
 }
 
 /* ------------------------------------------------------------- queues */
@@ -152,7 +249,8 @@ static void unload(cpn_replica_t *p)
 {
   advance(p);
   set_busy(p); /* a drained replica has just become idle */
-  p->state = CPN_REP_UNLOADED;
+  set_state(p, CPN_REP_UNLOADED);
+  sync(p);
   p->gen++;
   if (p->sv->unloaded)
     p->sv->unloaded(p->sv->fleet_ctx, (int)(p - p->sv->reps));
@@ -171,6 +269,7 @@ static void on_step(void *ctx, const cpn_event_t *e)
   }
   admit(p);
   schedule(p);
+  sync(p);
 }
 
 /* Finds a replica with a free slot for the (site, model) queues, the one with the fewest requests in
@@ -181,40 +280,44 @@ static void dispatch(cpn_serving_t *sv, int site, int model)
   group_t *g = group_at(sv, site, model);
   if (!g->q[0].head && !g->q[1].head)
     return;
-  int ready = 0, loading = 0;
-  cpn_replica_t *cold = NULL;
-  for (int i = 0; i < g->n_replicas; i++) {
-    cpn_replica_t *p = &sv->reps[g->replicas[i]];
-    ready += p->state == CPN_REP_READY;
-    loading += p->state == CPN_REP_LOADING;
-    if (p->state == CPN_REP_UNLOADED && !cold && (!g->q[1].head || p->info.conf || g->q[0].head))
-      cold = p;
-  }
-  if (ready == 0 && loading == 0 && cold) {
-    if (sv->cold)
-      sv->cold(sv->fleet_ctx, (int)(cold - sv->reps));
-    return;
-  }
-  uint64_t round = ++sv->dispatch_round;
-  for (;;) {
-    cpn_replica_t *best = NULL;
+  if (g->n_ready == 0 && g->n_loading == 0) {
     for (int i = 0; i < g->n_replicas; i++) {
       cpn_replica_t *p = &sv->reps[g->replicas[i]];
-      if (p->mark == round || p->state != CPN_REP_READY || !p->type->has_slot(p->st, &p->info))
-        continue;
-      if (!g->q[0].head && !(p->info.conf && g->q[1].head))
-        continue;
-      if (!best || p->type->active(p->st) < best->type->active(best->st))
+      if (p->state == CPN_REP_UNLOADED && (!g->q[1].head || p->info.conf || g->q[0].head)) {
+        if (sv->cold)
+          sv->cold(sv->fleet_ctx, (int)(p - sv->reps));
+        return;
+      }
+    }
+  }
+  /* The least loaded ready replica with a free slot (lowest position among equals), until none can take
+   * the head request. Replicas that cannot serve the waiting queue, or whose KV cache is full, step aside
+   * for this round and come back after it. */
+  int n_aside = 0;
+  for (;;) {
+    cpn_replica_t *best = NULL;
+    while (g->heap_n > 0) {
+      cpn_replica_t *p = &sv->reps[g->heap[0]];
+      if (g->q[0].head || (p->info.conf && g->q[1].head)) {
         best = p;
+        break;
+      }
+      heap_remove(sv, g, p);
+      sv->aside[n_aside++] = (int)(p - sv->reps);
     }
     if (!best)
-      return;
+      break;
     advance(best);
-    if (admit(best))
+    if (admit(best)) {
       schedule(best);
-    else
-      best->mark = round; /* its KV cache is full: try the others */
+      sync(best);
+    } else {
+      heap_remove(sv, g, best); /* its KV cache is full: try the others */
+      sv->aside[n_aside++] = (int)(best - sv->reps);
+    }
   }
+  for (int i = 0; i < n_aside; i++)
+    sync(&sv->reps[sv->aside[i]]);
 }
 
 /* ------------------------------------------------------------- services to schedulers */
@@ -348,6 +451,9 @@ static cpn_err_t build(cpn_serving_t *sv)
     for (int k = 0; k < sc->sites[s].n_replicas; k++)
       n_rep += sc->sites[s].replicas[k].count;
   sv->reps = calloc((size_t)(n_rep > 0 ? n_rep : 1), sizeof *sv->reps);
+  sv->aside = calloc((size_t)(n_rep > 0 ? n_rep : 1), sizeof *sv->aside);
+  if (!sv->aside)
+    return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replicas)");
   if (!sv->reps)
     return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replicas)");
   /* Per (site, model) replica lists: count first, then fill. */
@@ -356,7 +462,8 @@ static cpn_err_t build(cpn_serving_t *sv)
       group_at(sv, s, sc->sites[s].replicas[k].model)->n_replicas += sc->sites[s].replicas[k].count;
   for (int i = 0; i < sc->n_sites * sc->n_models; i++) {
     sv->groups[i].replicas = calloc((size_t)(sv->groups[i].n_replicas ? sv->groups[i].n_replicas : 1), sizeof(int));
-    if (!sv->groups[i].replicas)
+    sv->groups[i].heap = calloc((size_t)(sv->groups[i].n_replicas ? sv->groups[i].n_replicas : 1), sizeof(int));
+    if (!sv->groups[i].replicas || !sv->groups[i].heap)
       return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replicas)");
     sv->groups[i].n_replicas = 0;
   }
@@ -401,9 +508,13 @@ static cpn_err_t build(cpn_serving_t *sv)
         if (!p->st || (type->init && type->init(p->st, &p->info) != 0))
           return cpn_error_set(CPN_ENOMEM, "serving: out of memory (scheduler state)");
         p->weight_bytes = cpn_perf_weight_bytes(llm);
-        p->state = c < rs->count - rs->unloaded ? CPN_REP_READY : CPN_REP_UNLOADED;
+        p->state = CPN_REP_UNLOADED;
+        p->heap_at = -1;
         p->index_in_site = in_site++;
+        p->pos = g->n_replicas;
         g->replicas[g->n_replicas++] = i;
+        set_state(p, c < rs->count - rs->unloaded ? CPN_REP_READY : CPN_REP_UNLOADED);
+        sync(p);
         if (isfinite(kv))
           sv->site_kv_cap[s] += kv;
         double step_s = p->info.slow * cpn_perf_decode_step_s(&perf, 1, 1000);
@@ -447,9 +558,12 @@ void cpn_serving_free(cpn_serving_t *sv)
     free(p->st);
   }
   free(sv->reps);
+  free(sv->aside);
   if (sv->groups)
-    for (int i = 0; i < sv->n_sites * sv->n_models; i++)
+    for (int i = 0; i < sv->n_sites * sv->n_models; i++) {
       free(sv->groups[i].replicas);
+      free(sv->groups[i].heap);
+    }
   free(sv->groups);
   free(sv->site_kv_cap);
   free(sv);
@@ -495,25 +609,28 @@ void cpn_serving_load_start(cpn_serving_t *sv, int i)
 {
   cpn_replica_t *p = &sv->reps[i];
   p->t_last = cpn_sim_now(sv->sim);
-  p->state = CPN_REP_LOADING;
+  set_state(p, CPN_REP_LOADING);
 }
 
 void cpn_serving_load_done(cpn_serving_t *sv, int i)
 {
   cpn_replica_t *p = &sv->reps[i];
-  p->state = CPN_REP_READY;
+  set_state(p, CPN_REP_READY);
   p->t_last = cpn_sim_now(sv->sim);
   p->idle_since = p->t_last;
+  sync(p);
   dispatch(sv, p->info.site, p->info.model);
 }
 
 void cpn_serving_drain(cpn_serving_t *sv, int i)
 {
   cpn_replica_t *p = &sv->reps[i];
-  if (p->busy)
-    p->state = CPN_REP_DRAINING;
-  else
+  if (p->busy) {
+    set_state(p, CPN_REP_DRAINING);
+    sync(p);
+  } else {
     unload(p);
+  }
 }
 
 void cpn_serving_unload(cpn_serving_t *sv, int i) { unload(&sv->reps[i]); }
