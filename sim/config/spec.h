@@ -18,6 +18,7 @@ typedef struct {
   char accel[CPN_NAME_MAX];  /* accelerator catalog key */
   int count;                 /* accelerators in the pool */
   int confidential;          /* pool runs confidential compute */
+  double capex_usd_per_accel; /* purchase price of one accelerator (0 = the catalog's estimate) */
 } cpn_pool_spec_t;
 
 typedef struct {
@@ -39,6 +40,12 @@ typedef struct {
   double pue;
   double price_usd_per_kwh;
   double co2_g_per_kwh;
+  /* Time-of-use tariff and hourly grid carbon intensity, by local hour 0..23 (UTC + tz_h); when a site
+   * has none, price_usd_per_kwh or co2_g_per_kwh holds all day (sim/accounting/tariff.c). */
+  int has_price_hourly, has_co2_hourly;
+  double price_hourly[24], co2_hourly[24];
+  double capex_lifetime_years; /* the fleet's capex is amortised linearly over this lifetime */
+  double transfer_usd_per_gb;  /* price of cross-border bytes of requests served here (full cost) */
   int n_pools;
   cpn_pool_spec_t *pools;
   int n_replicas;
