@@ -17,6 +17,8 @@ struct cpn_accounting {
   cpn_summary_t *summary;
   void (*on_record)(const cpn_record_t *rec, void *arg);
   void *on_record_arg;
+  void (*on_end)(void *ctx, const cpn_req_t *q);
+  void *on_end_ctx;
   cpn_counts_t n;
   cpn_tariff_t *tariff;
   double *site_req_energy_j;  /* facility energy of every request ended at a site (whole run) */
@@ -126,7 +128,15 @@ void cpn_accounting_end(cpn_accounting_t *a, cpn_req_t *q, cpn_status_t status, 
     const cpn_class_spec_t *c = &sc->classes[rec->cls];
     cpn_sim_fail(a->sim, cpn_summary_add(a->summary, rec, c->ttft_slo_s, c->tpot_slo_s,
                                          q->net.bytes_in + q->net.bytes_out));
+    /* The account's bill: completed requests at its prices per million prompt and output tokens. */
+    const cpn_tenant_spec_t *t = &sc->tenants[rec->tenant];
+    if (status == CPN_STATUS_COMPLETED && (t->price_in_usd_per_mtok > 0 || t->price_out_usd_per_mtok > 0))
+      cpn_summary_add_bill(a->summary, rec,
+                           (rec->prompt_tokens * t->price_in_usd_per_mtok + rec->output_tokens * t->price_out_usd_per_mtok) /
+                               1e6);
   }
+  if (a->on_end)
+    a->on_end(a->on_end_ctx, q);
   cpn_reqs_release(a->reqs, q);
 }
 
@@ -142,6 +152,12 @@ void cpn_accounting_end_all(cpn_accounting_t *a, cpn_status_t status, cpn_reason
   cpn_req_t *q;
   while ((q = cpn_reqs_first(a->reqs)) && !cpn_sim_error(a->sim))
     cpn_accounting_end(a, q, status, reason);
+}
+
+void cpn_accounting_on_end(cpn_accounting_t *a, void (*fn)(void *ctx, const cpn_req_t *q), void *ctx)
+{
+  a->on_end = fn;
+  a->on_end_ctx = ctx;
 }
 
 cpn_tariff_t *cpn_accounting_tariff(cpn_accounting_t *a) { return a->tariff; }

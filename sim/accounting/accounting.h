@@ -46,6 +46,9 @@ void cpn_accounting_end(cpn_accounting_t *a, cpn_req_t *q, cpn_status_t status, 
 void cpn_accounting_end_all(cpn_accounting_t *a, cpn_status_t status, cpn_reason_t reason);
 
 const cpn_counts_t *cpn_accounting_counts(const cpn_accounting_t *a);
+/* Hook called for every request as it ends, after its row is written (the gateway counts what is in
+ * flight). */
+void cpn_accounting_on_end(cpn_accounting_t *a, void (*fn)(void *ctx, const cpn_req_t *q), void *ctx);
 /* The hourly prices and carbon intensities (owned by accounting; run/ sets its hooks and starts it). */
 cpn_tariff_t *cpn_accounting_tariff(cpn_accounting_t *a);
 /* Conservation: CPN_OK, or CPN_EINVARIANT with a message giving both totals. */

@@ -16,7 +16,7 @@ const char *const cpn_metric_names[CPN_M_COUNT] = {
   "ttft_p50_s", "ttft_p95_s", "ttft_p99_s", "ttft_mean_s", "e2e_p50_s", "e2e_p95_s", "e2e_p99_s", "e2e_mean_s",
   "tpot_p50_s", "tpot_p99_s", "slo_attainment", "tokens_per_s", "cost_usd", "cost_usd_per_mtok", "energy_j",
   "co2_g", "co2_g_per_mtok", "cross_border_requests", "cross_border_bytes", "utilisation",
-  "full_cost_usd", "full_cost_usd_per_mtok", "site_energy_j", "idle_energy_j",
+  "full_cost_usd", "full_cost_usd_per_mtok", "site_energy_j", "idle_energy_j", "bill_usd",
 };
 
 /* Latencies of completed requests go into log-bucketed histograms, one per group and latency (TTFT,
@@ -120,6 +120,14 @@ cpn_err_t cpn_summary_add(cpn_summary_t *s, const cpn_record_t *r, double ttft_s
       return cpn_error_set(CPN_ENOMEM, "summary: out of memory (latency histograms)");
   }
   return CPN_OK;
+}
+
+void cpn_summary_add_bill(cpn_summary_t *s, const cpn_record_t *r, double usd)
+{
+  int group[CPN_GROUP_KINDS] = {0, r->site, r->cls, r->tenant, r->model};
+  for (int k = 0; k < CPN_GROUP_KINDS; k++)
+    if (group[k] >= 0 && group[k] < s->n_groups[k])
+      s->metrics[k][(size_t)group[k] * CPN_M_COUNT + CPN_M_BILL_USD] += usd;
 }
 
 static void finish_kind(cpn_summary_t *s, int k, double measured_s)
@@ -245,14 +253,15 @@ void cpn_summary_print(const cpn_summary_t *s, FILE *f)
           m[CPN_M_CROSS_BORDER_REQUESTS]);
   if (isnan(m[CPN_M_FULL_COST_USD]))
     return;
-  fprintf(f, " cost per million tokens, USD: %-20s %12s %12s\n", "", "marginal", "full");
+  fprintf(f, " cost per million tokens, USD: %-20s %12s %12s %12s\n", "", "marginal", "full", "bill USD");
   for (int k = 0; k < CPN_GROUP_KINDS; k++)
     for (int g = 0; g < s->n_groups[k]; g++) {
       const double *x = &s->metrics[k][(size_t)g * CPN_M_COUNT];
       char label[96];
       snprintf(label, sizeof label, "%s %s", k == CPN_GROUP_OVERALL ? "" : titles[k] + 4,
                k == CPN_GROUP_OVERALL ? "overall" : s->names[k][g]);
-      fprintf(f, "  %-50s %12.4f %12.4f\n", label, x[CPN_M_COST_PER_MTOK], x[CPN_M_FULL_COST_PER_MTOK]);
+      fprintf(f, "  %-50s %12.4f %12.4f %12.4f\n", label, x[CPN_M_COST_PER_MTOK], x[CPN_M_FULL_COST_PER_MTOK],
+              x[CPN_M_BILL_USD]);
     }
   fprintf(f, "  full cost: capex of the installed fleet, facility electricity incl. idle (%.1f of %.1f kWh idle), "
              "cross-border transfer\n",

@@ -30,7 +30,9 @@ enum {
   CPN_M_CO2_G, CPN_M_CO2_PER_MTOK, CPN_M_CROSS_BORDER_REQUESTS, CPN_M_CROSS_BORDER_BYTES,
   CPN_M_UTILISATION,
   /* Full cost (see cpn_summary_full_cost): the installed fleet's cost over the measured window. */
-  CPN_M_FULL_COST_USD, CPN_M_FULL_COST_PER_MTOK, CPN_M_SITE_ENERGY_J, CPN_M_IDLE_ENERGY_J, CPN_M_COUNT
+  CPN_M_FULL_COST_USD, CPN_M_FULL_COST_PER_MTOK, CPN_M_SITE_ENERGY_J, CPN_M_IDLE_ENERGY_J,
+  CPN_M_BILL_USD, /* what the accounts are billed (tenants[].price_*_usd_per_mtok), completed requests */
+  CPN_M_COUNT
 };
 extern const char *const cpn_metric_names[CPN_M_COUNT];
 
@@ -42,6 +44,8 @@ void cpn_summary_free(cpn_summary_t *s);
 /* Adds one ended request; ttft/tpot SLOs of its class decide SLO attainment; bytes crossed borders. */
 cpn_err_t cpn_summary_add(cpn_summary_t *s, const cpn_record_t *r, double ttft_slo_s, double tpot_slo_s,
                           double cross_border_bytes);
+/* Adds a measured request's bill (after cpn_summary_add). */
+void cpn_summary_add_bill(cpn_summary_t *s, const cpn_record_t *r, double usd);
 /* Computes the metrics. measured_s is the measured window (duration - warm-up); site_busy_accel_s and
  * site_accels give per-site utilisation (overall utilisation is their ratio of sums). */
 void cpn_summary_finish(cpn_summary_t *s, double measured_s, const double *site_busy_accel_s, const int *site_accels);

@@ -89,9 +89,19 @@ typedef struct {
   double request_bytes_per_token, reply_bytes_per_token;
 } cpn_class_spec_t;
 
+/* A tenant is an account, or an account plan of `subscribers` accounts (AI-eSIM subscribers) that share
+ * its limits each (sim/gateway/accounts.c); 0 = no limit for every limit below. */
 typedef struct {
   char name[CPN_NAME_MAX];
   double share;
+  int priority;                /* gateway queue: higher tiers go first */
+  double quota_tokens;         /* prompt + output tokens admitted per quota period (per subscriber) */
+  double quota_period_s;       /* quota period, from time 0 */
+  double rate_limit_rps;       /* token-bucket request rate (per subscriber) */
+  double rate_burst;           /* bucket size, requests (0 = max(1, rate_limit_rps)) */
+  double price_in_usd_per_mtok, price_out_usd_per_mtok; /* the bill of completed requests */
+  long subscribers;            /* 0: the tenant is one account; N: N accounts drawn per request */
+  double subscriber_zipf_s;    /* popularity of subscribers: rank r has weight r^-s */
 } cpn_tenant_spec_t;
 
 typedef struct {
@@ -120,6 +130,7 @@ typedef struct {
   long max_requests;           /* stop arrivals after this many (0 = no limit) */
   double view_refresh_s;       /* policy view refreshed every this many seconds (0 = always fresh) */
   double decision_latency_s;   /* time from arrival to placement */
+  int gateway_max_in_flight;   /* admitted requests in flight before the gateway queues by priority (0 = no limit) */
   int decision_trace;          /* write /decisions (candidates and scores per request) */
   char autoscaler[64];         /* "none" or a built-in autoscaler name */
   double autoscaler_interval_s;

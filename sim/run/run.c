@@ -140,6 +140,8 @@ static void site_prices(void *ctx, int site, double usd_per_kwh, double co2_g_pe
   cpn_views_energy_prices(((run_t *)ctx)->views, site, usd_per_kwh, co2_g_per_kwh);
 }
 
+static void request_ended(void *ctx, const cpn_req_t *q) { cpn_gateway_ended(ctx, q); }
+
 static void engine_actor(int argc, char **argv)
 {
   run_t *r = g_run;
@@ -174,7 +176,7 @@ static cpn_err_t build(run_t *r)
   if (!err) err = cpn_serving_new(&r->sv, sc, r->sim, r->views, r->net, r->acct);
   if (!err) err = cpn_fleet_new(&r->fleet, sc, r->sim, r->sv, r->net);
   if (!err) err = cpn_placement_new(&r->pl, sc, r->sim, cfg->policy, r->views, r->net, r->acct);
-  if (!err) err = cpn_gateway_new(&r->gw, sc, r->sim, r->pl);
+  if (!err) err = cpn_gateway_new(&r->gw, sc, r->sim, r->pl, r->acct);
   if (!err) err = cpn_sources_new(&r->src, sc, r->sim, r->reqs, r->acct, r->gw, sc->run.duration_s);
   if (!err) err = cpn_sampling_new(&r->samp, sc, r->sim, r->sv, r->net, r->views);
   if (err)
@@ -183,6 +185,7 @@ static cpn_err_t build(run_t *r)
   cpn_network_on_replied(r->net, replied, r->acct);
   cpn_sim_set_idle_check(r->sim, run_idle, r);
   cpn_tariff_on(cpn_accounting_tariff(r->acct), site_energy, site_prices, r);
+  cpn_accounting_on_end(r->acct, request_ended, r->gw);
   cpn_sim_set_tick(r->sim, 1u << 12, tick, r);
   /* First events, in a fixed order (equal times pop in the order they were scheduled). */
   err = cpn_fleet_start(r->fleet);
@@ -266,6 +269,7 @@ static cpn_err_t write_output(run_t *r, const cpn_run_stats_t *st)
   if (!err) err = cpn_network_write(r->net, o);
   if (!err) err = cpn_fleet_write(r->fleet, o);
   if (!err) err = cpn_accounting_write(r->acct, o);
+  if (!err) err = cpn_gateway_write(r->gw, o);
   if (!err) err = cpn_placement_write(r->pl, o);
   const cpn_trace_t *trace = cpn_sources_trace(r->src);
   if (!err && trace) {
