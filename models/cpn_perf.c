@@ -89,34 +89,39 @@ static const double KV_MEM_FRACTION_DEFAULT = 0.90; /* vLLM gpu_memory_utilizati
  * context, an H100 serving Qwen3-8B draws ~400 W at concurrency 1 and 650-680 W saturated
  * (parameters.md, "H100 power serving Qwen3-8B", moderate trust): a single stream is far from idle.
  * usd_per_hour values are ESTIMATES of an amortised or rented accelerator-hour (2025 cloud list
- * prices, rounded), not sourced figures; scenarios should override them when they study cost. */
+ * prices, rounded), not sourced figures; scenarios should override them when they study cost.
+ * capex_usd values are ESTIMATES of the capital cost of one installed accelerator: its street price
+ * (2024-2025 trade press, rounded: H100 ~30k, H200 ~35k, A100 ~15k, H20 ~12k, Ascend 910B ~14k USD) plus
+ * about a third for its share of the 8-way server, fabric and racks (H100 40k, H200 45k, A100 20k, H20
+ * 16k, 910B 18k); the building is not included (its cost shows up in PUE and price only). They feed the
+ * full cost; sites[].pools[].capex_usd_per_accel overrides them. */
 static const cpn_accel_t ACCELS[] = {
   /* NVIDIA H100 SXM datasheet: 80 GB HBM3, 3.35 TB/s, BF16 989 TFLOPS dense (1,979 with sparsity),
    * FP8 1,979 TFLOPS dense, up to 700 W (parameters.md "H100 / H200 SXM TDP"). Confidential computing:
    * Hopper is NVIDIA's first GPU with CC mode. */
   {.name = "h100", .mem_bytes = 80 * GB, .mem_bw_Bps = 3.35 * TBPS, .flops_fp16 = 989 * TFLOPS,
    .flops_fp8 = 1979 * TFLOPS, .power_idle_w = 84, .power_max_w = 700, .confidential = 1,
-   .usd_per_hour = 2.5 /* estimate */},
+   .usd_per_hour = 2.5 /* estimate */, .capex_usd = 40000 /* estimate */},
   /* NVIDIA H200 SXM datasheet: 141 GB HBM3e, 4.8 TB/s, same tensor cores as H100, up to 700 W. */
   {.name = "h200", .mem_bytes = 141 * GB, .mem_bw_Bps = 4.8 * TBPS, .flops_fp16 = 989 * TFLOPS,
    .flops_fp8 = 1979 * TFLOPS, .power_idle_w = 84, .power_max_w = 700, .confidential = 1,
-   .usd_per_hour = 3.5 /* estimate */},
+   .usd_per_hour = 3.5 /* estimate */, .capex_usd = 45000 /* estimate */},
   /* NVIDIA A100 SXM 80GB datasheet: 2,039 GB/s, BF16 312 TFLOPS dense, no FP8: INT8 624 TOPS dense is
    * used as the 8-bit path (W8A8 serving), 400 W (parameters.md "A100 SXM"). No confidential mode. */
   {.name = "a100", .mem_bytes = 80 * GB, .mem_bw_Bps = 2.039 * TBPS, .flops_fp16 = 312 * TFLOPS,
    .flops_fp8 = 624 * TFLOPS, .power_idle_w = 48, .power_max_w = 400, .confidential = 0,
-   .usd_per_hour = 1.5 /* estimate */},
+   .usd_per_hour = 1.5 /* estimate */, .capex_usd = 20000 /* estimate */},
   /* NVIDIA H20 (China-market Hopper): 96 GB HBM3, 4.0 TB/s, 148 TFLOPS FP16, 296 TFLOPS FP8, 400 W
    * (parameters.md "H20", vendor specification). Hopper, so confidential computing is available. */
   {.name = "h20", .mem_bytes = 96 * GB, .mem_bw_Bps = 4.0 * TBPS, .flops_fp16 = 148 * TFLOPS,
    .flops_fp8 = 296 * TFLOPS, .power_idle_w = 48, .power_max_w = 400, .confidential = 1,
-   .usd_per_hour = 1.2 /* estimate */},
+   .usd_per_hour = 1.2 /* estimate */, .capex_usd = 16000 /* estimate */},
   /* Huawei Ascend 910B: APPROXIMATE public figures (Atlas 800T A2 material and press reports; the
    * 910B1..B4 bins differ): 64 GB HBM2e, ~1.6 TB/s, ~320 TFLOPS FP16, ~640 TOPS INT8, ~400 W. No FP8:
    * INT8 (MindIE W8A8) is the 8-bit path. No confidential-compute mode comparable to NVIDIA CC. */
   {.name = "ascend-910b", .mem_bytes = 64 * GB, .mem_bw_Bps = 1.6 * TBPS, .flops_fp16 = 320 * TFLOPS,
    .flops_fp8 = 640 * TFLOPS, .power_idle_w = 48, .power_max_w = 400, .confidential = 0,
-   .usd_per_hour = 1.0 /* estimate */},
+   .usd_per_hour = 1.0 /* estimate */, .capex_usd = 18000 /* estimate */},
 };
 
 /* KV bytes per token of a grouped-query-attention model: K and V, every layer, every KV head. */

@@ -19,6 +19,7 @@ typedef struct {
   double power_max_w;        /* TDP */
   int confidential;          /* supports confidential compute */
   double usd_per_hour;       /* amortised cost of one accelerator-hour (estimate) */
+  double capex_usd;          /* purchase price of one accelerator, for the full cost (estimate) */
 } cpn_accel_t;
 
 typedef struct {

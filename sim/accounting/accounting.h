@@ -2,7 +2,9 @@
  *
  * Ending a request attributes its facility energy (accelerator energy x PUE), carbon and cost (its
  * replica time plus electricity), writes its row to /requests, adds it to the summary when it arrived
- * after the warm-up, and returns it to the pool. Accounting also counts what arrived, so that the run
+ * after the warm-up, and returns it to the pool. At the end it adds the fleet's side: idle energy and the
+ * full cost of the installed fleet (capex, electricity incl. idle, cross-border transfer), per site, and
+ * shared out to classes, tenants and models by their marginal cost. Accounting also counts what arrived, so that the run
  * can check conservation: what arrived (count, prompt and output tokens) equals what ended.
  *
  * Owns: the counts of arrived and ended requests and tokens, the summary, the mean response time. */
@@ -12,6 +14,7 @@
 #include <stdio.h>
 
 #include "accounting/summary.h"
+#include "accounting/tariff.h"
 #include "config/scenario.h"
 #include "core/event.h"
 #include "output/output.h"
@@ -43,12 +46,31 @@ void cpn_accounting_end(cpn_accounting_t *a, cpn_req_t *q, cpn_status_t status, 
 void cpn_accounting_end_all(cpn_accounting_t *a, cpn_status_t status, cpn_reason_t reason);
 
 const cpn_counts_t *cpn_accounting_counts(const cpn_accounting_t *a);
+/* Hook called for every request as it ends, after its row is written (the gateway counts what is in
+ * flight). */
+void cpn_accounting_on_end(cpn_accounting_t *a, void (*fn)(void *ctx, const cpn_req_t *q), void *ctx);
+/* The hourly prices and carbon intensities (owned by accounting; run/ sets its hooks and starts it). */
+cpn_tariff_t *cpn_accounting_tariff(cpn_accounting_t *a);
 /* Conservation: CPN_OK, or CPN_EINVARIANT with a message giving both totals. */
 cpn_err_t cpn_accounting_check(const cpn_accounting_t *a);
 /* Computes the summary (see cpn_summary_finish); then the mean response time of measured completions. */
 void cpn_accounting_finish(cpn_accounting_t *a, double measured_s, const double *site_busy_accel_s,
                            const int *site_accels);
 double cpn_accounting_mean_response_s(const cpn_accounting_t *a);
+
+/* Seconds in a (Julian) year, the unit of capex lifetimes. */
+#define CPN_SECONDS_PER_YEAR (365.25 * 86400.0)
+
+/* Energy and full cost, after finish. site_it_j and site_it_idle_j are each site's accelerator energy
+ * over the whole run and the part drawn with nothing in service (serving). Fills the whole-run
+ * /energy/sites table (facility energy = IT x PUE; idle; the requests' own energies, which with idle add
+ * up to the facility energy; capex amortised over sites[].capex_lifetime_years for every accelerator of
+ * the pools, loaded or not; electricity incl. idle; cross-border transfer; their sum, the full cost)
+ * and the summary's full cost over the measured window (cpn_summary_full_cost). */
+cpn_err_t cpn_accounting_fleet(cpn_accounting_t *a, double sim_end_s, double measured_s, const double *site_it_j,
+                               const double *site_it_idle_j);
+/* Writes /energy/sites and the summary tables. */
+cpn_err_t cpn_accounting_write(const cpn_accounting_t *a, cpn_output_t *o);
 const cpn_summary_t *cpn_accounting_summary(const cpn_accounting_t *a);
 
 #endif

@@ -16,6 +16,7 @@ const char *const cpn_metric_names[CPN_M_COUNT] = {
   "ttft_p50_s", "ttft_p95_s", "ttft_p99_s", "ttft_mean_s", "e2e_p50_s", "e2e_p95_s", "e2e_p99_s", "e2e_mean_s",
   "tpot_p50_s", "tpot_p99_s", "slo_attainment", "tokens_per_s", "cost_usd", "cost_usd_per_mtok", "energy_j",
   "co2_g", "co2_g_per_mtok", "cross_border_requests", "cross_border_bytes", "utilisation",
+  "full_cost_usd", "full_cost_usd_per_mtok", "site_energy_j", "idle_energy_j", "bill_usd",
 };
 
 /* Latencies of completed requests go into log-bucketed histograms, one per group and latency (TTFT,
@@ -29,6 +30,7 @@ struct cpn_summary {
   int n_groups[CPN_GROUP_KINDS];
   const char *const *names[CPN_GROUP_KINDS];
   double *metrics[CPN_GROUP_KINDS]; /* n_groups[k] * CPN_M_COUNT */
+  double *site_cost[CPN_GROUP_KINDS]; /* n_groups[k] * n_groups[SITE]: marginal cost of a group at a site */
 };
 
 cpn_err_t cpn_summary_new(cpn_summary_t **out, const char *const *const names[CPN_GROUP_KINDS],
@@ -52,7 +54,9 @@ cpn_err_t cpn_summary_new(cpn_summary_t **out, const char *const *const names[CP
     }
     s->metrics[k] = calloc((size_t)s->n_groups[k] * CPN_M_COUNT, sizeof(double));
     s->hist[k] = calloc((size_t)s->n_groups[k] * LAT_KINDS, sizeof(cpn_hist_t));
-    if (!s->metrics[k] || !s->hist[k]) {
+    s->site_cost[k] = calloc((size_t)(s->n_groups[k] ? s->n_groups[k] : 1) * (size_t)(n[CPN_GROUP_SITE] ? n[CPN_GROUP_SITE] : 1),
+                             sizeof(double));
+    if (!s->metrics[k] || !s->hist[k] || !s->site_cost[k]) {
       cpn_summary_free(s);
       return cpn_error_set(CPN_ENOMEM, "summary: out of memory");
     }
@@ -71,6 +75,7 @@ void cpn_summary_free(cpn_summary_t *s)
         cpn_hist_destroy(&s->hist[k][i]);
     free(s->hist[k]);
     free(s->metrics[k]);
+    free(s->site_cost[k]);
     free((void *)s->names[k]);
   }
   free(s);
@@ -83,7 +88,7 @@ cpn_err_t cpn_summary_add(cpn_summary_t *s, const cpn_record_t *r, double ttft_s
   double tpot = cpn_metric_tpot_s(r->t_first_token, r->t_done, r->output_tokens); /* NaN below 2 tokens */
   int done = r->status == CPN_STATUS_COMPLETED;
   int slo_ok = cpn_metric_slo_met(done, ttft, tpot, ttft_slo_s, tpot_slo_s);
-  int group[CPN_GROUP_KINDS] = {0, r->site, r->cls, r->tenant};
+  int group[CPN_GROUP_KINDS] = {0, r->site, r->cls, r->tenant, r->model};
   for (int k = 0; k < CPN_GROUP_KINDS; k++) {
     if (group[k] < 0 || group[k] >= s->n_groups[k])
       continue; /* never placed: counted overall, not per site */
@@ -93,6 +98,8 @@ cpn_err_t cpn_summary_add(cpn_summary_t *s, const cpn_record_t *r, double ttft_s
     m[CPN_M_CROSS_BORDER_REQUESTS] += r->cross_border;
     m[CPN_M_CROSS_BORDER_BYTES] += r->cross_border ? cross_border_bytes : 0.0;
     m[CPN_M_COST_USD] += r->cost_usd;
+    if (r->site >= 0 && r->site < s->n_groups[CPN_GROUP_SITE])
+      s->site_cost[k][(size_t)group[k] * (size_t)s->n_groups[CPN_GROUP_SITE] + (size_t)r->site] += r->cost_usd;
     m[CPN_M_ENERGY_J] += r->energy_j;
     m[CPN_M_CO2_G] += r->co2_g;
     m[CPN_M_SLO_ATTAINMENT] += slo_ok;
@@ -113,6 +120,14 @@ cpn_err_t cpn_summary_add(cpn_summary_t *s, const cpn_record_t *r, double ttft_s
       return cpn_error_set(CPN_ENOMEM, "summary: out of memory (latency histograms)");
   }
   return CPN_OK;
+}
+
+void cpn_summary_add_bill(cpn_summary_t *s, const cpn_record_t *r, double usd)
+{
+  int group[CPN_GROUP_KINDS] = {0, r->site, r->cls, r->tenant, r->model};
+  for (int k = 0; k < CPN_GROUP_KINDS; k++)
+    if (group[k] >= 0 && group[k] < s->n_groups[k])
+      s->metrics[k][(size_t)group[k] * CPN_M_COUNT + CPN_M_BILL_USD] += usd;
 }
 
 static void finish_kind(cpn_summary_t *s, int k, double measured_s)
@@ -139,6 +154,8 @@ static void finish_kind(cpn_summary_t *s, int k, double measured_s)
     m[CPN_M_COST_PER_MTOK] = cpn_metric_cost_usd_per_mtok(m[CPN_M_COST_USD], tok);
     m[CPN_M_CO2_PER_MTOK] = cpn_metric_co2_g_per_mtok(m[CPN_M_CO2_G], tok);
     m[CPN_M_UTILISATION] = NAN; /* set per site and overall by finish(); classes and tenants have none */
+    m[CPN_M_FULL_COST_USD] = m[CPN_M_FULL_COST_PER_MTOK] = NAN; /* set by cpn_summary_full_cost */
+    m[CPN_M_SITE_ENERGY_J] = m[CPN_M_IDLE_ENERGY_J] = NAN;
   }
 }
 
@@ -157,6 +174,34 @@ void cpn_summary_finish(cpn_summary_t *s, double measured_s, const double *site_
   s->metrics[CPN_GROUP_OVERALL][CPN_M_UTILISATION] = cpn_metric_utilisation(busy, cap);
 }
 
+void cpn_summary_full_cost(cpn_summary_t *s, const double *site_full_usd, const double *site_energy_j,
+                           const double *site_idle_j)
+{
+  int ns = s->n_groups[CPN_GROUP_SITE];
+  for (int k = 0; k < CPN_GROUP_KINDS; k++)
+    for (int g = 0; g < s->n_groups[k]; g++) {
+      double *m = &s->metrics[k][(size_t)g * CPN_M_COUNT];
+      double full = 0, e = 0, idle = 0;
+      for (int site = 0; site < ns; site++) {
+        double site_marginal = s->metrics[CPN_GROUP_SITE][(size_t)site * CPN_M_COUNT + CPN_M_COST_USD];
+        if (k == CPN_GROUP_OVERALL || (k == CPN_GROUP_SITE && site == g)) {
+          full += site_full_usd[site];
+          e += site_energy_j[site];
+          idle += site_idle_j[site];
+        } else if (k != CPN_GROUP_SITE && site_marginal > 0) {
+          full += site_full_usd[site] * s->site_cost[k][(size_t)g * (size_t)ns + (size_t)site] / site_marginal;
+        }
+      }
+      double tok = m[CPN_M_PROMPT_TOKENS] + m[CPN_M_OUTPUT_TOKENS];
+      m[CPN_M_FULL_COST_USD] = full;
+      m[CPN_M_FULL_COST_PER_MTOK] = cpn_metric_cost_usd_per_mtok(full, tok);
+      if (k == CPN_GROUP_OVERALL || k == CPN_GROUP_SITE) {
+        m[CPN_M_SITE_ENERGY_J] = e;
+        m[CPN_M_IDLE_ENERGY_J] = idle;
+      }
+    }
+}
+
 double cpn_summary_get(const cpn_summary_t *s, int kind, int group, int metric)
 {
   return s->metrics[kind][(size_t)group * CPN_M_COUNT + (size_t)metric];
@@ -165,7 +210,7 @@ double cpn_summary_get(const cpn_summary_t *s, int kind, int group, int metric)
 cpn_err_t cpn_summary_write(const cpn_summary_t *s, cpn_output_t *o)
 {
   static const char *const paths[CPN_GROUP_KINDS] = {"/summary/overall", "/summary/sites", "/summary/classes",
-                                                      "/summary/tenants"};
+                                                      "/summary/tenants", "/summary/models"};
   static const char *const overall[] = {"overall"};
   for (int k = 0; k < CPN_GROUP_KINDS; k++) {
     cpn_table_t t = {.path = paths[k], .n_rows = (size_t)s->n_groups[k], .n_cols = CPN_M_COUNT,
@@ -191,7 +236,8 @@ static void print_row(FILE *f, const char *name, const double *m)
 
 void cpn_summary_print(const cpn_summary_t *s, FILE *f)
 {
-  static const char *const titles[CPN_GROUP_KINDS] = {"overall", "per site", "per class", "per tenant"};
+  static const char *const titles[CPN_GROUP_KINDS] = {"overall", "per site", "per class", "per tenant",
+                                                       "per model"};
   fprintf(f, "  %-20s %9s %9s %8s %7s %7s %7s %8s %8s %8s %7s %10s %7s\n", "", "requests", "completed",
           "not-done", "ttft50", "ttft95", "ttft99", "e2e50", "e2e95", "e2e99", "slo", "out-tok/s", "util");
   for (int k = 0; k < CPN_GROUP_KINDS; k++) {
@@ -205,4 +251,19 @@ void cpn_summary_print(const cpn_summary_t *s, FILE *f)
              "tokens, %.0f cross-border requests\n",
           m[CPN_M_REJECTED], m[CPN_M_FAILED], m[CPN_M_TIMED_OUT], m[CPN_M_COST_PER_MTOK], m[CPN_M_CO2_PER_MTOK],
           m[CPN_M_CROSS_BORDER_REQUESTS]);
+  if (isnan(m[CPN_M_FULL_COST_USD]))
+    return;
+  fprintf(f, " cost per million tokens, USD: %-20s %12s %12s %12s\n", "", "marginal", "full", "bill USD");
+  for (int k = 0; k < CPN_GROUP_KINDS; k++)
+    for (int g = 0; g < s->n_groups[k]; g++) {
+      const double *x = &s->metrics[k][(size_t)g * CPN_M_COUNT];
+      char label[96];
+      snprintf(label, sizeof label, "%s %s", k == CPN_GROUP_OVERALL ? "" : titles[k] + 4,
+               k == CPN_GROUP_OVERALL ? "overall" : s->names[k][g]);
+      fprintf(f, "  %-50s %12.4f %12.4f %12.4f\n", label, x[CPN_M_COST_PER_MTOK], x[CPN_M_FULL_COST_PER_MTOK],
+              x[CPN_M_BILL_USD]);
+    }
+  fprintf(f, "  full cost: capex of the installed fleet, facility electricity incl. idle (%.1f of %.1f kWh idle), "
+             "cross-border transfer\n",
+          m[CPN_M_IDLE_ENERGY_J] / 3.6e6, m[CPN_M_SITE_ENERGY_J] / 3.6e6);
 }

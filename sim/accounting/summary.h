@@ -17,7 +17,7 @@
 typedef struct cpn_summary cpn_summary_t;
 
 /* Group kinds: the summary keeps one table per kind. */
-enum { CPN_GROUP_OVERALL = 0, CPN_GROUP_SITE, CPN_GROUP_CLASS, CPN_GROUP_TENANT, CPN_GROUP_KINDS };
+enum { CPN_GROUP_OVERALL = 0, CPN_GROUP_SITE, CPN_GROUP_CLASS, CPN_GROUP_TENANT, CPN_GROUP_MODEL, CPN_GROUP_KINDS };
 
 /* Metric columns of every /summary table, in order. */
 enum {
@@ -28,7 +28,11 @@ enum {
   CPN_M_TPOT_P50, CPN_M_TPOT_P99,
   CPN_M_SLO_ATTAINMENT, CPN_M_TOKENS_PER_S, CPN_M_COST_USD, CPN_M_COST_PER_MTOK, CPN_M_ENERGY_J,
   CPN_M_CO2_G, CPN_M_CO2_PER_MTOK, CPN_M_CROSS_BORDER_REQUESTS, CPN_M_CROSS_BORDER_BYTES,
-  CPN_M_UTILISATION, CPN_M_COUNT
+  CPN_M_UTILISATION,
+  /* Full cost (see cpn_summary_full_cost): the installed fleet's cost over the measured window. */
+  CPN_M_FULL_COST_USD, CPN_M_FULL_COST_PER_MTOK, CPN_M_SITE_ENERGY_J, CPN_M_IDLE_ENERGY_J,
+  CPN_M_BILL_USD, /* what the accounts are billed (tenants[].price_*_usd_per_mtok), completed requests */
+  CPN_M_COUNT
 };
 extern const char *const cpn_metric_names[CPN_M_COUNT];
 
@@ -40,9 +44,19 @@ void cpn_summary_free(cpn_summary_t *s);
 /* Adds one ended request; ttft/tpot SLOs of its class decide SLO attainment; bytes crossed borders. */
 cpn_err_t cpn_summary_add(cpn_summary_t *s, const cpn_record_t *r, double ttft_slo_s, double tpot_slo_s,
                           double cross_border_bytes);
+/* Adds a measured request's bill (after cpn_summary_add). */
+void cpn_summary_add_bill(cpn_summary_t *s, const cpn_record_t *r, double usd);
 /* Computes the metrics. measured_s is the measured window (duration - warm-up); site_busy_accel_s and
  * site_accels give per-site utilisation (overall utilisation is their ratio of sums). */
 void cpn_summary_finish(cpn_summary_t *s, double measured_s, const double *site_busy_accel_s, const int *site_accels);
+/* The full cost, after finish. Per site, over the measured window: site_full_usd (capex of the installed
+ * fleet, facility electricity including idle, cross-border transfer), site_energy_j (facility energy,
+ * idle included) and site_idle_j (facility energy with nothing in service). The overall row sums the
+ * sites. A class, tenant or model is charged, at each site, the site's full cost in proportion to its
+ * share of the site's marginal cost (cost_usd): a site that served no measured request charges no group
+ * (the overall row still carries it). Energies are NaN for classes, tenants and models. */
+void cpn_summary_full_cost(cpn_summary_t *s, const double *site_full_usd, const double *site_energy_j,
+                           const double *site_idle_j);
 /* Metric m of group g of kind k (after finish). */
 double cpn_summary_get(const cpn_summary_t *s, int kind, int group, int metric);
 cpn_err_t cpn_summary_write(const cpn_summary_t *s, cpn_output_t *o);

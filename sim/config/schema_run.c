@@ -30,6 +30,7 @@ static const cpn_reader_field_t run_fields[] = {
      .rng = CPN_RANGE_LO | CPN_RANGE_LO_OPEN | CPN_RANGE_HI, .lo = 0, .hi = 1},
     {CPN_FLD("view_refresh_s", CPN_T_NUM, cpn_run_spec_t, view_refresh_s), CPN_GE(0)},
     {CPN_FLD("decision_latency_s", CPN_T_NUM, cpn_run_spec_t, decision_latency_s), CPN_GE(0)},
+    {CPN_FLD("gateway_max_in_flight", CPN_T_INT, cpn_run_spec_t, gateway_max_in_flight), CPN_GE(0)},
     {CPN_FLD("decision_trace", CPN_T_BOOL, cpn_run_spec_t, decision_trace)},
     {CPN_FLD_SENUM("autoscaler", cpn_run_spec_t, autoscaler, AUTOSCALERS), .sdef = "none"},
     {CPN_FLD("autoscaler_interval_s", CPN_T_NUM, cpn_run_spec_t, autoscaler_interval_s), .def = 30, CPN_GT(0)},

@@ -18,6 +18,7 @@ static const cpn_reader_field_t pool_fields[] = {
     {CPN_FLD_STR("accel", cpn_pool_spec_t, accel), .req = 1, .check = CPN_STR_NAME},
     {CPN_FLD("count", CPN_T_INT, cpn_pool_spec_t, count), .req = 1, CPN_GE(1)},
     {CPN_FLD("confidential", CPN_T_BOOL, cpn_pool_spec_t, confidential)},
+    {CPN_FLD("capex_usd_per_accel", CPN_T_NUM, cpn_pool_spec_t, capex_usd_per_accel), CPN_GE(0)},
 };
 const cpn_reader_section_t cpn_schema_pool_section = CPN_SECTION(pool_fields);
 
@@ -44,6 +45,10 @@ static const cpn_reader_field_t site_fields[] = {
     {CPN_FLD("pue", CPN_T_NUM, cpn_site_spec_t, pue), .def = 1.2, CPN_IN(1, 3)},
     {CPN_FLD("price_usd_per_kwh", CPN_T_NUM, cpn_site_spec_t, price_usd_per_kwh), .def = 0.08, CPN_GE(0)},
     {CPN_FLD("co2_g_per_kwh", CPN_T_NUM, cpn_site_spec_t, co2_g_per_kwh), .def = 500, CPN_GE(0)},
+    {CPN_FLD_CUSTOM("price_usd_per_kwh_hourly", CPN_T_CUSTOM)},
+    {CPN_FLD_CUSTOM("co2_g_per_kwh_hourly", CPN_T_CUSTOM)},
+    {CPN_FLD("capex_lifetime_years", CPN_T_NUM, cpn_site_spec_t, capex_lifetime_years), .def = 5, CPN_IN(0.1, 50)},
+    {CPN_FLD("transfer_usd_per_gb", CPN_T_NUM, cpn_site_spec_t, transfer_usd_per_gb), .def = 0.05, CPN_GE(0)},
     {CPN_FLD_CUSTOM("pools", CPN_T_LIST), .sub = &cpn_schema_pool_section},
     {CPN_FLD_CUSTOM("replicas", CPN_T_LIST), .sub = &cpn_schema_replica_section},
 };
@@ -51,6 +56,36 @@ const cpn_reader_section_t cpn_schema_site_section = CPN_SECTION(site_fields);
 #define SITE_PER_ITEM 3 /* name, lat, lon */
 const cpn_reader_section_t cpn_schema_site_template_section = {
     site_fields + SITE_PER_ITEM, (int)(sizeof site_fields / sizeof site_fields[0]) - SITE_PER_ITEM};
+
+/* An hourly table: 24 non-negative numbers, local hours 00:00 .. 23:00; not together with the flat key. */
+static void map_hourly(cpn_reader_t *c, const cpn_reader_node_t *it, const char *sp, const char *key,
+                       const char *flat_key, int flat_present, int *has, double *out)
+{
+  const cpn_reader_node_t *v = cpn_reader_map_get(it, key);
+  char path[CPN_PATH_LEN], buf[80];
+  cpn_reader_join(path, sp, key);
+  *has = 0;
+  if (!v)
+    return;
+  if (flat_present) {
+    cpn_reader_report(c, v, path, "give either %s (all day) or %s (by local hour), not both", flat_key, key);
+    return;
+  }
+  if (v->kind != CPN_READER_SEQ || v->n != 24) {
+    cpn_reader_report(c, v, path, "must list exactly 24 numbers, one per local hour from 00:00 (got %s)",
+                      cpn_reader_show(v, buf, sizeof buf));
+    return;
+  }
+  static const cpn_reader_field_t nonneg = {.key = "hourly", .type = CPN_T_NUM, CPN_GE(0)};
+  int ok = 1;
+  for (int h = 0; h < 24; h++) {
+    char ip[CPN_PATH_LEN];
+    cpn_reader_join_index(ip, path, h);
+    if (!cpn_reader_get_num(c, v->vals[h], ip, &out[h]) || !cpn_reader_check_range(c, v->vals[h], ip, &nonneg, out[h]))
+      ok = 0;
+  }
+  *has = ok;
+}
 
 void cpn_schema_sites_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_schema_mapping_t *mp)
 {
@@ -78,6 +113,12 @@ void cpn_schema_sites_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_sc
       snprintf(s->region, sizeof s->region, "%s", s->name);
     mp->site_geo[i] = (l.present[i] & cpn_reader_bit(&cpn_schema_site_section, "lat")) &&
                       (l.present[i] & cpn_reader_bit(&cpn_schema_site_section, "lon"));
+    map_hourly(c, it, sp, "price_usd_per_kwh_hourly", "price_usd_per_kwh",
+               (l.present[i] & cpn_reader_bit(&cpn_schema_site_section, "price_usd_per_kwh")) != 0,
+               &s->has_price_hourly, s->price_hourly);
+    map_hourly(c, it, sp, "co2_g_per_kwh_hourly", "co2_g_per_kwh",
+               (l.present[i] & cpn_reader_bit(&cpn_schema_site_section, "co2_g_per_kwh")) != 0, &s->has_co2_hourly,
+               s->co2_hourly);
 
     char pp[CPN_PATH_LEN];
     cpn_reader_join(pp, sp, "pools");
@@ -183,7 +224,26 @@ void cpn_schema_sites_print(FILE *f, const cpn_scenario_t *sc)
   fputs(sc->n_sites ? "\n" : " []\n", f);
   for (int i = 0; i < sc->n_sites; i++) {
     const cpn_site_spec_t *s = &sc->sites[i];
-    cpn_reader_print_block(f, &cpn_schema_site_section, s, "  - ", "    ");
+    /* The block of cpn_reader_print_block, less a flat price or carbon key that an hourly table replaces. */
+    for (int k = 0, n = 0; k < cpn_schema_site_section.n; k++) {
+      const cpn_reader_field_t *fl = &cpn_schema_site_section.f[k];
+      if (fl->off == CPN_NOFF || (s->has_price_hourly && strcmp(fl->key, "price_usd_per_kwh") == 0) ||
+          (s->has_co2_hourly && strcmp(fl->key, "co2_g_per_kwh") == 0))
+        continue;
+      fprintf(f, "%s%s: ", n++ ? "    " : "  - ", fl->key);
+      cpn_reader_print_value(f, fl, s);
+      fputc('\n', f);
+    }
+    for (int k = 0; k < 2; k++) {
+      int has = k ? s->has_co2_hourly : s->has_price_hourly;
+      const double *x = k ? s->co2_hourly : s->price_hourly;
+      if (!has)
+        continue;
+      fprintf(f, "    %s: [", k ? "co2_g_per_kwh_hourly" : "price_usd_per_kwh_hourly");
+      for (int h = 0; h < 24; h++)
+        fprintf(f, "%s%.17g", h ? ", " : "", x[h]);
+      fputs("]\n", f);
+    }
     fputs(s->n_pools ? "    pools:\n" : "    pools: []\n", f);
     for (int j = 0; j < s->n_pools; j++) {
       fputs("      - {", f);

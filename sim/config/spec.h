@@ -18,6 +18,7 @@ typedef struct {
   char accel[CPN_NAME_MAX];  /* accelerator catalog key */
   int count;                 /* accelerators in the pool */
   int confidential;          /* pool runs confidential compute */
+  double capex_usd_per_accel; /* purchase price of one accelerator (0 = the catalog's estimate) */
 } cpn_pool_spec_t;
 
 typedef struct {
@@ -39,6 +40,12 @@ typedef struct {
   double pue;
   double price_usd_per_kwh;
   double co2_g_per_kwh;
+  /* Time-of-use tariff and hourly grid carbon intensity, by local hour 0..23 (UTC + tz_h); when a site
+   * has none, price_usd_per_kwh or co2_g_per_kwh holds all day (sim/accounting/tariff.c). */
+  int has_price_hourly, has_co2_hourly;
+  double price_hourly[24], co2_hourly[24];
+  double capex_lifetime_years; /* the fleet's capex is amortised linearly over this lifetime */
+  double transfer_usd_per_gb;  /* price of cross-border bytes of requests served here (full cost) */
   int n_pools;
   cpn_pool_spec_t *pools;
   int n_replicas;
@@ -82,9 +89,19 @@ typedef struct {
   double request_bytes_per_token, reply_bytes_per_token;
 } cpn_class_spec_t;
 
+/* A tenant is an account, or an account plan of `subscribers` accounts (AI-eSIM subscribers) that share
+ * its limits each (sim/gateway/accounts.c); 0 = no limit for every limit below. */
 typedef struct {
   char name[CPN_NAME_MAX];
   double share;
+  int priority;                /* gateway queue: higher tiers go first */
+  double quota_tokens;         /* prompt + output tokens admitted per quota period (per subscriber) */
+  double quota_period_s;       /* quota period, from time 0 */
+  double rate_limit_rps;       /* token-bucket request rate (per subscriber) */
+  double rate_burst;           /* bucket size, requests (0 = max(1, rate_limit_rps)) */
+  double price_in_usd_per_mtok, price_out_usd_per_mtok; /* the bill of completed requests */
+  long subscribers;            /* 0: the tenant is one account; N: N accounts drawn per request */
+  double subscriber_zipf_s;    /* popularity of subscribers: rank r has weight r^-s */
 } cpn_tenant_spec_t;
 
 typedef struct {
@@ -114,6 +131,7 @@ typedef struct {
   double record_fraction;      /* fraction of requests whose rows go to /requests (chosen by id); 1 = all */
   double view_refresh_s;       /* policy view refreshed every this many seconds (0 = always fresh) */
   double decision_latency_s;   /* time from arrival to placement */
+  int gateway_max_in_flight;   /* admitted requests in flight before the gateway queues by priority (0 = no limit) */
   int decision_trace;          /* write /decisions (candidates and scores per request) */
   char autoscaler[64];         /* "none" or a built-in autoscaler name */
   double autoscaler_interval_s;

@@ -129,6 +129,12 @@ cpn_view_t *cpn_views_policy(cpn_views_t *v, double now_s)
   return &v->view;
 }
 
+void cpn_views_energy_prices(cpn_views_t *v, int site, double usd_per_kwh, double co2_g_per_kwh)
+{
+  v->sites[site].price_usd_per_kwh = usd_per_kwh;
+  v->sites[site].co2_g_per_kwh = co2_g_per_kwh;
+}
+
 void cpn_views_refresh(cpn_views_t *v, double now_s)
 {
   if (!v->snap_sites)

@@ -37,6 +37,8 @@ void cpn_views_queued(cpn_views_t *v, int site, int model, int d_requests);
 void cpn_views_tokens(cpn_views_t *v, int site, int model, double d_tokens);
 void cpn_views_busy(cpn_views_t *v, int site, int d_accels);
 void cpn_views_kv(cpn_views_t *v, int site, double used_frac);
+/* Electricity price and grid carbon intensity in force at the site from now on (the tariff's hours). */
+void cpn_views_energy_prices(cpn_views_t *v, int site, double usd_per_kwh, double co2_g_per_kwh);
 
 const cpn_site_view_t *cpn_views_site(const cpn_views_t *v, int site);
 const cpn_model_view_t *cpn_views_model(const cpn_views_t *v, int site, int model);

@@ -124,6 +124,24 @@ static int tick(void *arg)
 static void arrived(void *ctx, cpn_req_t *q) { cpn_serving_arrive(ctx, q); }
 static void replied(void *ctx, cpn_req_t *q) { cpn_accounting_complete(ctx, q); }
 
+/* Tariff hooks: the sites' accelerator energy so far (replicas brought to now), and the hour's figures. */
+static void site_energy(void *ctx, double *it_j)
+{
+  run_t *r = ctx;
+  for (int i = 0; i < cpn_serving_replicas(r->sv); i++) {
+    double tot, idle;
+    cpn_serving_advance(r->sv, i);
+    cpn_serving_energy_j(r->sv, i, &tot, &idle);
+    it_j[cpn_serving_site(r->sv, i)] += tot;
+  }
+}
+static void site_prices(void *ctx, int site, double usd_per_kwh, double co2_g_per_kwh)
+{
+  cpn_views_energy_prices(((run_t *)ctx)->views, site, usd_per_kwh, co2_g_per_kwh);
+}
+
+static void request_ended(void *ctx, const cpn_req_t *q) { cpn_gateway_ended(ctx, q); }
+
 static void engine_actor(int argc, char **argv)
 {
   run_t *r = g_run;
@@ -158,7 +176,7 @@ static cpn_err_t build(run_t *r)
   if (!err) err = cpn_serving_new(&r->sv, sc, r->sim, r->views, r->net, r->acct);
   if (!err) err = cpn_fleet_new(&r->fleet, sc, r->sim, r->sv, r->net);
   if (!err) err = cpn_placement_new(&r->pl, sc, r->sim, cfg->policy, r->views, r->net, r->acct);
-  if (!err) err = cpn_gateway_new(&r->gw, sc, r->sim, r->pl);
+  if (!err) err = cpn_gateway_new(&r->gw, sc, r->sim, r->pl, r->acct);
   if (!err) err = cpn_sources_new(&r->src, sc, r->sim, r->reqs, r->acct, r->gw, sc->run.duration_s);
   if (!err) err = cpn_sampling_new(&r->samp, sc, r->sim, r->sv, r->net, r->views);
   if (err)
@@ -166,12 +184,15 @@ static cpn_err_t build(run_t *r)
   cpn_network_on_arrived(r->net, arrived, r->sv);
   cpn_network_on_replied(r->net, replied, r->acct);
   cpn_sim_set_idle_check(r->sim, run_idle, r);
+  cpn_tariff_on(cpn_accounting_tariff(r->acct), site_energy, site_prices, r);
+  cpn_accounting_on_end(r->acct, request_ended, r->gw);
   cpn_sim_set_tick(r->sim, 1u << 12, tick, r);
   /* First events, in a fixed order (equal times pop in the order they were scheduled). */
   err = cpn_fleet_start(r->fleet);
   if (!err) err = cpn_sources_start(r->src);
   if (!err) err = cpn_placement_start(r->pl);
   if (!err) err = cpn_sampling_start(r->samp);
+  if (!err) err = cpn_tariff_start(cpn_accounting_tariff(r->acct));
   return err;
 }
 
@@ -248,7 +269,8 @@ static cpn_err_t write_output(run_t *r, const cpn_run_stats_t *st)
   if (!err) err = cpn_sampling_write(r->samp, o);
   if (!err) err = cpn_network_write(r->net, o);
   if (!err) err = cpn_fleet_write(r->fleet, o);
-  if (!err) err = cpn_summary_write(cpn_accounting_summary(r->acct), o);
+  if (!err) err = cpn_accounting_write(r->acct, o);
+  if (!err) err = cpn_gateway_write(r->gw, o);
   if (!err) err = cpn_placement_write(r->pl, o);
   const cpn_trace_t *trace = cpn_sources_trace(r->src);
   if (!err && trace) {
@@ -448,6 +470,20 @@ cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats)
       }
       cpn_accounting_finish(r->acct, measured, busy, accels);
       st.mean_response_s = cpn_accounting_mean_response_s(r->acct);
+      /* The fleet's side of the accounts: accelerator energy per site, idle included. */
+      double *it_j = calloc(2 * (size_t)sc->n_sites + 1, sizeof *it_j);
+      if (!it_j) {
+        err = cpn_error_set(CPN_ENOMEM, "run: out of memory");
+      } else {
+        for (int i = 0; i < cpn_serving_replicas(r->sv); i++) {
+          double tot, idle;
+          cpn_serving_energy_j(r->sv, i, &tot, &idle);
+          it_j[cpn_serving_site(r->sv, i)] += tot;
+          it_j[sc->n_sites + cpn_serving_site(r->sv, i)] += idle;
+        }
+        err = cpn_accounting_fleet(r->acct, st.sim_end_s, measured, it_j, it_j + sc->n_sites);
+        free(it_j);
+      }
     }
     free(busy);
     free(accels);

@@ -5,8 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TS_T, TS_BUSY, TS_QUEUE, TS_BATCH, TS_KV, TS_POWER, TS_COLS };
-static const char *const ts_site_cols[TS_COLS] = {"t_s", "busy_accels", "queue_len", "batch", "kv_used_frac", "power_w"};
+/* power_w is accelerator (IT) power; facility_power_w = power_w x the site's PUE; energy_j is the site's
+ * facility energy since time 0 (every replica's accelerator energy so far x PUE), so the last sample's
+ * energy_j is what the run's energy accounts (/energy) must add up to. */
+enum { TS_T, TS_BUSY, TS_QUEUE, TS_BATCH, TS_KV, TS_POWER, TS_FPOWER, TS_ENERGY, TS_COLS };
+static const char *const ts_site_cols[TS_COLS] = {"t_s",     "busy_accels", "queue_len",        "batch",
+                                                  "kv_used_frac", "power_w", "facility_power_w", "energy_j"};
 enum { TL_COLS = 3 };
 static const char *const ts_link_cols[TL_COLS] = {"t_s", "utilisation", "bytes"};
 
@@ -60,11 +64,13 @@ static void on_sample(void *ctx, const cpn_event_t *e)
   memset(rrow, 0, (size_t)sp->n_sites * nrc * sizeof *rrow);
   for (int i = 0; i < cpn_serving_replicas(sp->sv); i++) {
     int site = cpn_serving_site(sp->sv, i), batch;
-    double power_w, kv;
+    double power_w, kv, energy_j, idle_j;
     cpn_serving_advance(sp->sv, i);
     cpn_serving_figures(sp->sv, i, &batch, &power_w, &kv);
+    cpn_serving_energy_j(sp->sv, i, &energy_j, &idle_j);
     row[site * TS_COLS + TS_BATCH] += batch;
     row[site * TS_COLS + TS_POWER] += power_w;
+    row[site * TS_COLS + TS_ENERGY] += energy_j;
     row[site * TS_COLS + TS_KV] += kv;
     rrow[(size_t)site * nrc] = now;
     rrow[(size_t)site * nrc + 1 + (size_t)cpn_serving_model(sp->sv, i)] += cpn_serving_state(sp->sv, i) == CPN_REP_READY;
@@ -73,6 +79,8 @@ static void on_sample(void *ctx, const cpn_event_t *e)
     double *x = &row[s * TS_COLS];
     double kv_cap = cpn_serving_site_kv_cap(sp->sv, s);
     x[TS_KV] = kv_cap > 0 ? x[TS_KV] / kv_cap : 0;
+    x[TS_FPOWER] = x[TS_POWER] * sp->sc->sites[s].pue;
+    x[TS_ENERGY] *= sp->sc->sites[s].pue;
     cpn_views_kv(sp->views, s, x[TS_KV]);
     rrow[(size_t)s * nrc] = now;
   }

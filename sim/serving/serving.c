@@ -43,6 +43,7 @@ struct cpn_replica {
   double weight_bytes;    /* what a cold start transfers */
   double t_last;          /* accumulators are as of this time */
   double busy_s, energy_total_j;
+  double energy_idle_j;   /* of energy_total_j, drawn with nothing in service (idle, loading) */
   uint64_t gen;
   int pos;                /* position in its group */
   int heap_at;            /* index in the group's heap, -1 when not in it */
@@ -224,6 +225,8 @@ static void advance(cpn_replica_t *p)
   if (p->type->active(p->st) > 0) {
     p->type->advance(p->st, &p->info, dt, w);
     p->busy_s += dt;
+  } else {
+    p->energy_idle_j += w * dt;
   }
   p->t_last = now;
 }
@@ -651,6 +654,12 @@ void cpn_serving_busy_accel_s(const cpn_serving_t *sv, double *busy_accel_s)
 {
   for (int i = 0; i < sv->n_replicas; i++)
     busy_accel_s[sv->reps[i].info.site] += sv->reps[i].busy_s * sv->reps[i].info.tp;
+}
+
+void cpn_serving_energy_j(const cpn_serving_t *sv, int i, double *total_j, double *idle_j)
+{
+  *total_j = sv->reps[i].energy_total_j;
+  *idle_j = sv->reps[i].energy_idle_j;
 }
 
 long cpn_serving_preemptions(const cpn_serving_t *sv) { return sv->preemptions; }

@@ -76,5 +76,9 @@ double cpn_serving_site_kv_cap(const cpn_serving_t *sv, int site);
 /* Totals at the end: accelerator-seconds busy per site (added to busy_accel_s[site]), preemptions. */
 void cpn_serving_busy_accel_s(const cpn_serving_t *sv, double *busy_accel_s);
 long cpn_serving_preemptions(const cpn_serving_t *sv);
+/* Accelerator (IT) energy of one replica so far, as of its last advance: in all, and the part drawn with
+ * nothing in service (idle or loading). The rest is what the scheduler shares out among the requests it
+ * serves (each request's share of its batch), so per-request energies + idle = total. */
+void cpn_serving_energy_j(const cpn_serving_t *sv, int replica, double *total_j, double *idle_j);
 
 #endif

@@ -23,3 +23,12 @@ check "bad --set path" "run\.nope" "$base" --set run.nope=3
 check "unknown option" "unknown option" "$base" --frobnicate
 check "bad seed" "seed" "$base" --seed -3
 check "unknown policy" "unknown policy 'nope'" "$base" --policy nope
+# Prices, carbon and accounts (issue 16).
+mk 's/    co2_g_per_kwh: 561.7/    co2_g_per_kwh_hourly: [1, 2, 3]/' shorthourly
+check "hourly table of 3 values" "shorthourly\.yaml:[0-9]+:[0-9]+: sites\[0\]\.co2_g_per_kwh_hourly: must list exactly 24" "$TMP/shorthourly.yaml"
+mk 's/    co2_g_per_kwh: 561.7/    co2_g_per_kwh: 561.7\n    co2_g_per_kwh_hourly: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]/' bothco2
+check "flat and hourly carbon" "bothco2\.yaml:[0-9]+:[0-9]+: sites\[0\]\.co2_g_per_kwh_hourly: give either" "$TMP/bothco2.yaml"
+mk 's/  - {name: acme, share: 0.6}/  - {name: acme, share: 0.6, rate_burst: 5}/' burst
+check "rate_burst without a rate limit" "burst\.yaml:[0-9]+:[0-9]+: tenants\[0\]: rate_burst has no effect" "$TMP/burst.yaml"
+check "negative quota" "tenants\[1\]\.quota_tokens" "$base" --set tenants.1.quota_tokens=-5
+check "capex lifetime out of range" "sites\[1\]\.capex_lifetime_years" "$base" --set sites.1.capex_lifetime_years=0
