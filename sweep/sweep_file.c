@@ -242,7 +242,22 @@ static int check_axis_value(cpn_reader_t *r, const cpn_reader_node_t *v, const c
 
 /* Checks each point's overrides and policy with the scenario loader; the message names the line of the
  * sweep file that made the point. */
-static void check_points(cpn_sweep_t *sw, cpn_reader_t *r, const char *file)
+/* The line that wrote override `set` ("key=value"): its key in the grid, else in `set`, else `line`. */
+static int line_of_set(const cpn_reader_node_t *root, const char *set, int line)
+{
+  char key[CPN_SWEEP_STR];
+  snprintf(key, sizeof key, "%s", set);
+  key[strcspn(key, "=")] = 0;
+  const char *sections[] = {"grid", "set"};
+  for (int i = 0; i < 2; i++) {
+    const cpn_reader_node_t *m = cpn_reader_map_get(root, sections[i]), *k;
+    if (m && (k = cpn_reader_map_key(m, key)))
+      return k->line;
+  }
+  return line;
+}
+
+static void check_points(cpn_sweep_t *sw, cpn_reader_t *r, const char *file, const cpn_reader_node_t *root)
 {
   cpn_policy_registry_t *reg = NULL;
   if (cpn_policy_registry_new(&reg)) {
@@ -264,7 +279,10 @@ static void check_points(cpn_sweep_t *sw, cpn_reader_t *r, const char *file)
     cpn_scenario_t sc;
     cpn_err_t err = cpn_scenario_load(&sc, sw->scenario, sets, n);
     if (err) {
-      cpn_reader_report_at(r, cpn_reader_intern(r, file), p->line, 1, "points",
+      /* The loader names the override as --set:<n>: point at the line of the sweep file that wrote it. */
+      const char *m = strstr(cpn_error_message(), "--set:");
+      int k = m ? atoi(m + 6) : 0, line = k >= 1 && k <= p->n_sets ? line_of_set(root, p->sets[k - 1], p->line) : p->line;
+      cpn_reader_report_at(r, cpn_reader_intern(r, file), line, 1, "points",
                            "point %d: the scenario %s refuses its overrides:\n%s", i, sw->scenario,
                            cpn_error_message());
       reported++;
@@ -344,7 +362,7 @@ cpn_err_t cpn_sweep_load(cpn_sweep_t *sw, const char *path, const char *dir)
   }
   if (!grid && !list)
     cpn_reader_report_at(&r, cpn_reader_intern(&r, path), 0, 0, "grid", "a sweep needs `grid` or `points`");
-  if (cpn_reader_failed(&r) || !sw->scenario_text)
+  if (!sw->scenario_text || cpn_reader_exhausted(&r))
     goto done;
   /* Parameter columns: the grid's keys, then keys that only the list has. */
   for (int i = 0; grid && i < grid->n; i++)
@@ -423,7 +441,7 @@ cpn_err_t cpn_sweep_load(cpn_sweep_t *sw, const char *path, const char *dir)
       break;
   }
   if (!cpn_reader_failed(&r))
-    check_points(sw, &r, path);
+    check_points(sw, &r, path, root);
 done:;
   cpn_err_t err = CPN_OK;
   if (cpn_reader_failed(&r) || !root) {
