@@ -226,6 +226,34 @@ static void print_evidence(plan_t *pl)
   }
 }
 
+/* The search assumes that more capacity (or less demand) never turns a met target into a missed one.
+Warns when the evidence says otherwise: the answer is then only the boundary the bisection found. */
+static void check_monotone(const plan_t *pl)
+{
+  eval_t s[MAX_EVALS];
+  memcpy(s, pl->ev, (size_t)pl->n_ev * sizeof *s);
+  qsort(s, (size_t)pl->n_ev, sizeof *s, cmp_eval);
+  for (int t = 0; t < pl->n_t; t++)
+    for (int i = 0; i < pl->n_ev; i++)
+      for (int j = i + 1; j < pl->n_ev; j++) {
+        if (s[i].failed || s[j].failed)
+          continue;
+        int ok_i = pl->t[t].le ? s[i].mean[t] <= pl->t[t].x : s[i].mean[t] >= pl->t[t].x;
+        int ok_j = pl->t[t].le ? s[j].mean[t] <= pl->t[t].x : s[j].mean[t] >= pl->t[t].x;
+        if (pl->max_scale ? !ok_i && ok_j : ok_i && !ok_j) {
+          char a[64], b[64];
+          fmt_value(pl, s[i].value, a, sizeof a);
+          fmt_value(pl, s[j].value, b, sizeof b);
+          printf("warning: %s meets its target at %s (%.4g) but not at %s (%.4g): the search assumes %s, so the "
+                 "answer is only the boundary the bisection found\n",
+                 pl->t[t].metric, pl->max_scale ? b : a, s[pl->max_scale ? j : i].mean[t], pl->max_scale ? a : b,
+                 s[pl->max_scale ? i : j].mean[t],
+                 pl->max_scale ? "more demand never helps" : "more capacity never hurts");
+          return;
+        }
+      }
+}
+
 int main(int argc, char **argv)
 {
   static plan_t pl;
@@ -407,6 +435,7 @@ out:
   }
   printf("evidence (mean over seeds +- 95%% confidence half-width, Student t):\n");
   print_evidence(&pl);
+  check_monotone(&pl);
   if (!rc) {
     char v[64];
     fmt_value(&pl, answer, v, sizeof v);
