@@ -240,7 +240,7 @@ def bars(names, values, ylabel, title):
 
 STYLE = """body{font-family:sans-serif;margin:1.5em auto;max-width:1100px;color:#222}
 h1{font-size:1.4em}h2{font-size:1.15em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
-table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ddd;padding:2px 6px;text-align:right}
+table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ddd;padding:2px 6px;text-align:right;white-space:nowrap}
 th{background:#f0f3f7}td:first-child,th:first-child{text-align:left}.scroll{overflow-x:auto}
 figure{margin:1em 0}img.fig{max-width:100%}figcaption{font-size:12px;color:#555}.note{color:#7a4b00}
 .bad{color:#a00}"""
