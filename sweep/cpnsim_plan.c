@@ -15,7 +15,8 @@
  * the threshold is marked "within noise". Every run is a point of a sweep in DIR (default plan-<scenario
  * base name>), so a rerun or a later search reuses runs made before, and DIR/index.h5 holds the evidence
  * (the HTML report draws the capacity curve from it).
- * Exit codes: 0 answer found; 1 no value in the range meets the targets (or a run failed); 2 bad input. */
+ * Exit codes: 0 answer found; 1 no value in the range meets the targets (or a run failed); 2 bad input
+ * (including a --target metric or row the result files do not have). */
 #include "sweep.h"
 
 #include <gsl/gsl_cdf.h>
@@ -219,7 +220,7 @@ static void print_evidence(plan_t *pl)
     for (int t = 0; t < pl->n_t; t++) {
       char cell[64];
       snprintf(cell, sizeof cell, "%.4g +- %.2g", sorted[i].mean[t], sorted[i].half[t]);
-      printf("  %28s", sorted[i].failed ? "run failed" : cell);
+      printf("  %28s", sorted[i].failed == 2 ? "no such metric" : sorted[i].failed ? "run failed" : cell);
     }
     printf("  %s%s\n", sorted[i].failed ? "-" : sorted[i].meets ? "yes" : "no",
            sorted[i].noisy && !sorted[i].failed ? " (within noise)" : "");
@@ -429,6 +430,9 @@ int main(int argc, char **argv)
   }
   rc = 0;
 out:
+  for (int i = 0; i < pl.n_ev; i++)
+    if (pl.ev[i].failed == 2)
+      rc = 2; /* a --target naming a metric or row the result files do not have */
   if (sig) {
     fprintf(stderr, "cpnsim-plan: interrupted; rerun to resume (finished runs are reused)\n");
     rc = 128 + sig;

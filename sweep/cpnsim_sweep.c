@@ -130,6 +130,10 @@ int main(int argc, char **argv)
     usage(stderr);
     return 2;
   }
+  if (workers == 0 && !mpi) {
+    fprintf(stderr, "cpnsim-sweep: --workers 0 runs nothing (0 is only for rank 0 under --mpi)\n");
+    return 2;
+  }
   if (!cpnsim || !*cpnsim)
     cpnsim = CPN_DEFAULT_CPNSIM;
   int rank = 0, size = 1;

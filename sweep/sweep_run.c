@@ -262,7 +262,10 @@ cpn_err_t cpn_sweep_run(cpn_sweep_t *sw, const cpn_sweep_opts_t *o, int *signal_
     int who, idx, code;
     double wall;
     while (o->remote && o->remote->poll(o->remote->arg, &who, &idx, &code, &wall)) {
-      if (idx >= 0 && idx < sw->n_points) {
+      if (idx >= 0 && idx < sw->n_points && sig && code != 0) {
+        sw->points[idx].state = CPN_POINT_PENDING; /* stopped by the signal: still to do */
+        pg.running--;
+      } else if (idx >= 0 && idx < sw->n_points) {
         finish(sw, idx, code, wall);
         pg.running--;
         pg.done++;

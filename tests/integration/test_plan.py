@@ -80,4 +80,9 @@ p = subprocess.run([PLAN, f"{SRC}/tests/data/mmc.yaml", "--knob", "sites.s.repli
                     "--target", "ttft_mean_s<=1", "--out", f"{tmp}/x"], capture_output=True, text=True)
 if p.returncode != 2 or "cuont" not in p.stderr:
     fail(f"bad --knob: exit {p.returncode} {p.stderr}")
+p = subprocess.run([PLAN, f"{SRC}/tests/data/mmc.yaml", "--knob", "sites.s.replicas.0.count", "--range", "4:8",
+                    "--target", "ttft_p99_z<=1", "--seeds", "1", "--set", "run.duration_s=2000", "--out", f"{tmp}/y",
+                    "--quiet"], capture_output=True, text=True)
+if p.returncode != 2 or "no column 'ttft_p99_z'" not in p.stderr:
+    fail(f"unknown target metric: exit {p.returncode} {p.stderr}")
 print("ok")
