@@ -76,7 +76,7 @@ for src, min_figs in [(run, 4), (f"{tmp}/sweep/index.h5", 4)]:
         fail(f"{out}: figures decoded/total = {m and m.group(0)}, want all of at least {min_figs}")
     if console:
         fail(f"{out}: console messages:\n" + "\n".join(console))
-    for want in ("Cost per token", "Latency", "Map", "Site"):
+    for want in ("Cost per token", "Latency", "Map", "Site", "coastlines and borders: GSHHG"):
         if want not in dom:
             fail(f"{out}: no '{want}' section")
     print(f"{os.path.basename(out)}: {len(doc) // 1024} KiB, {m.group(0)}, no console message; "
@@ -84,8 +84,32 @@ for src, min_figs in [(run, 4), (f"{tmp}/sweep/index.h5", 4)]:
     if "sweep" in src and "Capacity curves: p99 TTFT" not in dom:
         fail("the sweep report has no capacity curve against demand.scale")
 
-# Labels of the national scenario's clustered hubs do not overlap (the zoom panel and the wide one).
+# Coastlines and borders come from gmt-gshhg-low, decoded right: the coast passes within 0.5 degree of
+# Shanghai (121.47 E, 31.23 N) and Rio de Janeiro (43.2 W, 22.9 S, west of Greenwich), never through
+# Lhasa (91.1 E, 29.65 N, 1,000 km inland), and the China-Mongolia border passes near Erenhot (112.0 E, 43.65 N).
 sys.path.insert(0, os.path.join(SRC, "analysis"))
+import numpy as np  # noqa: E402
+
+import gshhg  # noqa: E402
+
+if not gshhg.available():
+    fail("no GSHHG data in /usr/share/gmt-gshhg: install the Debian package gmt-gshhg-low (scripts/setup.sh does)")
+
+
+def near(segs, lon, lat, d):
+    return any(np.any((np.abs(xs - lon) < d) & (np.abs(ys - lat) < d)) for xs, ys in segs)
+
+
+coast = gshhg.coastlines((60, 140, 0, 55))
+if not near(coast, 121.47, 31.23, 0.5) or near(coast, 91.1, 29.65, 5):
+    fail("GSHHG coastlines misplaced (Shanghai not on the coast, or a coast near Lhasa)")
+if not near(gshhg.coastlines((-60, -30, -35, -10)), -43.2, -22.9, 0.5):
+    fail("GSHHG coastlines west of Greenwich misplaced (Rio de Janeiro not on the coast)")
+if not near(gshhg.borders((100, 125, 35, 50)), 112.0, 43.65, 0.5):
+    fail("GSHHG borders misplaced (no border near Erenhot)")
+print("GSHHG coastlines and borders in place (Shanghai, Rio de Janeiro, Erenhot; none near Lhasa)")
+
+# Labels of the national scenario's clustered hubs do not overlap (the zoom panel and the wide one).
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
