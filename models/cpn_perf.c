@@ -239,6 +239,16 @@ double cpn_perf_decode_step_s(const cpn_perf_t *perf, int batch, double ctx_toke
   return fmax(compute_s, memory_s) + perf->step_overhead_s + comm_s(perf);
 }
 
+double cpn_perf_mixed_step_s(const cpn_perf_t *perf, int batch, double ctx_tokens, double prefill_tokens) {
+  check(perf);
+  assert(batch >= 0 && prefill_tokens >= 0 && (batch > 0 || prefill_tokens > 0));
+  if (batch == 0) return cpn_perf_prefill_s(perf, prefill_tokens);
+  double prefill_compute_s = perf->fixed_step_s > 0
+                                 ? perf->fixed_prefill_s_per_token * prefill_tokens
+                                 : 2.0 * perf->llm->active_params * prefill_tokens / (perf->tp * flops(perf) * perf->prefill_eff);
+  return cpn_perf_decode_step_s(perf, batch, ctx_tokens) + prefill_compute_s;
+}
+
 double cpn_perf_kv_capacity_tokens(const cpn_perf_t *perf) {
   check(perf);
   assert(perf->llm->kv_bytes_per_token > 0);

@@ -28,6 +28,12 @@ typedef struct {
   int max_batch;             /* continuous-batching limit (1 = no batching) */
   int unloaded;              /* of `count`, replicas that start unloaded (cold); default 0 */
   char scheduler[CPN_NAME_MAX]; /* serving scheduler type (sim/serving/schedulers.c); default continuous */
+  /* scheduler_params: name -> number, checked against the type's parameter names by the serving stage. */
+#define CPN_SCHED_PARAMS_MAX 8
+  int n_sched_params;
+  char sched_param_keys[CPN_SCHED_PARAMS_MAX][CPN_NAME_MAX];
+  double sched_param_values[CPN_SCHED_PARAMS_MAX];
+  int line;                  /* line of the replica item, for messages */
 } cpn_replica_spec_t;
 
 typedef struct {

@@ -28,6 +28,10 @@ typedef struct {
   cpn_perf_t perf;
   double slow;              /* time multiplier: 1 + confidential overhead on confidential pools */
   double kv_cap;            /* KV-cache capacity, tokens (infinite in fixed-time mode) */
+  /* Appended: the replica group's scheduler_params (names already checked against the type's). */
+  int n_params;
+  const char (*param_keys)[64];
+  const double *param_values;
 } cpn_replica_info_t;
 
 typedef struct cpn_replica cpn_replica_t;
@@ -57,7 +61,14 @@ typedef struct cpn_sched_type {
   int (*active)(const void *state);
   int (*batch)(const void *state);
   double (*kv_used)(const void *state);
+  /* Appended: the names scheduler_params may use (NULL-terminated; NULL = none), and the default of each
+   * (same order), printed in messages. */
+  const char *const *param_names;
+  const double *param_defaults;
 } cpn_sched_type_t;
+
+/* The value of scheduler parameter `name` for this replica, or the type's default for it. */
+double cpn_sched_param(const cpn_sched_type_t *type, const cpn_replica_info_t *info, const char *name);
 
 /* The built-in type named `name`, or NULL; the table's i-th type, or NULL past the end. */
 const cpn_sched_type_t *cpn_sched_find(const char *name);
@@ -79,5 +90,7 @@ void cpn_replica_complete(cpn_replica_t *rep, cpn_req_t *q);
 
 extern const cpn_sched_type_t cpn_sched_continuous;
 extern const cpn_sched_type_t cpn_sched_fcfs;
+extern const cpn_sched_type_t cpn_sched_vllm;
+extern const cpn_sched_type_t cpn_sched_trtllm;
 
 #endif

@@ -327,6 +327,23 @@ cpn_err_t cpn_serving_check(const cpn_scenario_t *sc)
         return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas.%d.scheduler: unknown serving scheduler '%s' (known: %s)",
                              sc->file, ss->line, ss->name, k, rs->scheduler, known);
       }
+      const cpn_sched_type_t *type = cpn_sched_find(rs->scheduler);
+      for (int j = 0; j < rs->n_sched_params; j++) {
+        size_t i = 0;
+        while (type->param_names && type->param_names[i] && strcmp(type->param_names[i], rs->sched_param_keys[j]))
+          i++;
+        if (!type->param_names || !type->param_names[i]) {
+          char known[256] = "";
+          for (size_t m = 0; type->param_names && type->param_names[m]; m++)
+            snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s (default %g)", m ? ", " : "",
+                     type->param_names[m], type->param_defaults[m]);
+          return cpn_error_set(CPN_EINVAL,
+                               "%s:%d: sites.%s.replicas.%d.scheduler_params.%s: serving scheduler '%s' has no "
+                               "parameter '%s' (its parameters: %s)",
+                               sc->file, rs->line ? rs->line : ss->line, ss->name, k, rs->sched_param_keys[j],
+                               type->name, rs->sched_param_keys[j], known[0] ? known : "none");
+        }
+      }
       cpn_perf_t perf;
       cpn_perf_init(&perf, llm, acc, rs->tp);
       if (ms->fixed_step_s <= 0 && !(cpn_perf_kv_capacity_tokens(&perf) > 0))
@@ -396,10 +413,18 @@ static cpn_err_t build(cpn_serving_t *sv)
         p->info = (cpn_replica_info_t){.site = s, .model = rs->model, .tp = rs->tp, .max_batch = rs->max_batch,
                                        .conf = pool->confidential, .accel = acc, .perf = perf, .kv_cap = kv};
         p->info.slow = 1.0 + (p->info.conf ? sc->run.confidential_overhead : 0.0);
+        p->info.n_params = rs->n_sched_params;
+        p->info.param_keys = rs->sched_param_keys;
+        p->info.param_values = rs->sched_param_values;
         p->type = type;
         p->st = calloc(1, type->state_size ? type->state_size : 1);
-        if (!p->st || (type->init && type->init(p->st, &p->info) != 0))
+        int rc = p->st && type->init ? type->init(p->st, &p->info) : 0;
+        if (!p->st || rc < 0)
           return cpn_error_set(CPN_ENOMEM, "serving: out of memory (scheduler state)");
+        if (rc > 0)
+          return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas.%d.scheduler_params: serving scheduler '%s' "
+                               "refuses these parameters (a token budget must be >= 1)",
+                               sc->file, rs->line ? rs->line : ss->line, ss->name, k, type->name);
         p->weight_bytes = cpn_perf_weight_bytes(llm);
         p->state = c < rs->count - rs->unloaded ? CPN_REP_READY : CPN_REP_UNLOADED;
         p->index_in_site = in_site++;
