@@ -68,9 +68,10 @@ double cpn_perf_decode_step_s(const cpn_perf_t *perf, int batch, double ctx_toke
 /* Seconds of one engine iteration that decodes one token for each of `batch` requests (contexts totalling
  * `ctx_tokens`) and prefills `prefill_tokens` prompt tokens in the same pass (continuous batching that
  * mixes prefill and decode: vLLM's chunked prefill, TensorRT-LLM's in-flight batching). The decode part
- * costs decode_step_s(batch, ctx_tokens) and the prefill tokens add their compute, 2*A*n/(tp*F*eff),
- * with no second overhead: the prefill adds to the step rather than overlapping its memory time, which
- * is how the calibration (a prefill pausing decode) was fitted. batch 0: prefill_s(prefill_tokens).
+ * costs decode_step_s(batch, ctx_tokens) and the prefill tokens add prefill_s(prefill_tokens) less one
+ * step_overhead_s (their compute and their all-reduces, not a second scheduling overhead): the prefill
+ * adds to the step rather than overlapping its memory time, which is how the calibration (a prefill
+ * pausing decode) was fitted. batch 0: prefill_s(prefill_tokens).
  * batch >= 0, prefill_tokens >= 0, not both 0. */
 double cpn_perf_mixed_step_s(const cpn_perf_t *perf, int batch, double ctx_tokens, double prefill_tokens);
 /* Tokens of KV cache the replica can hold: (tp * mem_bytes * kv_mem_fraction - weight bytes) /

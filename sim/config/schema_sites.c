@@ -111,7 +111,6 @@ void cpn_schema_sites_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_sc
         continue;
       char ip[CPN_PATH_LEN], kp[CPN_PATH_LEN];
       cpn_reader_join_index(ip, rp, j);
-      r->line = ri->line;
       char *pkeys = NULL;
       double *pvals = NULL;
       cpn_reader_map_params(c, ri, ip, "scheduler_params", CPN_SCHED_PARAMS_MAX, CPN_NAME_MAX, &pkeys, &pvals,

@@ -33,7 +33,6 @@ typedef struct {
   int n_sched_params;
   char sched_param_keys[CPN_SCHED_PARAMS_MAX][CPN_NAME_MAX];
   double sched_param_values[CPN_SCHED_PARAMS_MAX];
-  int line;                  /* line of the replica item, for messages */
 } cpn_replica_spec_t;
 
 typedef struct {

@@ -340,7 +340,7 @@ cpn_err_t cpn_serving_check(const cpn_scenario_t *sc)
           return cpn_error_set(CPN_EINVAL,
                                "%s:%d: sites.%s.replicas.%d.scheduler_params.%s: serving scheduler '%s' has no "
                                "parameter '%s' (its parameters: %s)",
-                               sc->file, rs->line ? rs->line : ss->line, ss->name, k, rs->sched_param_keys[j],
+                               sc->file, ss->line, ss->name, k, rs->sched_param_keys[j],
                                type->name, rs->sched_param_keys[j], known[0] ? known : "none");
         }
       }
@@ -424,7 +424,7 @@ static cpn_err_t build(cpn_serving_t *sv)
         if (rc > 0)
           return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas.%d.scheduler_params: serving scheduler '%s' "
                                "refuses these parameters (a token budget must be >= 1)",
-                               sc->file, rs->line ? rs->line : ss->line, ss->name, k, type->name);
+                               sc->file, ss->line, ss->name, k, type->name);
         p->weight_bytes = cpn_perf_weight_bytes(llm);
         p->state = c < rs->count - rs->unloaded ? CPN_REP_READY : CPN_REP_UNLOADED;
         p->index_in_site = in_site++;
