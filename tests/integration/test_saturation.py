@@ -87,4 +87,14 @@ if pre_v < 100:
     fail(f"vllm preempted only {pre_v} requests under overload: greedy admission should overrun the KV cache")
 if pre_t != 0:
     fail(f"trtllm preempted {pre_t} requests")
-print("ok")
+print("saturation ok")
+
+# Bad scheduler parameters: exit 2 with the file, line and key, and the type's parameters listed.
+for key, val, want in [("bogus", 1, "has no parameter 'bogus' (its parameters: max_num_tokens (default 8192))"),
+                       ("max_num_tokens", 0, "a token budget must be >= 1")]:
+    p, _ = run(f"{SRC}/tests/data/saturation.yaml", "--set", f"sites.s.replicas.0.scheduler_params.{key}={val}",
+               check=False)
+    if p.returncode != 2 or "saturation.yaml:" not in p.stderr or \
+            "sites.s.replicas.0.scheduler_params" not in p.stderr or want not in p.stderr:
+        fail(f"scheduler_params.{key}={val}: exit {p.returncode}, stderr {p.stderr!r}")
+print("errors ok")
