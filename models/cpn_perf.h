@@ -40,10 +40,6 @@ typedef struct {
   double step_overhead_s;    /* fixed cost of one decode step (scheduling, kernel launches) */
   double kv_mem_fraction;    /* fraction of the replica's memory that weights + KV may use (0,1], vLLM's
                               * gpu_memory_utilization: KV gets tp*mem_bytes*kv_mem_fraction - weights */
-  /* Test/override mode: when > 0, decode step time is this constant whatever the batch, and prefill
-   * takes fixed_prefill_s_per_token * prompt tokens. Used for queueing-theory checks. */
-  double fixed_step_s;
-  double fixed_prefill_s_per_token;
   /* Appended: cost of one tensor-parallel all-reduce; a forward pass pays 2 * layers of them when
    * tp > 1 (0 = no communication cost). Set by cpn_perf_init. */
   double tp_allreduce_s;

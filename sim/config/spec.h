@@ -71,7 +71,6 @@ typedef struct {
   char catalog[CPN_NAME_MAX];  /* LLM catalog key */
   /* Calibration overrides (0 = catalog default). */
   double prefill_eff, decode_eff, step_overhead_s;
-  double fixed_step_s, fixed_prefill_s_per_token;
   double share;                /* weight in the request model mix */
   char store[CPN_NAME_MAX];   /* site holding the weights: cold starts fetch them from there ("" = local) */
 } cpn_model_spec_t;

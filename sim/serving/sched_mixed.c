@@ -358,11 +358,12 @@ const cpn_sched_type_t cpn_sched_vllm = {
   .abi = CPN_SCHED_ABI, .name = "vllm", .state_size = sizeof(mixed_t), .init = vllm_init,
   .destroy = mixed_destroy, .power_w = mixed_power_w, .advance = mixed_advance, .has_slot = mixed_has_slot,
   .admit = mixed_admit, .step = mixed_step, .next_s = mixed_next_s, .active = mixed_active,
-  .batch = mixed_batch, .kv_used = mixed_kv_used, .param_names = VLLM_PARAMS, .param_defaults = VLLM_DEFAULTS};
+  .batch = mixed_batch, .kv_used = mixed_kv_used, .param_names = VLLM_PARAMS, .param_defaults = VLLM_DEFAULTS,
+  .param_rules = "max_num_batched_tokens must be >= 1"};
 
 const cpn_sched_type_t cpn_sched_trtllm = {
   .abi = CPN_SCHED_ABI, .name = "trtllm", .state_size = sizeof(mixed_t), .init = trtllm_init,
   .destroy = mixed_destroy, .power_w = mixed_power_w, .advance = mixed_advance, .has_slot = mixed_has_slot,
   .admit = mixed_admit, .step = mixed_step, .next_s = mixed_next_s, .active = mixed_active,
   .batch = mixed_batch, .kv_used = mixed_kv_used, .param_names = TRTLLM_PARAMS,
-  .param_defaults = TRTLLM_DEFAULTS};
+  .param_defaults = TRTLLM_DEFAULTS, .param_rules = "max_num_tokens must be >= 1"};

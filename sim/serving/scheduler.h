@@ -27,7 +27,7 @@ typedef struct {
   const cpn_accel_t *accel;
   cpn_perf_t perf;
   double slow;              /* time multiplier: 1 + confidential overhead on confidential pools */
-  double kv_cap;            /* KV-cache capacity, tokens (infinite in fixed-time mode) */
+  double kv_cap;            /* KV-cache capacity, tokens (INFINITY when the type has no memory limit) */
   /* Appended: the replica group's scheduler_params (names already checked against the type's). */
   int n_params;
   const char (*param_keys)[64];
@@ -65,6 +65,13 @@ typedef struct cpn_sched_type {
    * (same order), printed in messages. */
   const char *const *param_names;
   const double *param_defaults;
+  /* The rule its parameters must follow, printed when init refuses them (returns > 0). */
+  const char *param_rules;
+  /* Optional, called after init: the replica's KV capacity in tokens (INFINITY: no memory limit) and the
+   * estimates the placement views show (prefill of 1,000 tokens, one decode step at batch 1 and 1,000
+   * tokens of context), when the type does not take its times from the performance model. */
+  void (*figures)(const void *state, const cpn_replica_info_t *info, double *kv_cap_tokens, double *prefill_1000_s,
+                  double *step_s);
 } cpn_sched_type_t;
 
 /* The value of scheduler parameter `name` for this replica, or the type's default for it. */

@@ -346,7 +346,23 @@ cpn_err_t cpn_serving_check(const cpn_scenario_t *sc)
       }
       cpn_perf_t perf;
       cpn_perf_init(&perf, llm, acc, rs->tp);
-      if (ms->fixed_step_s <= 0 && !(cpn_perf_kv_capacity_tokens(&perf) > 0))
+      /* The type's own check of its parameters, on a state built and freed here (once per group). */
+      cpn_replica_info_t info = {.site = s, .model = rs->model, .tp = rs->tp, .max_batch = rs->max_batch,
+                                 .accel = acc, .perf = perf, .slow = 1.0, .kv_cap = cpn_perf_kv_capacity_tokens(&perf),
+                                 .n_params = rs->n_sched_params, .param_keys = rs->sched_param_keys,
+                                 .param_values = rs->sched_param_values};
+      void *st = calloc(1, type->state_size ? type->state_size : 1);
+      int rc = st && type->init ? type->init(st, &info) : 0;
+      if (st && rc >= 0 && type->destroy)
+        type->destroy(st);
+      free(st);
+      if (!st || rc < 0)
+        return cpn_error_set(CPN_ENOMEM, "serving: out of memory (scheduler state)");
+      if (rc > 0)
+        return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas.%d.scheduler_params: serving scheduler '%s' "
+                             "refuses these parameters: %s",
+                             sc->file, ss->line, ss->name, k, type->name, type->param_rules ? type->param_rules : "");
+      if (!(cpn_perf_kv_capacity_tokens(&perf) > 0))
         return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas: model '%s' does not fit on %d x %s (tp too small)",
                              sc->file, ss->line, ss->name, ms->name, rs->tp, acc->name);
     }
@@ -397,12 +413,8 @@ static cpn_err_t build(cpn_serving_t *sv)
       if (ms->prefill_eff > 0) perf.prefill_eff = ms->prefill_eff;
       if (ms->decode_eff > 0) perf.decode_eff = ms->decode_eff;
       if (ms->step_overhead_s > 0) perf.step_overhead_s = ms->step_overhead_s;
-      if (ms->fixed_step_s > 0) {
-        perf.fixed_step_s = ms->fixed_step_s;
-        perf.fixed_prefill_s_per_token = ms->fixed_prefill_s_per_token;
-      }
-      double kv = ms->fixed_step_s > 0 ? INFINITY : cpn_perf_kv_capacity_tokens(&perf);
-      if (!(kv > 0))
+      double kv0 = cpn_perf_kv_capacity_tokens(&perf);
+      if (!(kv0 > 0))
         return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas: model '%s' does not fit on %d x %s (tp too small)",
                              sc->file, ss->line, ss->name, ms->name, rs->tp, acc->name);
       group_t *g = group_at(sv, s, rs->model);
@@ -411,7 +423,7 @@ static cpn_err_t build(cpn_serving_t *sv)
         cpn_replica_t *p = &sv->reps[i];
         p->sv = sv;
         p->info = (cpn_replica_info_t){.site = s, .model = rs->model, .tp = rs->tp, .max_batch = rs->max_batch,
-                                       .conf = pool->confidential, .accel = acc, .perf = perf, .kv_cap = kv};
+                                       .conf = pool->confidential, .accel = acc, .perf = perf, .kv_cap = kv0};
         p->info.slow = 1.0 + (p->info.conf ? sc->run.confidential_overhead : 0.0);
         p->info.n_params = rs->n_sched_params;
         p->info.param_keys = rs->sched_param_keys;
@@ -423,17 +435,20 @@ static cpn_err_t build(cpn_serving_t *sv)
           return cpn_error_set(CPN_ENOMEM, "serving: out of memory (scheduler state)");
         if (rc > 0)
           return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas.%d.scheduler_params: serving scheduler '%s' "
-                               "refuses these parameters (a token budget must be >= 1)",
-                               sc->file, ss->line, ss->name, k, type->name);
+                               "refuses these parameters: %s",
+                               sc->file, ss->line, ss->name, k, type->name, type->param_rules ? type->param_rules : "");
+        double kv = kv0, prefill_est_s = p->info.slow * cpn_perf_prefill_s(&perf, 1000),
+               step_s = p->info.slow * cpn_perf_decode_step_s(&perf, 1, 1000);
+        if (type->figures)
+          type->figures(p->st, &p->info, &kv, &prefill_est_s, &step_s);
+        p->info.kv_cap = kv;
         p->weight_bytes = cpn_perf_weight_bytes(llm);
         p->state = c < rs->count - rs->unloaded ? CPN_REP_READY : CPN_REP_UNLOADED;
         p->index_in_site = in_site++;
         g->replicas[g->n_replicas++] = i;
         if (isfinite(kv))
           sv->site_kv_cap[s] += kv;
-        double step_s = p->info.slow * cpn_perf_decode_step_s(&perf, 1, 1000);
-        cpn_views_add_replica(sv->views, s, rs->model, p->info.conf, kv, rs->tp,
-                              p->info.slow * cpn_perf_prefill_s(&perf, 1000), step_s,
+        cpn_views_add_replica(sv->views, s, rs->model, p->info.conf, kv, rs->tp, prefill_est_s, step_s,
                               step_s * p->info.tp * cpn_perf_power_w(acc, 0.4), p->info.tp * acc->usd_per_hour);
       }
     }

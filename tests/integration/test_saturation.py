@@ -91,7 +91,7 @@ print("saturation ok")
 
 # Bad scheduler parameters: exit 2 with the file, line and key, and the type's parameters listed.
 for key, val, want in [("bogus", 1, "has no parameter 'bogus' (its parameters: max_num_tokens (default 8192))"),
-                       ("max_num_tokens", 0, "a token budget must be >= 1")]:
+                       ("max_num_tokens", 0, "refuses these parameters: max_num_tokens must be >= 1")]:
     p, _ = run(f"{SRC}/tests/data/saturation.yaml", "--set", f"sites.s.replicas.0.scheduler_params.{key}={val}",
                check=False)
     if p.returncode != 2 or "saturation.yaml:" not in p.stderr or \

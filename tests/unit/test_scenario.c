@@ -622,7 +622,7 @@ static void roundtrip_print_reload_equal(void **state)
   const char *p = write_file("rich.yaml",
                              GOOD_HEAD
                              "  - {name: m70, catalog: llama-3.3-70b, prefill_eff: 0.385, decode_eff: 1, "
-                             "step_overhead_s: 0.002385, fixed_step_s: 0.01, fixed_prefill_s_per_token: 1e-5}\n"
+                             "step_overhead_s: 0.002385}\n"
                              "run: {seed: 18446744073709551615, network_mode: flow, policy: \"a \\\"quoted\\\" "
                              "policy\", max_requests: 123456789, warmup_s: 60.5, start_utc_h: 23.75}\n"
                              "demand:\n"
