@@ -41,10 +41,6 @@ typedef struct {
   double step_overhead_s;    /* fixed cost of one decode step (scheduling, kernel launches) */
   double kv_mem_fraction;    /* fraction of the replica's memory that weights + KV may use (0,1], vLLM's
                               * gpu_memory_utilization: KV gets tp*mem_bytes*kv_mem_fraction - weights */
-  /* Test/override mode: when > 0, decode step time is this constant whatever the batch, and prefill
-   * takes fixed_prefill_s_per_token * prompt tokens. Used for queueing-theory checks. */
-  double fixed_step_s;
-  double fixed_prefill_s_per_token;
   /* Appended: cost of one tensor-parallel all-reduce; a forward pass pays 2 * layers of them when
    * tp > 1 (0 = no communication cost). Set by cpn_perf_init. */
   double tp_allreduce_s;
@@ -66,6 +62,15 @@ double cpn_perf_prefill_s(const cpn_perf_t *perf, double prompt_tokens);
 /* Seconds of one decode step producing one token for each of `batch` requests whose contexts total
  * `ctx_tokens` tokens (memory bound: weights + KV read once per step). batch >= 1. */
 double cpn_perf_decode_step_s(const cpn_perf_t *perf, int batch, double ctx_tokens);
+/* Seconds of one engine iteration that decodes one token for each of `batch` requests (contexts totalling
+ * `ctx_tokens`) and prefills `prefill_tokens` prompt tokens in the same pass (continuous batching that
+ * mixes prefill and decode: vLLM's chunked prefill, TensorRT-LLM's in-flight batching). The decode part
+ * costs decode_step_s(batch, ctx_tokens) and the prefill tokens add prefill_s(prefill_tokens) less one
+ * step_overhead_s (their compute and their all-reduces, not a second scheduling overhead): the prefill
+ * adds to the step rather than overlapping its memory time, which is how the calibration (a prefill
+ * pausing decode) was fitted. batch 0: prefill_s(prefill_tokens).
+ * batch >= 0, prefill_tokens >= 0, not both 0. */
+double cpn_perf_mixed_step_s(const cpn_perf_t *perf, int batch, double ctx_tokens, double prefill_tokens);
 /* Tokens of KV cache the replica can hold: (tp * mem_bytes * kv_mem_fraction - weight bytes) /
  * kv_bytes_per_token. <= 0 means the weights do not fit. */
 double cpn_perf_kv_capacity_tokens(const cpn_perf_t *perf);

@@ -17,8 +17,6 @@ static const cpn_reader_field_t model_fields[] = {
     {CPN_FLD("decode_eff", CPN_T_NUM, cpn_model_spec_t, decode_eff),
      .rng = CPN_RANGE_LO | CPN_RANGE_LO_OPEN | CPN_RANGE_HI | CPN_RANGE_ZERO_OK, .hi = 1},
     {CPN_FLD("step_overhead_s", CPN_T_NUM, cpn_model_spec_t, step_overhead_s), CPN_GE(0)},
-    {CPN_FLD("fixed_step_s", CPN_T_NUM, cpn_model_spec_t, fixed_step_s), CPN_GE(0)},
-    {CPN_FLD("fixed_prefill_s_per_token", CPN_T_NUM, cpn_model_spec_t, fixed_prefill_s_per_token), CPN_GE(0)},
     {CPN_FLD_STR("store", cpn_model_spec_t, store)}, /* "" = local; a site name, checked once sites are mapped */
 };
 const cpn_reader_section_t cpn_schema_model_section = CPN_SECTION(model_fields);

@@ -31,6 +31,8 @@ static const cpn_reader_field_t replica_fields[] = {
     {CPN_FLD("unloaded", CPN_T_INT, cpn_replica_spec_t, unloaded), CPN_GE(0)},
     /* The type's name is checked against the serving stage's table when the scenario is checked or run. */
     {CPN_FLD_STR("scheduler", cpn_replica_spec_t, scheduler), .sdef = "continuous", .check = CPN_STR_NAME},
+    /* Names are checked against the scheduler type's parameters by the serving stage. */
+    {CPN_FLD_CUSTOM("scheduler_params", CPN_T_PARAMS)},
 };
 const cpn_reader_section_t cpn_schema_replica_section = CPN_SECTION(replica_fields);
 
@@ -150,6 +152,16 @@ void cpn_schema_sites_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_sc
         continue;
       char ip[CPN_PATH_LEN], kp[CPN_PATH_LEN];
       cpn_reader_join_index(ip, rp, j);
+      char *pkeys = NULL;
+      double *pvals = NULL;
+      cpn_reader_map_params(c, ri, ip, "scheduler_params", CPN_SCHED_PARAMS_MAX, CPN_NAME_MAX, &pkeys, &pvals,
+                            &r->n_sched_params);
+      for (int k = 0; k < r->n_sched_params; k++) {
+        memcpy(r->sched_param_keys[k], pkeys + (size_t)k * CPN_NAME_MAX, CPN_NAME_MAX);
+        r->sched_param_values[k] = pvals[k];
+      }
+      free(pkeys);
+      free(pvals);
       if (r->unloaded > r->count && r->count >= 0) {
         cpn_reader_join(kp, ip, "unloaded");
         cpn_reader_report(c, cpn_reader_map_get(ri, "unloaded"), kp,
@@ -258,6 +270,16 @@ void cpn_schema_sites_print(FILE *f, const cpn_scenario_t *sc)
       fputs(", pool: ", f);
       cpn_reader_print_str(f, r->pool >= 0 && r->pool < s->n_pools ? s->pools[r->pool].name : "");
       cpn_reader_print_flow(f, &cpn_schema_replica_section, r, 1);
+      if (r->n_sched_params) {
+        fputs(", scheduler_params: {", f);
+        for (int k = 0; k < r->n_sched_params; k++) {
+          fputs(k ? ", " : "", f);
+          cpn_reader_print_str(f, r->sched_param_keys[k]);
+          fputs(": ", f);
+          cpn_reader_print_num(f, r->sched_param_values[k]);
+        }
+        fputs("}", f);
+      }
       fputs("}\n", f);
     }
   }

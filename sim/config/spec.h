@@ -29,6 +29,11 @@ typedef struct {
   int max_batch;             /* continuous-batching limit (1 = no batching) */
   int unloaded;              /* of `count`, replicas that start unloaded (cold); default 0 */
   char scheduler[CPN_NAME_MAX]; /* serving scheduler type (sim/serving/schedulers.c); default continuous */
+  /* scheduler_params: name -> number, checked against the type's parameter names by the serving stage. */
+#define CPN_SCHED_PARAMS_MAX 8
+  int n_sched_params;
+  char sched_param_keys[CPN_SCHED_PARAMS_MAX][CPN_NAME_MAX];
+  double sched_param_values[CPN_SCHED_PARAMS_MAX];
 } cpn_replica_spec_t;
 
 typedef struct {
@@ -73,7 +78,6 @@ typedef struct {
   char catalog[CPN_NAME_MAX];  /* LLM catalog key */
   /* Calibration overrides (0 = catalog default). */
   double prefill_eff, decode_eff, step_overhead_s;
-  double fixed_step_s, fixed_prefill_s_per_token;
   double share;                /* weight in the request model mix */
   char store[CPN_NAME_MAX];   /* site holding the weights: cold starts fetch them from there ("" = local) */
 } cpn_model_spec_t;

@@ -26,6 +26,7 @@ struct cpn_req {
     int resumed;           /* preempted before: recomputes resume_ctx, then decodes `remaining` */
     double resume_ctx, remaining;
     double v_start, v_finish, ctx0, s_start, e_start; /* the scheduler's batch bookkeeping */
+    double prefill_left, chunk; /* prompt tokens left to prefill, and those of the iteration in flight */
   } serve;
   struct {                 /* accounting: what the request used, attributed by serving */
     double share_s;        /* replica-seconds */

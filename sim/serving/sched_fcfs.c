@@ -3,17 +3,49 @@
  *
  * A request's service is its prefill, which produces the first token, then (output - 1) decode steps
  * at batch 1 whose context grows by one token a step (the mean context over the steps makes the sum
- * exact for the linear part of the roofline; in the performance model's fixed-time mode every step
- * takes the same time). The replica runs at full power while it serves. */
+ * exact for the linear part of the roofline). The replica runs at full power while it serves.
+ *
+ * Parameters: step_s > 0 replaces the performance model by fixed times, every decode step taking step_s
+ * and a prefill prefill_s_per_token x prompt tokens, with no memory limit: the service time of queueing
+ * theory (tests/data/mmc.yaml). prefill_s_per_token without step_s would have no effect: refused. */
 #include <math.h>
 
 #include "serving/scheduler.h"
 
 typedef struct {
+  double step_s, prefill_s_per_token; /* fixed times (step_s > 0), else the performance model */
   cpn_req_t *cur;
   int decoding;     /* 0: prefilling, 1: decoding */
   double t_next;    /* end of the current phase */
 } fcfs_t;
+
+static int fcfs_init(void *state, const cpn_replica_info_t *info)
+{
+  fcfs_t *f = state;
+  f->step_s = cpn_sched_param(&cpn_sched_fcfs, info, "step_s");
+  f->prefill_s_per_token = cpn_sched_param(&cpn_sched_fcfs, info, "prefill_s_per_token");
+  if (!(f->step_s >= 0 && f->prefill_s_per_token >= 0) || (f->step_s == 0 && f->prefill_s_per_token != 0))
+    return 1;
+  return 0;
+}
+
+static void fcfs_figures(const void *state, const cpn_replica_info_t *info, double *kv_cap, double *prefill_1000_s,
+                         double *step_s)
+{
+  const fcfs_t *f = state;
+  if (f->step_s > 0) {
+    *kv_cap = INFINITY;
+    *prefill_1000_s = info->slow * (f->prefill_s_per_token * 1000);
+    *step_s = info->slow * f->step_s;
+  }
+}
+
+static double prefill_s(const fcfs_t *f, const cpn_replica_info_t *info, double tokens)
+{
+  if (f->step_s > 0)
+    return tokens > 0 ? f->prefill_s_per_token * tokens : 0.0;
+  return cpn_perf_prefill_s(&info->perf, tokens);
+}
 
 static double fcfs_power_w(const void *state, const cpn_replica_info_t *info)
 {
@@ -33,7 +65,7 @@ static int fcfs_admit(void *state, cpn_replica_t *rep, const cpn_replica_info_t 
   if (!q || (double)q->rec.prompt_tokens + q->rec.output_tokens > info->kv_cap)
     return 0;
   cpn_replica_take(rep, q);
-  double dur = info->slow * cpn_perf_prefill_s(&info->perf, (double)q->rec.prompt_tokens);
+  double dur = info->slow * prefill_s(f, info, (double)q->rec.prompt_tokens);
   f->cur = q;
   f->decoding = 0;
   f->t_next = cpn_replica_now(rep) + dur;
@@ -51,7 +83,7 @@ static void fcfs_step(void *state, cpn_replica_t *rep, const cpn_replica_info_t 
     double steps = (double)q->rec.output_tokens - 1.0;
     if (steps > 0) {
       double mid = (double)q->rec.prompt_tokens + 1.0 + (steps - 1.0) / 2.0;
-      double dur = steps * info->slow * cpn_perf_decode_step_s(&info->perf, 1, mid);
+      double dur = steps * info->slow * (f->step_s > 0 ? f->step_s : cpn_perf_decode_step_s(&info->perf, 1, mid));
       f->decoding = 1;
       f->t_next = cpn_replica_now(rep) + dur;
       q->acct.share_s += dur;
@@ -77,7 +109,13 @@ static double fcfs_kv_used(const void *state)
   return q ? (double)q->rec.prompt_tokens + q->rec.output_tokens : 0.0;
 }
 
+static const char *const FCFS_PARAMS[] = {"step_s", "prefill_s_per_token", NULL};
+static const double FCFS_DEFAULTS[] = {0, 0};
+
 const cpn_sched_type_t cpn_sched_fcfs = {
-  .abi = CPN_SCHED_ABI, .name = "fcfs", .state_size = sizeof(fcfs_t), .power_w = fcfs_power_w,
+  .abi = CPN_SCHED_ABI, .name = "fcfs", .state_size = sizeof(fcfs_t), .init = fcfs_init, .power_w = fcfs_power_w,
   .advance = fcfs_advance, .has_slot = fcfs_has_slot, .admit = fcfs_admit, .step = fcfs_step,
-  .next_s = fcfs_next_s, .active = fcfs_active, .batch = fcfs_batch, .kv_used = fcfs_kv_used};
+  .next_s = fcfs_next_s, .active = fcfs_active, .batch = fcfs_batch, .kv_used = fcfs_kv_used,
+  .param_names = FCFS_PARAMS, .param_defaults = FCFS_DEFAULTS,
+  .param_rules = "step_s and prefill_s_per_token must be >= 0, and prefill_s_per_token needs step_s > 0",
+  .figures = fcfs_figures};

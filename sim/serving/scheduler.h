@@ -27,7 +27,11 @@ typedef struct {
   const cpn_accel_t *accel;
   cpn_perf_t perf;
   double slow;              /* time multiplier: 1 + confidential overhead on confidential pools */
-  double kv_cap;            /* KV-cache capacity, tokens (infinite in fixed-time mode) */
+  double kv_cap;            /* KV-cache capacity, tokens (INFINITY when the type has no memory limit) */
+  /* Appended: the replica group's scheduler_params (names already checked against the type's). */
+  int n_params;
+  const char (*param_keys)[64];
+  const double *param_values;
 } cpn_replica_info_t;
 
 typedef struct cpn_replica cpn_replica_t;
@@ -57,7 +61,21 @@ typedef struct cpn_sched_type {
   int (*active)(const void *state);
   int (*batch)(const void *state);
   double (*kv_used)(const void *state);
+  /* Appended: the names scheduler_params may use (NULL-terminated; NULL = none), and the default of each
+   * (same order), printed in messages. */
+  const char *const *param_names;
+  const double *param_defaults;
+  /* The rule its parameters must follow, printed when init refuses them (returns > 0). */
+  const char *param_rules;
+  /* Optional, called after init: the replica's KV capacity in tokens (INFINITY: no memory limit) and the
+   * estimates the placement views show (prefill of 1,000 tokens, one decode step at batch 1 and 1,000
+   * tokens of context), when the type does not take its times from the performance model. */
+  void (*figures)(const void *state, const cpn_replica_info_t *info, double *kv_cap_tokens, double *prefill_1000_s,
+                  double *step_s);
 } cpn_sched_type_t;
+
+/* The value of scheduler parameter `name` for this replica, or the type's default for it. */
+double cpn_sched_param(const cpn_sched_type_t *type, const cpn_replica_info_t *info, const char *name);
 
 /* The built-in type named `name`, or NULL; the table's i-th type, or NULL past the end. */
 const cpn_sched_type_t *cpn_sched_find(const char *name);
@@ -79,5 +97,7 @@ void cpn_replica_complete(cpn_replica_t *rep, cpn_req_t *q);
 
 extern const cpn_sched_type_t cpn_sched_continuous;
 extern const cpn_sched_type_t cpn_sched_fcfs;
+extern const cpn_sched_type_t cpn_sched_vllm;
+extern const cpn_sched_type_t cpn_sched_trtllm;
 
 #endif

@@ -433,9 +433,42 @@ cpn_err_t cpn_serving_check(const cpn_scenario_t *sc)
         return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas.%d.scheduler: unknown serving scheduler '%s' (known: %s)",
                              sc->file, ss->line, ss->name, k, rs->scheduler, known);
       }
+      const cpn_sched_type_t *type = cpn_sched_find(rs->scheduler);
+      for (int j = 0; j < rs->n_sched_params; j++) {
+        size_t i = 0;
+        while (type->param_names && type->param_names[i] && strcmp(type->param_names[i], rs->sched_param_keys[j]))
+          i++;
+        if (!type->param_names || !type->param_names[i]) {
+          char known[256] = "";
+          for (size_t m = 0; type->param_names && type->param_names[m]; m++)
+            snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s (default %g)", m ? ", " : "",
+                     type->param_names[m], type->param_defaults[m]);
+          return cpn_error_set(CPN_EINVAL,
+                               "%s:%d: sites.%s.replicas.%d.scheduler_params.%s: serving scheduler '%s' has no "
+                               "parameter '%s' (its parameters: %s)",
+                               sc->file, ss->line, ss->name, k, rs->sched_param_keys[j],
+                               type->name, rs->sched_param_keys[j], known[0] ? known : "none");
+        }
+      }
       cpn_perf_t perf;
       cpn_perf_init(&perf, llm, acc, rs->tp);
-      if (ms->fixed_step_s <= 0 && !(cpn_perf_kv_capacity_tokens(&perf) > 0))
+      /* The type's own check of its parameters, on a state built and freed here (once per group). */
+      cpn_replica_info_t info = {.site = s, .model = rs->model, .tp = rs->tp, .max_batch = rs->max_batch,
+                                 .accel = acc, .perf = perf, .slow = 1.0, .kv_cap = cpn_perf_kv_capacity_tokens(&perf),
+                                 .n_params = rs->n_sched_params, .param_keys = rs->sched_param_keys,
+                                 .param_values = rs->sched_param_values};
+      void *st = calloc(1, type->state_size ? type->state_size : 1);
+      int rc = st && type->init ? type->init(st, &info) : 0;
+      if (st && rc >= 0 && type->destroy)
+        type->destroy(st);
+      free(st);
+      if (!st || rc < 0)
+        return cpn_error_set(CPN_ENOMEM, "serving: out of memory (scheduler state)");
+      if (rc > 0)
+        return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas.%d.scheduler_params: serving scheduler '%s' "
+                             "refuses these parameters: %s",
+                             sc->file, ss->line, ss->name, k, type->name, type->param_rules ? type->param_rules : "");
+      if (!(cpn_perf_kv_capacity_tokens(&perf) > 0))
         return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas: model '%s' does not fit on %d x %s (tp too small)",
                              sc->file, ss->line, ss->name, ms->name, rs->tp, acc->name);
     }
@@ -490,12 +523,8 @@ static cpn_err_t build(cpn_serving_t *sv)
       if (ms->prefill_eff > 0) perf.prefill_eff = ms->prefill_eff;
       if (ms->decode_eff > 0) perf.decode_eff = ms->decode_eff;
       if (ms->step_overhead_s > 0) perf.step_overhead_s = ms->step_overhead_s;
-      if (ms->fixed_step_s > 0) {
-        perf.fixed_step_s = ms->fixed_step_s;
-        perf.fixed_prefill_s_per_token = ms->fixed_prefill_s_per_token;
-      }
-      double kv = ms->fixed_step_s > 0 ? INFINITY : cpn_perf_kv_capacity_tokens(&perf);
-      if (!(kv > 0))
+      double kv0 = cpn_perf_kv_capacity_tokens(&perf);
+      if (!(kv0 > 0))
         return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas: model '%s' does not fit on %d x %s (tp too small)",
                              sc->file, ss->line, ss->name, ms->name, rs->tp, acc->name);
       group_t *g = group_at(sv, s, rs->model);
@@ -504,12 +533,25 @@ static cpn_err_t build(cpn_serving_t *sv)
         cpn_replica_t *p = &sv->reps[i];
         p->sv = sv;
         p->info = (cpn_replica_info_t){.site = s, .model = rs->model, .tp = rs->tp, .max_batch = rs->max_batch,
-                                       .conf = pool->confidential, .accel = acc, .perf = perf, .kv_cap = kv};
+                                       .conf = pool->confidential, .accel = acc, .perf = perf, .kv_cap = kv0};
         p->info.slow = 1.0 + (p->info.conf ? sc->run.confidential_overhead : 0.0);
+        p->info.n_params = rs->n_sched_params;
+        p->info.param_keys = rs->sched_param_keys;
+        p->info.param_values = rs->sched_param_values;
         p->type = type;
         p->st = calloc(1, type->state_size ? type->state_size : 1);
-        if (!p->st || (type->init && type->init(p->st, &p->info) != 0))
+        int rc = p->st && type->init ? type->init(p->st, &p->info) : 0;
+        if (!p->st || rc < 0)
           return cpn_error_set(CPN_ENOMEM, "serving: out of memory (scheduler state)");
+        if (rc > 0)
+          return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas.%d.scheduler_params: serving scheduler '%s' "
+                               "refuses these parameters: %s",
+                               sc->file, ss->line, ss->name, k, type->name, type->param_rules ? type->param_rules : "");
+        double kv = kv0, prefill_est_s = p->info.slow * cpn_perf_prefill_s(&perf, 1000),
+               step_s = p->info.slow * cpn_perf_decode_step_s(&perf, 1, 1000);
+        if (type->figures)
+          type->figures(p->st, &p->info, &kv, &prefill_est_s, &step_s);
+        p->info.kv_cap = kv;
         p->weight_bytes = cpn_perf_weight_bytes(llm);
         p->state = CPN_REP_UNLOADED;
         p->heap_at = -1;
@@ -520,9 +562,7 @@ static cpn_err_t build(cpn_serving_t *sv)
         sync(p);
         if (isfinite(kv))
           sv->site_kv_cap[s] += kv;
-        double step_s = p->info.slow * cpn_perf_decode_step_s(&perf, 1, 1000);
-        cpn_views_add_replica(sv->views, s, rs->model, p->info.conf, kv, rs->tp,
-                              p->info.slow * cpn_perf_prefill_s(&perf, 1000), step_s,
+        cpn_views_add_replica(sv->views, s, rs->model, p->info.conf, kv, rs->tp, prefill_est_s, step_s,
                               step_s * p->info.tp * cpn_perf_power_w(acc, 0.4), p->info.tp * acc->usd_per_hour);
       }
     }

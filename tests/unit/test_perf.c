@@ -1,8 +1,8 @@
 /* test_perf: the serving performance model (models/cpn_perf.c).
  *
  * Pins the calibration against NVIDIA TensorRT-LLM's published saturated throughput, the shape of the
- * roofline (decode slows with batch, throughput saturates), the closed forms of KV capacity, fixed
- * mode and power, and the catalog lookups. Uses only hand-made or catalog inputs: no files. */
+ * roofline (decode slows with batch, throughput saturates), the closed forms of KV capacity, of an
+ * iteration mixing prefill and decode, and of power, and the catalog lookups. Uses only hand-made or catalog inputs: no files. */
 #include "cpn_perf.h"
 
 #include <math.h>
@@ -157,20 +157,17 @@ static void kv_capacity_is_memory_after_weights(void **state) {
   assert_close(cpn_perf_kv_capacity_tokens(&h100), (0.9 * 80e9 - 8.03e9) / 65536, 1e-6);
 }
 
-static void fixed_mode_is_constant(void **state) {
+static void mixed_step_adds_prompt_cost_without_second_overhead(void **state) {
   (void)state;
-  cpn_perf_t perf = catalog_perf("llama-3.3-70b", "a100", 4);
-  perf.fixed_step_s = 0.02385;
-  perf.fixed_prefill_s_per_token = 1.3e-4;
-  assert_close(cpn_perf_decode_step_s(&perf, 1, 0), 0.02385, 0);
-  assert_close(cpn_perf_decode_step_s(&perf, 333, 1e6), 0.02385, 0);
-  /* No overhead and no communication: exactly tokens * per-token time. */
-  assert_close(cpn_perf_prefill_s(&perf, 2385), 2385 * 1.3e-4, 1e-12);
-  assert_close(cpn_perf_prefill_s(&perf, 0), 0, 0);
-  /* Saturated throughput follows: out / (in*p + out*s/B). */
-  double b = 16;
-  double expect = 100 / (50 * 1.3e-4 + 100 * 0.02385 / b);
-  assert_close(cpn_perf_saturated_output_tps(&perf, 50, 100, (int)b), expect, 1e-9 * expect);
+  cpn_perf_t perf = catalog_perf("llama-3.3-70b", "h100", 2);
+  double ctx = 238500, c = 2385;
+  /* Decode part, plus the prompt's compute 2*A*c/(tp*F*eff) and its 2*layers all-reduces. */
+  double want = cpn_perf_decode_step_s(&perf, 48, ctx) + 2 * 70.6e9 * c / (2 * 1979e12 * perf.prefill_eff) +
+                2 * 80 * perf.tp_allreduce_s;
+  assert_close(cpn_perf_mixed_step_s(&perf, 48, ctx, c), want, 1e-12);
+  /* No prompt tokens: a decode step; no decode batch: a prefill. */
+  assert_close(cpn_perf_mixed_step_s(&perf, 48, ctx, 0), cpn_perf_decode_step_s(&perf, 48, ctx), 0);
+  assert_close(cpn_perf_mixed_step_s(&perf, 0, 0, c), cpn_perf_prefill_s(&perf, c), 0);
 }
 
 static void weights_of_70b_do_not_fit_one_a100_at_fp16(void **state) {
@@ -277,7 +274,7 @@ int main(void) {
     cmocka_unit_test(decode_slows_as_batch_grows),
     cmocka_unit_test(throughput_saturates_with_batch),
     cmocka_unit_test(kv_capacity_is_memory_after_weights),
-    cmocka_unit_test(fixed_mode_is_constant),
+    cmocka_unit_test(mixed_step_adds_prompt_cost_without_second_overhead),
     cmocka_unit_test(weights_of_70b_do_not_fit_one_a100_at_fp16),
     cmocka_unit_test(catalog_lookup_unknown_returns_null),
     cmocka_unit_test(power_interpolates),

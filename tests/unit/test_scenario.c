@@ -622,7 +622,7 @@ static void roundtrip_print_reload_equal(void **state)
   const char *p = write_file("rich.yaml",
                              GOOD_HEAD
                              "  - {name: m70, catalog: llama-3.3-70b, prefill_eff: 0.385, decode_eff: 1, "
-                             "step_overhead_s: 0.002385, fixed_step_s: 0.01, fixed_prefill_s_per_token: 1e-5}\n"
+                             "step_overhead_s: 0.002385}\n"
                              "run: {seed: 18446744073709551615, network_mode: flow, policy: \"a \\\"quoted\\\" "
                              "policy\", max_requests: 123456789, warmup_s: 60.5, start_utc_h: 23.75}\n"
                              "demand:\n"
@@ -643,7 +643,8 @@ static void roundtrip_print_reload_equal(void **state)
                              "    tz_h: -3.5\n"
                              "    pools: [{name: conf, accel: h20, count: 4, confidential: true}, "
                              "{accel: h100, count: 2}]\n"
-                             "    replicas: [{model: m70, pool: h100, tp: 2}, {model: m8, count: 0}]\n"
+                             "    replicas: [{model: m70, pool: h100, tp: 2}, {model: m8, count: 0, scheduler: vllm, "
+                             "scheduler_params: {max_num_batched_tokens: 2385, chunked_prefill: 0}}]\n"
                              "  - {name: s2, pools: []}\n"
                              "nodes: [{name: n, lat: 1.5, lon: -2.25}]\n"
                              "links: [{a: s1, b: n, latency_s: 0.0123, bw_bps: 1.5e12, shared: true}, "
