@@ -10,13 +10,20 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
-/* The first four are cpn_dist_kind_t values; the azure-* ones copy CPN_AZURE_*. */
+#include "config/table.h"
+
+/* The first five are cpn_dist_kind_t values; the azure-* ones copy CPN_AZURE_*. */
 static const char *const DISTS[] = {"constant",          "lognormal",         "geometric",
-                                    "exponential",       "azure-conv-prompt", "azure-conv-output",
-                                    "azure-code-prompt", "azure-code-output", NULL};
-#define N_PLAIN_DISTS 4
+                                    "exponential",       "empirical",         "azure-conv-prompt",
+                                    "azure-conv-output", "azure-code-prompt", "azure-code-output", NULL};
+#define N_PLAIN_DISTS 5
+_Static_assert(CPN_DIST_EMPIRICAL == 4, "DISTS lists the cpn_dist_kind_t values in order");
+/* dist empirical: values with probs (discrete) or with cdf (continuous between the points). */
+static const char *const TABLE_COLS[] = {"probs", "cdf", NULL};
 static const cpn_dist_t *const AZURE_DISTS[] = {&CPN_AZURE_CONV_PROMPT, &CPN_AZURE_CONV_OUTPUT,
                                                 &CPN_AZURE_CODE_PROMPT, &CPN_AZURE_CODE_OUTPUT};
 
@@ -27,6 +34,10 @@ static const cpn_reader_field_t dist_fields[] = {
     {CPN_FLD("mean", CPN_T_NUM, cpn_dist_t, mean), CPN_GT(0)},
     {CPN_FLD("min", CPN_T_NUM, cpn_dist_t, min), .def = 1, CPN_GE(0)},
     {CPN_FLD("max", CPN_T_NUM, cpn_dist_t, max), .def = 0, CPN_GE(0)},
+    {CPN_FLD_CUSTOM("values", CPN_T_CUSTOM)},
+    {CPN_FLD_CUSTOM("probs", CPN_T_CUSTOM)},
+    {CPN_FLD_CUSTOM("cdf", CPN_T_CUSTOM)},
+    {CPN_FLD_CUSTOM("file", CPN_T_STR)},
 };
 static const cpn_reader_section_t dist_section = CPN_SECTION(dist_fields);
 
@@ -44,6 +55,54 @@ static const cpn_reader_field_t class_fields[] = {
 };
 const cpn_reader_section_t cpn_schema_class_section = CPN_SECTION(class_fields);
 
+/* The table of a dist empirical: a block of 3n doubles (values, cdf, probs as given) owned by d.values
+ * (cpn_scenario_destroy frees it). probs are normalised by their sum, which must be 1 within 1e-6 (a
+ * table that does not sum to 1 is a mistake more often than a weight list). */
+static int map_table(cpn_reader_t *c, const cpn_reader_node_t *m, const char *kp, cpn_dist_t *d)
+{
+  int n, which;
+  double *v, *col;
+  if (!cpn_table_read(c, m, kp, "values", TABLE_COLS, &n, &v, &col, &which))
+    return 0;
+  double *blk = realloc(v, (size_t)n * 3 * sizeof *blk);
+  if (!blk) {
+    free(v);
+    cpn_reader_set_out_of_memory(c);
+    return 0;
+  }
+  double *cdf = blk + n, *probs = blk + 2 * n;
+  memcpy(probs, cdf, (size_t)n * sizeof *probs); /* the second column, as read */
+  const char *why = NULL;
+  if (which == 0) {
+    double s = 0;
+    for (int i = 0; i < n && !why; i++) {
+      if (!(probs[i] >= 0))
+        why = "probs must be >= 0";
+      s += probs[i];
+    }
+    if (!why && fabs(s - 1) > 1e-6)
+      why = "probs must sum to 1";
+    double acc = 0;
+    for (int i = 0; !why && i < n; i++)
+      cdf[i] = i == n - 1 ? 1.0 : (acc += probs[i]) / s;
+  } else {
+    memset(probs, 0, (size_t)n * sizeof *probs);
+  }
+  if (!why)
+    cpn_dist_check_table(n, blk, cdf, &why);
+  if (why) {
+    cpn_reader_report(c, m, kp, "dist 'empirical': %s%s", why,
+                      which == 0 && strstr(why, "sum") ? " (within 1e-6)" : "");
+    free(blk);
+    return 0;
+  }
+  d->n = n;
+  d->values = blk;
+  d->cdf = cdf;
+  d->interpolate = which == 1;
+  return 1;
+}
+
 static void map_dist(cpn_reader_t *c, const cpn_reader_node_t *cls, const char *key, const char *path, cpn_dist_t *out,
                      const cpn_dist_t *def)
 {
@@ -53,7 +112,7 @@ static void map_dist(cpn_reader_t *c, const cpn_reader_node_t *cls, const char *
   const cpn_reader_node_t *m = cpn_reader_get_map(c, cls, key, kp, " like {dist: lognormal, mu: 7, sigma: 1}");
   if (!m)
     return;
-  cpn_dist_t d;
+  cpn_dist_t d = {0};
   uint64_t p = cpn_reader_map_fields(c, m, kp, &dist_section, &d);
   const cpn_reader_node_t *dv = cpn_reader_map_get(m, "dist");
   int kind;
@@ -62,12 +121,17 @@ static void map_dist(cpn_reader_t *c, const cpn_reader_node_t *cls, const char *
   if (!dv || !cpn_reader_get_enum(c, dv, dp, DISTS, &kind))
     return;
   /* Parameters the chosen distribution does not use are mistakes, not silently ignored. */
-  static const char *const params[] = {"mu", "sigma", "mean"};
+  static const char *const params[] = {"mu", "sigma", "mean", "values", "probs", "cdf", "file"};
+  int emp = kind == CPN_DIST_EMPIRICAL;
   const char *uses = kind == CPN_DIST_LOGNORMAL ? "mu, sigma, min, max"
+                     : emp                      ? "values with probs or cdf, or file; min, max"
                      : kind < N_PLAIN_DISTS     ? "mean, min, max"
                                                 : "min, max";
-  for (int i = 0; i < 3; i++) {
-    int used = kind == CPN_DIST_LOGNORMAL ? i < 2 : kind < N_PLAIN_DISTS ? i == 2 : 0;
+  for (int i = 0; i < 7; i++) {
+    int used = kind == CPN_DIST_LOGNORMAL ? i < 2 : emp ? i >= 3 : kind < N_PLAIN_DISTS ? i == 2 : 0;
+    if (emp && i >= 3) { /* the table's keys are checked by cpn_table_read */
+      continue;
+    }
     const cpn_reader_node_t *k = cpn_reader_map_key(m, params[i]);
     if (k && !used) {
       char pp[CPN_PATH_LEN];
@@ -83,7 +147,11 @@ static void map_dist(cpn_reader_t *c, const cpn_reader_node_t *cls, const char *
     cpn_reader_report(c, cpn_reader_map_get(m, "mean"), pp, "must be >= 1 for dist 'geometric' (got %s)",
                       cpn_reader_map_get(m, "mean")->str);
   }
-  if (kind < N_PLAIN_DISTS) {
+  if (emp) {
+    d.kind = CPN_DIST_EMPIRICAL;
+    if (!map_table(c, m, kp, &d))
+      return;
+  } else if (kind < N_PLAIN_DISTS) {
     d.kind = (cpn_dist_kind_t)kind;
   } else {
     cpn_dist_t a = *AZURE_DISTS[kind - N_PLAIN_DISTS];
@@ -152,7 +220,19 @@ static void put_dist(FILE *f, const cpn_dist_t *d)
   }
   int kind = (int)d->kind;
   fprintf(f, "{dist: %s, ", kind >= 0 && kind < N_PLAIN_DISTS ? DISTS[kind] : "?");
-  if (d->kind == CPN_DIST_LOGNORMAL) {
+  if (d->kind == CPN_DIST_EMPIRICAL) {
+    /* A table read from a file is printed inline, so the printed scenario stands alone. */
+    const double *second = d->interpolate ? d->cdf : d->cdf + d->n; /* probs as given follow cdf */
+    for (int col = 0; col < 2; col++) {
+      fputs(col ? (d->interpolate ? "], cdf: [" : "], probs: [") : "values: [", f);
+      for (int i = 0; i < d->n; i++) {
+        if (i)
+          fputs(", ", f);
+        cpn_reader_print_num(f, col ? second[i] : d->values[i]);
+      }
+    }
+    fputs("]", f);
+  } else if (d->kind == CPN_DIST_LOGNORMAL) {
     fputs("mu: ", f);
     cpn_reader_print_num(f, d->mu);
     fputs(", sigma: ", f);

@@ -97,6 +97,13 @@ typedef struct {
   int n_allowed;               /* residency: regions allowed to serve; 0 = any */
   char (*allowed)[CPN_NAME_MAX];
   int line;
+  /* Workload of this origin (issue 14). */
+  double cv;                   /* gamma/weibull inter-arrival CV of this origin; 0 = demand.cv */
+  int n_windows;               /* rate schedule (origins[].schedule); 0 = none (rate_rps, demand.diurnal) */
+  double *window_t_s;          /* window starts, s; one malloc'd block that also holds window_rate_rps */
+  double *window_rate_rps;     /* rate of each window, req/s, before demand.scale */
+  double schedule_period_s;    /* 0 = the schedule runs once (its last rate holds); > 0 = it repeats */
+  int schedule_linear;         /* 1 = linear between window starts, 0 = steps */
 } cpn_origin_spec_t;
 
 typedef enum { CPN_NET_FLUID = 0, CPN_NET_FLOW = 1 } cpn_net_mode_t;
@@ -146,6 +153,8 @@ typedef struct {
   double trace_start_offset_s;
   int trace_loop;
   int trace_skip_errors;       /* demand.trace.errors: skip (1) | stop (0) */
+  char trace_class_col[CPN_NAME_MAX]; /* demand.trace.class_col: names the service class ("" = drawn) */
+  int diurnal_step;            /* demand.diurnal_interp: 0 linear between hourly points, 1 steps (one per hour) */
 } cpn_demand_spec_t;
 
 typedef struct {

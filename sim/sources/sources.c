@@ -13,6 +13,14 @@
 #include "cpn_workload.h"
 #include "sources/trace.h"
 
+/* The rate schedule of one origin: its own windows (scaled by demand.scale) or the diurnal profile as a
+ * one-day schedule in the origin's local time. The arrival process borrows `pw`. */
+typedef struct {
+  cpn_piecewise_t pw;
+  double t24[24], r24[24];
+  double *rates; /* scaled copy of the origin's window rates (malloc'd) */
+} origin_schedule_t;
+
 struct cpn_sources {
   const cpn_scenario_t *sc;
   cpn_sim_t *sim;
@@ -27,6 +35,7 @@ struct cpn_sources {
   gsl_rng **arr_rng;        /* one stream per origin */
   gsl_rng *tok_rng;         /* classes, tenants, models, token counts */
   cpn_arrival_t *arrivals;
+  origin_schedule_t *schedules; /* the rate schedule each origin's process follows (if any) */
   double *class_cdf, *tenant_cdf, *model_cdf;
   /* trace replay */
   cpn_trace_t *trace;
@@ -47,9 +56,11 @@ static void schedule(cpn_sources_t *src, double t, int kind, int idx)
     src->pending++;
 }
 
-/* Creates a live request arriving now. Class, tenant and model are drawn unless given (>= 0); token
+/* Creates a live request arriving now. Class, tenant and model are drawn unless given (>= 0; the draws
+ * are made either way, so that naming one in a trace does not shift the others); token
  * counts are drawn from the class unless given (trace). */
-static cpn_req_t *new_request(cpn_sources_t *src, int origin, int tenant, int model, long prompt, long output)
+static cpn_req_t *new_request(cpn_sources_t *src, int origin, int cls, int tenant, int model, long prompt,
+                              long output)
 {
   const cpn_scenario_t *sc = src->sc;
   cpn_req_t *q = cpn_reqs_alloc(src->reqs);
@@ -64,7 +75,8 @@ static cpn_req_t *new_request(cpn_sources_t *src, int origin, int tenant, int mo
   rec->replica = -1;
   rec->t_arrival = cpn_sim_now(src->sim);
   rec->t_dispatch = rec->t_first_token = rec->t_done = NAN;
-  rec->cls = cpn_rng_pick(src->class_cdf, sc->n_classes, gsl_rng_uniform(src->tok_rng));
+  double u_class = gsl_rng_uniform(src->tok_rng);
+  rec->cls = cls >= 0 ? cls : cpn_rng_pick(src->class_cdf, sc->n_classes, u_class);
   double u_tenant = gsl_rng_uniform(src->tok_rng), u_model = gsl_rng_uniform(src->tok_rng);
   rec->tenant = tenant >= 0 ? tenant : cpn_rng_pick(src->tenant_cdf, sc->n_tenants, u_tenant);
   rec->model = model >= 0 ? model : cpn_rng_pick(src->model_cdf, sc->n_models, u_model);
@@ -89,7 +101,7 @@ static void on_arrival(void *ctx, const cpn_event_t *e)
   if (budget_spent(src))
     return; /* the request budget is spent: this origin's pending arrival never happens */
   int o = e->idx;
-  cpn_req_t *q = new_request(src, o, -1, -1, -1, -1);
+  cpn_req_t *q = new_request(src, o, -1, -1, -1, -1, -1);
   /* Next arrival of this origin. */
   if (!budget_spent(src)) {
     double t = cpn_arrival_next(&src->arrivals[o], cpn_sim_now(src->sim), src->arr_rng[o]);
@@ -118,8 +130,12 @@ static void trace_schedule(cpn_sources_t *src)
     cpn_sim_fail(src->sim, CPN_EINVAL); /* the reader's message names the file, line, column and problem */
     return;
   }
-  if (rc == 0 || src->row.t_s >= src->t_end_arrivals)
+  if (rc == 0)
     return;
+  if (src->row.t_s >= src->t_end_arrivals) {
+    cpn_trace_unread(src->trace); /* read to see its time, never replayed: not counted as replayed */
+    return;
+  }
   schedule(src, src->row.t_s, src->ev_trace, 0);
 }
 
@@ -130,7 +146,7 @@ static void on_trace(void *ctx, const cpn_event_t *e)
   const cpn_trace_row_t *row = &src->row;
   src->pending--;
   /* Names the trace gives must exist; missing ones are drawn from their weights (assignment stream). */
-  int o = -1, tenant = -1, model = -1;
+  int o = -1, cls = -1, tenant = -1, model = -1;
   double u = gsl_rng_uniform(src->assign_rng);
   if (row->origin[0]) {
     o = name_index(row->origin, sc->origins[0].name, sizeof sc->origins[0], sc->n_origins);
@@ -152,7 +168,12 @@ static void on_trace(void *ctx, const cpn_event_t *e)
                                          sc->demand.trace_file, row->line, row->model));
     return;
   }
-  cpn_req_t *q = new_request(src, o, tenant, model, row->prompt_tokens, row->output_tokens);
+  if (row->cls[0] && (cls = name_index(row->cls, sc->classes[0].name, sizeof sc->classes[0], sc->n_classes)) < 0) {
+    cpn_sim_fail(src->sim, cpn_error_set(CPN_EINVAL, "%s:%ld: class '%s' is not a class of the scenario",
+                                         sc->demand.trace_file, row->line, row->cls));
+    return;
+  }
+  cpn_req_t *q = new_request(src, o, cls, tenant, model, row->prompt_tokens, row->output_tokens);
   trace_schedule(src);
   if (q)
     cpn_gateway_admit(src->gw, q);
@@ -187,6 +208,7 @@ static cpn_err_t open_trace(cpn_sources_t *src)
   COL(model_col, trace_model_col)
   COL(tenant_col, trace_tenant_col)
   COL(origin_col, trace_origin_col)
+  COL(class_col, trace_class_col)
 #undef COL
   o.time_scale = d->trace_time_scale > 0 ? d->trace_time_scale : 1.0;
   o.rate_scale = d->trace_rate_scale > 0 ? d->trace_rate_scale : 1.0;
@@ -200,33 +222,57 @@ static cpn_err_t open_trace(cpn_sources_t *src)
 }
 
 /* The arrival process of origin o. An origin with rate 0 makes no request (it is valid: a demand
- * switched off with --set). */
-static cpn_err_t arrival_init(cpn_arrival_t *a, const cpn_scenario_t *sc, int o)
+ * switched off with --set). Poisson with the linear diurnal profile keeps its thinning (the same draws
+ * as before schedules existed); every other process with a profile, and every origin with a schedule,
+ * follows a rate schedule by time change (cpn_arrival_t.schedule). */
+static cpn_err_t arrival_init(cpn_arrival_t *a, const cpn_scenario_t *sc, int o, origin_schedule_t *ss)
 {
   const cpn_origin_spec_t *os = &sc->origins[o];
+  const cpn_demand_spec_t *d = &sc->demand;
   memset(a, 0, sizeof *a);
-  a->kind = sc->demand.arrival;
-  a->rate_rps = os->rate_rps * sc->demand.scale;
-  a->cv = sc->demand.cv;
-  a->diurnal = sc->demand.diurnal_enabled ? &sc->demand.diurnal : NULL;
+  a->kind = d->arrival;
+  a->rate_rps = os->rate_rps * d->scale;
+  a->cv = os->cv > 0 ? os->cv : d->cv;
+  a->diurnal = d->diurnal_enabled ? &d->diurnal : NULL;
   a->tz_offset_h = os->tz_h;
   a->start_utc_h = sc->run.start_utc_h;
-  a->burst_factor = sc->demand.burst_factor;
-  a->burst_mean_s = sc->demand.burst_mean_s;
-  a->calm_mean_s = sc->demand.calm_mean_s;
+  a->burst_factor = d->burst_factor;
+  a->burst_mean_s = d->burst_mean_s;
+  a->calm_mean_s = d->calm_mean_s;
   a->mmpp_state = 0;
   a->mmpp_switch_s = -1;
-  if (a->rate_rps > 0 && cpn_arrival_prepare(a) != 0)
+  if (os->n_windows > 0) {
+    if (!(ss->rates = malloc((size_t)os->n_windows * sizeof *ss->rates)))
+      return cpn_error_set(CPN_ENOMEM, "sources: out of memory (schedule)");
+    for (int i = 0; i < os->n_windows; i++)
+      ss->rates[i] = os->window_rate_rps[i] * d->scale;
+    ss->pw = (cpn_piecewise_t){.n = os->n_windows, .t_start_s = os->window_t_s, .rate_rps = ss->rates,
+                               .period_s = os->schedule_period_s,
+                               .interp = os->schedule_linear ? CPN_PW_LINEAR : CPN_PW_STEP};
+    a->schedule = &ss->pw;
+    a->diurnal = NULL;
+  } else if (a->diurnal && a->rate_rps > 0 && (a->kind != CPN_ARR_POISSON || d->diurnal_step)) {
+    cpn_diurnal_schedule(a->diurnal, a->rate_rps, a->tz_offset_h, a->start_utc_h,
+                         d->diurnal_step ? CPN_PW_STEP : CPN_PW_LINEAR, ss->t24, ss->r24, &ss->pw);
+    a->schedule = &ss->pw;
+    a->diurnal = NULL;
+  }
+  if ((a->schedule || a->rate_rps > 0) && cpn_arrival_prepare(a) != 0)
     return cpn_error_set(CPN_EINVAL, "%s:%d: origins.%s: invalid arrival process parameters", sc->file, os->line,
                          os->name);
   return CPN_OK;
 }
 
+/* An origin makes requests when it has a schedule or a positive rate. */
+static int arrival_active(const cpn_arrival_t *a) { return a->schedule || a->rate_rps > 0; }
+
 cpn_err_t cpn_sources_check(const cpn_scenario_t *sc)
 {
   for (int o = 0; o < sc->n_origins; o++) {
     cpn_arrival_t a;
-    cpn_err_t err = arrival_init(&a, sc, o);
+    origin_schedule_t ss = {0};
+    cpn_err_t err = arrival_init(&a, sc, o, &ss);
+    free(ss.rates);
     if (err)
       return err;
   }
@@ -245,12 +291,13 @@ cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim
   size_t no = (size_t)(src->n_origins ? src->n_origins : 1);
   src->arr_rng = calloc(no, sizeof(gsl_rng *));
   src->arrivals = calloc(no, sizeof *src->arrivals);
+  src->schedules = calloc(no, sizeof *src->schedules);
   src->tok_rng = cpn_rng_stream(seed, CPN_STREAM_TOKENS);
   src->class_cdf = cpn_rng_cdf(&sc->classes[0].share, sizeof sc->classes[0], sc->n_classes);
   src->tenant_cdf = cpn_rng_cdf(&sc->tenants[0].share, sizeof sc->tenants[0], sc->n_tenants);
   src->model_cdf = cpn_rng_cdf(&sc->models[0].share, sizeof sc->models[0], sc->n_models);
   cpn_err_t err = CPN_OK;
-  if (!src->arr_rng || !src->arrivals || !src->tok_rng || !src->class_cdf || !src->tenant_cdf || !src->model_cdf)
+  if (!src->arr_rng || !src->arrivals || !src->schedules || !src->tok_rng || !src->class_cdf || !src->tenant_cdf || !src->model_cdf)
     err = cpn_error_set(CPN_ENOMEM, "sources: out of memory (workload)");
   for (int o = 0; !err && o < src->n_origins; o++) {
     src->arr_rng[o] = cpn_rng_stream(seed, CPN_STREAM_ARRIVALS + (unsigned long)o);
@@ -258,7 +305,7 @@ cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim
       err = cpn_error_set(CPN_ENOMEM, "sources: out of memory (streams)");
       break;
     }
-    err = arrival_init(&src->arrivals[o], sc, o);
+    err = arrival_init(&src->arrivals[o], sc, o, &src->schedules[o]);
   }
   if (!err && sc->demand.trace_file[0])
     err = open_trace(src);
@@ -276,7 +323,7 @@ cpn_err_t cpn_sources_start(cpn_sources_t *src)
 {
   for (int o = 0; o < src->n_origins; o++) {
     cpn_arrival_t *a = &src->arrivals[o];
-    if (a->rate_rps > 0 && !src->sc->demand.trace_file[0]) {
+    if (arrival_active(a) && !src->sc->demand.trace_file[0]) {
       double t = cpn_arrival_next(a, 0.0, src->arr_rng[o]);
       if (t < src->t_end_arrivals)
         schedule(src, t, src->ev_arrival, o);
@@ -299,6 +346,10 @@ void cpn_sources_free(cpn_sources_t *src)
   if (src->tok_rng)
     gsl_rng_free(src->tok_rng);
   free(src->arrivals);
+  if (src->schedules)
+    for (int o = 0; o < src->n_origins; o++)
+      free(src->schedules[o].rates);
+  free(src->schedules);
   free(src->class_cdf);
   free(src->tenant_cdf);
   free(src->model_cdf);

@@ -628,10 +628,13 @@ static void gamma_cv3_follows_diurnal_and_keeps_cv(void **state) {
   }
   double rho = correlation(count, want, HOURS);
   if (!(rho > 0.9)) fail_msg("correlation of hourly counts with the profile %.3f <= 0.9", rho);
+  double cv_lo = INFINITY, cv_hi = 0;
   for (int lh = 0; lh < 24; lh++) {
     double m = s1[lh] / n[lh], var = s2[lh] / n[lh] - m * m, cv = sqrt(var) / m;
     if (fabs(cv - 3.0) > 0.05 * 3.0) fail_msg("local hour %d: CV %.3f (n %.0f), not within 5%% of 3", lh, cv, n[lh]);
+    cv_lo = fmin(cv_lo, cv), cv_hi = fmax(cv_hi, cv);
   }
+  print_message("gamma CV 3, default profile: correlation %.4f, CV per local hour %.3f .. %.3f\n", rho, cv_lo, cv_hi);
   gsl_rng_free(r);
 }
 
