@@ -41,6 +41,13 @@ static const cpn_reader_field_t dist_fields[] = {
 };
 static const cpn_reader_section_t dist_section = CPN_SECTION(dist_fields);
 
+/* classes[].session: turns (a distribution) and the mean think time. */
+static const cpn_reader_field_t session_fields[] = {
+    {CPN_FLD_CUSTOM("turns", CPN_T_MAP), .req = 1, .sub = &dist_section},
+    {CPN_FLD("think_s", CPN_T_NUM, cpn_class_spec_t, session_think_s), .req = 1, CPN_GT(0)},
+};
+static const cpn_reader_section_t session_section = CPN_SECTION(session_fields);
+
 static const cpn_reader_field_t class_fields[] = {
     {CPN_FLD_STR("name", cpn_class_spec_t, name), .req = 1, .check = CPN_STR_NAME},
     {CPN_FLD("share", CPN_T_NUM, cpn_class_spec_t, share), .def = 1, CPN_GE(0)},
@@ -52,6 +59,7 @@ static const cpn_reader_field_t class_fields[] = {
     {CPN_FLD("reply_bytes_per_token", CPN_T_NUM, cpn_class_spec_t, reply_bytes_per_token), .def = 4, CPN_GE(0)},
     {CPN_FLD_CUSTOM("prompt_tokens", CPN_T_MAP), .sub = &dist_section},
     {CPN_FLD_CUSTOM("output_tokens", CPN_T_MAP), .sub = &dist_section},
+    {CPN_FLD_CUSTOM("session", CPN_T_MAP), .sub = &session_section},
 };
 const cpn_reader_section_t cpn_schema_class_section = CPN_SECTION(class_fields);
 
@@ -170,6 +178,33 @@ static void map_dist(cpn_reader_t *c, const cpn_reader_node_t *cls, const char *
   *out = d;
 }
 
+/* classes[].session, when given: a conversation of `turns` requests (see cpn_class_spec_t). */
+static void map_session(cpn_reader_t *c, const cpn_reader_node_t *cls, const char *ip, cpn_class_spec_t *k)
+{
+  char kp[CPN_PATH_LEN];
+  cpn_reader_join(kp, ip, "session");
+  const cpn_reader_node_t *m = cpn_reader_get_map(c, cls, "session", kp, " like {turns: {dist: geometric, mean: 3}, think_s: 30}");
+  if (!m)
+    return;
+  cpn_class_spec_t tmp = {0};
+  uint64_t p = cpn_reader_map_fields(c, m, kp, &session_section, &tmp);
+  static const cpn_dist_t one = {.kind = CPN_DIST_CONSTANT, .mean = 1, .min = 1};
+  if (!(p & cpn_reader_bit(&session_section, "turns")))
+    return;
+  map_dist(c, m, "turns", kp, &k->session_turns, &one);
+  if (k->session_turns.kind == CPN_DIST_EMPIRICAL) {
+    /* The table would be owned twice (scenario.c frees prompt and output tables only). */
+    char tp[CPN_PATH_LEN];
+    cpn_reader_join(tp, kp, "turns");
+    cpn_reader_report(c, cpn_reader_map_get(m, "turns"), tp, "dist 'empirical' is not available for turns");
+    free((void *)k->session_turns.values);
+    k->session_turns = one;
+    return;
+  }
+  k->session = 1;
+  k->session_think_s = tmp.session_think_s;
+}
+
 void cpn_schema_classes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_scenario_t *sc)
 {
   cpn_reader_list_t l;
@@ -186,6 +221,13 @@ void cpn_schema_classes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_
         continue;
       map_dist(c, l.items[i], "prompt_tokens", ip, &sc->classes[i].prompt_tokens, &CPN_AZURE_CONV_PROMPT);
       map_dist(c, l.items[i], "output_tokens", ip, &sc->classes[i].output_tokens, &CPN_AZURE_CONV_OUTPUT);
+      map_session(c, l.items[i], ip, &sc->classes[i]);
+      if (sc->classes[i].session && sc->demand.trace_file[0]) {
+        char sp[CPN_PATH_LEN];
+        cpn_reader_join(sp, ip, "session");
+        cpn_reader_report(c, cpn_reader_map_get(l.items[i], "session"), sp,
+                          "has no effect when demand.trace replays a trace (its rows are the requests)");
+      }
     }
     cpn_reader_check_unique_names(c, &l, sizeof(cpn_class_spec_t), offsetof(cpn_class_spec_t, name), "classes",
                                   "class");
@@ -259,5 +301,12 @@ void cpn_schema_classes_print(FILE *f, const cpn_scenario_t *sc)
     fputs("\n    output_tokens: ", f);
     put_dist(f, &sc->classes[i].output_tokens);
     fputc('\n', f);
+    if (sc->classes[i].session) {
+      fputs("    session: {turns: ", f);
+      put_dist(f, &sc->classes[i].session_turns);
+      fputs(", think_s: ", f);
+      cpn_reader_print_num(f, sc->classes[i].session_think_s);
+      fputs("}\n", f);
+    }
   }
 }

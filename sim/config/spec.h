@@ -80,6 +80,12 @@ typedef struct {
   cpn_dist_t prompt_tokens, output_tokens;
   int confidential;            /* requests of this class need a confidential pool */
   double request_bytes_per_token, reply_bytes_per_token;
+  /* Sessions (classes[].session; fields appended): a request of this class opens a conversation of
+   * `session_turns` turns; each next turn arrives session_think_s (mean, exponential) after the previous
+   * turn's reply, with a prompt of the previous prompt + its output + a new prompt_tokens draw. */
+  int session;                 /* 1 when classes[].session is given */
+  cpn_dist_t session_turns;    /* turns per conversation, >= 1 */
+  double session_think_s;      /* mean think time, s */
 } cpn_class_spec_t;
 
 typedef struct {

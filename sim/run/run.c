@@ -122,7 +122,12 @@ static int tick(void *arg)
 }
 
 static void arrived(void *ctx, cpn_req_t *q) { cpn_serving_arrive(ctx, q); }
-static void replied(void *ctx, cpn_req_t *q) { cpn_accounting_complete(ctx, q); }
+static void replied(void *ctx, cpn_req_t *q)
+{
+  run_t *r = ctx;
+  cpn_sources_replied(r->src, q); /* a conversation's next turn starts from this reply */
+  cpn_accounting_complete(r->acct, q);
+}
 
 static void engine_actor(int argc, char **argv)
 {
@@ -164,7 +169,7 @@ static cpn_err_t build(run_t *r)
   if (err)
     return err;
   cpn_network_on_arrived(r->net, arrived, r->sv);
-  cpn_network_on_replied(r->net, replied, r->acct);
+  cpn_network_on_replied(r->net, replied, r);
   cpn_sim_set_idle_check(r->sim, run_idle, r);
   cpn_sim_set_tick(r->sim, 1u << 12, tick, r);
   /* First events, in a fixed order (equal times pop in the order they were scheduled). */

@@ -21,6 +21,20 @@ typedef struct {
   double *rates; /* scaled copy of the origin's window rates (malloc'd) */
 } origin_schedule_t;
 
+/* A conversation between two turns: what the next turn carries. Slots are pooled (free list). */
+typedef struct {
+  int origin, cls, tenant, model;
+  int turns_left;         /* turns still to come after the one in flight */
+  double context_tokens;  /* prompt + output of the turns so far */
+  int next_free;          /* free list, -1 = end */
+} session_t;
+
+/* A turn in flight whose reply continues a session: request id -> slot, appended in id order. */
+typedef struct {
+  uint64_t id;
+  int slot;               /* -1 once its reply came (removed lazily) */
+} awaiting_t;
+
 struct cpn_sources {
   const cpn_scenario_t *sc;
   cpn_sim_t *sim;
@@ -42,7 +56,12 @@ struct cpn_sources {
   cpn_trace_row_t row;      /* the row whose arrival is scheduled */
   gsl_rng *assign_rng;      /* origins/tenants/models for trace rows that lack them */
   double *origin_cdf;
-  int ev_arrival, ev_trace;
+  int ev_arrival, ev_trace, ev_session;
+  /* sessions (classes[].session) */
+  session_t *sessions;
+  int n_sessions, cap_sessions, free_session;
+  awaiting_t *awaiting;
+  long n_awaiting, cap_awaiting, dead_awaiting;
 };
 
 static int budget_spent(const cpn_sources_t *src)
@@ -94,6 +113,131 @@ static cpn_req_t *new_request(cpn_sources_t *src, int origin, int cls, int tenan
   return q;
 }
 
+/* A free session slot (grown by doubling), or -1 when out of memory. */
+static int session_alloc(cpn_sources_t *src)
+{
+  if (src->free_session < 0) {
+    if (src->n_sessions == src->cap_sessions) {
+      int cap = src->cap_sessions ? 2 * src->cap_sessions : 256;
+      session_t *s = realloc(src->sessions, (size_t)cap * sizeof *s);
+      if (!s)
+        return -1;
+      src->sessions = s;
+      src->cap_sessions = cap;
+    }
+    src->sessions[src->n_sessions].next_free = -1;
+    src->free_session = src->n_sessions++;
+  }
+  int i = src->free_session;
+  src->free_session = src->sessions[i].next_free;
+  return i;
+}
+
+static void session_release(cpn_sources_t *src, int i)
+{
+  src->sessions[i].next_free = src->free_session;
+  src->free_session = i;
+}
+
+/* Request q (a session's turn) continues in slot `slot` when its reply comes. Ids grow, so appending
+ * keeps the table sorted; replies remove entries lazily and the table is compacted when half is dead. */
+static int await_reply(cpn_sources_t *src, const cpn_req_t *q, int slot)
+{
+  if (src->dead_awaiting > 64 && 2 * src->dead_awaiting > src->n_awaiting) {
+    long k = 0;
+    for (long i = 0; i < src->n_awaiting; i++)
+      if (src->awaiting[i].slot >= 0)
+        src->awaiting[k++] = src->awaiting[i];
+    src->n_awaiting = k;
+    src->dead_awaiting = 0;
+  }
+  if (src->n_awaiting == src->cap_awaiting) {
+    long cap = src->cap_awaiting ? 2 * src->cap_awaiting : 256;
+    awaiting_t *a = realloc(src->awaiting, (size_t)cap * sizeof *a);
+    if (!a)
+      return -1;
+    src->awaiting = a;
+    src->cap_awaiting = cap;
+  }
+  src->awaiting[src->n_awaiting++] = (awaiting_t){q->rec.id, slot};
+  return 0;
+}
+
+/* After a request of a session class is made: opens the conversation (first turn) or carries it on, and
+ * waits for the reply when turns are left. The slot is released when the conversation ends. */
+static void session_continue(cpn_sources_t *src, const cpn_req_t *q, int slot)
+{
+  const cpn_class_spec_t *c = &src->sc->classes[q->rec.cls];
+  if (slot < 0) {
+    unsigned turns = cpn_dist_draw(&c->session_turns, src->tok_rng);
+    if (turns < 2)
+      return;
+    if ((slot = session_alloc(src)) < 0) {
+      cpn_sim_fail(src->sim, cpn_error_set(CPN_ENOMEM, "sources: out of memory (sessions)"));
+      return;
+    }
+    src->sessions[slot] = (session_t){.origin = q->rec.origin, .cls = q->rec.cls, .tenant = q->rec.tenant,
+                                      .model = q->rec.model, .turns_left = (int)turns - 1, .next_free = -1};
+  } else if (src->sessions[slot].turns_left <= 0) {
+    session_release(src, slot);
+    return;
+  }
+  src->sessions[slot].context_tokens = (double)q->rec.prompt_tokens + q->rec.output_tokens;
+  if (await_reply(src, q, slot) != 0)
+    cpn_sim_fail(src->sim, cpn_error_set(CPN_ENOMEM, "sources: out of memory (sessions)"));
+}
+
+void cpn_sources_replied(cpn_sources_t *src, const cpn_req_t *q)
+{
+  if (!src || src->n_awaiting == 0)
+    return;
+  long lo = 0, hi = src->n_awaiting - 1;
+  while (lo < hi) {
+    long mid = lo + (hi - lo) / 2;
+    if (src->awaiting[mid].id < q->rec.id)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  awaiting_t *w = &src->awaiting[lo];
+  if (w->id != q->rec.id || w->slot < 0)
+    return;
+  int slot = w->slot;
+  w->slot = -1;
+  src->dead_awaiting++;
+  const cpn_class_spec_t *c = &src->sc->classes[src->sessions[slot].cls];
+  double t = cpn_sim_now(src->sim) - c->session_think_s * log(gsl_rng_uniform_pos(src->tok_rng));
+  if (t < src->t_end_arrivals && !budget_spent(src))
+    schedule(src, t, src->ev_session, slot);
+  else
+    session_release(src, slot); /* the conversation ends with the arrivals */
+}
+
+static void on_session(void *ctx, const cpn_event_t *e)
+{
+  cpn_sources_t *src = ctx;
+  src->pending--;
+  int slot = e->idx;
+  if (budget_spent(src)) {
+    session_release(src, slot);
+    return;
+  }
+  session_t *s = &src->sessions[slot];
+  const cpn_class_spec_t *c = &src->sc->classes[s->cls];
+  double prompt = s->context_tokens + cpn_dist_draw(&c->prompt_tokens, src->tok_rng);
+  long output = cpn_dist_draw(&c->output_tokens, src->tok_rng);
+  if (prompt > 4294967295.0)
+    prompt = 4294967295.0;
+  s->turns_left--;
+  cpn_req_t *q = new_request(src, s->origin, s->cls, s->tenant, s->model, (long)prompt, output);
+  if (!q) {
+    session_release(src, slot);
+    return;
+  }
+  session_continue(src, q, slot);
+  cpn_gateway_admit(src->gw, q);
+}
+
 static void on_arrival(void *ctx, const cpn_event_t *e)
 {
   cpn_sources_t *src = ctx;
@@ -108,6 +252,8 @@ static void on_arrival(void *ctx, const cpn_event_t *e)
     if (t < src->t_end_arrivals)
       schedule(src, t, src->ev_arrival, o);
   }
+  if (q && src->sc->classes[q->rec.cls].session)
+    session_continue(src, q, -1);
   if (q)
     cpn_gateway_admit(src->gw, q);
 }
@@ -315,6 +461,8 @@ cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim
   }
   src->ev_arrival = cpn_sim_kind(sim, "sources.arrival", on_arrival, src);
   src->ev_trace = cpn_sim_kind(sim, "sources.trace", on_trace, src);
+  src->ev_session = cpn_sim_kind(sim, "sources.session", on_session, src);
+  src->free_session = -1;
   *out = src;
   return CPN_OK;
 }
@@ -357,6 +505,8 @@ void cpn_sources_free(cpn_sources_t *src)
   if (src->assign_rng)
     gsl_rng_free(src->assign_rng);
   free(src->origin_cdf);
+  free(src->sessions);
+  free(src->awaiting);
   free(src);
 }
 

@@ -93,6 +93,38 @@ if rows_replayed is not None and rows_replayed != arrived:
 if not np.array_equal(got_cls, want_cls):
     fail("classes named by the trace were not kept")
 
+# ---- sessions: two turns, the second's prompt = the first's prompt + output + new tokens --------------
+CLS = "prompt_tokens: {dist: azure-conv-prompt}\n    output_tokens: {dist: azure-conv-output}"
+assert tiny.count(CLS) >= 1, "tiny.yaml changed: update this test"
+sess = scenario("sess.yaml", tiny.replace(CLS, "prompt_tokens: {dist: constant, mean: 100}\n"
+                                           "    output_tokens: {dist: geometric, mean: 20}\n"
+                                           "    session: {turns: {dist: constant, mean: 2}, think_s: 5}", 1)
+                .replace(SH, SH.replace("rate_rps: 3.0", "rate_rps: 0.05")).replace(WU, "rate_rps: 0,\n     residency: [CN]}"))
+_, out = run(sess, "--set", "run.duration_s=8000", "--set", "classes.interactive.share=1",
+             "--set", "classes.batch.share=0")
+r = requests(out)
+cls = np.asarray(r["cls"]) if "cls" in r.dtype.names else np.asarray(r["class"])
+if np.any(cls != 0):
+    fail("requests of another class than the session class")
+p, o = np.asarray(r["prompt_tokens"]), np.asarray(r["output_tokens"])
+ta, td = np.asarray(r["t_arrival"]), np.asarray(r["t_done"])
+first = np.flatnonzero(p == 100)
+second = np.flatnonzero(p != 100)
+used, thinks = set(), []
+for j in second[np.argsort(ta[second])]:
+    cand = [i for i in first if i not in used and td[i] <= ta[j] and 200 + o[i] == p[j]]
+    if not cand:
+        fail(f"turn at {ta[j]:.3f} s with prompt {p[j]} has no first turn whose prompt + output + 100 it is")
+    i = max(cand, key=lambda i: td[i])
+    used.add(i)
+    thinks.append(ta[j] - td[i])
+late = sum(1 for i in first if td[i] > 8000 - 60)
+print(f"sessions: {len(first)} first turns, {len(second)} second turns, mean think {np.mean(thinks):.2f} s (want 5)")
+if not (len(first) - late - 3 <= len(second) <= len(first)):
+    fail(f"{len(second)} second turns for {len(first)} first turns")
+if abs(np.mean(thinks) - 5) > 4 * 5 / math.sqrt(len(thinks)) + 0.05:
+    fail(f"mean think time {np.mean(thinks)}, want 5")
+
 # ---- bad input -------------------------------------------------------------------------------------
 def refused(name, text, want, files=()):
     path = scenario(name + ".yaml", text)

@@ -549,6 +549,9 @@ static void scenario_equal(const cpn_scenario_t *a, const cpn_scenario_t *b)
     assert_close(x->reply_bytes_per_token, y->reply_bytes_per_token, 0);
     dist_equal(&x->prompt_tokens, &y->prompt_tokens);
     dist_equal(&x->output_tokens, &y->output_tokens);
+    assert_int_equal(x->session, y->session);
+    dist_equal(&x->session_turns, &y->session_turns);
+    assert_close(x->session_think_s, y->session_think_s, 0);
   }
   assert_int_equal(a->n_tenants, b->n_tenants);
   for (int i = 0; i < a->n_tenants; i++)
@@ -676,7 +679,8 @@ static void roundtrip_print_reload_equal(void **state)
                  "demand: {arrival: gamma, cv: 2}\n"
                  "classes:\n"
                  "  - {name: c, prompt_tokens: {dist: empirical, values: [64, 1024, 8000], probs: [0.7, 0.25, 0.05]}, "
-                 "output_tokens: {dist: empirical, file: lengths.csv, max: 3000}}\n"
+                 "output_tokens: {dist: empirical, file: lengths.csv, max: 3000}, "
+                 "session: {turns: {dist: geometric, mean: 3.5}, think_s: 12.5}}\n"
                  "sites: [{name: s1, pools: []}]\n"
                  "origins:\n"
                  "  - {name: o, node: s1, cv: 3.5, schedule: {interp: linear, period_s: 86400, t_s: [0, 43200], "
