@@ -133,6 +133,11 @@ void cpn_scenario_destroy(cpn_scenario_t *sc)
   for (int i = 0; sc->classes && i < sc->n_classes; i++) {
     free((void *)sc->classes[i].prompt_tokens.values);
     free((void *)sc->classes[i].output_tokens.values);
+    for (int w = 0; w < sc->classes[i].n_token_windows; w++) {
+      free((void *)sc->classes[i].token_windows[w].prompt_tokens.values);
+      free((void *)sc->classes[i].token_windows[w].output_tokens.values);
+    }
+    free(sc->classes[i].token_windows);
   }
   free(sc->sites);
   free(sc->nodes);

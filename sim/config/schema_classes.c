@@ -48,6 +48,14 @@ static const cpn_reader_field_t session_fields[] = {
 };
 static const cpn_reader_section_t session_section = CPN_SECTION(session_fields);
 
+/* classes[].token_windows[]. */
+static const cpn_reader_field_t window_fields[] = {
+    {CPN_FLD("from_s", CPN_T_NUM, cpn_token_window_t, from_s), .req = 1, CPN_GE(0)},
+    {CPN_FLD_CUSTOM("prompt_tokens", CPN_T_MAP), .sub = &dist_section},
+    {CPN_FLD_CUSTOM("output_tokens", CPN_T_MAP), .sub = &dist_section},
+};
+static const cpn_reader_section_t window_section = CPN_SECTION(window_fields);
+
 static const cpn_reader_field_t class_fields[] = {
     {CPN_FLD_STR("name", cpn_class_spec_t, name), .req = 1, .check = CPN_STR_NAME},
     {CPN_FLD("share", CPN_T_NUM, cpn_class_spec_t, share), .def = 1, CPN_GE(0)},
@@ -60,6 +68,7 @@ static const cpn_reader_field_t class_fields[] = {
     {CPN_FLD_CUSTOM("prompt_tokens", CPN_T_MAP), .sub = &dist_section},
     {CPN_FLD_CUSTOM("output_tokens", CPN_T_MAP), .sub = &dist_section},
     {CPN_FLD_CUSTOM("session", CPN_T_MAP), .sub = &session_section},
+    {CPN_FLD_CUSTOM("token_windows", CPN_T_LIST), .sub = &window_section},
 };
 const cpn_reader_section_t cpn_schema_class_section = CPN_SECTION(class_fields);
 
@@ -178,6 +187,69 @@ static void map_dist(cpn_reader_t *c, const cpn_reader_node_t *cls, const char *
   *out = d;
 }
 
+/* A copy of d that owns its table (a window that inherits the class's empirical table gets its own, so
+ * that every table has one owner). 0 when out of memory. */
+static int dist_copy(cpn_reader_t *c, const cpn_dist_t *d, cpn_dist_t *out)
+{
+  *out = *d;
+  if (d->kind != CPN_DIST_EMPIRICAL || !d->values)
+    return 1;
+  double *blk = malloc((size_t)d->n * 3 * sizeof *blk);
+  if (!blk) {
+    cpn_reader_set_out_of_memory(c);
+    out->values = out->cdf = NULL;
+    out->n = 0;
+    return 0;
+  }
+  memcpy(blk, d->values, (size_t)d->n * 3 * sizeof *blk);
+  out->values = blk;
+  out->cdf = blk + d->n;
+  return 1;
+}
+
+/* classes[].token_windows: time-varying token lengths (see cpn_token_window_t). */
+static void map_windows(cpn_reader_t *c, const cpn_reader_node_t *cls, const char *ip, cpn_scenario_t *sc,
+                        cpn_class_spec_t *k)
+{
+  char wp[CPN_PATH_LEN];
+  cpn_reader_join(wp, ip, "token_windows");
+  cpn_reader_list_t l;
+  if (cpn_reader_map_list(c, cls, "token_windows", wp, &window_section, sizeof(cpn_token_window_t), &l))
+    return;
+  if (!l.list)
+    return;
+  k->token_windows = l.arr;
+  k->n_token_windows = l.n;
+  cpn_reader_require_items(c, &l, wp, "window");
+  for (int w = 0; w < l.n; w++) {
+    cpn_token_window_t *tw = &k->token_windows[w];
+    char ep[CPN_PATH_LEN];
+    cpn_reader_join_index(ep, wp, w);
+    if (!dist_copy(c, &k->prompt_tokens, &tw->prompt_tokens) || !dist_copy(c, &k->output_tokens, &tw->output_tokens))
+      continue;
+    if (!l.items[w])
+      continue;
+    if (cpn_reader_map_get(l.items[w], "prompt_tokens")) {
+      free((void *)tw->prompt_tokens.values);
+      map_dist(c, l.items[w], "prompt_tokens", ep, &tw->prompt_tokens, &CPN_AZURE_CONV_PROMPT);
+    }
+    if (cpn_reader_map_get(l.items[w], "output_tokens")) {
+      free((void *)tw->output_tokens.values);
+      map_dist(c, l.items[w], "output_tokens", ep, &tw->output_tokens, &CPN_AZURE_CONV_OUTPUT);
+    }
+    if (w > 0 && !(tw->from_s > k->token_windows[w - 1].from_s)) {
+      char fp[CPN_PATH_LEN];
+      cpn_reader_join(fp, ep, "from_s");
+      cpn_reader_report(c, cpn_reader_map_get(l.items[w], "from_s") ? cpn_reader_map_get(l.items[w], "from_s") : l.items[w],
+                        fp, "windows must open at strictly increasing times (%g after %g)", tw->from_s,
+                        k->token_windows[w - 1].from_s);
+    }
+  }
+  if (sc->demand.trace_file[0] && l.n)
+    cpn_reader_report(c, l.list, wp, "has no effect when demand.trace replays a trace (its rows give the tokens)");
+  cpn_reader_list_destroy(&l);
+}
+
 /* classes[].session, when given: a conversation of `turns` requests (see cpn_class_spec_t). */
 static void map_session(cpn_reader_t *c, const cpn_reader_node_t *cls, const char *ip, cpn_class_spec_t *k)
 {
@@ -222,6 +294,7 @@ void cpn_schema_classes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_
       map_dist(c, l.items[i], "prompt_tokens", ip, &sc->classes[i].prompt_tokens, &CPN_AZURE_CONV_PROMPT);
       map_dist(c, l.items[i], "output_tokens", ip, &sc->classes[i].output_tokens, &CPN_AZURE_CONV_OUTPUT);
       map_session(c, l.items[i], ip, &sc->classes[i]);
+      map_windows(c, l.items[i], ip, sc, &sc->classes[i]);
       if (sc->classes[i].session && sc->demand.trace_file[0]) {
         char sp[CPN_PATH_LEN];
         cpn_reader_join(sp, ip, "session");
@@ -301,6 +374,19 @@ void cpn_schema_classes_print(FILE *f, const cpn_scenario_t *sc)
     fputs("\n    output_tokens: ", f);
     put_dist(f, &sc->classes[i].output_tokens);
     fputc('\n', f);
+    if (sc->classes[i].n_token_windows) {
+      fputs("    token_windows:\n", f);
+      for (int w = 0; w < sc->classes[i].n_token_windows; w++) {
+        const cpn_token_window_t *tw = &sc->classes[i].token_windows[w];
+        fputs("      - {from_s: ", f);
+        cpn_reader_print_num(f, tw->from_s);
+        fputs(", prompt_tokens: ", f);
+        put_dist(f, &tw->prompt_tokens);
+        fputs(", output_tokens: ", f);
+        put_dist(f, &tw->output_tokens);
+        fputs("}\n", f);
+      }
+    }
     if (sc->classes[i].session) {
       fputs("    session: {turns: ", f);
       put_dist(f, &sc->classes[i].session_turns);

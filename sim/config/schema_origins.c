@@ -45,8 +45,7 @@ static void map_schedule(cpn_reader_t *c, const cpn_reader_node_t *m, const char
                          cpn_origin_spec_t *o)
 {
   cpn_origin_spec_t tmp = {0};
-  uint64_t p = cpn_reader_map_fields(c, m, sp, &schedule_section, &tmp);
-  (void)p;
+  cpn_reader_map_fields(c, m, sp, &schedule_section, &tmp);
   int n, which;
   double *t, *r;
   if (!cpn_table_read(c, m, sp, "t_s", RATE_COL, &n, &t, &r, &which))

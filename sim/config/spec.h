@@ -71,6 +71,12 @@ typedef struct {
   char store[CPN_NAME_MAX];   /* site holding the weights: cold starts fetch them from there ("" = local) */
 } cpn_model_spec_t;
 
+/* classes[].token_windows[]: the token-length distributions from from_s on (until the next window). */
+typedef struct {
+  double from_s;               /* simulated time the window opens; strictly increasing, >= 0 */
+  cpn_dist_t prompt_tokens, output_tokens; /* the class's own when the window does not give them */
+} cpn_token_window_t;
+
 typedef struct {
   char name[CPN_NAME_MAX];
   double share;                /* weight in the class mix */
@@ -86,6 +92,8 @@ typedef struct {
   int session;                 /* 1 when classes[].session is given */
   cpn_dist_t session_turns;    /* turns per conversation, >= 1 */
   double session_think_s;      /* mean think time, s */
+  int n_token_windows;         /* classes[].token_windows: 0 = prompt_tokens and output_tokens throughout */
+  cpn_token_window_t *token_windows; /* malloc'd; each window's empirical tables are its own */
 } cpn_class_spec_t;
 
 typedef struct {

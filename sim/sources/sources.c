@@ -75,6 +75,20 @@ static void schedule(cpn_sources_t *src, double t, int kind, int idx)
     src->pending++;
 }
 
+/* The class's token window open at time t (the last with from_s <= t), or NULL before the first. */
+static const cpn_token_window_t *token_window(const cpn_class_spec_t *c, double t)
+{
+  int lo = 0, hi = c->n_token_windows; /* answer: hi - 1 after the search */
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (c->token_windows[mid].from_s <= t)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo > 0 ? &c->token_windows[lo - 1] : NULL;
+}
+
 /* Creates a live request arriving now. Class, tenant and model are drawn unless given (>= 0; the draws
  * are made either way, so that naming one in a trace does not shift the others); token
  * counts are drawn from the class unless given (trace). */
@@ -104,8 +118,12 @@ static cpn_req_t *new_request(cpn_sources_t *src, int origin, int cls, int tenan
     rec->prompt_tokens = (uint32_t)prompt;
     rec->output_tokens = (uint32_t)output;
   } else {
-    rec->prompt_tokens = cpn_dist_draw(&c->prompt_tokens, src->tok_rng);
-    rec->output_tokens = cpn_dist_draw(&c->output_tokens, src->tok_rng);
+    const cpn_dist_t *pd = &c->prompt_tokens, *od = &c->output_tokens;
+    const cpn_token_window_t *w = token_window(c, rec->t_arrival);
+    if (w)
+      pd = &w->prompt_tokens, od = &w->output_tokens;
+    rec->prompt_tokens = cpn_dist_draw(pd, src->tok_rng);
+    rec->output_tokens = cpn_dist_draw(od, src->tok_rng);
   }
   q->net.bytes_in = rec->prompt_tokens * c->request_bytes_per_token;
   q->net.bytes_out = rec->output_tokens * c->reply_bytes_per_token;
@@ -224,8 +242,9 @@ static void on_session(void *ctx, const cpn_event_t *e)
   }
   session_t *s = &src->sessions[slot];
   const cpn_class_spec_t *c = &src->sc->classes[s->cls];
-  double prompt = s->context_tokens + cpn_dist_draw(&c->prompt_tokens, src->tok_rng);
-  long output = cpn_dist_draw(&c->output_tokens, src->tok_rng);
+  const cpn_token_window_t *w = token_window(c, cpn_sim_now(src->sim));
+  double prompt = s->context_tokens + cpn_dist_draw(w ? &w->prompt_tokens : &c->prompt_tokens, src->tok_rng);
+  long output = cpn_dist_draw(w ? &w->output_tokens : &c->output_tokens, src->tok_rng);
   if (prompt > 4294967295.0)
     prompt = 4294967295.0;
   s->turns_left--;

@@ -62,6 +62,22 @@ if set(p.tolist()) - {64, 3000}:
 if abs(frac - 0.75) > 4 * math.sqrt(0.75 * 0.25 / n):
     fail(f"share of 64 is {frac}, want 0.75")
 
+# ---- token lengths per window: 100 tokens before 300 s, a bimodal table after -------------------------
+win = scenario("win.yaml", tiny.replace("prompt_tokens: {dist: azure-conv-prompt}",
+                                        "prompt_tokens: {dist: constant, mean: 100}\n"
+                                        "    token_windows: [{from_s: 300, prompt_tokens: {dist: empirical, "
+                                        "values: [20, 4000], probs: [0.5, 0.5]}}]", 1))
+_, out = run(win)
+r = requests(out)
+cls = np.asarray(r["cls"]) if "cls" in r.dtype.names else np.asarray(r["class"])
+ta, p = np.asarray(r["t_arrival"])[cls == 0], np.asarray(r["prompt_tokens"])[cls == 0]
+before, after = set(p[ta < 300].tolist()), p[ta >= 300]
+print(f"token windows: before 300 s {sorted(before)}, after: {sorted(set(after.tolist()))}, share of 20 {np.mean(after == 20):.3f}")
+if before != {100} or set(after.tolist()) != {20, 4000}:
+    fail("prompt lengths do not follow the class's windows")
+if abs(np.mean(after == 20) - 0.5) > 4 * math.sqrt(0.25 / len(after)):
+    fail("the window's table frequencies are off")
+
 # ---- trace rows naming their class; a replay cut by duration_s ---------------------------------------
 trace = os.path.join(tmp, "classes.csv")
 with open(trace, "w") as f:

@@ -552,6 +552,12 @@ static void scenario_equal(const cpn_scenario_t *a, const cpn_scenario_t *b)
     assert_int_equal(x->session, y->session);
     dist_equal(&x->session_turns, &y->session_turns);
     assert_close(x->session_think_s, y->session_think_s, 0);
+    assert_int_equal(x->n_token_windows, y->n_token_windows);
+    for (int w = 0; w < x->n_token_windows; w++) {
+      assert_close(x->token_windows[w].from_s, y->token_windows[w].from_s, 0);
+      dist_equal(&x->token_windows[w].prompt_tokens, &y->token_windows[w].prompt_tokens);
+      dist_equal(&x->token_windows[w].output_tokens, &y->token_windows[w].output_tokens);
+    }
   }
   assert_int_equal(a->n_tenants, b->n_tenants);
   for (int i = 0; i < a->n_tenants; i++)
@@ -680,7 +686,9 @@ static void roundtrip_print_reload_equal(void **state)
                  "classes:\n"
                  "  - {name: c, prompt_tokens: {dist: empirical, values: [64, 1024, 8000], probs: [0.7, 0.25, 0.05]}, "
                  "output_tokens: {dist: empirical, file: lengths.csv, max: 3000}, "
-                 "session: {turns: {dist: geometric, mean: 3.5}, think_s: 12.5}}\n"
+                 "session: {turns: {dist: geometric, mean: 3.5}, think_s: 12.5}, "
+                 "token_windows: [{from_s: 600, prompt_tokens: {dist: constant, mean: 77}}, "
+                 "{from_s: 1200.5, output_tokens: {dist: empirical, values: [5, 50], cdf: [0.25, 1]}}]}\n"
                  "sites: [{name: s1, pools: []}]\n"
                  "origins:\n"
                  "  - {name: o, node: s1, cv: 3.5, schedule: {interp: linear, period_s: 86400, t_s: [0, 43200], "
