@@ -57,6 +57,35 @@ const cpn_dist_t CPN_AZURE_CODE_OUTPUT = {
  * -log(u) > 0. gsl_ran_exponential may return exactly 0, which would break "strictly after now". */
 static double exp_pos(gsl_rng *rng, double mean) { return -mean * log(gsl_rng_uniform_pos(rng)); }
 
+/* Inverse CDF of a table at u in [0, 1): the first point whose cdf exceeds u (binary search, O(log n)). */
+static double empirical_draw(const cpn_dist_t *d, double u) {
+  assert(d->n >= 1 && d->values && d->cdf);
+  int lo = 0, hi = d->n - 1;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (d->cdf[mid] > u) hi = mid;
+    else lo = mid + 1;
+  }
+  if (!d->interpolate || lo == 0) return d->values[lo];
+  double p0 = d->cdf[lo - 1], p1 = d->cdf[lo];
+  double f = p1 > p0 ? (u - p0) / (p1 - p0) : 0;
+  return d->values[lo - 1] + f * (d->values[lo] - d->values[lo - 1]);
+}
+
+int cpn_dist_check_table(int n, const double *values, const double *cdf, const char **why) {
+  static const char *w;
+  if (!why) why = &w;
+  if (n < 1 || !values || !cdf) return *why = "the table is empty", -1;
+  for (int i = 0; i < n; i++) {
+    if (!isfinite(values[i]) || !(values[i] >= 0)) return *why = "a value is negative or not finite", -1;
+    if (i > 0 && !(values[i] > values[i - 1])) return *why = "values must be strictly increasing", -1;
+    if (!(cdf[i] >= 0 && cdf[i] <= 1 + 1e-9)) return *why = "a cumulative probability is outside [0, 1]", -1;
+    if (i > 0 && cdf[i] < cdf[i - 1]) return *why = "cumulative probabilities must not decrease", -1;
+  }
+  if (fabs(cdf[n - 1] - 1) > 1e-9) return *why = "probabilities must sum to 1 (the CDF must end at 1)", -1;
+  return 0;
+}
+
 unsigned cpn_dist_draw(const cpn_dist_t *d, gsl_rng *rng) {
   assert(d && rng);
   double v;
@@ -75,6 +104,9 @@ unsigned cpn_dist_draw(const cpn_dist_t *d, gsl_rng *rng) {
     /* Rounded up so that short requests still carry one token; the mean of the draw is
      * 1/(1 - exp(-1/mean)), about mean + 1/2. */
     v = ceil(gsl_ran_exponential(rng, d->mean));
+    break;
+  case CPN_DIST_EMPIRICAL:
+    v = floor(empirical_draw(d, gsl_rng_uniform(rng)) + 0.5);
     break;
   default:
     assert(!"unknown cpn_dist_kind_t");
@@ -96,6 +128,14 @@ double cpn_dist_mean(const cpn_dist_t *d) {
   case CPN_DIST_GEOMETRIC:
   case CPN_DIST_EXPONENTIAL:
     return d->mean;
+  case CPN_DIST_EMPIRICAL: {
+    double m = d->values[0] * d->cdf[0];
+    for (int i = 1; i < d->n; i++) {
+      double p = d->cdf[i] - d->cdf[i - 1];
+      m += p * (d->interpolate ? 0.5 * (d->values[i - 1] + d->values[i]) : d->values[i]);
+    }
+    return m;
+  }
   }
   assert(!"unknown cpn_dist_kind_t");
   return NAN;
@@ -143,6 +183,21 @@ double cpn_diurnal_at(const cpn_diurnal_t *p, double local_hour) {
   return p->hourly[a] + f * (p->hourly[b] - p->hourly[a]);
 }
 
+void cpn_diurnal_schedule(const cpn_diurnal_t *p, double rate_rps, double tz_offset_h, double start_utc_h,
+                          cpn_piecewise_interp_t interp, double t_start_s[24], double rate_rps_out[24],
+                          cpn_piecewise_t *out) {
+  assert(p && out && t_start_s && rate_rps_out);
+  for (int i = 0; i < 24; i++) {
+    t_start_s[i] = 3600.0 * i;
+    rate_rps_out[i] = rate_rps * p->hourly[i];
+  }
+  /* Simulated time 0 is local hour start_utc_h + tz_offset_h: the schedule starts that far into its day. */
+  double h0 = fmod(start_utc_h + tz_offset_h, 24.0);
+  if (h0 < 0) h0 += 24.0;
+  *out = (cpn_piecewise_t){.n = 24, .t_start_s = t_start_s, .rate_rps = rate_rps_out, .period_s = 86400.0,
+                           .interp = interp, .phase_s = h0 * 3600.0};
+}
+
 double cpn_diurnal_max(const cpn_diurnal_t *p) {
   assert(p);
   double m = p->hourly[0];
@@ -186,10 +241,27 @@ static double mmpp_base_rate(const cpn_arrival_t *a) {
   return a->rate_rps * (a->calm_mean_s + a->burst_mean_s) / (a->calm_mean_s + a->burst_factor * a->burst_mean_s);
 }
 
+/* A process on a schedule runs at unit rate in operational time: the Weibull is solved for rate 1. */
+static int prepare_scheduled(cpn_arrival_t *a) {
+  if (a->diurnal || cpn_piecewise_check(a->schedule) != 0) return -1;
+  switch (a->kind) {
+  case CPN_ARR_POISSON:
+    return 0;
+  case CPN_ARR_GAMMA:
+    return a->cv > 0 && isfinite(a->cv) ? 0 : -1;
+  case CPN_ARR_WEIBULL:
+    if (!(a->cv > 0) || !isfinite(a->cv)) return -1;
+    return weibull_solve(1.0, a->cv, &a->weibull_k, &a->weibull_lambda);
+  default:
+    return -1; /* MMPP: refused, see cpn_arrival_t */
+  }
+}
+
 /* Validates parameters, derives the Weibull shape and scale, and resets the MMPP to the calm state with
  * no switch drawn yet (the first cpn_arrival_next draws it). Cost: O(1), about 110 lngamma calls for
  * Weibull. */
 int cpn_arrival_prepare(cpn_arrival_t *a) {
+  if (a && a->schedule) return prepare_scheduled(a);
   if (!a || !(a->rate_rps > 0) || !isfinite(a->rate_rps)) return -1;
   switch (a->kind) {
   case CPN_ARR_POISSON:
@@ -266,8 +338,34 @@ static double next_mmpp(cpn_arrival_t *a, double now_s, gsl_rng *rng) {
 
 /* Renewal processes (Gamma, Weibull) take now_s as the previous arrival. The Weibull kind needs
  * cpn_arrival_prepare first; the MMPP needs it (or mmpp_state = 0, mmpp_switch_s = -1) to start. */
+/* Time change: the next gap in operational time (unit mean, the process's CV), then back through the
+ * schedule's integrated rate. */
+static double next_scheduled(const cpn_arrival_t *a, double now_s, gsl_rng *rng) {
+  double g;
+  switch (a->kind) {
+  case CPN_ARR_POISSON:
+    g = -log(gsl_rng_uniform_pos(rng));
+    break;
+  case CPN_ARR_GAMMA: {
+    double shape = 1.0 / (a->cv * a->cv);
+    g = gsl_ran_gamma(rng, shape, 1.0 / shape);
+    break;
+  }
+  case CPN_ARR_WEIBULL:
+    assert(a->weibull_k > 0 && a->weibull_lambda > 0 && "call cpn_arrival_prepare first");
+    g = gsl_ran_weibull(rng, a->weibull_lambda, a->weibull_k);
+    break;
+  default:
+    assert(!"cpn_arrival_prepare refuses this kind with a schedule");
+    return INFINITY;
+  }
+  return cpn_piecewise_advance(a->schedule, now_s, g > 0 ? g : 0);
+}
+
 double cpn_arrival_next(cpn_arrival_t *a, double now_s, gsl_rng *rng) {
-  assert(a && rng && a->rate_rps > 0);
+  assert(a && rng);
+  if (a->schedule) return strictly_after(now_s, next_scheduled(a, now_s, rng));
+  assert(a->rate_rps > 0);
   double t;
   switch (a->kind) {
   case CPN_ARR_POISSON:

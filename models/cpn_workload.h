@@ -9,14 +9,30 @@
 
 #include <gsl/gsl_rng.h>
 
+#include "cpn_piecewise.h"
+
 /* Token-length distribution. Draws are rounded to integers and clamped to [min, max]. */
-typedef enum { CPN_DIST_CONSTANT = 0, CPN_DIST_LOGNORMAL, CPN_DIST_GEOMETRIC, CPN_DIST_EXPONENTIAL } cpn_dist_kind_t;
+typedef enum {
+  CPN_DIST_CONSTANT = 0, CPN_DIST_LOGNORMAL, CPN_DIST_GEOMETRIC, CPN_DIST_EXPONENTIAL, CPN_DIST_EMPIRICAL
+} cpn_dist_kind_t;
 typedef struct {
   cpn_dist_kind_t kind;
   double mu, sigma;   /* lognormal: parameters of the underlying normal (of ln tokens) */
   double mean;        /* constant: the value; geometric/exponential: the mean */
   double min, max;    /* clamp; max <= 0 means no upper clamp */
+  /* Empirical (a table; fields appended): n points, values strictly increasing, cdf[i] = P(X <= values[i])
+   * non-decreasing with cdf[n-1] = 1. Discrete (interpolate 0): a draw is one of the values, values[i]
+   * with probability cdf[i] - cdf[i-1]. Continuous (interpolate 1, a CDF given at points): an atom of
+   * cdf[0] at values[0], then uniform between consecutive values (a histogram with those bin edges).
+   * The arrays are borrowed (the scenario owns them). */
+  int n;
+  const double *values, *cdf;
+  int interpolate;
 } cpn_dist_t;
+
+/* Checks an empirical table (n >= 1, finite positive increasing values, cdf non-decreasing in [0, 1]
+ * ending at 1 within 1e-9). Returns 0, or -1 with a reason in *why (static text). */
+int cpn_dist_check_table(int n, const double *values, const double *cdf, const char **why);
 
 /* Lognormal fits of the Azure LLM inference traces (2023), see cpn_workload.c for the method. */
 extern const cpn_dist_t CPN_AZURE_CONV_PROMPT, CPN_AZURE_CONV_OUTPUT, CPN_AZURE_CODE_PROMPT, CPN_AZURE_CODE_OUTPUT;
@@ -30,12 +46,19 @@ double cpn_dist_mean(const cpn_dist_t *d);
 void cpn_dist_fit_lognormal(const double *x, size_t n, cpn_dist_t *out);
 
 /* Diurnal profile: 24 hourly multipliers (mean 1 over the day) interpolated linearly, evaluated at
- * local hour h in [0,24). */
+ * local hour h in [0,24). (As steps, one rate per hour, through cpn_diurnal_schedule.) */
 typedef struct { double hourly[24]; } cpn_diurnal_t;
 extern const cpn_diurnal_t CPN_DIURNAL_FLAT;
 extern const cpn_diurnal_t CPN_DIURNAL_DEFAULT; /* business-hours peak, night trough */
 double cpn_diurnal_at(const cpn_diurnal_t *p, double local_hour);
 double cpn_diurnal_max(const cpn_diurnal_t *p);
+
+/* The profile times rate_rps as a periodic (one day) rate schedule in simulated time, with windows at
+ * each local hour, as steps (interp CPN_PW_STEP: hour i at hourly[i] exactly) or linear (the same
+ * curve as cpn_diurnal_at). t_start_s and rate_rps are caller arrays of 24 doubles that *out borrows. */
+void cpn_diurnal_schedule(const cpn_diurnal_t *p, double rate_rps, double tz_offset_h, double start_utc_h,
+                          cpn_piecewise_interp_t interp, double t_start_s[24], double rate_rps_out[24],
+                          cpn_piecewise_t *out);
 
 /* Arrival processes. Next arrival time strictly after `now_s`. */
 typedef enum { CPN_ARR_POISSON = 0, CPN_ARR_GAMMA, CPN_ARR_WEIBULL, CPN_ARR_MMPP } cpn_arrival_kind_t;
@@ -52,6 +75,12 @@ typedef struct {
   int mmpp_state;           /* internal state, 0 = calm; set to 0 before use */
   double mmpp_switch_s;     /* internal: time of the next state switch; set to -1 before use */
   double weibull_k, weibull_lambda; /* internal, derived from cv and rate by cpn_arrival_prepare */
+  /* Rate schedule (appended; NULL = none). The process follows the schedule's rate by a time change:
+   * it runs at unit rate in operational time Lambda(t) = integral of the schedule's rate, so Poisson
+   * stays Poisson and a renewal process (gamma, weibull) keeps its CV in every window long against its
+   * gaps. rate_rps and diurnal are then not used (diurnal must be NULL); MMPP is refused (its sojourn
+   * times are in seconds, which a time change would stretch). Borrowed. */
+  const cpn_piecewise_t *schedule;
 } cpn_arrival_t;
 
 /* Derives internal parameters (Weibull shape/scale from cv). Returns 0, or -1 on bad parameters. */

@@ -126,8 +126,19 @@ void cpn_scenario_destroy(cpn_scenario_t *sc)
     free(sc->sites[i].pools);
     free(sc->sites[i].replicas);
   }
-  for (int i = 0; sc->origins && i < sc->n_origins; i++)
+  for (int i = 0; sc->origins && i < sc->n_origins; i++) {
     free(sc->origins[i].allowed);
+    free(sc->origins[i].window_t_s);
+  }
+  for (int i = 0; sc->classes && i < sc->n_classes; i++) {
+    free((void *)sc->classes[i].prompt_tokens.values);
+    free((void *)sc->classes[i].output_tokens.values);
+    for (int w = 0; w < sc->classes[i].n_token_windows; w++) {
+      free((void *)sc->classes[i].token_windows[w].prompt_tokens.values);
+      free((void *)sc->classes[i].token_windows[w].output_tokens.values);
+    }
+    free(sc->classes[i].token_windows);
+  }
   free(sc->sites);
   free(sc->nodes);
   free(sc->links);

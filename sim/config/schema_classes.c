@@ -10,13 +10,20 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
-/* The first four are cpn_dist_kind_t values; the azure-* ones copy CPN_AZURE_*. */
+#include "config/table.h"
+
+/* The first five are cpn_dist_kind_t values; the azure-* ones copy CPN_AZURE_*. */
 static const char *const DISTS[] = {"constant",          "lognormal",         "geometric",
-                                    "exponential",       "azure-conv-prompt", "azure-conv-output",
-                                    "azure-code-prompt", "azure-code-output", NULL};
-#define N_PLAIN_DISTS 4
+                                    "exponential",       "empirical",         "azure-conv-prompt",
+                                    "azure-conv-output", "azure-code-prompt", "azure-code-output", NULL};
+#define N_PLAIN_DISTS 5
+_Static_assert(CPN_DIST_EMPIRICAL == 4, "DISTS lists the cpn_dist_kind_t values in order");
+/* dist empirical: values with probs (discrete) or with cdf (continuous between the points). */
+static const char *const TABLE_COLS[] = {"probs", "cdf", NULL};
 static const cpn_dist_t *const AZURE_DISTS[] = {&CPN_AZURE_CONV_PROMPT, &CPN_AZURE_CONV_OUTPUT,
                                                 &CPN_AZURE_CODE_PROMPT, &CPN_AZURE_CODE_OUTPUT};
 
@@ -27,8 +34,27 @@ static const cpn_reader_field_t dist_fields[] = {
     {CPN_FLD("mean", CPN_T_NUM, cpn_dist_t, mean), CPN_GT(0)},
     {CPN_FLD("min", CPN_T_NUM, cpn_dist_t, min), .def = 1, CPN_GE(0)},
     {CPN_FLD("max", CPN_T_NUM, cpn_dist_t, max), .def = 0, CPN_GE(0)},
+    {CPN_FLD_CUSTOM("values", CPN_T_CUSTOM)},
+    {CPN_FLD_CUSTOM("probs", CPN_T_CUSTOM)},
+    {CPN_FLD_CUSTOM("cdf", CPN_T_CUSTOM)},
+    {CPN_FLD_CUSTOM("file", CPN_T_STR)},
 };
 static const cpn_reader_section_t dist_section = CPN_SECTION(dist_fields);
+
+/* classes[].session: turns (a distribution) and the mean think time. */
+static const cpn_reader_field_t session_fields[] = {
+    {CPN_FLD_CUSTOM("turns", CPN_T_MAP), .req = 1, .sub = &dist_section},
+    {CPN_FLD("think_s", CPN_T_NUM, cpn_class_spec_t, session_think_s), .req = 1, CPN_GT(0)},
+};
+static const cpn_reader_section_t session_section = CPN_SECTION(session_fields);
+
+/* classes[].token_windows[]. */
+static const cpn_reader_field_t window_fields[] = {
+    {CPN_FLD("from_s", CPN_T_NUM, cpn_token_window_t, from_s), .req = 1, CPN_GE(0)},
+    {CPN_FLD_CUSTOM("prompt_tokens", CPN_T_MAP), .sub = &dist_section},
+    {CPN_FLD_CUSTOM("output_tokens", CPN_T_MAP), .sub = &dist_section},
+};
+static const cpn_reader_section_t window_section = CPN_SECTION(window_fields);
 
 static const cpn_reader_field_t class_fields[] = {
     {CPN_FLD_STR("name", cpn_class_spec_t, name), .req = 1, .check = CPN_STR_NAME},
@@ -41,8 +67,58 @@ static const cpn_reader_field_t class_fields[] = {
     {CPN_FLD("reply_bytes_per_token", CPN_T_NUM, cpn_class_spec_t, reply_bytes_per_token), .def = 4, CPN_GE(0)},
     {CPN_FLD_CUSTOM("prompt_tokens", CPN_T_MAP), .sub = &dist_section},
     {CPN_FLD_CUSTOM("output_tokens", CPN_T_MAP), .sub = &dist_section},
+    {CPN_FLD_CUSTOM("session", CPN_T_MAP), .sub = &session_section},
+    {CPN_FLD_CUSTOM("token_windows", CPN_T_LIST), .sub = &window_section},
 };
 const cpn_reader_section_t cpn_schema_class_section = CPN_SECTION(class_fields);
+
+/* The table of a dist empirical: a block of 3n doubles (values, cdf, probs as given) owned by d.values
+ * (cpn_scenario_destroy frees it). probs are normalised by their sum, which must be 1 within 1e-6 (a
+ * table that does not sum to 1 is a mistake more often than a weight list). */
+static int map_table(cpn_reader_t *c, const cpn_reader_node_t *m, const char *kp, cpn_dist_t *d)
+{
+  int n, which;
+  double *v, *col;
+  if (!cpn_table_read(c, m, kp, "values", TABLE_COLS, &n, &v, &col, &which))
+    return 0;
+  double *blk = realloc(v, (size_t)n * 3 * sizeof *blk);
+  if (!blk) {
+    free(v);
+    cpn_reader_set_out_of_memory(c);
+    return 0;
+  }
+  double *cdf = blk + n, *probs = blk + 2 * n;
+  memcpy(probs, cdf, (size_t)n * sizeof *probs); /* the second column, as read */
+  const char *why = NULL;
+  if (which == 0) {
+    double s = 0;
+    for (int i = 0; i < n && !why; i++) {
+      if (!(probs[i] >= 0))
+        why = "probs must be >= 0";
+      s += probs[i];
+    }
+    if (!why && fabs(s - 1) > 1e-6)
+      why = "probs must sum to 1";
+    double acc = 0;
+    for (int i = 0; !why && i < n; i++)
+      cdf[i] = i == n - 1 ? 1.0 : (acc += probs[i]) / s;
+  } else {
+    memset(probs, 0, (size_t)n * sizeof *probs);
+  }
+  if (!why)
+    cpn_dist_check_table(n, blk, cdf, &why);
+  if (why) {
+    cpn_reader_report(c, m, kp, "dist 'empirical': %s%s", why,
+                      which == 0 && strstr(why, "sum") ? " (within 1e-6)" : "");
+    free(blk);
+    return 0;
+  }
+  d->n = n;
+  d->values = blk;
+  d->cdf = cdf;
+  d->interpolate = which == 1;
+  return 1;
+}
 
 static void map_dist(cpn_reader_t *c, const cpn_reader_node_t *cls, const char *key, const char *path, cpn_dist_t *out,
                      const cpn_dist_t *def)
@@ -53,7 +129,7 @@ static void map_dist(cpn_reader_t *c, const cpn_reader_node_t *cls, const char *
   const cpn_reader_node_t *m = cpn_reader_get_map(c, cls, key, kp, " like {dist: lognormal, mu: 7, sigma: 1}");
   if (!m)
     return;
-  cpn_dist_t d;
+  cpn_dist_t d = {0};
   uint64_t p = cpn_reader_map_fields(c, m, kp, &dist_section, &d);
   const cpn_reader_node_t *dv = cpn_reader_map_get(m, "dist");
   int kind;
@@ -62,12 +138,17 @@ static void map_dist(cpn_reader_t *c, const cpn_reader_node_t *cls, const char *
   if (!dv || !cpn_reader_get_enum(c, dv, dp, DISTS, &kind))
     return;
   /* Parameters the chosen distribution does not use are mistakes, not silently ignored. */
-  static const char *const params[] = {"mu", "sigma", "mean"};
+  static const char *const params[] = {"mu", "sigma", "mean", "values", "probs", "cdf", "file"};
+  int emp = kind == CPN_DIST_EMPIRICAL;
   const char *uses = kind == CPN_DIST_LOGNORMAL ? "mu, sigma, min, max"
+                     : emp                      ? "values with probs or cdf, or file; min, max"
                      : kind < N_PLAIN_DISTS     ? "mean, min, max"
                                                 : "min, max";
-  for (int i = 0; i < 3; i++) {
-    int used = kind == CPN_DIST_LOGNORMAL ? i < 2 : kind < N_PLAIN_DISTS ? i == 2 : 0;
+  for (int i = 0; i < 7; i++) {
+    int used = kind == CPN_DIST_LOGNORMAL ? i < 2 : emp ? i >= 3 : kind < N_PLAIN_DISTS ? i == 2 : 0;
+    if (emp && i >= 3) { /* the table's keys are checked by cpn_table_read */
+      continue;
+    }
     const cpn_reader_node_t *k = cpn_reader_map_key(m, params[i]);
     if (k && !used) {
       char pp[CPN_PATH_LEN];
@@ -83,7 +164,11 @@ static void map_dist(cpn_reader_t *c, const cpn_reader_node_t *cls, const char *
     cpn_reader_report(c, cpn_reader_map_get(m, "mean"), pp, "must be >= 1 for dist 'geometric' (got %s)",
                       cpn_reader_map_get(m, "mean")->str);
   }
-  if (kind < N_PLAIN_DISTS) {
+  if (emp) {
+    d.kind = CPN_DIST_EMPIRICAL;
+    if (!map_table(c, m, kp, &d))
+      return;
+  } else if (kind < N_PLAIN_DISTS) {
     d.kind = (cpn_dist_kind_t)kind;
   } else {
     cpn_dist_t a = *AZURE_DISTS[kind - N_PLAIN_DISTS];
@@ -102,6 +187,96 @@ static void map_dist(cpn_reader_t *c, const cpn_reader_node_t *cls, const char *
   *out = d;
 }
 
+/* A copy of d that owns its table (a window that inherits the class's empirical table gets its own, so
+ * that every table has one owner). 0 when out of memory. */
+static int dist_copy(cpn_reader_t *c, const cpn_dist_t *d, cpn_dist_t *out)
+{
+  *out = *d;
+  if (d->kind != CPN_DIST_EMPIRICAL || !d->values)
+    return 1;
+  double *blk = malloc((size_t)d->n * 3 * sizeof *blk);
+  if (!blk) {
+    cpn_reader_set_out_of_memory(c);
+    out->values = out->cdf = NULL;
+    out->n = 0;
+    return 0;
+  }
+  memcpy(blk, d->values, (size_t)d->n * 3 * sizeof *blk);
+  out->values = blk;
+  out->cdf = blk + d->n;
+  return 1;
+}
+
+/* classes[].token_windows: time-varying token lengths (see cpn_token_window_t). */
+static void map_windows(cpn_reader_t *c, const cpn_reader_node_t *cls, const char *ip, cpn_scenario_t *sc,
+                        cpn_class_spec_t *k)
+{
+  char wp[CPN_PATH_LEN];
+  cpn_reader_join(wp, ip, "token_windows");
+  cpn_reader_list_t l;
+  if (cpn_reader_map_list(c, cls, "token_windows", wp, &window_section, sizeof(cpn_token_window_t), &l))
+    return;
+  if (!l.list)
+    return;
+  k->token_windows = l.arr;
+  k->n_token_windows = l.n;
+  cpn_reader_require_items(c, &l, wp, "window");
+  for (int w = 0; w < l.n; w++) {
+    cpn_token_window_t *tw = &k->token_windows[w];
+    char ep[CPN_PATH_LEN];
+    cpn_reader_join_index(ep, wp, w);
+    if (!dist_copy(c, &k->prompt_tokens, &tw->prompt_tokens) || !dist_copy(c, &k->output_tokens, &tw->output_tokens))
+      continue;
+    if (!l.items[w])
+      continue;
+    if (cpn_reader_map_get(l.items[w], "prompt_tokens")) {
+      free((void *)tw->prompt_tokens.values);
+      map_dist(c, l.items[w], "prompt_tokens", ep, &tw->prompt_tokens, &CPN_AZURE_CONV_PROMPT);
+    }
+    if (cpn_reader_map_get(l.items[w], "output_tokens")) {
+      free((void *)tw->output_tokens.values);
+      map_dist(c, l.items[w], "output_tokens", ep, &tw->output_tokens, &CPN_AZURE_CONV_OUTPUT);
+    }
+    if (w > 0 && !(tw->from_s > k->token_windows[w - 1].from_s)) {
+      char fp[CPN_PATH_LEN];
+      cpn_reader_join(fp, ep, "from_s");
+      cpn_reader_report(c, cpn_reader_map_get(l.items[w], "from_s") ? cpn_reader_map_get(l.items[w], "from_s") : l.items[w],
+                        fp, "windows must open at strictly increasing times (%g after %g)", tw->from_s,
+                        k->token_windows[w - 1].from_s);
+    }
+  }
+  if (sc->demand.trace_file[0] && l.n)
+    cpn_reader_report(c, l.list, wp, "has no effect when demand.trace replays a trace (its rows give the tokens)");
+  cpn_reader_list_destroy(&l);
+}
+
+/* classes[].session, when given: a conversation of `turns` requests (see cpn_class_spec_t). */
+static void map_session(cpn_reader_t *c, const cpn_reader_node_t *cls, const char *ip, cpn_class_spec_t *k)
+{
+  char kp[CPN_PATH_LEN];
+  cpn_reader_join(kp, ip, "session");
+  const cpn_reader_node_t *m = cpn_reader_get_map(c, cls, "session", kp, " like {turns: {dist: geometric, mean: 3}, think_s: 30}");
+  if (!m)
+    return;
+  cpn_class_spec_t tmp = {0};
+  uint64_t p = cpn_reader_map_fields(c, m, kp, &session_section, &tmp);
+  static const cpn_dist_t one = {.kind = CPN_DIST_CONSTANT, .mean = 1, .min = 1};
+  if (!(p & cpn_reader_bit(&session_section, "turns")))
+    return;
+  map_dist(c, m, "turns", kp, &k->session_turns, &one);
+  if (k->session_turns.kind == CPN_DIST_EMPIRICAL) {
+    /* The table would be owned twice (scenario.c frees prompt and output tables only). */
+    char tp[CPN_PATH_LEN];
+    cpn_reader_join(tp, kp, "turns");
+    cpn_reader_report(c, cpn_reader_map_get(m, "turns"), tp, "dist 'empirical' is not available for turns");
+    free((void *)k->session_turns.values);
+    k->session_turns = one;
+    return;
+  }
+  k->session = 1;
+  k->session_think_s = tmp.session_think_s;
+}
+
 void cpn_schema_classes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_scenario_t *sc)
 {
   cpn_reader_list_t l;
@@ -118,6 +293,14 @@ void cpn_schema_classes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_
         continue;
       map_dist(c, l.items[i], "prompt_tokens", ip, &sc->classes[i].prompt_tokens, &CPN_AZURE_CONV_PROMPT);
       map_dist(c, l.items[i], "output_tokens", ip, &sc->classes[i].output_tokens, &CPN_AZURE_CONV_OUTPUT);
+      map_session(c, l.items[i], ip, &sc->classes[i]);
+      map_windows(c, l.items[i], ip, sc, &sc->classes[i]);
+      if (sc->classes[i].session && sc->demand.trace_file[0]) {
+        char sp[CPN_PATH_LEN];
+        cpn_reader_join(sp, ip, "session");
+        cpn_reader_report(c, cpn_reader_map_get(l.items[i], "session"), sp,
+                          "has no effect when demand.trace replays a trace (its rows are the requests)");
+      }
     }
     cpn_reader_check_unique_names(c, &l, sizeof(cpn_class_spec_t), offsetof(cpn_class_spec_t, name), "classes",
                                   "class");
@@ -152,7 +335,19 @@ static void put_dist(FILE *f, const cpn_dist_t *d)
   }
   int kind = (int)d->kind;
   fprintf(f, "{dist: %s, ", kind >= 0 && kind < N_PLAIN_DISTS ? DISTS[kind] : "?");
-  if (d->kind == CPN_DIST_LOGNORMAL) {
+  if (d->kind == CPN_DIST_EMPIRICAL) {
+    /* A table read from a file is printed inline, so the printed scenario stands alone. */
+    const double *second = d->interpolate ? d->cdf : d->cdf + d->n; /* probs as given follow cdf */
+    for (int col = 0; col < 2; col++) {
+      fputs(col ? (d->interpolate ? "], cdf: [" : "], probs: [") : "values: [", f);
+      for (int i = 0; i < d->n; i++) {
+        if (i)
+          fputs(", ", f);
+        cpn_reader_print_num(f, col ? second[i] : d->values[i]);
+      }
+    }
+    fputs("]", f);
+  } else if (d->kind == CPN_DIST_LOGNORMAL) {
     fputs("mu: ", f);
     cpn_reader_print_num(f, d->mu);
     fputs(", sigma: ", f);
@@ -179,5 +374,25 @@ void cpn_schema_classes_print(FILE *f, const cpn_scenario_t *sc)
     fputs("\n    output_tokens: ", f);
     put_dist(f, &sc->classes[i].output_tokens);
     fputc('\n', f);
+    if (sc->classes[i].n_token_windows) {
+      fputs("    token_windows:\n", f);
+      for (int w = 0; w < sc->classes[i].n_token_windows; w++) {
+        const cpn_token_window_t *tw = &sc->classes[i].token_windows[w];
+        fputs("      - {from_s: ", f);
+        cpn_reader_print_num(f, tw->from_s);
+        fputs(", prompt_tokens: ", f);
+        put_dist(f, &tw->prompt_tokens);
+        fputs(", output_tokens: ", f);
+        put_dist(f, &tw->output_tokens);
+        fputs("}\n", f);
+      }
+    }
+    if (sc->classes[i].session) {
+      fputs("    session: {turns: ", f);
+      put_dist(f, &sc->classes[i].session_turns);
+      fputs(", think_s: ", f);
+      cpn_reader_print_num(f, sc->classes[i].session_think_s);
+      fputs("}\n", f);
+    }
   }
 }

@@ -2,7 +2,8 @@
  * replay), read into cpn_demand_spec_t and printed back.
  *
  * Owns the demand and demand.trace tables. Invariants: a diurnal profile is stored normalised to mean 1,
- * so demand.scale and the origins' rates keep their meaning; a trace file is stored as an absolute path
+ * so demand.scale and the origins' rates keep their meaning; every arrival process but MMPP follows it
+ * (MMPP with a profile is refused), linearly or in hourly steps (diurnal_interp); a trace file is stored as an absolute path
  * that was readable at load time; format and time_unit are kept only for mapping `custom`, which needs
  * its three columns. */
 #include "config/schema.h"
@@ -16,6 +17,8 @@ static const char *const ARRIVALS[] = {"poisson", "gamma", "weibull", "mmpp", NU
 static const char *const TRACE_MAPPINGS[] = {"azure-2023", "vidur", "splitwise", "jsonl-ms", "custom", NULL};
 static const char *const TRACE_FORMATS[] = {"csv", "jsonl", NULL};
 static const char *const TRACE_TIME_UNITS[] = {"s", "ms", "us", "datetime", NULL};
+/* demand.diurnal_interp: index = diurnal_step. */
+static const char *const DIURNAL_INTERPS[] = {"linear", "step", NULL};
 static const char *const TRACE_ERRORS[] = {"stop", "skip", NULL}; /* index = trace_skip_errors */
 
 _Static_assert(sizeof(cpn_arrival_kind_t) == sizeof(int), "enums are stored as int");
@@ -32,6 +35,7 @@ static const cpn_reader_field_t trace_fields[] = {
     {CPN_FLD_STR("model_col", cpn_demand_spec_t, trace_model_col), .check = CPN_STR_NAME},
     {CPN_FLD_STR("tenant_col", cpn_demand_spec_t, trace_tenant_col), .check = CPN_STR_NAME},
     {CPN_FLD_STR("origin_col", cpn_demand_spec_t, trace_origin_col), .check = CPN_STR_NAME},
+    {CPN_FLD_STR("class_col", cpn_demand_spec_t, trace_class_col), .check = CPN_STR_NAME},
     {CPN_FLD("time_scale", CPN_T_NUM, cpn_demand_spec_t, trace_time_scale), .def = 1, CPN_GT(0)},
     /* ceil(rate_scale) copies of the file are open at once; cpn_trace allows CPN_TRACE_COPIES_MAX (256). */
     {CPN_FLD("rate_scale", CPN_T_NUM, cpn_demand_spec_t, trace_rate_scale), .def = 1,
@@ -51,6 +55,7 @@ static const cpn_reader_field_t demand_fields[] = {
     {CPN_FLD("burst_mean_s", CPN_T_NUM, cpn_demand_spec_t, burst_mean_s), .def = 60, CPN_GT(0)},
     {CPN_FLD("calm_mean_s", CPN_T_NUM, cpn_demand_spec_t, calm_mean_s), .def = 600, CPN_GT(0)},
     {CPN_FLD_CUSTOM("diurnal", CPN_T_CUSTOM)},
+    {CPN_FLD_CUSTOM("diurnal_interp", CPN_T_ENUM), .enums = DIURNAL_INTERPS},
     {CPN_FLD_CUSTOM("trace", CPN_T_MAP), .sub = &trace_section},
 };
 const cpn_reader_section_t cpn_schema_demand_section = CPN_SECTION(demand_fields);
@@ -104,6 +109,21 @@ static void map_diurnal(cpn_reader_t *c, const cpn_reader_node_t *demand, cpn_de
   d->diurnal_enabled = 1;
 }
 
+/* demand.diurnal_interp (linear by default: the 24 values are points joined by lines; step: hour i runs
+ * at hourly[i] throughout). Only with a profile; an MMPP cannot follow one (see cpn_arrival_t). */
+static void map_diurnal_interp(cpn_reader_t *c, const cpn_reader_node_t *demand, cpn_demand_spec_t *d)
+{
+  d->diurnal_step = 0;
+  const cpn_reader_node_t *v = demand ? cpn_reader_map_get(demand, "diurnal_interp") : NULL;
+  if (v && cpn_reader_get_enum(c, v, "demand.diurnal_interp", DIURNAL_INTERPS, &d->diurnal_step) &&
+      !d->diurnal_enabled)
+    cpn_reader_report(c, v, "demand.diurnal_interp", "has no effect without a diurnal profile (demand.diurnal is flat)");
+  if (d->diurnal_enabled && d->arrival == CPN_ARR_MMPP)
+    cpn_reader_report(c, cpn_reader_map_get(demand, "diurnal"), "demand.diurnal",
+                      "demand.arrival mmpp cannot follow a diurnal profile (its burst and calm times are in seconds, "
+                      "which a time change would stretch); use poisson, gamma or weibull, or diurnal: flat");
+}
+
 /* demand.trace: the trace_* fields of the demand spec; absent = generated workload. */
 static void map_trace(cpn_reader_t *c, const cpn_reader_node_t *demand, cpn_demand_spec_t *d)
 {
@@ -150,6 +170,7 @@ void cpn_schema_demand_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_d
   else
     cpn_reader_apply_defaults(&cpn_schema_demand_section, d);
   map_diurnal(c, demand, d);
+  map_diurnal_interp(c, demand, d);
   map_trace(c, demand, d);
 }
 
@@ -195,4 +216,6 @@ void cpn_schema_demand_print(FILE *f, const cpn_demand_spec_t *d)
     fputc(']', f);
   }
   fputc('\n', f);
+  if (d->diurnal_enabled && d->diurnal_step)
+    fputs("  diurnal_interp: step\n", f);
 }

@@ -1,16 +1,28 @@
-/* schema_origins: the `origins:` list of a scenario (where demand enters the network: entry node, rate,
- * country, time zone, access latency, residency), read into cpn_origin_spec_t and printed back.
+/* schema_origins: the `origins:` list of a scenario (where demand enters the network: entry node, rate
+ * or rate schedule, burstiness, country, time zone, access latency, residency), read into
+ * cpn_origin_spec_t and printed back.
  *
  * Owns the origin table. Invariants: at least one origin, names unique; an origin enters at an existing
  * site or node that links connect to some site; each residency entry is the region or country of some
  * site; country and time zone default to those of the entry place. Sites, nodes and links are read
  * before origins. */
 #include "config/schema.h"
+#include "config/table.h"
 
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static const char *const INTERPS[] = {"step", "linear", NULL}; /* index = schedule_linear */
+static const cpn_reader_field_t schedule_fields[] = {
+    {CPN_FLD("interp", CPN_T_ENUM, cpn_origin_spec_t, schedule_linear), .enums = INTERPS},
+    {CPN_FLD("period_s", CPN_T_NUM, cpn_origin_spec_t, schedule_period_s), CPN_GE(0)},
+    {CPN_FLD_CUSTOM("t_s", CPN_T_CUSTOM)},
+    {CPN_FLD_CUSTOM("rate_rps", CPN_T_CUSTOM)},
+    {CPN_FLD_CUSTOM("file", CPN_T_STR)},
+};
+static const cpn_reader_section_t schedule_section = CPN_SECTION(schedule_fields);
 
 static const cpn_reader_field_t origin_fields[] = {
     {CPN_FLD_STR("name", cpn_origin_spec_t, name), .req = 1, .check = CPN_STR_NAME},
@@ -18,10 +30,105 @@ static const cpn_reader_field_t origin_fields[] = {
     {CPN_FLD_STR("country", cpn_origin_spec_t, country), .check = CPN_STR_COUNTRY},
     {CPN_FLD("tz_h", CPN_T_NUM, cpn_origin_spec_t, tz_h), CPN_IN(-12, 14)},
     {CPN_FLD("access_latency_s", CPN_T_NUM, cpn_origin_spec_t, access_latency_s), .def = 0.002, CPN_GE(0)},
-    {CPN_FLD("rate_rps", CPN_T_NUM, cpn_origin_spec_t, rate_rps), .req = 1, CPN_GE(0)},
+    {CPN_FLD("rate_rps", CPN_T_NUM, cpn_origin_spec_t, rate_rps), CPN_GE(0)},
     {CPN_FLD_CUSTOM("residency", CPN_T_STRLIST)},
+    {CPN_FLD("cv", CPN_T_NUM, cpn_origin_spec_t, cv), CPN_GT(0)},
+    {CPN_FLD_CUSTOM("schedule", CPN_T_MAP), .sub = &schedule_section},
 };
 const cpn_reader_section_t cpn_schema_origin_section = CPN_SECTION(origin_fields);
+
+/* origins[].schedule: windows of rates (inline lists t_s and rate_rps, or a CSV file with those columns). */
+static const char *const RATE_COL[] = {"rate_rps", NULL};
+
+/* The schedule of one origin: checked, then stored in o (window_t_s owns the block). */
+static void map_schedule(cpn_reader_t *c, const cpn_reader_node_t *m, const char *sp, const cpn_scenario_t *sc,
+                         cpn_origin_spec_t *o)
+{
+  cpn_origin_spec_t tmp = {0};
+  cpn_reader_map_fields(c, m, sp, &schedule_section, &tmp);
+  int n, which;
+  double *t, *r;
+  if (!cpn_table_read(c, m, sp, "t_s", RATE_COL, &n, &t, &r, &which))
+    return;
+  const cpn_reader_node_t *fv = cpn_reader_map_get(m, "file");
+  const char *where = fv ? "the table in 'file'" : "t_s";
+  int ok = 1;
+  for (int i = 0; i < n && ok; i++) {
+    if (!(t[i] >= 0) || (i > 0 && !(t[i] > t[i - 1]))) {
+      cpn_reader_report(c, m, sp, "%s: window starts must be >= 0 and strictly increasing (row %d: %g after %g)", where,
+                        i + 1, t[i], i ? t[i - 1] : 0.0);
+      ok = 0;
+    } else if (!(r[i] >= 0)) {
+      cpn_reader_report(c, m, sp, "%s: rate_rps must be >= 0 (row %d: %g)", where, i + 1, r[i]);
+      ok = 0;
+    }
+  }
+  if (ok && tmp.schedule_period_s > 0 && (t[0] != 0 || !(tmp.schedule_period_s > t[n - 1]))) {
+    cpn_reader_report(c, m, sp, "a periodic schedule must start at t_s 0 and end before period_s (%g); its last "
+                      "window starts at %g", tmp.schedule_period_s, t[n - 1]);
+    ok = 0;
+  }
+  int any = 0;
+  for (int i = 0; i < n; i++)
+    any |= r[i] > 0;
+  if (ok && !any) {
+    cpn_reader_report(c, m, sp, "every rate is 0 (give the origin rate_rps: 0 to switch it off)");
+    ok = 0;
+  }
+  if (ok && sc->demand.diurnal_enabled) {
+    cpn_reader_report(c, m, sp, "an origin with a schedule does not follow demand.diurnal: set demand.diurnal to "
+                      "flat, or write the profile into the schedule");
+    ok = 0;
+  }
+  if (ok && sc->demand.arrival == CPN_ARR_MMPP) {
+    cpn_reader_report(c, m, sp, "demand.arrival mmpp cannot follow a schedule (its burst and calm times are in "
+                      "seconds); use poisson, gamma or weibull");
+    ok = 0;
+  }
+  if (!ok) {
+    free(t);
+    return;
+  }
+  o->n_windows = n;
+  o->window_t_s = t;
+  o->window_rate_rps = r;
+  o->schedule_period_s = tmp.schedule_period_s;
+  o->schedule_linear = tmp.schedule_linear;
+}
+
+/* rate_rps or schedule (one of them), and cv only where the arrival process uses it. */
+static void map_workload(cpn_reader_t *c, const cpn_reader_node_t *it, const char *ip, uint64_t present,
+                         const cpn_scenario_t *sc, cpn_origin_spec_t *o)
+{
+  char kp[CPN_PATH_LEN];
+  int has_rate = (present & cpn_reader_bit(&cpn_schema_origin_section, "rate_rps")) != 0;
+  const cpn_reader_node_t *sv = cpn_reader_map_get(it, "schedule");
+  cpn_reader_join(kp, ip, "schedule");
+  if (sv && cpn_reader_is_null(sv))
+    sv = NULL;
+  if (sv && has_rate)
+    cpn_reader_report(c, cpn_reader_map_key(it, "rate_rps"), kp,
+                      "give rate_rps or schedule, not both (the schedule's rate_rps are the origin's rates)");
+  else if (!sv && !has_rate)
+    cpn_reader_report(c, it, ip, "missing required key 'rate_rps' (or a 'schedule' of rates)");
+  else if (sv && sc->demand.trace_file[0])
+    cpn_reader_report(c, sv, kp, "a schedule has no effect when demand.trace replays a trace (its times are the "
+                      "arrivals)");
+  else if (sv) {
+    const cpn_reader_node_t *m = cpn_reader_get_map(c, it, "schedule", kp, " like {interp: step, t_s: [0, 3600], rate_rps: [2, 5]}");
+    if (m)
+      map_schedule(c, m, kp, sc, o);
+  }
+  const cpn_reader_node_t *cv = cpn_reader_map_key(it, "cv");
+  if (cv && sc->demand.trace_file[0]) {
+    cpn_reader_join(kp, ip, "cv");
+    cpn_reader_report(c, cv, kp, "cv has no effect when demand.trace replays a trace");
+  } else if (cv && sc->demand.arrival != CPN_ARR_GAMMA && sc->demand.arrival != CPN_ARR_WEIBULL) {
+    cpn_reader_join(kp, ip, "cv");
+    cpn_reader_report(c, cv, kp, "cv is only used by demand.arrival gamma or weibull (the arrival is %s)",
+                      sc->demand.arrival == CPN_ARR_MMPP ? "mmpp" : "poisson");
+  }
+}
 
 /* Union-find over sites and nodes, to find origins that no link connects to any site. */
 static int uf_find(int *parent, int i)
@@ -83,6 +190,7 @@ void cpn_schema_origins_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_
     if (found && e.site < 0 && !has_site[uf_find(parent, sc->n_sites + e.node)])
       cpn_reader_report(c, cpn_reader_map_get(it, "node"), kp, "node '%s' is not connected by links to any site",
                         o->node);
+    map_workload(c, it, ip, l.present[i], sc, o);
 
     const cpn_reader_node_t *rv = cpn_reader_map_get(it, "residency");
     cpn_reader_join(kp, ip, "residency");
@@ -136,7 +244,29 @@ void cpn_schema_origins_print(FILE *f, const cpn_scenario_t *sc)
   for (int i = 0; i < sc->n_origins; i++) {
     const cpn_origin_spec_t *o = &sc->origins[i];
     fputs("  - {", f);
-    cpn_reader_print_flow(f, &cpn_schema_origin_section, o, 0);
+    int comma = 0;
+    for (int k = 0; k < cpn_schema_origin_section.n; k++) {
+      const cpn_reader_field_t *fl = &cpn_schema_origin_section.f[k];
+      if (fl->off == CPN_NOFF || (o->n_windows && strcmp(fl->key, "rate_rps") == 0) ||
+          (!(o->cv > 0) && strcmp(fl->key, "cv") == 0))
+        continue;
+      fprintf(f, "%s%s: ", comma++ ? ", " : "", fl->key);
+      cpn_reader_print_value(f, fl, o);
+    }
+    if (o->n_windows) {
+      fprintf(f, ", schedule: {interp: %s, period_s: ", INTERPS[o->schedule_linear ? 1 : 0]);
+      cpn_reader_print_num(f, o->schedule_period_s);
+      for (int col = 0; col < 2; col++) {
+        fputs(col ? "], rate_rps: [" : ", t_s: [", f);
+        const double *v = col ? o->window_rate_rps : o->window_t_s;
+        for (int k = 0; k < o->n_windows; k++) {
+          if (k)
+            fputs(", ", f);
+          cpn_reader_print_num(f, v[k]);
+        }
+      }
+      fputs("]}", f);
+    }
     if (o->n_allowed) {
       fputs(", residency: [", f);
       for (int j = 0; j < o->n_allowed; j++) {

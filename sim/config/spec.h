@@ -82,6 +82,12 @@ typedef struct {
   char store[CPN_NAME_MAX];   /* site holding the weights: cold starts fetch them from there ("" = local) */
 } cpn_model_spec_t;
 
+/* classes[].token_windows[]: the token-length distributions from from_s on (until the next window). */
+typedef struct {
+  double from_s;               /* simulated time the window opens; strictly increasing, >= 0 */
+  cpn_dist_t prompt_tokens, output_tokens; /* the class's own when the window does not give them */
+} cpn_token_window_t;
+
 typedef struct {
   char name[CPN_NAME_MAX];
   double share;                /* weight in the class mix */
@@ -91,6 +97,14 @@ typedef struct {
   cpn_dist_t prompt_tokens, output_tokens;
   int confidential;            /* requests of this class need a confidential pool */
   double request_bytes_per_token, reply_bytes_per_token;
+  /* Sessions (classes[].session; fields appended): a request of this class opens a conversation of
+   * `session_turns` turns; each next turn arrives session_think_s (mean, exponential) after the previous
+   * turn's reply, with a prompt of the previous prompt + its output + a new prompt_tokens draw. */
+  int session;                 /* 1 when classes[].session is given */
+  cpn_dist_t session_turns;    /* turns per conversation, >= 1 */
+  double session_think_s;      /* mean think time, s */
+  int n_token_windows;         /* classes[].token_windows: 0 = prompt_tokens and output_tokens throughout */
+  cpn_token_window_t *token_windows; /* malloc'd; each window's empirical tables are its own */
 } cpn_class_spec_t;
 
 /* A tenant is an account, or an account plan of `subscribers` accounts (AI-eSIM subscribers) that share
@@ -118,6 +132,13 @@ typedef struct {
   int n_allowed;               /* residency: regions allowed to serve; 0 = any */
   char (*allowed)[CPN_NAME_MAX];
   int line;
+  /* Workload of this origin (issue 14). */
+  double cv;                   /* gamma/weibull inter-arrival CV of this origin; 0 = demand.cv */
+  int n_windows;               /* rate schedule (origins[].schedule); 0 = none (rate_rps, demand.diurnal) */
+  double *window_t_s;          /* window starts, s; one malloc'd block that also holds window_rate_rps */
+  double *window_rate_rps;     /* rate of each window, req/s, before demand.scale */
+  double schedule_period_s;    /* 0 = the schedule runs once (its last rate holds); > 0 = it repeats */
+  int schedule_linear;         /* 1 = linear between window starts, 0 = steps */
 } cpn_origin_spec_t;
 
 typedef enum { CPN_NET_FLUID = 0, CPN_NET_FLOW = 1 } cpn_net_mode_t;
@@ -169,6 +190,8 @@ typedef struct {
   double trace_start_offset_s;
   int trace_loop;
   int trace_skip_errors;       /* demand.trace.errors: skip (1) | stop (0) */
+  char trace_class_col[CPN_NAME_MAX]; /* demand.trace.class_col: names the service class ("" = drawn) */
+  int diurnal_step;            /* demand.diurnal_interp: 0 linear between hourly points, 1 steps (one per hour) */
 } cpn_demand_spec_t;
 
 typedef struct {

@@ -122,7 +122,12 @@ static int tick(void *arg)
 }
 
 static void arrived(void *ctx, cpn_req_t *q) { cpn_serving_arrive(ctx, q); }
-static void replied(void *ctx, cpn_req_t *q) { cpn_accounting_complete(ctx, q); }
+static void replied(void *ctx, cpn_req_t *q)
+{
+  run_t *r = ctx;
+  cpn_sources_replied(r->src, q); /* a conversation's next turn starts from this reply */
+  cpn_accounting_complete(r->acct, q);
+}
 
 /* Tariff hooks: the sites' accelerator energy so far (replicas brought to now), and the hour's figures. */
 static void site_energy(void *ctx, double *it_j)
@@ -182,7 +187,7 @@ static cpn_err_t build(run_t *r)
   if (err)
     return err;
   cpn_network_on_arrived(r->net, arrived, r->sv);
-  cpn_network_on_replied(r->net, replied, r->acct);
+  cpn_network_on_replied(r->net, replied, r);
   cpn_sim_set_idle_check(r->sim, run_idle, r);
   cpn_tariff_on(cpn_accounting_tariff(r->acct), site_energy, site_prices, r);
   cpn_accounting_on_end(r->acct, request_ended, r->gw);

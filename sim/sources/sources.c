@@ -13,6 +13,28 @@
 #include "cpn_workload.h"
 #include "sources/trace.h"
 
+/* The rate schedule of one origin: its own windows (scaled by demand.scale) or the diurnal profile as a
+ * one-day schedule in the origin's local time. The arrival process borrows `pw`. */
+typedef struct {
+  cpn_piecewise_t pw;
+  double t24[24], r24[24];
+  double *rates; /* scaled copy of the origin's window rates (malloc'd) */
+} origin_schedule_t;
+
+/* A conversation between two turns: what the next turn carries. Slots are pooled (free list). */
+typedef struct {
+  int origin, cls, tenant, model;
+  int turns_left;         /* turns still to come after the one in flight */
+  double context_tokens;  /* prompt + output of the turns so far */
+  int next_free;          /* free list, -1 = end */
+} session_t;
+
+/* A turn in flight whose reply continues a session: request id -> slot, appended in id order. */
+typedef struct {
+  uint64_t id;
+  int slot;               /* -1 once its reply came (removed lazily) */
+} awaiting_t;
+
 struct cpn_sources {
   const cpn_scenario_t *sc;
   cpn_sim_t *sim;
@@ -27,13 +49,19 @@ struct cpn_sources {
   gsl_rng **arr_rng;        /* one stream per origin */
   gsl_rng *tok_rng;         /* classes, tenants, models, token counts */
   cpn_arrival_t *arrivals;
+  origin_schedule_t *schedules; /* the rate schedule each origin's process follows (if any) */
   double *class_cdf, *tenant_cdf, *model_cdf;
   /* trace replay */
   cpn_trace_t *trace;
   cpn_trace_row_t row;      /* the row whose arrival is scheduled */
   gsl_rng *assign_rng;      /* origins/tenants/models for trace rows that lack them */
   double *origin_cdf;
-  int ev_arrival, ev_trace;
+  int ev_arrival, ev_trace, ev_session;
+  /* sessions (classes[].session) */
+  session_t *sessions;
+  int n_sessions, cap_sessions, free_session;
+  awaiting_t *awaiting;
+  long n_awaiting, cap_awaiting, dead_awaiting;
 };
 
 static int budget_spent(const cpn_sources_t *src)
@@ -47,9 +75,25 @@ static void schedule(cpn_sources_t *src, double t, int kind, int idx)
     src->pending++;
 }
 
-/* Creates a live request arriving now. Class, tenant and model are drawn unless given (>= 0); token
+/* The class's token window open at time t (the last with from_s <= t), or NULL before the first. */
+static const cpn_token_window_t *token_window(const cpn_class_spec_t *c, double t)
+{
+  int lo = 0, hi = c->n_token_windows; /* answer: hi - 1 after the search */
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (c->token_windows[mid].from_s <= t)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo > 0 ? &c->token_windows[lo - 1] : NULL;
+}
+
+/* Creates a live request arriving now. Class, tenant and model are drawn unless given (>= 0; the draws
+ * are made either way, so that naming one in a trace does not shift the others); token
  * counts are drawn from the class unless given (trace). */
-static cpn_req_t *new_request(cpn_sources_t *src, int origin, int tenant, int model, long prompt, long output)
+static cpn_req_t *new_request(cpn_sources_t *src, int origin, int cls, int tenant, int model, long prompt,
+                              long output)
 {
   const cpn_scenario_t *sc = src->sc;
   cpn_req_t *q = cpn_reqs_alloc(src->reqs);
@@ -64,7 +108,8 @@ static cpn_req_t *new_request(cpn_sources_t *src, int origin, int tenant, int mo
   rec->replica = -1;
   rec->t_arrival = cpn_sim_now(src->sim);
   rec->t_dispatch = rec->t_first_token = rec->t_done = NAN;
-  rec->cls = cpn_rng_pick(src->class_cdf, sc->n_classes, gsl_rng_uniform(src->tok_rng));
+  double u_class = gsl_rng_uniform(src->tok_rng);
+  rec->cls = cls >= 0 ? cls : cpn_rng_pick(src->class_cdf, sc->n_classes, u_class);
   double u_tenant = gsl_rng_uniform(src->tok_rng), u_model = gsl_rng_uniform(src->tok_rng);
   rec->tenant = tenant >= 0 ? tenant : cpn_rng_pick(src->tenant_cdf, sc->n_tenants, u_tenant);
   rec->model = model >= 0 ? model : cpn_rng_pick(src->model_cdf, sc->n_models, u_model);
@@ -73,13 +118,143 @@ static cpn_req_t *new_request(cpn_sources_t *src, int origin, int tenant, int mo
     rec->prompt_tokens = (uint32_t)prompt;
     rec->output_tokens = (uint32_t)output;
   } else {
-    rec->prompt_tokens = cpn_dist_draw(&c->prompt_tokens, src->tok_rng);
-    rec->output_tokens = cpn_dist_draw(&c->output_tokens, src->tok_rng);
+    const cpn_dist_t *pd = &c->prompt_tokens, *od = &c->output_tokens;
+    const cpn_token_window_t *w = token_window(c, rec->t_arrival);
+    if (w)
+      pd = &w->prompt_tokens, od = &w->output_tokens;
+    rec->prompt_tokens = cpn_dist_draw(pd, src->tok_rng);
+    rec->output_tokens = cpn_dist_draw(od, src->tok_rng);
   }
   q->net.bytes_in = rec->prompt_tokens * c->request_bytes_per_token;
   q->net.bytes_out = rec->output_tokens * c->reply_bytes_per_token;
   cpn_accounting_arrive(src->acct, q);
   return q;
+}
+
+/* A free session slot (grown by doubling), or -1 when out of memory. */
+static int session_alloc(cpn_sources_t *src)
+{
+  if (src->free_session < 0) {
+    if (src->n_sessions == src->cap_sessions) {
+      int cap = src->cap_sessions ? 2 * src->cap_sessions : 256;
+      session_t *s = realloc(src->sessions, (size_t)cap * sizeof *s);
+      if (!s)
+        return -1;
+      src->sessions = s;
+      src->cap_sessions = cap;
+    }
+    src->sessions[src->n_sessions].next_free = -1;
+    src->free_session = src->n_sessions++;
+  }
+  int i = src->free_session;
+  src->free_session = src->sessions[i].next_free;
+  return i;
+}
+
+static void session_release(cpn_sources_t *src, int i)
+{
+  src->sessions[i].next_free = src->free_session;
+  src->free_session = i;
+}
+
+/* Request q (a session's turn) continues in slot `slot` when its reply comes. Ids grow, so appending
+ * keeps the table sorted; replies remove entries lazily and the table is compacted when half is dead. */
+static int await_reply(cpn_sources_t *src, const cpn_req_t *q, int slot)
+{
+  if (src->dead_awaiting > 64 && 2 * src->dead_awaiting > src->n_awaiting) {
+    long k = 0;
+    for (long i = 0; i < src->n_awaiting; i++)
+      if (src->awaiting[i].slot >= 0)
+        src->awaiting[k++] = src->awaiting[i];
+    src->n_awaiting = k;
+    src->dead_awaiting = 0;
+  }
+  if (src->n_awaiting == src->cap_awaiting) {
+    long cap = src->cap_awaiting ? 2 * src->cap_awaiting : 256;
+    awaiting_t *a = realloc(src->awaiting, (size_t)cap * sizeof *a);
+    if (!a)
+      return -1;
+    src->awaiting = a;
+    src->cap_awaiting = cap;
+  }
+  src->awaiting[src->n_awaiting++] = (awaiting_t){q->rec.id, slot};
+  return 0;
+}
+
+/* After a request of a session class is made: opens the conversation (first turn) or carries it on, and
+ * waits for the reply when turns are left. The slot is released when the conversation ends. */
+static void session_continue(cpn_sources_t *src, const cpn_req_t *q, int slot)
+{
+  const cpn_class_spec_t *c = &src->sc->classes[q->rec.cls];
+  if (slot < 0) {
+    unsigned turns = cpn_dist_draw(&c->session_turns, src->tok_rng);
+    if (turns < 2)
+      return;
+    if ((slot = session_alloc(src)) < 0) {
+      cpn_sim_fail(src->sim, cpn_error_set(CPN_ENOMEM, "sources: out of memory (sessions)"));
+      return;
+    }
+    src->sessions[slot] = (session_t){.origin = q->rec.origin, .cls = q->rec.cls, .tenant = q->rec.tenant,
+                                      .model = q->rec.model, .turns_left = (int)turns - 1, .next_free = -1};
+  } else if (src->sessions[slot].turns_left <= 0) {
+    session_release(src, slot);
+    return;
+  }
+  src->sessions[slot].context_tokens = (double)q->rec.prompt_tokens + q->rec.output_tokens;
+  if (await_reply(src, q, slot) != 0)
+    cpn_sim_fail(src->sim, cpn_error_set(CPN_ENOMEM, "sources: out of memory (sessions)"));
+}
+
+void cpn_sources_replied(cpn_sources_t *src, const cpn_req_t *q)
+{
+  if (!src || src->n_awaiting == 0)
+    return;
+  long lo = 0, hi = src->n_awaiting - 1;
+  while (lo < hi) {
+    long mid = lo + (hi - lo) / 2;
+    if (src->awaiting[mid].id < q->rec.id)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  awaiting_t *w = &src->awaiting[lo];
+  if (w->id != q->rec.id || w->slot < 0)
+    return;
+  int slot = w->slot;
+  w->slot = -1;
+  src->dead_awaiting++;
+  const cpn_class_spec_t *c = &src->sc->classes[src->sessions[slot].cls];
+  double t = cpn_sim_now(src->sim) - c->session_think_s * log(gsl_rng_uniform_pos(src->tok_rng));
+  if (t < src->t_end_arrivals && !budget_spent(src))
+    schedule(src, t, src->ev_session, slot);
+  else
+    session_release(src, slot); /* the conversation ends with the arrivals */
+}
+
+static void on_session(void *ctx, const cpn_event_t *e)
+{
+  cpn_sources_t *src = ctx;
+  src->pending--;
+  int slot = e->idx;
+  if (budget_spent(src)) {
+    session_release(src, slot);
+    return;
+  }
+  session_t *s = &src->sessions[slot];
+  const cpn_class_spec_t *c = &src->sc->classes[s->cls];
+  const cpn_token_window_t *w = token_window(c, cpn_sim_now(src->sim));
+  double prompt = s->context_tokens + cpn_dist_draw(w ? &w->prompt_tokens : &c->prompt_tokens, src->tok_rng);
+  long output = cpn_dist_draw(w ? &w->output_tokens : &c->output_tokens, src->tok_rng);
+  if (prompt > 4294967295.0)
+    prompt = 4294967295.0;
+  s->turns_left--;
+  cpn_req_t *q = new_request(src, s->origin, s->cls, s->tenant, s->model, (long)prompt, output);
+  if (!q) {
+    session_release(src, slot);
+    return;
+  }
+  session_continue(src, q, slot);
+  cpn_gateway_admit(src->gw, q);
 }
 
 static void on_arrival(void *ctx, const cpn_event_t *e)
@@ -89,13 +264,15 @@ static void on_arrival(void *ctx, const cpn_event_t *e)
   if (budget_spent(src))
     return; /* the request budget is spent: this origin's pending arrival never happens */
   int o = e->idx;
-  cpn_req_t *q = new_request(src, o, -1, -1, -1, -1);
+  cpn_req_t *q = new_request(src, o, -1, -1, -1, -1, -1);
   /* Next arrival of this origin. */
   if (!budget_spent(src)) {
     double t = cpn_arrival_next(&src->arrivals[o], cpn_sim_now(src->sim), src->arr_rng[o]);
     if (t < src->t_end_arrivals)
       schedule(src, t, src->ev_arrival, o);
   }
+  if (q && src->sc->classes[q->rec.cls].session)
+    session_continue(src, q, -1);
   if (q)
     cpn_gateway_admit(src->gw, q);
 }
@@ -118,8 +295,12 @@ static void trace_schedule(cpn_sources_t *src)
     cpn_sim_fail(src->sim, CPN_EINVAL); /* the reader's message names the file, line, column and problem */
     return;
   }
-  if (rc == 0 || src->row.t_s >= src->t_end_arrivals)
+  if (rc == 0)
     return;
+  if (src->row.t_s >= src->t_end_arrivals) {
+    cpn_trace_unread(src->trace); /* read to see its time, never replayed: not counted as replayed */
+    return;
+  }
   schedule(src, src->row.t_s, src->ev_trace, 0);
 }
 
@@ -130,7 +311,7 @@ static void on_trace(void *ctx, const cpn_event_t *e)
   const cpn_trace_row_t *row = &src->row;
   src->pending--;
   /* Names the trace gives must exist; missing ones are drawn from their weights (assignment stream). */
-  int o = -1, tenant = -1, model = -1;
+  int o = -1, cls = -1, tenant = -1, model = -1;
   double u = gsl_rng_uniform(src->assign_rng);
   if (row->origin[0]) {
     o = name_index(row->origin, sc->origins[0].name, sizeof sc->origins[0], sc->n_origins);
@@ -152,7 +333,12 @@ static void on_trace(void *ctx, const cpn_event_t *e)
                                          sc->demand.trace_file, row->line, row->model));
     return;
   }
-  cpn_req_t *q = new_request(src, o, tenant, model, row->prompt_tokens, row->output_tokens);
+  if (row->cls[0] && (cls = name_index(row->cls, sc->classes[0].name, sizeof sc->classes[0], sc->n_classes)) < 0) {
+    cpn_sim_fail(src->sim, cpn_error_set(CPN_EINVAL, "%s:%ld: class '%s' is not a class of the scenario",
+                                         sc->demand.trace_file, row->line, row->cls));
+    return;
+  }
+  cpn_req_t *q = new_request(src, o, cls, tenant, model, row->prompt_tokens, row->output_tokens);
   trace_schedule(src);
   if (q)
     cpn_gateway_admit(src->gw, q);
@@ -187,6 +373,7 @@ static cpn_err_t open_trace(cpn_sources_t *src)
   COL(model_col, trace_model_col)
   COL(tenant_col, trace_tenant_col)
   COL(origin_col, trace_origin_col)
+  COL(class_col, trace_class_col)
 #undef COL
   o.time_scale = d->trace_time_scale > 0 ? d->trace_time_scale : 1.0;
   o.rate_scale = d->trace_rate_scale > 0 ? d->trace_rate_scale : 1.0;
@@ -200,33 +387,57 @@ static cpn_err_t open_trace(cpn_sources_t *src)
 }
 
 /* The arrival process of origin o. An origin with rate 0 makes no request (it is valid: a demand
- * switched off with --set). */
-static cpn_err_t arrival_init(cpn_arrival_t *a, const cpn_scenario_t *sc, int o)
+ * switched off with --set). Poisson with the linear diurnal profile keeps its thinning (the same draws
+ * as before schedules existed); every other process with a profile, and every origin with a schedule,
+ * follows a rate schedule by time change (cpn_arrival_t.schedule). */
+static cpn_err_t arrival_init(cpn_arrival_t *a, const cpn_scenario_t *sc, int o, origin_schedule_t *ss)
 {
   const cpn_origin_spec_t *os = &sc->origins[o];
+  const cpn_demand_spec_t *d = &sc->demand;
   memset(a, 0, sizeof *a);
-  a->kind = sc->demand.arrival;
-  a->rate_rps = os->rate_rps * sc->demand.scale;
-  a->cv = sc->demand.cv;
-  a->diurnal = sc->demand.diurnal_enabled ? &sc->demand.diurnal : NULL;
+  a->kind = d->arrival;
+  a->rate_rps = os->rate_rps * d->scale;
+  a->cv = os->cv > 0 ? os->cv : d->cv;
+  a->diurnal = d->diurnal_enabled ? &d->diurnal : NULL;
   a->tz_offset_h = os->tz_h;
   a->start_utc_h = sc->run.start_utc_h;
-  a->burst_factor = sc->demand.burst_factor;
-  a->burst_mean_s = sc->demand.burst_mean_s;
-  a->calm_mean_s = sc->demand.calm_mean_s;
+  a->burst_factor = d->burst_factor;
+  a->burst_mean_s = d->burst_mean_s;
+  a->calm_mean_s = d->calm_mean_s;
   a->mmpp_state = 0;
   a->mmpp_switch_s = -1;
-  if (a->rate_rps > 0 && cpn_arrival_prepare(a) != 0)
+  if (os->n_windows > 0) {
+    if (!(ss->rates = malloc((size_t)os->n_windows * sizeof *ss->rates)))
+      return cpn_error_set(CPN_ENOMEM, "sources: out of memory (schedule)");
+    for (int i = 0; i < os->n_windows; i++)
+      ss->rates[i] = os->window_rate_rps[i] * d->scale;
+    ss->pw = (cpn_piecewise_t){.n = os->n_windows, .t_start_s = os->window_t_s, .rate_rps = ss->rates,
+                               .period_s = os->schedule_period_s,
+                               .interp = os->schedule_linear ? CPN_PW_LINEAR : CPN_PW_STEP};
+    a->schedule = &ss->pw;
+    a->diurnal = NULL;
+  } else if (a->diurnal && a->rate_rps > 0 && (a->kind != CPN_ARR_POISSON || d->diurnal_step)) {
+    cpn_diurnal_schedule(a->diurnal, a->rate_rps, a->tz_offset_h, a->start_utc_h,
+                         d->diurnal_step ? CPN_PW_STEP : CPN_PW_LINEAR, ss->t24, ss->r24, &ss->pw);
+    a->schedule = &ss->pw;
+    a->diurnal = NULL;
+  }
+  if ((a->schedule || a->rate_rps > 0) && cpn_arrival_prepare(a) != 0)
     return cpn_error_set(CPN_EINVAL, "%s:%d: origins.%s: invalid arrival process parameters", sc->file, os->line,
                          os->name);
   return CPN_OK;
 }
 
+/* An origin makes requests when it has a schedule or a positive rate. */
+static int arrival_active(const cpn_arrival_t *a) { return a->schedule || a->rate_rps > 0; }
+
 cpn_err_t cpn_sources_check(const cpn_scenario_t *sc)
 {
   for (int o = 0; o < sc->n_origins; o++) {
     cpn_arrival_t a;
-    cpn_err_t err = arrival_init(&a, sc, o);
+    origin_schedule_t ss = {0};
+    cpn_err_t err = arrival_init(&a, sc, o, &ss);
+    free(ss.rates);
     if (err)
       return err;
   }
@@ -245,12 +456,13 @@ cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim
   size_t no = (size_t)(src->n_origins ? src->n_origins : 1);
   src->arr_rng = calloc(no, sizeof(gsl_rng *));
   src->arrivals = calloc(no, sizeof *src->arrivals);
+  src->schedules = calloc(no, sizeof *src->schedules);
   src->tok_rng = cpn_rng_stream(seed, CPN_STREAM_TOKENS);
   src->class_cdf = cpn_rng_cdf(&sc->classes[0].share, sizeof sc->classes[0], sc->n_classes);
   src->tenant_cdf = cpn_rng_cdf(&sc->tenants[0].share, sizeof sc->tenants[0], sc->n_tenants);
   src->model_cdf = cpn_rng_cdf(&sc->models[0].share, sizeof sc->models[0], sc->n_models);
   cpn_err_t err = CPN_OK;
-  if (!src->arr_rng || !src->arrivals || !src->tok_rng || !src->class_cdf || !src->tenant_cdf || !src->model_cdf)
+  if (!src->arr_rng || !src->arrivals || !src->schedules || !src->tok_rng || !src->class_cdf || !src->tenant_cdf || !src->model_cdf)
     err = cpn_error_set(CPN_ENOMEM, "sources: out of memory (workload)");
   for (int o = 0; !err && o < src->n_origins; o++) {
     src->arr_rng[o] = cpn_rng_stream(seed, CPN_STREAM_ARRIVALS + (unsigned long)o);
@@ -258,7 +470,7 @@ cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim
       err = cpn_error_set(CPN_ENOMEM, "sources: out of memory (streams)");
       break;
     }
-    err = arrival_init(&src->arrivals[o], sc, o);
+    err = arrival_init(&src->arrivals[o], sc, o, &src->schedules[o]);
   }
   if (!err && sc->demand.trace_file[0])
     err = open_trace(src);
@@ -268,6 +480,8 @@ cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim
   }
   src->ev_arrival = cpn_sim_kind(sim, "sources.arrival", on_arrival, src);
   src->ev_trace = cpn_sim_kind(sim, "sources.trace", on_trace, src);
+  src->ev_session = cpn_sim_kind(sim, "sources.session", on_session, src);
+  src->free_session = -1;
   *out = src;
   return CPN_OK;
 }
@@ -276,7 +490,7 @@ cpn_err_t cpn_sources_start(cpn_sources_t *src)
 {
   for (int o = 0; o < src->n_origins; o++) {
     cpn_arrival_t *a = &src->arrivals[o];
-    if (a->rate_rps > 0 && !src->sc->demand.trace_file[0]) {
+    if (arrival_active(a) && !src->sc->demand.trace_file[0]) {
       double t = cpn_arrival_next(a, 0.0, src->arr_rng[o]);
       if (t < src->t_end_arrivals)
         schedule(src, t, src->ev_arrival, o);
@@ -299,6 +513,10 @@ void cpn_sources_free(cpn_sources_t *src)
   if (src->tok_rng)
     gsl_rng_free(src->tok_rng);
   free(src->arrivals);
+  if (src->schedules)
+    for (int o = 0; o < src->n_origins; o++)
+      free(src->schedules[o].rates);
+  free(src->schedules);
   free(src->class_cdf);
   free(src->tenant_cdf);
   free(src->model_cdf);
@@ -306,6 +524,8 @@ void cpn_sources_free(cpn_sources_t *src)
   if (src->assign_rng)
     gsl_rng_free(src->assign_rng);
   free(src->origin_cdf);
+  free(src->sessions);
+  free(src->awaiting);
   free(src);
 }
 

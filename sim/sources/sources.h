@@ -1,6 +1,8 @@
 /* sources: where requests come from. Generators draw arrivals per origin (Poisson with a diurnal
  * profile, Gamma, Weibull, MMPP) and each request's class, tenant, model and token counts; trace replay
- * reads them from a file (sources/trace.c) and draws only what a row lacks. Each new request is
+ * reads them from a file (sources/trace.c) and draws only what a row lacks. A class with a session makes
+ * conversations: each completed turn with turns left brings the next after a think time, its prompt
+ * the previous prompt and output plus new tokens. Each new request is
  * counted by accounting and handed to the gateway.
  *
  * Owns: the arrival processes and their random streams (one per origin), the workload stream, the
@@ -27,6 +29,9 @@ cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim
 void cpn_sources_free(cpn_sources_t *src);
 /* Schedules the first arrival of each origin, then the first trace row. */
 cpn_err_t cpn_sources_start(cpn_sources_t *src);
+/* The reply of q reached its user (completed): when q is a turn of a conversation with turns left,
+ * its next turn is scheduled after a think time. Called by run/ before accounting ends q. */
+void cpn_sources_replied(cpn_sources_t *src, const cpn_req_t *q);
 /* Arrival events still in the event core. */
 long cpn_sources_pending(const cpn_sources_t *src);
 /* The trace reader (NULL when the demand is generated). */

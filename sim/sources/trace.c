@@ -25,9 +25,9 @@
 #include <sys/types.h>
 
 /* The mapped fields of a row. */
-enum { F_TIME = 0, F_PROMPT, F_OUTPUT, F_MODEL, F_TENANT, F_ORIGIN, F_N };
-static const char *const FIELD_OPTION[F_N] = {"time_col", "prompt_col", "output_col",
-                                              "model_col", "tenant_col", "origin_col"};
+enum { F_TIME = 0, F_PROMPT, F_OUTPUT, F_MODEL, F_TENANT, F_ORIGIN, F_CLASS, F_SESSION, F_N };
+static const char *const FIELD_OPTION[F_N] = {"time_col",   "prompt_col", "output_col", "model_col",
+                                              "tenant_col", "origin_col", "class_col",  "session_col"};
 
 /* A value found on a line: text (CSV fields and JSON strings are NUL-terminated in the line buffer;
  * JSON numbers and literals are spans), its 1-based byte column, and for JSON its type. */
@@ -132,6 +132,8 @@ static const char *mapped_name(const cpn_trace_options_t *o, int f) {
   case F_MODEL: return o->model_col;
   case F_TENANT: return o->tenant_col;
   case F_ORIGIN: return o->origin_col;
+  case F_CLASS: return o->class_col;
+  case F_SESSION: return o->session_col;
   }
   assert(!"bad field");
   return "";
@@ -802,6 +804,8 @@ static int read_row(cpn_trace_t *t, reader_t *r) {
     if (rc == 0) rc = get_string(t, r, F_MODEL, &v[F_MODEL], row->model);
     if (rc == 0) rc = get_string(t, r, F_TENANT, &v[F_TENANT], row->tenant);
     if (rc == 0) rc = get_string(t, r, F_ORIGIN, &v[F_ORIGIN], row->origin);
+    if (rc == 0) rc = get_string(t, r, F_CLASS, &v[F_CLASS], row->cls);
+    if (rc == 0) rc = get_string(t, r, F_SESSION, &v[F_SESSION], row->session);
     if (rc == 0 && r->have_prev && tau < r->prev_tau)
       rc = bad(t, r, v[F_TIME].col, "%s '%s': time goes backwards: %.9g s, the previous row was at %.9g s", what(t),
                mapped_name(&t->o, F_TIME), tau, r->prev_tau);
@@ -989,6 +993,14 @@ int cpn_trace_next(cpn_trace_t *t, cpn_trace_row_t *row) {
 long cpn_trace_skipped(const cpn_trace_t *t) { return t->st.bad_lines; }
 
 long cpn_trace_rows_read(const cpn_trace_t *t) { return t->st.rows_returned; }
+
+/* The row last returned goes back on the heap (its copy's refill is undone), so the counts are of rows
+ * the caller used, and the next cpn_trace_next returns the same row again. */
+void cpn_trace_unread(cpn_trace_t *t) {
+  assert(t && !t->failed && t->nrefill > 0 && t->st.rows_returned > 0);
+  heap_push(t, t->refill[--t->nrefill]);
+  t->st.rows_returned--;
+}
 
 const char *cpn_trace_first_skip_message(const cpn_trace_t *t) { return t->first_skip; }
 

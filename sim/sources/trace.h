@@ -70,6 +70,8 @@ typedef struct {
   int require_rows;       /* 1: a trace that yields no row at all (no data rows, every row bad and skipped,
                            * all before start_offset_s, all thinned) is an error naming the file and the
                            * reason (cpn_trace_next -1), not an empty replay. Default 0 */
+  char class_col[CPN_TRACE_NAME_MAX];   /* optional, "" = absent: the service class */
+  char session_col[CPN_TRACE_NAME_MAX]; /* optional, "" = absent: the conversation (session) id */
 } cpn_trace_options_t;
 
 /* One request of the trace. Token counts may be 0 (passed through as recorded). */
@@ -80,6 +82,8 @@ typedef struct {
   long line;                           /* 1-based line of the file the row came from */
   int copy;                            /* superposed copy, 0 .. ceil(rate_scale)-1 */
   int pass;                            /* loop pass, 0 for the first reading of the file */
+  char cls[CPN_TRACE_NAME_MAX];        /* service class, "" if unmapped */
+  char session[CPN_TRACE_NAME_MAX];    /* session (conversation) id, "" if unmapped */
 } cpn_trace_row_t;
 
 /* Counters, for logs and for the summary. */
@@ -126,8 +130,11 @@ int cpn_trace_next(cpn_trace_t *t, cpn_trace_row_t *row);
 
 /* Bad lines skipped so far (each line of the file counted once, however many copies or passes). */
 long cpn_trace_skipped(const cpn_trace_t *t);
-/* Rows returned by cpn_trace_next so far. */
+/* Rows returned by cpn_trace_next so far (less those given back with cpn_trace_unread). */
 long cpn_trace_rows_read(const cpn_trace_t *t);
+/* Gives back the row the last cpn_trace_next returned (1), e.g. one past the end of the arrivals: it is
+ * not counted as returned, and the next call returns it again. At most once per cpn_trace_next. */
+void cpn_trace_unread(cpn_trace_t *t);
 /* The message of the first skipped bad line ("" if none), for a log line next to the count. */
 const char *cpn_trace_first_skip_message(const cpn_trace_t *t);
 void cpn_trace_stats(const cpn_trace_t *t, cpn_trace_stats_t *s);

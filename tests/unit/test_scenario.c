@@ -485,6 +485,12 @@ static void dist_equal(const cpn_dist_t *a, const cpn_dist_t *b)
   assert_close(a->mean, b->mean, 0);
   assert_close(a->min, b->min, 0);
   assert_close(a->max, b->max, 0);
+  assert_int_equal(a->n, b->n);
+  assert_int_equal(a->interpolate, b->interpolate);
+  for (int i = 0; i < a->n; i++) {
+    assert_close(a->values[i], b->values[i], 0);
+    assert_close(a->cdf[i], b->cdf[i], 1e-15);
+  }
 }
 
 static void params_equal(int na, const char (*ka)[CPN_NAME_MAX], const double *va, int nb,
@@ -524,6 +530,7 @@ static void scenario_equal(const cpn_scenario_t *a, const cpn_scenario_t *b)
   assert_close(a->demand.burst_mean_s, b->demand.burst_mean_s, 0);
   assert_close(a->demand.calm_mean_s, b->demand.calm_mean_s, 0);
   assert_int_equal(a->demand.diurnal_enabled, b->demand.diurnal_enabled);
+  assert_int_equal(a->demand.diurnal_step, b->demand.diurnal_step);
   for (int h = 0; h < 24; h++) /* renormalising an already normalised profile may move the last bit */
     assert_close(a->demand.diurnal.hourly[h], b->demand.diurnal.hourly[h], 1e-14);
   assert_int_equal(a->n_models, b->n_models);
@@ -542,6 +549,15 @@ static void scenario_equal(const cpn_scenario_t *a, const cpn_scenario_t *b)
     assert_close(x->reply_bytes_per_token, y->reply_bytes_per_token, 0);
     dist_equal(&x->prompt_tokens, &y->prompt_tokens);
     dist_equal(&x->output_tokens, &y->output_tokens);
+    assert_int_equal(x->session, y->session);
+    dist_equal(&x->session_turns, &y->session_turns);
+    assert_close(x->session_think_s, y->session_think_s, 0);
+    assert_int_equal(x->n_token_windows, y->n_token_windows);
+    for (int w = 0; w < x->n_token_windows; w++) {
+      assert_close(x->token_windows[w].from_s, y->token_windows[w].from_s, 0);
+      dist_equal(&x->token_windows[w].prompt_tokens, &y->token_windows[w].prompt_tokens);
+      dist_equal(&x->token_windows[w].output_tokens, &y->token_windows[w].output_tokens);
+    }
   }
   assert_int_equal(a->n_tenants, b->n_tenants);
   for (int i = 0; i < a->n_tenants; i++)
@@ -586,6 +602,14 @@ static void scenario_equal(const cpn_scenario_t *a, const cpn_scenario_t *b)
     assert_close(x->tz_h, y->tz_h, 0);
     assert_close(x->access_latency_s, y->access_latency_s, 0);
     assert_close(x->rate_rps, y->rate_rps, 0);
+    assert_close(x->cv, y->cv, 0);
+    assert_int_equal(x->n_windows, y->n_windows);
+    assert_close(x->schedule_period_s, y->schedule_period_s, 0);
+    assert_int_equal(x->schedule_linear, y->schedule_linear);
+    for (int j = 0; j < x->n_windows; j++) {
+      assert_close(x->window_t_s[j], y->window_t_s[j], 0);
+      assert_close(x->window_rate_rps[j], y->window_rate_rps[j], 0);
+    }
     assert_int_equal(x->n_allowed, y->n_allowed);
     for (int j = 0; j < x->n_allowed; j++)
       assert_string_equal(x->allowed[j], y->allowed[j]);
@@ -626,8 +650,9 @@ static void roundtrip_print_reload_equal(void **state)
                              "run: {seed: 18446744073709551615, network_mode: flow, policy: \"a \\\"quoted\\\" "
                              "policy\", max_requests: 123456789, warmup_s: 60.5, start_utc_h: 23.75}\n"
                              "demand:\n"
-                             "  arrival: mmpp\n"
-                             "  burst_factor: 2.385\n"
+                             "  arrival: weibull\n"
+                             "  cv: 2.385\n"
+                             "  diurnal_interp: step\n"
                              "  diurnal: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, "
                              "2, 0.1]\n"
                              "classes:\n"
@@ -653,6 +678,24 @@ static void roundtrip_print_reload_equal(void **state)
   roundtrip_one(p, NULL, 0, "rich-printed.yaml");
   const char *sets[] = {"demand.diurnal=default"};
   roundtrip_one(p, sets, 1, "rich-default-printed.yaml");
+  /* Workload keys: an origin schedule (inline and from a CSV), per-origin cv, empirical tables. */
+  write_file("rates.csv", "t_s,rate_rps,note\n0,2.385,a\n3600,0,b\n7200,1.5,c\n");
+  write_file("lengths.csv", "values,cdf\n1,0\n100,0.45\n2000,0.9\n4000,1\n");
+  p = write_file("workload.yaml",
+                 GOOD_HEAD
+                 "demand: {arrival: gamma, cv: 2}\n"
+                 "classes:\n"
+                 "  - {name: c, prompt_tokens: {dist: empirical, values: [64, 1024, 8000], probs: [0.7, 0.25, 0.05]}, "
+                 "output_tokens: {dist: empirical, file: lengths.csv, max: 3000}, "
+                 "session: {turns: {dist: geometric, mean: 3.5}, think_s: 12.5}, "
+                 "token_windows: [{from_s: 600, prompt_tokens: {dist: constant, mean: 77}}, "
+                 "{from_s: 1200.5, output_tokens: {dist: empirical, values: [5, 50], cdf: [0.25, 1]}}]}\n"
+                 "sites: [{name: s1, pools: []}]\n"
+                 "origins:\n"
+                 "  - {name: o, node: s1, cv: 3.5, schedule: {interp: linear, period_s: 86400, t_s: [0, 43200], "
+                 "rate_rps: [1, 3]}}\n"
+                 "  - {name: q, node: s1, schedule: {file: rates.csv}}\n");
+  roundtrip_one(p, NULL, 0, "workload-printed.yaml");
 }
 
 static void great_circle_default_latency(void **state)

@@ -519,6 +519,223 @@ static void azure_fits_match_constants(void **state) {
   free(o);
 }
 
+
+/* ------------------------------------------------------------------------------------------------- */
+/* Rate schedules and the time change (issue 14) */
+
+/* cpn_piecewise_advance inverts the integral: for steps and linear windows, with a phase and across
+ * periods, the integral from now to the returned time is e. */
+static void advance_inverts_integral(void **state) {
+  (void)state;
+  gsl_rng *r = rng_new(14);
+  const double t0[] = {0, 900, 2000, 3000}, rate[] = {2.385, 0, 7.5, 1.25};
+  for (int interp = 0; interp < 2; interp++)
+    for (int periodic = 0; periodic < 2; periodic++) {
+      cpn_piecewise_t p = {.n = 4, .t_start_s = t0, .rate_rps = rate, .period_s = periodic ? 3600 : 0,
+                           .interp = (cpn_piecewise_interp_t)interp, .phase_s = periodic ? 1234.5 : 0};
+      assert_int_equal(cpn_piecewise_check(&p), 0);
+      for (int k = 0; k < 2000; k++) {
+        double now = gsl_rng_uniform(r) * 20000, e = gsl_rng_uniform(r) * 30000;
+        double t = cpn_piecewise_advance(&p, now, e);
+        assert_true(t > now);
+        assert_true(isfinite(t));
+        double got = cpn_piecewise_integral(&p, now, t);
+        if (fabs(got - e) > 1e-7 * (1 + e)) fail_msg("interp %d periodic %d: integral %.12g, want %.12g", interp, periodic, got, e);
+      }
+    }
+  /* Linear: the rate midway between two points is their mean. */
+  cpn_piecewise_t lin = {.n = 4, .t_start_s = t0, .rate_rps = rate, .interp = CPN_PW_LINEAR};
+  assert_rel(cpn_piecewise_rate_at(&lin, 2500), (7.5 + 1.25) / 2, 1e-12);
+  assert_rel(cpn_piecewise_rate_at(&lin, 5000), 1.25, 1e-12); /* one-shot: the last rate holds */
+  gsl_rng_free(r);
+}
+
+/* Local-hour counts of a process over whole days. */
+static void hourly_counts(cpn_arrival_t *a, gsl_rng *r, double days, size_t *by_hour, size_t n_hours) {
+  double t = 0, horizon_s = days * 86400;
+  while ((t = cpn_arrival_next(a, t, r)) < horizon_s) {
+    size_t h = (size_t)floor(t / 3600.0);
+    if (h < n_hours) by_hour[h]++;
+  }
+}
+
+/* Done-when 1: an hourly step profile [2,0,2,0,...] gives alternating hourly counts (the odd hours
+ * get nothing, the even ones twice the mean), while the linear profile flattens it. */
+static void hourly_step_profile_alternates(void **state) {
+  (void)state;
+  cpn_diurnal_t prof;
+  for (int i = 0; i < 24; i++) prof.hourly[i] = i % 2 ? 0 : 2;
+  double ts[24], rs[24];
+  cpn_piecewise_t sched;
+  enum { DAYS = 5, HOURS = DAYS * 24 };
+  for (int interp = 0; interp < 2; interp++) {
+    /* Simulated 0 is local 00:00 (UTC 16:00 at UTC+8), so hour k of the run is local hour k mod 24. */
+    cpn_diurnal_schedule(&prof, 2.0, 8.0, 16.0, (cpn_piecewise_interp_t)interp, ts, rs, &sched);
+    gsl_rng *r = rng_new(77);
+    cpn_arrival_t a = {.kind = CPN_ARR_POISSON, .schedule = &sched};
+    assert_int_equal(cpn_arrival_prepare(&a), 0);
+    size_t by_hour[HOURS] = {0};
+    hourly_counts(&a, r, DAYS, by_hour, HOURS);
+    for (int h = 0; h < HOURS; h++) {
+      double want = interp == CPN_PW_STEP ? (h % 2 ? 0 : 2 * 2.0 * 3600) : 2.0 * 3600;
+      if (want == 0) {
+        assert_int_equal(by_hour[h], 0);
+      } else if (fabs((double)by_hour[h] - want) > 4.5 * sqrt(want)) {
+        fail_msg("interp %d hour %d: %zu arrivals, want %.0f +- %.0f", interp, h, by_hour[h], want, 4.5 * sqrt(want));
+      }
+    }
+    gsl_rng_free(r);
+  }
+}
+
+static double correlation(const double *x, const double *y, int n) {
+  double mx = 0, my = 0;
+  for (int i = 0; i < n; i++) mx += x[i] / n, my += y[i] / n;
+  double sxy = 0, sxx = 0, syy = 0;
+  for (int i = 0; i < n; i++) sxy += (x[i] - mx) * (y[i] - my), sxx += (x[i] - mx) * (x[i] - mx), syy += (y[i] - my) * (y[i] - my);
+  return sxy / sqrt(sxx * syy);
+}
+
+/* Done-when 2: gamma arrivals with CV 3 under the default (linear) diurnal profile follow it (hourly
+ * counts correlate with the profile's hourly means above 0.9) and keep CV 3 within 5% in every hour. */
+static void gamma_cv3_follows_diurnal_and_keeps_cv(void **state) {
+  (void)state;
+  const cpn_diurnal_t *prof = &CPN_DIURNAL_DEFAULT;
+  double ts[24], rs[24];
+  cpn_piecewise_t sched;
+  const double rate = 20.0, tz = 8.0, start_utc = 0.0;
+  cpn_diurnal_schedule(prof, rate, tz, start_utc, CPN_PW_LINEAR, ts, rs, &sched);
+  gsl_rng *r = rng_new(3);
+  cpn_arrival_t a = {.kind = CPN_ARR_GAMMA, .cv = 3.0, .schedule = &sched};
+  assert_int_equal(cpn_arrival_prepare(&a), 0);
+  enum { DAYS = 6, HOURS = DAYS * 24 };
+  double count[HOURS] = {0}, want[HOURS];
+  /* Per local hour: sum and sum of squares of the gaps that start in it. */
+  double s1[24] = {0}, s2[24] = {0}, n[24] = {0};
+  double t = 0, horizon = DAYS * 86400.0;
+  for (;;) {
+    double next = cpn_arrival_next(&a, t, r);
+    if (next >= horizon) break;
+    count[(int)(next / 3600)]++;
+    int lh = (int)fmod(floor(t / 3600) + start_utc + tz, 24);
+    double g = next - t;
+    s1[lh] += g, s2[lh] += g * g, n[lh]++;
+    t = next;
+  }
+  for (int h = 0; h < HOURS; h++) {
+    int lh = (int)fmod(h + start_utc + tz, 24);
+    want[h] = rate * 3600 * 0.5 * (prof->hourly[lh] + prof->hourly[(lh + 1) % 24]);
+  }
+  double rho = correlation(count, want, HOURS);
+  if (!(rho > 0.9)) fail_msg("correlation of hourly counts with the profile %.3f <= 0.9", rho);
+  double cv_lo = INFINITY, cv_hi = 0;
+  for (int lh = 0; lh < 24; lh++) {
+    double m = s1[lh] / n[lh], var = s2[lh] / n[lh] - m * m, cv = sqrt(var) / m;
+    if (fabs(cv - 3.0) > 0.05 * 3.0) fail_msg("local hour %d: CV %.3f (n %.0f), not within 5%% of 3", lh, cv, n[lh]);
+    cv_lo = fmin(cv_lo, cv), cv_hi = fmax(cv_hi, cv);
+  }
+  print_message("gamma CV 3, default profile: correlation %.4f, CV per local hour %.3f .. %.3f\n", rho, cv_lo, cv_hi);
+  gsl_rng_free(r);
+}
+
+/* A schedule with MMPP, or with a diurnal profile as well, is refused. */
+static void schedule_refuses_mmpp_and_double_profile(void **state) {
+  (void)state;
+  const double t0[] = {0}, rate[] = {1};
+  cpn_piecewise_t p = {.n = 1, .t_start_s = t0, .rate_rps = rate};
+  cpn_arrival_t m = {.kind = CPN_ARR_MMPP, .burst_factor = 4, .burst_mean_s = 60, .calm_mean_s = 600, .schedule = &p};
+  assert_int_equal(cpn_arrival_prepare(&m), -1);
+  cpn_arrival_t d = {.kind = CPN_ARR_POISSON, .diurnal = &CPN_DIURNAL_DEFAULT, .schedule = &p};
+  assert_int_equal(cpn_arrival_prepare(&d), -1);
+  cpn_arrival_t w = {.kind = CPN_ARR_WEIBULL, .cv = 2.385, .schedule = &p};
+  assert_int_equal(cpn_arrival_prepare(&w), 0);
+}
+
+/* A Weibull on a constant schedule keeps its rate and CV (the unit-rate shape is the right one). */
+static void weibull_on_schedule_keeps_rate_and_cv(void **state) {
+  (void)state;
+  const double t0[] = {0}, rate[] = {4.5};
+  cpn_piecewise_t p = {.n = 1, .t_start_s = t0, .rate_rps = rate};
+  cpn_arrival_t a = {.kind = CPN_ARR_WEIBULL, .cv = 2.385, .schedule = &p};
+  assert_int_equal(cpn_arrival_prepare(&a), 0);
+  gsl_rng *r = rng_new(9);
+  size_t n = 400000;
+  double *g = gaps(&a, r, n), m, cv;
+  mean_cv(g, n, &m, &cv);
+  assert_rel(m, 1 / 4.5, 0.02);
+  assert_rel(cv, 2.385, 0.05);
+  free(g);
+  gsl_rng_free(r);
+}
+
+/* ------------------------------------------------------------------------------------------------- */
+/* Empirical token distributions */
+
+/* Done-when 3: a bimodal length table (a CDF at points, uniform between them): the quantiles drawn
+ * match the table's within sampling error (plus half a token of rounding). */
+static void empirical_bimodal_quantiles_match_table(void **state) {
+  (void)state;
+  const double v[] = {10, 100, 200, 1500, 2500, 4000}, F[] = {0, 0.45, 0.6, 0.65, 0.95, 1.0};
+  const char *why;
+  assert_int_equal(cpn_dist_check_table(6, v, F, &why), 0);
+  cpn_dist_t d = {.kind = CPN_DIST_EMPIRICAL, .n = 6, .values = v, .cdf = F, .interpolate = 1, .min = 1};
+  gsl_rng *r = rng_new(31);
+  enum { N = 200000 };
+  double *x = malloc(N * sizeof *x), sum = 0;
+  assert_non_null(x);
+  for (int i = 0; i < N; i++) sum += x[i] = cpn_dist_draw(&d, r);
+  qsort(x, N, sizeof *x, cmp_double);
+  const double qs[] = {0.05, 0.2, 0.4, 0.5, 0.62, 0.7, 0.8, 0.9, 0.97};
+  for (size_t k = 0; k < sizeof qs / sizeof qs[0]; k++) {
+    double q = qs[k];
+    int i = 1;
+    while (F[i] < q) i++;
+    double dens = (F[i] - F[i - 1]) / (v[i] - v[i - 1]);
+    double want = v[i - 1] + (q - F[i - 1]) / dens;
+    double got = x[(size_t)(q * N)], tol = 0.5 + 1 + 4 * sqrt(q * (1 - q) / N) / dens;
+    if (fabs(got - want) > tol) fail_msg("q %.2f: drawn %.1f, table %.1f (tolerance %.1f)", q, got, want, tol);
+  }
+  /* Nothing between the modes' ends and the gap 200..1500 holds only 5%. */
+  assert_true(x[0] >= 10 && x[N - 1] <= 4000);
+  assert_rel(sum / N, cpn_dist_mean(&d), 0.01);
+  free(x);
+  gsl_rng_free(r);
+}
+
+/* Discrete table (values and probabilities): only the listed values, at their frequencies. */
+static void empirical_discrete_frequencies(void **state) {
+  (void)state;
+  const double v[] = {64, 1024, 8000}, F[] = {0.7, 0.95, 1.0};
+  cpn_dist_t d = {.kind = CPN_DIST_EMPIRICAL, .n = 3, .values = v, .cdf = F, .min = 1};
+  gsl_rng *r = rng_new(8);
+  enum { N = 100000 };
+  size_t c[3] = {0};
+  for (int i = 0; i < N; i++) {
+    unsigned x = cpn_dist_draw(&d, r);
+    if (x == 64) c[0]++;
+    else if (x == 1024) c[1]++;
+    else if (x == 8000) c[2]++;
+    else fail_msg("drew %u, not a value of the table", x);
+  }
+  const double p[] = {0.7, 0.25, 0.05};
+  for (int k = 0; k < 3; k++)
+    if (fabs((double)c[k] / N - p[k]) > 4 * sqrt(p[k] * (1 - p[k]) / N)) fail_msg("value %g: %zu draws", v[k], c[k]);
+  assert_rel(cpn_dist_mean(&d), 0.7 * 64 + 0.25 * 1024 + 0.05 * 8000, 1e-12);
+  gsl_rng_free(r);
+}
+
+static void empirical_table_check_rejects(void **state) {
+  (void)state;
+  const char *why = NULL;
+  const double v[] = {5, 3}, F[] = {0.5, 1}, G[] = {0.5, 0.9}, v2[] = {1, 2}, H[] = {0.6, 0.4};
+  assert_int_equal(cpn_dist_check_table(2, v, F, &why), -1);
+  assert_non_null(strstr(why, "increasing"));
+  assert_int_equal(cpn_dist_check_table(2, v2, G, &why), -1);
+  assert_non_null(strstr(why, "sum to 1"));
+  assert_int_equal(cpn_dist_check_table(2, v2, H, &why), -1);
+  assert_int_equal(cpn_dist_check_table(0, v2, F, &why), -1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(erlang_c_matches_textbook),
@@ -544,6 +761,14 @@ int main(void) {
     cmocka_unit_test(draws_round_to_nearest),
     cmocka_unit_test(lognormal_fit_recovers_parameters),
     cmocka_unit_test(azure_fits_match_constants),
+    cmocka_unit_test(advance_inverts_integral),
+    cmocka_unit_test(hourly_step_profile_alternates),
+    cmocka_unit_test(gamma_cv3_follows_diurnal_and_keeps_cv),
+    cmocka_unit_test(schedule_refuses_mmpp_and_double_profile),
+    cmocka_unit_test(weibull_on_schedule_keeps_rate_and_cv),
+    cmocka_unit_test(empirical_bimodal_quantiles_match_table),
+    cmocka_unit_test(empirical_discrete_frequencies),
+    cmocka_unit_test(empirical_table_check_rejects),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
