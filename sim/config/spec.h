@@ -148,6 +148,26 @@ typedef struct {
   int trace_skip_errors;       /* demand.trace.errors: skip (1) | stop (0) */
 } cpn_demand_spec_t;
 
+/* faults: one planned or random outage of a link (a, b) or a site; a link may instead be degraded to a
+ * fraction of its bandwidth. */
+typedef struct {
+  char site[CPN_NAME_MAX];     /* a site's outage ... */
+  char a[CPN_NAME_MAX], b[CPN_NAME_MAX]; /* ... or the link between a and b */
+  double at_s;                 /* planned: starts at this time (-1: random, from mtbf_s) */
+  double duration_s;           /* planned: lasts this long (0: until the end of the run) */
+  double bw_fraction;          /* link: bandwidth left while it lasts (0: cut) */
+  double mtbf_s, mttr_s;       /* random: exponential times between failures and to repair */
+  int site_index, link_index;  /* resolved: -1 for the other kind */
+  int line;
+} cpn_fault_spec_t;
+
+typedef struct {
+  double detection_s;          /* policies see a site down this long after it fails */
+  int max_retries;             /* a request lost to a fault is placed again at most this many times */
+  int n_events;
+  cpn_fault_spec_t *events;
+} cpn_faults_spec_t;
+
 typedef struct {
   char name[CPN_NAME_MAX];
   char file[4096];             /* the file it was loaded from */
@@ -161,6 +181,7 @@ typedef struct {
   int n_classes;    cpn_class_spec_t *classes;
   int n_tenants;    cpn_tenant_spec_t *tenants;
   int n_origins;    cpn_origin_spec_t *origins;
+  cpn_faults_spec_t faults;    /* faults: outages and degraded links (sim/faults) */
 } cpn_scenario_t;
 
 #endif

@@ -8,6 +8,7 @@
 #include <simgrid/actor.h>
 #include <simgrid/engine.h>
 #include <simgrid/host.h>
+#include <simgrid/link.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,9 @@ struct cpn_network {
   double *route_lat; /* [origin * n_sites + site]: access + route, one way */
   double *route_bw;
   double *link_bytes_window, *link_load_bps;
+  double *link_frac;         /* bandwidth left by faults (1: whole) */
+  uint64_t gen;              /* last transfer stamp given */
+  int track_replies;
   bulk_t *bulk;
   size_t n_bulk, cap_bulk;
   int ev_arrive, ev_reply, ev_bulk;
@@ -45,6 +49,9 @@ static void on_arrive(void *ctx, const cpn_event_t *e)
 {
   cpn_network_t *net = ctx;
   cpn_req_t *q = e->ptr;
+  if (e->gen != q->net.gen)
+    return; /* lost to a fault */
+  q->net.phase = CPN_NET_AT_SITE;
   if (net->flow_mode)
     q->rec.net_in_s = cpn_sim_now(net->sim) - q->rec.t_dispatch;
   net->arrived(net->arrived_ctx, q);
@@ -54,6 +61,9 @@ static void on_reply(void *ctx, const cpn_event_t *e)
 {
   cpn_network_t *net = ctx;
   cpn_req_t *q = e->ptr;
+  if (e->gen != q->net.gen)
+    return; /* lost to a fault */
+  q->net.phase = CPN_NET_NONE;
   q->rec.t_done = cpn_sim_now(net->sim);
   q->rec.net_out_s = q->rec.t_done - q->net.t_site_done;
   net->replied(net->replied_ctx, q);
@@ -82,20 +92,18 @@ cpn_err_t cpn_network_new(cpn_network_t **out, const cpn_scenario_t *sc, const c
   net->origin_node = calloc(no, sizeof(int));
   net->link_bytes_window = calloc(nl, sizeof(double));
   net->link_load_bps = calloc(nl, sizeof(double));
+  net->link_frac = malloc(nl * sizeof(double));
   net->route_lat = calloc(no * (size_t)net->n_sites, sizeof(double));
   net->route_bw = calloc(no * (size_t)net->n_sites, sizeof(double));
-  if (!net->origin_node || !net->link_bytes_window || !net->link_load_bps || !net->route_lat || !net->route_bw) {
+  if (!net->origin_node || !net->link_bytes_window || !net->link_load_bps || !net->link_frac || !net->route_lat || !net->route_bw) {
     cpn_network_free(net);
     return cpn_error_set(CPN_ENOMEM, "network: out of memory");
   }
-  for (int o = 0; o < net->n_origins; o++) {
+  for (size_t l = 0; l < nl; l++)
+    net->link_frac[l] = 1.0;
+  for (int o = 0; o < net->n_origins; o++)
     net->origin_node[o] = cpn_topology_node_index(topo, sc->origins[o].node);
-    for (int s = 0; s < net->n_sites; s++) {
-      double lat = cpn_topology_route_latency_s(topo, net->origin_node[o], s);
-      net->route_lat[(size_t)o * net->n_sites + s] = sc->origins[o].access_latency_s + lat;
-      net->route_bw[(size_t)o * net->n_sites + s] = cpn_topology_route_bw_bps(topo, net->origin_node[o], s);
-    }
-  }
+  cpn_network_reroute(net);
   net->ev_arrive = cpn_sim_kind(sim, "network.arrive", on_arrive, net);
   net->ev_reply = cpn_sim_kind(sim, "network.reply", on_reply, net);
   net->ev_bulk = cpn_sim_kind(sim, "network.bulk", on_bulk, net);
@@ -111,6 +119,7 @@ void cpn_network_free(cpn_network_t *net)
   free(net->origin_node);
   free(net->link_bytes_window);
   free(net->link_load_bps);
+  free(net->link_frac);
   free(net->route_lat);
   free(net->route_bw);
   free(net->bulk);
@@ -151,9 +160,10 @@ static double fluid_s(cpn_network_t *net, int origin, int site, double bytes)
   double bw = INFINITY;
   for (int i = 0; i < nl; i++) {
     const cpn_link_spec_t *l = &net->sc->links[links[i]];
-    double avail = l->bw_bps - net->link_load_bps[links[i]];
-    if (avail < 0.01 * l->bw_bps)
-      avail = 0.01 * l->bw_bps;
+    double cap = l->bw_bps * net->link_frac[links[i]];
+    double avail = cap - net->link_load_bps[links[i]];
+    if (avail < 0.01 * cap)
+      avail = 0.01 * cap;
     if (avail < bw)
       bw = avail;
     net->link_bytes_window[links[i]] += bytes;
@@ -192,22 +202,37 @@ static void start_flow(cpn_network_t *net, cpn_req_t *q, int upload)
 
 void cpn_network_upload(cpn_network_t *net, cpn_req_t *q)
 {
+  q->net.phase = CPN_NET_UPLOAD;
   if (net->flow_mode) {
+    q->net.gen = 0; /* flow-mode completions are posted without a stamp (link faults are fluid only) */
     start_flow(net, q, 1);
     return;
   }
+  q->net.gen = ++net->gen;
   q->rec.net_in_s = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_in);
-  cpn_sim_at(net->sim, cpn_sim_now(net->sim) + q->rec.net_in_s, net->ev_arrive, 0, q, 0);
+  cpn_sim_at(net->sim, cpn_sim_now(net->sim) + q->rec.net_in_s, net->ev_arrive, 0, q, q->net.gen);
 }
 
 void cpn_network_reply(cpn_network_t *net, cpn_req_t *q)
 {
   if (net->flow_mode) {
     /* The reply travels as a SimGrid flow; the request ends when it arrives. */
+    q->net.phase = CPN_NET_REPLY;
+    q->net.gen = 0;
     q->net.t_site_done = cpn_sim_now(net->sim);
     start_flow(net, q, 0);
     return;
   }
+  if (net->track_replies) {
+    /* With link faults a reply in flight can be lost: it ends at its own event. */
+    q->net.phase = CPN_NET_REPLY;
+    q->net.gen = ++net->gen;
+    q->net.t_site_done = cpn_sim_now(net->sim);
+    double dt = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_out);
+    cpn_sim_at(net->sim, q->net.t_site_done + dt, net->ev_reply, 0, q, q->net.gen);
+    return;
+  }
+  q->net.phase = CPN_NET_NONE;
   q->rec.net_out_s = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_out);
   q->rec.t_done = cpn_sim_now(net->sim) + q->rec.net_out_s;
   net->replied(net->replied_ctx, q);
@@ -249,6 +274,57 @@ void cpn_network_bulk(cpn_network_t *net, int src, int dst, double bytes, int mo
   const char *argv[] = {"load", arg, NULL};
   cpn_sim_activity_begin(net->sim);
   sg_actor_create_("load", sg_host_by_name(cpn_topology_node_name(net->topo, dst)), bulk_actor, 2, argv);
+}
+
+void cpn_network_track_replies(cpn_network_t *net) { net->track_replies = 1; }
+
+int cpn_network_route_uses(const cpn_network_t *net, int origin, int site, int link)
+{
+  const int *links;
+  int nl = cpn_topology_route_links(net->topo, net->origin_node[origin], site, &links);
+  for (int i = 0; i < nl; i++)
+    if (links[i] == link)
+      return 1;
+  return 0;
+}
+
+void cpn_network_abort(cpn_network_t *net, cpn_req_t *q)
+{
+  q->net.gen = ++net->gen;
+  q->net.phase = CPN_NET_NONE;
+}
+
+void cpn_network_reroute(cpn_network_t *net)
+{
+  for (int o = 0; o < net->n_origins; o++)
+    for (int s = 0; s < net->n_sites; s++) {
+      double lat = cpn_topology_route_latency_s(net->topo, net->origin_node[o], s);
+      net->route_lat[(size_t)o * net->n_sites + s] = net->sc->origins[o].access_latency_s + lat;
+      net->route_bw[(size_t)o * net->n_sites + s] = cpn_topology_route_bw_bps(net->topo, net->origin_node[o], s);
+    }
+}
+
+/* SimGrid names a scenario link l<i> (shared) or l<i>_UP and l<i>_DOWN (full duplex). */
+static void sg_set_bw(const cpn_network_t *net, int link, double bw_bps)
+{
+  char name[48];
+  if (net->sc->links[link].shared) {
+    snprintf(name, sizeof name, "l%d", link);
+    sg_link_set_bandwidth(sg_link_by_name(name), bw_bps);
+    return;
+  }
+  snprintf(name, sizeof name, "l%d_UP", link);
+  sg_link_set_bandwidth(sg_link_by_name(name), bw_bps);
+  snprintf(name, sizeof name, "l%d_DOWN", link);
+  sg_link_set_bandwidth(sg_link_by_name(name), bw_bps);
+}
+
+void cpn_network_set_bw_fraction(cpn_network_t *net, int link, double fraction)
+{
+  net->link_frac[link] = fraction;
+  /* A cut link keeps a trickle in SimGrid (a zero bandwidth is refused): its flows stall, not abort. */
+  double f = fraction > 1e-9 ? fraction : 1e-9;
+  sg_set_bw(net, link, net->sc->links[link].bw_bps * f);
 }
 
 void cpn_network_sample(cpn_network_t *net, double now, double window_s, double *row)

@@ -38,6 +38,8 @@ void cpn_views_tokens(cpn_views_t *v, int site, int model, double d_tokens);
 void cpn_views_busy(cpn_views_t *v, int site, int d_accels);
 void cpn_views_kv(cpn_views_t *v, int site, double used_frac);
 
+/* Faults: the site is known to be down (0) or up again (1); eligibility and policies read it. */
+void cpn_views_set_up(cpn_views_t *v, int site, int up);
 const cpn_site_view_t *cpn_views_site(const cpn_views_t *v, int site);
 const cpn_model_view_t *cpn_views_model(const cpn_views_t *v, int site, int model);
 const cpn_capacity_t *cpn_views_capacity(const cpn_views_t *v, int site, int model);

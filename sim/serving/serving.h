@@ -76,5 +76,12 @@ double cpn_serving_site_kv_cap(const cpn_serving_t *sv, int site);
 /* Totals at the end: accelerator-seconds busy per site (added to busy_accel_s[site]), preemptions. */
 void cpn_serving_busy_accel_s(const cpn_serving_t *sv, double *busy_accel_s);
 long cpn_serving_preemptions(const cpn_serving_t *sv);
+/* Faults (sim/faults): the site fails; its replicas' schedulers restart empty and its queues are emptied
+ * (the requests that were there are the fault stage's to retry or end: it finds them on the live list).
+ * Replicas keep their life-cycle state. */
+void cpn_serving_site_fail(cpn_serving_t *sv, int site);
+/* A request leaves the serving stage for good or for another site: its serving bookkeeping is cleared
+ * (a preempted request's progress is lost with its KV). */
+void cpn_serving_forget(cpn_req_t *q);
 
 #endif
