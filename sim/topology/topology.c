@@ -572,3 +572,48 @@ cpn_err_t cpn_topology_write_platform(const cpn_topology_t *t, const char *xml_p
   XBT_DEBUG("%s: %d hosts, %d links, %ld routes", xml_path, t->n_nodes, t->n_links, n_routes);
   return CPN_OK;
 }
+
+int cpn_topology_warn_unreachable(const cpn_topology_t *t, const cpn_scenario_t *sc, FILE *f)
+{
+  int warnings = 0;
+  const char *file = scenario_file(sc);
+  for (int s = 0; s < sc->n_sites; s++) {
+    int n = 0;
+    for (int o = 0; o < sc->n_origins; o++) {
+      int node = cpn_topology_node_index(t, sc->origins[o].node);
+      if (node >= 0 && !isfinite(cpn_topology_route_latency_s(t, node, s)))
+        n++;
+    }
+    if (n == sc->n_origins && n > 0) {
+      fprintf(f, "%s:%d: warning: sites.%s: no route reaches it from any origin; it will serve nothing\n", file,
+              sc->sites[s].line, sc->sites[s].name);
+      warnings++;
+    } else if (n > 0) {
+      fprintf(f, "%s:%d: warning: sites.%s: no route reaches it from %d of %d origins (", file, sc->sites[s].line,
+              sc->sites[s].name, n, sc->n_origins);
+      int k = 0;
+      for (int o = 0; o < sc->n_origins; o++) {
+        int node = cpn_topology_node_index(t, sc->origins[o].node);
+        if (node >= 0 && !isfinite(cpn_topology_route_latency_s(t, node, s)))
+          fprintf(f, "%s%s", k++ ? ", " : "", sc->origins[o].name);
+        if (k == 5 && n > 5) {
+          fprintf(f, ", ...");
+          break;
+        }
+      }
+      fprintf(f, "); their requests are never sent there\n");
+      warnings++;
+    }
+  }
+  for (int o = 0; o < sc->n_origins; o++) {
+    int node = cpn_topology_node_index(t, sc->origins[o].node), reach = 0;
+    for (int s = 0; node >= 0 && s < sc->n_sites; s++)
+      reach += isfinite(cpn_topology_route_latency_s(t, node, s)) != 0;
+    if (node >= 0 && reach == 0) {
+      fprintf(f, "%s:%d: warning: origins.%s: no route reaches any site from node '%s'; every request will be "
+                 "rejected\n", file, sc->origins[o].line, sc->origins[o].name, sc->origins[o].node);
+      warnings++;
+    }
+  }
+  return warnings;
+}
