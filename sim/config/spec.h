@@ -161,6 +161,21 @@ typedef struct {
   int line;
 } cpn_fault_spec_t;
 
+/* distribution: a model version pushed from a site to other sites as bulk SimGrid flows, once or on a
+ * schedule. */
+#define CPN_DIST_MAX_SITES 64
+typedef struct {
+  char name[CPN_NAME_MAX];
+  char from[CPN_NAME_MAX];     /* the site that holds each new version */
+  int from_site;
+  int n_to;
+  int to[CPN_DIST_MAX_SITES];  /* target sites */
+  double bytes;                /* size of one version */
+  double at_s;                 /* first version */
+  double every_s;              /* a new version this often (0: one only) while arrivals run */
+  int line;
+} cpn_distribution_spec_t;
+
 typedef struct {
   double detection_s;          /* policies see a site down this long after it fails */
   int max_retries;             /* a request lost to a fault is placed again at most this many times */
@@ -182,6 +197,8 @@ typedef struct {
   int n_tenants;    cpn_tenant_spec_t *tenants;
   int n_origins;    cpn_origin_spec_t *origins;
   cpn_faults_spec_t faults;    /* faults: outages and degraded links (sim/faults) */
+  int n_distributions;         /* distribution: model version pushes (sim/jobs) */
+  cpn_distribution_spec_t *distributions;
 } cpn_scenario_t;
 
 #endif

@@ -16,6 +16,7 @@
 
 /* A bulk transfer carried by a SimGrid flow. */
 typedef struct {
+  const char *kind; /* row key of /transfers: "weights", "distribution" */
   int src, dst, model, tag;
   double bytes, start_s, end_s;
   int status; /* 0 done, 1 in flight at the end of the run */
@@ -256,6 +257,12 @@ static void bulk_actor(int argc, char **argv)
 void cpn_network_bulk(cpn_network_t *net, int src, int dst, double bytes, int model, int tag,
                       cpn_net_bulk_done_fn done, void *ctx)
 {
+  cpn_network_bulk_kind(net, "weights", src, dst, bytes, model, tag, done, ctx);
+}
+
+void cpn_network_bulk_kind(cpn_network_t *net, const char *kind, int src, int dst, double bytes, int model, int tag,
+                           cpn_net_bulk_done_fn done, void *ctx)
+{
   if (net->n_bulk == net->cap_bulk) {
     size_t cap = net->cap_bulk ? net->cap_bulk * 2 : 64;
     bulk_t *v = realloc(net->bulk, cap * sizeof *v);
@@ -267,7 +274,7 @@ void cpn_network_bulk(cpn_network_t *net, int src, int dst, double bytes, int mo
     net->cap_bulk = cap;
   }
   size_t i = net->n_bulk++;
-  net->bulk[i] = (bulk_t){.src = src, .dst = dst, .model = model, .tag = tag, .bytes = src == dst ? 0 : bytes,
+  net->bulk[i] = (bulk_t){.kind = kind, .src = src, .dst = dst, .model = model, .tag = tag, .bytes = src == dst ? 0 : bytes,
                           .start_s = cpn_sim_now(net->sim), .end_s = NAN, .status = 1, .done = done, .ctx = ctx};
   char arg[32];
   snprintf(arg, sizeof arg, "%zu", i);
@@ -349,7 +356,7 @@ cpn_err_t cpn_network_write(const cpn_network_t *net, cpn_output_t *out)
     err = cpn_error_set(CPN_ENOMEM, "network: out of memory (transfers)");
   for (size_t i = 0; !err && i < nt; i++) {
     const bulk_t *x = &net->bulk[i];
-    keys[i] = "weights";
+    keys[i] = x->kind;
     double row[7] = {x->src, x->dst, x->model, x->bytes, x->start_s, x->end_s, x->status};
     memcpy(&v[i * 7], row, sizeof row);
   }

@@ -47,6 +47,10 @@ void cpn_network_reply(cpn_network_t *net, cpn_req_t *q);
 void cpn_network_bulk(cpn_network_t *net, int src, int dst, double bytes, int model, int tag,
                       cpn_net_bulk_done_fn done, void *ctx);
 
+/* As cpn_network_bulk, with the row key of /transfers (a static string: "distribution", ...). */
+void cpn_network_bulk_kind(cpn_network_t *net, const char *kind, int src, int dst, double bytes, int model, int tag,
+                           cpn_net_bulk_done_fn done, void *ctx);
+
 /* Sampling: link load of the window that ends now, written as (t, utilisation, bytes) per link into
  * row[link * 3 ...]; the window restarts. */
 void cpn_network_sample(cpn_network_t *net, double now, double window_s, double *row);

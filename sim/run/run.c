@@ -27,6 +27,7 @@
 #include "faults/faults.h"
 #include "fleet/fleet.h"
 #include "gateway/gateway.h"
+#include "jobs/distribution.h"
 #include "network/network.h"
 #include "output/output.h"
 #include "placement/placement.h"
@@ -59,6 +60,7 @@ typedef struct {
   cpn_sources_t *src;
   cpn_sampling_t *samp;
   cpn_faults_t *faults;
+  cpn_distribution_t *dist;
   double t_end;
   double sim_end_s;
   struct timespec w0;         /* wall clock at the start */
@@ -164,6 +166,7 @@ static cpn_err_t build(run_t *r)
   if (!err) err = cpn_sources_new(&r->src, sc, r->sim, r->reqs, r->acct, r->gw, sc->run.duration_s);
   if (!err) err = cpn_sampling_new(&r->samp, sc, r->sim, r->sv, r->net, r->views);
   if (!err) err = cpn_faults_new(&r->faults, sc, r->sim, r->topo, r->net, r->sv, r->views, r->pl, r->reqs, r->acct);
+  if (!err) err = cpn_distribution_new(&r->dist, sc, r->sim, r->topo, r->net);
   if (err)
     return err;
   if (cpn_faults_enabled(r->faults))
@@ -179,6 +182,7 @@ static cpn_err_t build(run_t *r)
   if (!err) err = cpn_placement_start(r->pl);
   if (!err) err = cpn_sampling_start(r->samp);
   if (!err) err = cpn_faults_start(r->faults);
+  if (!err) err = cpn_distribution_start(r->dist);
   return err;
 }
 
@@ -257,6 +261,7 @@ static cpn_err_t write_output(run_t *r, const cpn_run_stats_t *st)
   if (!err) err = cpn_summary_write(cpn_accounting_summary(r->acct), o);
   if (!err) err = cpn_placement_write(r->pl, o);
   if (!err) err = cpn_faults_write(r->faults, o);
+  if (!err) err = cpn_distribution_write(r->dist, o);
   const cpn_trace_t *trace = cpn_sources_trace(r->src);
   if (!err && trace) {
     static const char *const cols[] = {"rows_replayed", "skipped_rows", "rows_valid", "rows_before_start",
@@ -321,6 +326,7 @@ static cpn_err_t setup_simgrid(run_t *r, const char *platform)
 
 static void run_free(run_t *r)
 {
+  cpn_distribution_free(r->dist);
   cpn_faults_free(r->faults);
   cpn_sampling_free(r->samp);
   cpn_sources_free(r->src);
