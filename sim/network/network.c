@@ -311,7 +311,7 @@ void cpn_network_reroute(cpn_network_t *net)
     }
 }
 
-/* SimGrid names a scenario link l<i> (shared) or l<i>_UP and l<i>_DOWN (full duplex). */
+/* SimGrid names a scenario link l<i> (shared) or l<i>_UP and l<i>_DOWN (full duplex); bw in bytes/s. */
 static void sg_set_bw(const cpn_network_t *net, int link, double bw_bps)
 {
   char name[48];
@@ -331,7 +331,7 @@ void cpn_network_set_bw_fraction(cpn_network_t *net, int link, double fraction)
   net->link_frac[link] = fraction;
   /* A cut link keeps a trickle in SimGrid (a zero bandwidth is refused): its flows stall, not abort. */
   double f = fraction > 1e-9 ? fraction : 1e-9;
-  sg_set_bw(net, link, net->sc->links[link].bw_bps * f);
+  sg_set_bw(net, link, net->sc->links[link].bw_bps * f / 8.0); /* SimGrid counts bytes per second */
 }
 
 void cpn_network_sample(cpn_network_t *net, double now, double window_s, double *row)

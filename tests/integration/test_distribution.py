@@ -60,4 +60,17 @@ if not (sg > t1 + 1e-3 and uae >= 0.0591 + GB * 8 / 4e11 - 1e-9 and sg < uae < b
 if links != {"greater-bay--hong-kong": 3 * GB, "hong-kong--singapore": 2 * GB, "singapore--uae": GB,
              "uae--brazil": 0.0, "singapore--brazil": 0.0, "hong-kong--brazil": GB}:
     fail(f"bytes per link wrong: {links}")
+
+# Faults act on SimGrid flows too: Hong Kong - Singapore degraded to half its bandwidth from t = 0 makes
+# the push to Singapore 0.0191 + 16e9 x 8 / 5e11 = 0.2751 s; cut from 5 s to 20 s, a push that starts at
+# 10 s stalls on it (its SimGrid route is fixed) and ends 0.128 s after the repair, at 20.128 s.
+SG_JOB = "distribution=[{name: sg, from: greater-bay, to: [singapore], bytes: 16e9, at_s: 10}]"
+for ev, want in (("[{a: hong-kong, b: singapore, at_s: 0, bw_fraction: 0.5}]", 10 + 0.0191 + GB * 8 / 5e11),
+                 ("[{a: hong-kong, b: singapore, at_s: 5, duration_s: 15}]", 20 + GB * 8 / 1e12)):
+    _, out = run(SCEN, "--set", SG_JOB, "--set", f"faults.events={ev}")
+    with h5py.File(out, "r") as f:
+        end = float(f["distribution/arrivals"]["end_s"][0])
+    print(f"with faults.events={ev}: the push to Singapore ends at {end:.6f} s (by hand {want:.6f} s)")
+    if abs(end - want) > 1e-6:
+        fail("a degraded or cut link does not act on the SimGrid flow as by hand")
 print("ok")
