@@ -526,6 +526,18 @@ static void graphml_errors_are_reported(void **state)
   assert_non_null(strstr(cpn_error_message(), junk));
   remove(junk);
   assert_int_equal(cpn_topology_graphml_read(CPN_TEST_DATA "/Chinanet.graphml", &nodes, &n, &links, &m, 0), CPN_EINVAL);
+  /* A Country the importer does not know is an error naming the file, the node and the value. */
+  f = fopen(junk, "w");
+  assert_non_null(f);
+  fputs("<?xml version=\"1.0\"?><graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">"
+        "<key attr.name=\"Country\" attr.type=\"string\" for=\"node\" id=\"d0\"/>"
+        "<key attr.name=\"label\" attr.type=\"string\" for=\"node\" id=\"d1\"/>"
+        "<graph edgedefault=\"undirected\"><node id=\"0\"><data key=\"d0\">Atlantis</data>"
+        "<data key=\"d1\">Poseidonia</data></node></graph></graphml>\n", f);
+  fclose(f);
+  assert_int_equal(cpn_topology_graphml_read(junk, &nodes, &n, &links, &m, 1e11), CPN_EINVAL);
+  assert_non_null(strstr(cpn_error_message(), "node 0 'poseidonia': Country 'Atlantis'"));
+  remove(junk);
   assert_true(nodes == (cpn_node_spec_t *)(intptr_t)1 && n == -7 && m == -7);
 }
 
