@@ -18,6 +18,8 @@
 typedef struct {
   const char *kind; /* row key of /transfers: "weights", "distribution" */
   int src, dst, model, tag;
+  int n_links;      /* the links of its route when it started (SimGrid's routes do not change) */
+  int *links;
   double bytes, start_s, end_s;
   int status; /* 0 done, 1 in flight at the end of the run */
   cpn_net_bulk_done_fn done;
@@ -34,6 +36,7 @@ struct cpn_network {
   double *route_bw;
   double *link_bytes_window, *link_load_bps;
   double *link_frac;         /* bandwidth left by faults (1: whole) */
+  int *link_bulk;            /* bulk flows in flight on each link */
   uint64_t gen;              /* last transfer stamp given */
   int track_replies;
   bulk_t *bulk;
@@ -70,10 +73,36 @@ static void on_reply(void *ctx, const cpn_event_t *e)
   net->replied(net->replied_ctx, q);
 }
 
+/* Counts a bulk flow on (d = +1, noting its route's links) or off (d = -1) its links. */
+static void bulk_links(cpn_network_t *net, bulk_t *b, int d)
+{
+  if (b->bytes <= 0)
+    return;
+  if (d > 0) {
+    const int *links;
+    int nl = cpn_topology_route_links(net->topo, b->src, b->dst, &links);
+    b->links = malloc((size_t)(nl ? nl : 1) * sizeof *b->links);
+    if (!b->links) {
+      cpn_sim_fail(net->sim, cpn_error_set(CPN_ENOMEM, "network: out of memory (transfers)"));
+      return;
+    }
+    memcpy(b->links, links, (size_t)nl * sizeof *links);
+    b->n_links = nl;
+  }
+  for (int i = 0; i < b->n_links; i++)
+    net->link_bulk[b->links[i]] += d;
+  if (d < 0) {
+    free(b->links);
+    b->links = NULL;
+    b->n_links = 0;
+  }
+}
+
 static void on_bulk(void *ctx, const cpn_event_t *e)
 {
   cpn_network_t *net = ctx;
   bulk_t *b = &net->bulk[e->idx];
+  bulk_links(net, b, -1);
   b->done(b->ctx, b->tag);
 }
 
@@ -94,9 +123,10 @@ cpn_err_t cpn_network_new(cpn_network_t **out, const cpn_scenario_t *sc, const c
   net->link_bytes_window = calloc(nl, sizeof(double));
   net->link_load_bps = calloc(nl, sizeof(double));
   net->link_frac = malloc(nl * sizeof(double));
+  net->link_bulk = calloc(nl, sizeof(int));
   net->route_lat = calloc(no * (size_t)net->n_sites, sizeof(double));
   net->route_bw = calloc(no * (size_t)net->n_sites, sizeof(double));
-  if (!net->origin_node || !net->link_bytes_window || !net->link_load_bps || !net->link_frac || !net->route_lat || !net->route_bw) {
+  if (!net->origin_node || !net->link_bytes_window || !net->link_load_bps || !net->link_frac || !net->link_bulk || !net->route_lat || !net->route_bw) {
     cpn_network_free(net);
     return cpn_error_set(CPN_ENOMEM, "network: out of memory");
   }
@@ -121,8 +151,11 @@ void cpn_network_free(cpn_network_t *net)
   free(net->link_bytes_window);
   free(net->link_load_bps);
   free(net->link_frac);
+  free(net->link_bulk);
   free(net->route_lat);
   free(net->route_bw);
+  for (size_t i = 0; net->bulk && i < net->n_bulk; i++)
+    free(net->bulk[i].links);
   free(net->bulk);
   if (g_net == net)
     g_net = NULL;
@@ -165,6 +198,9 @@ static double fluid_s(cpn_network_t *net, int origin, int site, double bytes)
     double avail = cap - net->link_load_bps[links[i]];
     if (avail < 0.01 * cap)
       avail = 0.01 * cap;
+    /* Bulk flows on the link take what requests leave; under max-min sharing a request's flow gets an
+     * equal share with each of them. */
+    avail /= 1 + net->link_bulk[links[i]];
     if (avail < bw)
       bw = avail;
     net->link_bytes_window[links[i]] += bytes;
@@ -276,6 +312,7 @@ void cpn_network_bulk_kind(cpn_network_t *net, const char *kind, int src, int ds
   size_t i = net->n_bulk++;
   net->bulk[i] = (bulk_t){.kind = kind, .src = src, .dst = dst, .model = model, .tag = tag, .bytes = src == dst ? 0 : bytes,
                           .start_s = cpn_sim_now(net->sim), .end_s = NAN, .status = 1, .done = done, .ctx = ctx};
+  bulk_links(net, &net->bulk[i], +1);
   char arg[32];
   snprintf(arg, sizeof arg, "%zu", i);
   const char *argv[] = {"load", arg, NULL};
