@@ -13,6 +13,7 @@
 #include "run/run.h"
 #include "placement/policy.h"
 #include "config/scenario.h"
+#include "topology/topology.h"
 
 #define MAX_SETS 256
 
@@ -48,6 +49,17 @@ static int interrupted_exit(int sig)
 {
   fprintf(stderr, "cpnsim: interrupted by %s; no result written\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
   return 128 + sig;
+}
+
+/* --check: warnings about places no route reaches (the run itself never sends a request there). */
+static cpn_err_t check_routes(const cpn_scenario_t *sc)
+{
+  cpn_topology_t *t = NULL;
+  cpn_err_t err = cpn_topology_new(&t, sc);
+  if (!err)
+    cpn_topology_warn_unreachable(t, sc, stderr);
+  cpn_topology_free(t);
+  return err;
 }
 
 int main(int argc, char **argv)
@@ -164,6 +176,8 @@ int main(int argc, char **argv)
     if (print)
       err = cpn_scenario_print(&sc, stdout);
     else if ((err = cpn_run_check(&sc)) != CPN_OK)
+      fprintf(stderr, "%s\ncpnsim: %s: %s\n", cpn_error_message(), scenario, cpn_error_name(err));
+    else if ((err = check_routes(&sc)) != CPN_OK)
       fprintf(stderr, "%s\ncpnsim: %s: %s\n", cpn_error_message(), scenario, cpn_error_name(err));
     else
       printf("%s: ok (%d sites, %d links, %d models, %d origins, policy %s)\n", scenario, sc.n_sites, sc.n_links,

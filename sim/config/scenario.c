@@ -42,6 +42,8 @@ static const cpn_reader_field_t root_fields[] = {
     {CPN_FLD_CUSTOM("links", CPN_T_LIST), .sub = &cpn_schema_link_section},
     {CPN_FLD_CUSTOM("origins", CPN_T_LIST), .req = 1, .sub = &cpn_schema_origin_section},
     {CPN_FLD_CUSTOM("topology", CPN_T_MAP), .sub = &cpn_schema_topology_section},
+    {CPN_FLD_CUSTOM("faults", CPN_T_MAP), .sub = &cpn_schema_faults_section},
+    {CPN_FLD_CUSTOM("distribution", CPN_T_LIST), .sub = &cpn_schema_distribution_section},
 };
 static const cpn_reader_section_t root_section = CPN_SECTION(root_fields);
 
@@ -85,6 +87,8 @@ static void map_scenario(cpn_reader_t *c, cpn_reader_node_t *root, const char *p
   cpn_schema_nodes_map(c, root, &mp);
   cpn_schema_links_map(c, root, &mp);
   cpn_schema_origins_map(c, root, &mp);
+  cpn_schema_faults_map(c, root, sc);
+  cpn_schema_jobs_map(c, root, sc);
   free(mp.site_geo);
   free(mp.node_geo);
 }
@@ -142,6 +146,8 @@ void cpn_scenario_destroy(cpn_scenario_t *sc)
   free(sc->sites);
   free(sc->nodes);
   free(sc->links);
+  free(sc->faults.events);
+  free(sc->distributions);
   free(sc->models);
   free(sc->classes);
   free(sc->tenants);
@@ -222,6 +228,8 @@ cpn_err_t cpn_scenario_print(const cpn_scenario_t *sc, FILE *f)
   cpn_schema_sites_print(f, sc);
   cpn_schema_network_print(f, sc);
   cpn_schema_origins_print(f, sc);
+  cpn_schema_faults_print(f, sc);
+  cpn_schema_jobs_print(f, sc);
   if (fflush(f) != 0 || ferror(f))
     return cpn_error_set(CPN_EIO, "cannot write the scenario: %s", strerror(errno));
   return CPN_OK;

@@ -79,6 +79,16 @@ extern const cpn_reader_section_t cpn_schema_origin_section;
 void cpn_schema_origins_map(cpn_reader_t *r, const cpn_reader_node_t *root, cpn_schema_mapping_t *mp);
 void cpn_schema_origins_print(FILE *f, const cpn_scenario_t *sc);
 
+/* schema_faults.c: faults (needs sites and links). */
+extern const cpn_reader_section_t cpn_schema_faults_section, cpn_schema_fault_section;
+void cpn_schema_faults_map(cpn_reader_t *r, const cpn_reader_node_t *root, cpn_scenario_t *sc);
+void cpn_schema_faults_print(FILE *f, const cpn_scenario_t *sc);
+
+/* schema_jobs.c: distribution (needs sites). */
+extern const cpn_reader_section_t cpn_schema_distribution_section;
+void cpn_schema_jobs_map(cpn_reader_t *r, const cpn_reader_node_t *root, cpn_scenario_t *sc);
+void cpn_schema_jobs_print(FILE *f, const cpn_scenario_t *sc);
+
 /* schema_topology.c: expands the topology section into nodes, links, sites and origins of the tree. */
 extern const cpn_reader_section_t cpn_schema_topology_section;
 void cpn_schema_topology_expand(cpn_reader_t *r, cpn_reader_node_t *root);

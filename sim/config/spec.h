@@ -194,6 +194,41 @@ typedef struct {
   int diurnal_step;            /* demand.diurnal_interp: 0 linear between hourly points, 1 steps (one per hour) */
 } cpn_demand_spec_t;
 
+/* faults: one planned or random outage of a link (a, b) or a site; a link may instead be degraded to a
+ * fraction of its bandwidth. */
+typedef struct {
+  char site[CPN_NAME_MAX];     /* a site's outage ... */
+  char a[CPN_NAME_MAX], b[CPN_NAME_MAX]; /* ... or the link between a and b */
+  double at_s;                 /* planned: starts at this time (-1: random, from mtbf_s) */
+  double duration_s;           /* planned: lasts this long (0: until the end of the run) */
+  double bw_fraction;          /* link: bandwidth left while it lasts (0: cut) */
+  double mtbf_s, mttr_s;       /* random: exponential times between failures and to repair */
+  int site_index, link_index;  /* resolved: -1 for the other kind */
+  int line;
+} cpn_fault_spec_t;
+
+/* distribution: a model version pushed from a site to other sites as bulk SimGrid flows, once or on a
+ * schedule. */
+#define CPN_DIST_MAX_SITES 64
+typedef struct {
+  char name[CPN_NAME_MAX];
+  char from[CPN_NAME_MAX];     /* the site that holds each new version */
+  int from_site;
+  int n_to;
+  int to[CPN_DIST_MAX_SITES];  /* target sites */
+  double bytes;                /* size of one version */
+  double at_s;                 /* first version */
+  double every_s;              /* a new version this often (0: one only) while arrivals run */
+  int line;
+} cpn_distribution_spec_t;
+
+typedef struct {
+  double detection_s;          /* policies see a site down this long after it fails */
+  int max_retries;             /* a request lost to a fault is placed again at most this many times */
+  int n_events;
+  cpn_fault_spec_t *events;
+} cpn_faults_spec_t;
+
 typedef struct {
   char name[CPN_NAME_MAX];
   char file[4096];             /* the file it was loaded from */
@@ -207,6 +242,9 @@ typedef struct {
   int n_classes;    cpn_class_spec_t *classes;
   int n_tenants;    cpn_tenant_spec_t *tenants;
   int n_origins;    cpn_origin_spec_t *origins;
+  cpn_faults_spec_t faults;    /* faults: outages and degraded links (sim/faults) */
+  int n_distributions;         /* distribution: model version pushes (sim/jobs) */
+  cpn_distribution_spec_t *distributions;
 } cpn_scenario_t;
 
 #endif

@@ -8,6 +8,7 @@
 #include <simgrid/actor.h>
 #include <simgrid/engine.h>
 #include <simgrid/host.h>
+#include <simgrid/link.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,10 @@
 
 /* A bulk transfer carried by a SimGrid flow. */
 typedef struct {
+  const char *kind; /* row key of /transfers: "weights", "distribution" */
   int src, dst, model, tag;
+  int n_links;      /* the links of its route when it started (SimGrid's routes do not change) */
+  int *links;
   double bytes, start_s, end_s;
   int status; /* 0 done, 1 in flight at the end of the run */
   cpn_net_bulk_done_fn done;
@@ -31,6 +35,10 @@ struct cpn_network {
   double *route_lat; /* [origin * n_sites + site]: access + route, one way */
   double *route_bw;
   double *link_bytes_window, *link_load_bps;
+  double *link_frac;         /* bandwidth left by faults (1: whole) */
+  int *link_bulk;            /* bulk flows in flight on each link */
+  uint64_t gen;              /* last transfer stamp given */
+  int track_replies;
   bulk_t *bulk;
   size_t n_bulk, cap_bulk;
   int ev_arrive, ev_reply, ev_bulk;
@@ -45,6 +53,9 @@ static void on_arrive(void *ctx, const cpn_event_t *e)
 {
   cpn_network_t *net = ctx;
   cpn_req_t *q = e->ptr;
+  if (e->gen != q->net.gen)
+    return; /* lost to a fault */
+  q->net.phase = CPN_NET_AT_SITE;
   if (net->flow_mode)
     q->rec.net_in_s = cpn_sim_now(net->sim) - q->rec.t_dispatch;
   net->arrived(net->arrived_ctx, q);
@@ -54,15 +65,44 @@ static void on_reply(void *ctx, const cpn_event_t *e)
 {
   cpn_network_t *net = ctx;
   cpn_req_t *q = e->ptr;
+  if (e->gen != q->net.gen)
+    return; /* lost to a fault */
+  q->net.phase = CPN_NET_NONE;
   q->rec.t_done = cpn_sim_now(net->sim);
   q->rec.net_out_s = q->rec.t_done - q->net.t_site_done;
   net->replied(net->replied_ctx, q);
+}
+
+/* Counts a bulk flow on (d = +1, noting its route's links) or off (d = -1) its links. */
+static void bulk_links(cpn_network_t *net, bulk_t *b, int d)
+{
+  if (b->bytes <= 0)
+    return;
+  if (d > 0) {
+    const int *links;
+    int nl = cpn_topology_route_links(net->topo, b->src, b->dst, &links);
+    b->links = malloc((size_t)(nl ? nl : 1) * sizeof *b->links);
+    if (!b->links) {
+      cpn_sim_fail(net->sim, cpn_error_set(CPN_ENOMEM, "network: out of memory (transfers)"));
+      return;
+    }
+    memcpy(b->links, links, (size_t)nl * sizeof *links);
+    b->n_links = nl;
+  }
+  for (int i = 0; i < b->n_links; i++)
+    net->link_bulk[b->links[i]] += d;
+  if (d < 0) {
+    free(b->links);
+    b->links = NULL;
+    b->n_links = 0;
+  }
 }
 
 static void on_bulk(void *ctx, const cpn_event_t *e)
 {
   cpn_network_t *net = ctx;
   bulk_t *b = &net->bulk[e->idx];
+  bulk_links(net, b, -1);
   b->done(b->ctx, b->tag);
 }
 
@@ -82,20 +122,19 @@ cpn_err_t cpn_network_new(cpn_network_t **out, const cpn_scenario_t *sc, const c
   net->origin_node = calloc(no, sizeof(int));
   net->link_bytes_window = calloc(nl, sizeof(double));
   net->link_load_bps = calloc(nl, sizeof(double));
+  net->link_frac = malloc(nl * sizeof(double));
+  net->link_bulk = calloc(nl, sizeof(int));
   net->route_lat = calloc(no * (size_t)net->n_sites, sizeof(double));
   net->route_bw = calloc(no * (size_t)net->n_sites, sizeof(double));
-  if (!net->origin_node || !net->link_bytes_window || !net->link_load_bps || !net->route_lat || !net->route_bw) {
+  if (!net->origin_node || !net->link_bytes_window || !net->link_load_bps || !net->link_frac || !net->link_bulk || !net->route_lat || !net->route_bw) {
     cpn_network_free(net);
     return cpn_error_set(CPN_ENOMEM, "network: out of memory");
   }
-  for (int o = 0; o < net->n_origins; o++) {
+  for (size_t l = 0; l < nl; l++)
+    net->link_frac[l] = 1.0;
+  for (int o = 0; o < net->n_origins; o++)
     net->origin_node[o] = cpn_topology_node_index(topo, sc->origins[o].node);
-    for (int s = 0; s < net->n_sites; s++) {
-      double lat = cpn_topology_route_latency_s(topo, net->origin_node[o], s);
-      net->route_lat[(size_t)o * net->n_sites + s] = sc->origins[o].access_latency_s + lat;
-      net->route_bw[(size_t)o * net->n_sites + s] = cpn_topology_route_bw_bps(topo, net->origin_node[o], s);
-    }
-  }
+  cpn_network_reroute(net);
   net->ev_arrive = cpn_sim_kind(sim, "network.arrive", on_arrive, net);
   net->ev_reply = cpn_sim_kind(sim, "network.reply", on_reply, net);
   net->ev_bulk = cpn_sim_kind(sim, "network.bulk", on_bulk, net);
@@ -111,8 +150,12 @@ void cpn_network_free(cpn_network_t *net)
   free(net->origin_node);
   free(net->link_bytes_window);
   free(net->link_load_bps);
+  free(net->link_frac);
+  free(net->link_bulk);
   free(net->route_lat);
   free(net->route_bw);
+  for (size_t i = 0; net->bulk && i < net->n_bulk; i++)
+    free(net->bulk[i].links);
   free(net->bulk);
   if (g_net == net)
     g_net = NULL;
@@ -151,9 +194,13 @@ static double fluid_s(cpn_network_t *net, int origin, int site, double bytes)
   double bw = INFINITY;
   for (int i = 0; i < nl; i++) {
     const cpn_link_spec_t *l = &net->sc->links[links[i]];
-    double avail = l->bw_bps - net->link_load_bps[links[i]];
-    if (avail < 0.01 * l->bw_bps)
-      avail = 0.01 * l->bw_bps;
+    double cap = l->bw_bps * net->link_frac[links[i]];
+    double avail = cap - net->link_load_bps[links[i]];
+    if (avail < 0.01 * cap)
+      avail = 0.01 * cap;
+    /* Bulk flows on the link take what requests leave; under max-min sharing a request's flow gets an
+     * equal share with each of them. */
+    avail /= 1 + net->link_bulk[links[i]];
     if (avail < bw)
       bw = avail;
     net->link_bytes_window[links[i]] += bytes;
@@ -192,22 +239,37 @@ static void start_flow(cpn_network_t *net, cpn_req_t *q, int upload)
 
 void cpn_network_upload(cpn_network_t *net, cpn_req_t *q)
 {
+  q->net.phase = CPN_NET_UPLOAD;
   if (net->flow_mode) {
+    q->net.gen = 0; /* flow-mode completions are posted without a stamp (link faults are fluid only) */
     start_flow(net, q, 1);
     return;
   }
+  q->net.gen = ++net->gen;
   q->rec.net_in_s = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_in);
-  cpn_sim_at(net->sim, cpn_sim_now(net->sim) + q->rec.net_in_s, net->ev_arrive, 0, q, 0);
+  cpn_sim_at(net->sim, cpn_sim_now(net->sim) + q->rec.net_in_s, net->ev_arrive, 0, q, q->net.gen);
 }
 
 void cpn_network_reply(cpn_network_t *net, cpn_req_t *q)
 {
   if (net->flow_mode) {
     /* The reply travels as a SimGrid flow; the request ends when it arrives. */
+    q->net.phase = CPN_NET_REPLY;
+    q->net.gen = 0;
     q->net.t_site_done = cpn_sim_now(net->sim);
     start_flow(net, q, 0);
     return;
   }
+  if (net->track_replies) {
+    /* With link faults a reply in flight can be lost: it ends at its own event. */
+    q->net.phase = CPN_NET_REPLY;
+    q->net.gen = ++net->gen;
+    q->net.t_site_done = cpn_sim_now(net->sim);
+    double dt = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_out);
+    cpn_sim_at(net->sim, q->net.t_site_done + dt, net->ev_reply, 0, q, q->net.gen);
+    return;
+  }
+  q->net.phase = CPN_NET_NONE;
   q->rec.net_out_s = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_out);
   q->rec.t_done = cpn_sim_now(net->sim) + q->rec.net_out_s;
   net->replied(net->replied_ctx, q);
@@ -231,6 +293,12 @@ static void bulk_actor(int argc, char **argv)
 void cpn_network_bulk(cpn_network_t *net, int src, int dst, double bytes, int model, int tag,
                       cpn_net_bulk_done_fn done, void *ctx)
 {
+  cpn_network_bulk_kind(net, "weights", src, dst, bytes, model, tag, done, ctx);
+}
+
+void cpn_network_bulk_kind(cpn_network_t *net, const char *kind, int src, int dst, double bytes, int model, int tag,
+                           cpn_net_bulk_done_fn done, void *ctx)
+{
   if (net->n_bulk == net->cap_bulk) {
     size_t cap = net->cap_bulk ? net->cap_bulk * 2 : 64;
     bulk_t *v = realloc(net->bulk, cap * sizeof *v);
@@ -242,13 +310,65 @@ void cpn_network_bulk(cpn_network_t *net, int src, int dst, double bytes, int mo
     net->cap_bulk = cap;
   }
   size_t i = net->n_bulk++;
-  net->bulk[i] = (bulk_t){.src = src, .dst = dst, .model = model, .tag = tag, .bytes = src == dst ? 0 : bytes,
+  net->bulk[i] = (bulk_t){.kind = kind, .src = src, .dst = dst, .model = model, .tag = tag, .bytes = src == dst ? 0 : bytes,
                           .start_s = cpn_sim_now(net->sim), .end_s = NAN, .status = 1, .done = done, .ctx = ctx};
+  bulk_links(net, &net->bulk[i], +1);
   char arg[32];
   snprintf(arg, sizeof arg, "%zu", i);
   const char *argv[] = {"load", arg, NULL};
   cpn_sim_activity_begin(net->sim);
   sg_actor_create_("load", sg_host_by_name(cpn_topology_node_name(net->topo, dst)), bulk_actor, 2, argv);
+}
+
+void cpn_network_track_replies(cpn_network_t *net) { net->track_replies = 1; }
+
+int cpn_network_route_uses(const cpn_network_t *net, int origin, int site, int link)
+{
+  const int *links;
+  int nl = cpn_topology_route_links(net->topo, net->origin_node[origin], site, &links);
+  for (int i = 0; i < nl; i++)
+    if (links[i] == link)
+      return 1;
+  return 0;
+}
+
+void cpn_network_abort(cpn_network_t *net, cpn_req_t *q)
+{
+  q->net.gen = ++net->gen;
+  q->net.phase = CPN_NET_NONE;
+}
+
+void cpn_network_reroute(cpn_network_t *net)
+{
+  for (int o = 0; o < net->n_origins; o++)
+    for (int s = 0; s < net->n_sites; s++) {
+      double lat = cpn_topology_route_latency_s(net->topo, net->origin_node[o], s);
+      net->route_lat[(size_t)o * net->n_sites + s] = net->sc->origins[o].access_latency_s + lat;
+      net->route_bw[(size_t)o * net->n_sites + s] = cpn_topology_route_bw_bps(net->topo, net->origin_node[o], s);
+    }
+}
+
+/* SimGrid names a scenario link l<i> (shared) or l<i>_UP and l<i>_DOWN (full duplex); bw in bytes/s. */
+static void sg_set_bw(const cpn_network_t *net, int link, double bw_bps)
+{
+  char name[48];
+  if (net->sc->links[link].shared) {
+    snprintf(name, sizeof name, "l%d", link);
+    sg_link_set_bandwidth(sg_link_by_name(name), bw_bps);
+    return;
+  }
+  snprintf(name, sizeof name, "l%d_UP", link);
+  sg_link_set_bandwidth(sg_link_by_name(name), bw_bps);
+  snprintf(name, sizeof name, "l%d_DOWN", link);
+  sg_link_set_bandwidth(sg_link_by_name(name), bw_bps);
+}
+
+void cpn_network_set_bw_fraction(cpn_network_t *net, int link, double fraction)
+{
+  net->link_frac[link] = fraction;
+  /* A cut link keeps a trickle in SimGrid (a zero bandwidth is refused): its flows stall, not abort. */
+  double f = fraction > 1e-9 ? fraction : 1e-9;
+  sg_set_bw(net, link, net->sc->links[link].bw_bps * f / 8.0); /* SimGrid counts bytes per second */
 }
 
 void cpn_network_sample(cpn_network_t *net, double now, double window_s, double *row)
@@ -273,7 +393,7 @@ cpn_err_t cpn_network_write(const cpn_network_t *net, cpn_output_t *out)
     err = cpn_error_set(CPN_ENOMEM, "network: out of memory (transfers)");
   for (size_t i = 0; !err && i < nt; i++) {
     const bulk_t *x = &net->bulk[i];
-    keys[i] = "weights";
+    keys[i] = x->kind;
     double row[7] = {x->src, x->dst, x->model, x->bytes, x->start_s, x->end_s, x->status};
     memcpy(&v[i * 7], row, sizeof row);
   }

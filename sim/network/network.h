@@ -19,6 +19,9 @@
 
 typedef struct cpn_network cpn_network_t;
 
+/* Where a request is on its path (q->net.phase), for the fault stage. */
+typedef enum { CPN_NET_NONE = 0, CPN_NET_UPLOAD, CPN_NET_AT_SITE, CPN_NET_REPLY } cpn_net_phase_t;
+
 typedef void (*cpn_net_deliver_fn)(void *ctx, cpn_req_t *q);
 typedef void (*cpn_net_bulk_done_fn)(void *ctx, int tag);
 
@@ -44,10 +47,28 @@ void cpn_network_reply(cpn_network_t *net, cpn_req_t *q);
 void cpn_network_bulk(cpn_network_t *net, int src, int dst, double bytes, int model, int tag,
                       cpn_net_bulk_done_fn done, void *ctx);
 
+/* As cpn_network_bulk, with the row key of /transfers (a static string: "distribution", ...). */
+void cpn_network_bulk_kind(cpn_network_t *net, const char *kind, int src, int dst, double bytes, int model, int tag,
+                           cpn_net_bulk_done_fn done, void *ctx);
+
 /* Sampling: link load of the window that ends now, written as (t, utilisation, bytes) per link into
  * row[link * 3 ...]; the window restarts. */
 void cpn_network_sample(cpn_network_t *net, double now, double window_s, double *row);
 int cpn_network_links(const cpn_network_t *net);
+
+/* Faults. Replies become events (in fluid mode too) so that a reply in flight can be lost; call before
+ * the run starts. */
+void cpn_network_track_replies(cpn_network_t *net);
+/* 1 if the current route from the origin to the site crosses `link`. */
+int cpn_network_route_uses(const cpn_network_t *net, int origin, int site, int link);
+/* The request's transfer in flight is lost: its pending event is skipped; it is on no path now. */
+void cpn_network_abort(cpn_network_t *net, cpn_req_t *q);
+/* Routes changed (the topology recomputed them): the latency and bandwidth tables are refreshed in
+ * place (the views borrow them). */
+void cpn_network_reroute(cpn_network_t *net);
+/* A link's bandwidth is cut to a fraction of its nominal one (1: whole; 0: cut): fluid transfers see the
+ * rest, SimGrid flows (bulk, flow mode) are slowed to it (a cut link stalls them until it is back). */
+void cpn_network_set_bw_fraction(cpn_network_t *net, int link, double fraction);
 
 cpn_err_t cpn_network_write(const cpn_network_t *net, cpn_output_t *out);
 

@@ -47,6 +47,9 @@ static int site_eligible(const cpn_placement_t *pl, const cpn_req_t *q, int s, i
     return 0;
   if (c->max_kv_cap < need_kv)
     return 0;
+  /* A request lost to a site's failure is not sent back there. */
+  if (q->fault.avoid_site == s + 1)
+    return 0;
   /* A site no route reaches from the request's origin cannot serve it, whatever the policy says. */
   if (!isfinite(cpn_network_latency_s(pl->net, q->rec.origin, s)))
     return 0;
@@ -149,7 +152,18 @@ static void trace_decision(cpn_placement_t *pl, const cpn_view_t *view, const cp
   }
 }
 
-void cpn_placement_place(cpn_placement_t *pl, cpn_req_t *q)
+static void place(cpn_placement_t *pl, cpn_req_t *q, cpn_status_t none_status, cpn_reason_t none_reason);
+
+void cpn_placement_place(cpn_placement_t *pl, cpn_req_t *q) { place(pl, q, CPN_STATUS_REJECTED, CPN_REASON_NONE); }
+
+void cpn_placement_retry(cpn_placement_t *pl, cpn_req_t *q, cpn_reason_t reason)
+{
+  place(pl, q, CPN_STATUS_FAILED, reason);
+}
+
+/* Places the request; when no site is eligible it ends with none_status and none_reason (REASON_NONE:
+ * too large or no eligible site). */
+static void place(cpn_placement_t *pl, cpn_req_t *q, cpn_status_t none_status, cpn_reason_t none_reason)
 {
   cpn_record_t *rec = &q->rec;
   const cpn_class_spec_t *c = &pl->sc->classes[rec->cls];
@@ -163,8 +177,10 @@ void cpn_placement_place(cpn_placement_t *pl, cpn_req_t *q)
       too_large = 1;
   }
   if (n_el == 0) {
-    cpn_accounting_end(pl->acct, q, CPN_STATUS_REJECTED,
-                       too_large ? CPN_REASON_TOO_LARGE : CPN_REASON_NO_ELIGIBLE_SITE);
+    cpn_accounting_end(pl->acct, q, none_status,
+                       none_reason != CPN_REASON_NONE ? none_reason
+                       : too_large                    ? CPN_REASON_TOO_LARGE
+                                                      : CPN_REASON_NO_ELIGIBLE_SITE);
     return;
   }
   cpn_request_view_t rv = {.id = rec->id, .origin = rec->origin, .model = rec->model, .cls = rec->cls,

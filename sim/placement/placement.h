@@ -30,6 +30,9 @@ void cpn_placement_free(cpn_placement_t *pl);
 cpn_err_t cpn_placement_start(cpn_placement_t *pl);
 /* Places the request now: upload to the chosen site, or the request ends rejected with the reason. */
 void cpn_placement_place(cpn_placement_t *pl, cpn_req_t *q);
+/* Places again a request lost to a fault (sim/faults): as cpn_placement_place, but when no site is
+ * eligible any more it ends `failed` with `reason`. */
+void cpn_placement_retry(cpn_placement_t *pl, cpn_req_t *q, cpn_reason_t reason);
 long cpn_placement_violations(const cpn_placement_t *pl);
 /* Writes /decisions when the scenario asks for the decision trace. */
 cpn_err_t cpn_placement_write(const cpn_placement_t *pl, cpn_output_t *out);

@@ -143,3 +143,5 @@ void cpn_views_refresh(cpn_views_t *v, double now_s)
   memcpy(v->snap_models, v->models, (size_t)v->n_sites * v->n_models * sizeof *v->models);
   v->view.view_time_s = now_s;
 }
+
+void cpn_views_set_up(cpn_views_t *v, int site, int up) { v->sites[site].up = up; }

@@ -40,6 +40,8 @@ void cpn_views_kv(cpn_views_t *v, int site, double used_frac);
 /* Electricity price and grid carbon intensity in force at the site from now on (the tariff's hours). */
 void cpn_views_energy_prices(cpn_views_t *v, int site, double usd_per_kwh, double co2_g_per_kwh);
 
+/* Faults: the site is known to be down (0) or up again (1); eligibility and policies read it. */
+void cpn_views_set_up(cpn_views_t *v, int site, int up);
 const cpn_site_view_t *cpn_views_site(const cpn_views_t *v, int site);
 const cpn_model_view_t *cpn_views_model(const cpn_views_t *v, int site, int model);
 const cpn_capacity_t *cpn_views_capacity(const cpn_views_t *v, int site, int model);

@@ -74,6 +74,7 @@ void cpn_reqs_release(cpn_reqs_t *p, cpn_req_t *q)
 }
 
 cpn_req_t *cpn_reqs_first(const cpn_reqs_t *p) { return p->live.next == &p->live ? NULL : p->live.next; }
+cpn_req_t *cpn_reqs_next(const cpn_reqs_t *p, const cpn_req_t *q) { return q->next == &p->live ? NULL : q->next; }
 int cpn_reqs_empty(const cpn_reqs_t *p) { return p->live.next == &p->live; }
 size_t cpn_reqs_live(const cpn_reqs_t *p) { return p->n_live; }
 size_t cpn_reqs_peak(const cpn_reqs_t *p) { return p->peak; }

@@ -8,6 +8,7 @@
 #define CPN_REQUEST_REQUEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/error.h"
 #include "output/record.h"
@@ -19,7 +20,13 @@ struct cpn_req {
   struct {                 /* network */
     double bytes_in, bytes_out;
     double t_site_done;    /* flow mode: when the last token left the site */
+    int phase;             /* cpn_net_phase_t: where the request is on the path */
+    uint64_t gen;          /* stamp of its current transfer's event (an aborted transfer's is stale) */
   } net;
+  struct {                 /* faults */
+    int retries;           /* times it was placed again after a fault */
+    int avoid_site;        /* 1 + the site it was lost at (0: none), never offered to the policy again */
+  } fault;
   struct {                 /* serving */
     cpn_req_t *qnext;      /* site queue */
     int queue;             /* which of the (site, model) queues it waits in */
@@ -46,6 +53,8 @@ cpn_req_t *cpn_reqs_alloc(cpn_reqs_t *p);
 void cpn_reqs_release(cpn_reqs_t *p, cpn_req_t *q);
 /* The newest live request, or NULL when none is live. */
 cpn_req_t *cpn_reqs_first(const cpn_reqs_t *p);
+/* The live request after q (older), or NULL after the oldest. */
+cpn_req_t *cpn_reqs_next(const cpn_reqs_t *p, const cpn_req_t *q);
 int cpn_reqs_empty(const cpn_reqs_t *p);
 /* Live requests now and at most so far. */
 size_t cpn_reqs_live(const cpn_reqs_t *p);

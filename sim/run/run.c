@@ -24,8 +24,10 @@
 #include "core/signal.h"
 #include "cpn_metrics.h"
 #include "cpn_workload.h"
+#include "faults/faults.h"
 #include "fleet/fleet.h"
 #include "gateway/gateway.h"
+#include "jobs/distribution.h"
 #include "network/network.h"
 #include "output/output.h"
 #include "placement/placement.h"
@@ -57,6 +59,8 @@ typedef struct {
   cpn_gateway_t *gw;
   cpn_sources_t *src;
   cpn_sampling_t *samp;
+  cpn_faults_t *faults;
+  cpn_distribution_t *dist;
   double t_end;
   double sim_end_s;
   struct timespec w0;         /* wall clock at the start */
@@ -184,9 +188,14 @@ static cpn_err_t build(run_t *r)
   if (!err) err = cpn_gateway_new(&r->gw, sc, r->sim, r->pl, r->acct);
   if (!err) err = cpn_sources_new(&r->src, sc, r->sim, r->reqs, r->acct, r->gw, sc->run.duration_s);
   if (!err) err = cpn_sampling_new(&r->samp, sc, r->sim, r->sv, r->net, r->views);
+  if (!err) err = cpn_faults_new(&r->faults, sc, r->sim, r->topo, r->net, r->sv, r->views, r->pl, r->reqs, r->acct);
+  if (!err) err = cpn_distribution_new(&r->dist, sc, r->sim, r->topo, r->net);
   if (err)
     return err;
-  cpn_network_on_arrived(r->net, arrived, r->sv);
+  if (cpn_faults_enabled(r->faults))
+    cpn_network_on_arrived(r->net, cpn_faults_arrived, r->faults);
+  else
+    cpn_network_on_arrived(r->net, arrived, r->sv);
   cpn_network_on_replied(r->net, replied, r);
   cpn_sim_set_idle_check(r->sim, run_idle, r);
   cpn_tariff_on(cpn_accounting_tariff(r->acct), site_energy, site_prices, r);
@@ -198,6 +207,8 @@ static cpn_err_t build(run_t *r)
   if (!err) err = cpn_placement_start(r->pl);
   if (!err) err = cpn_sampling_start(r->samp);
   if (!err) err = cpn_tariff_start(cpn_accounting_tariff(r->acct));
+  if (!err) err = cpn_faults_start(r->faults);
+  if (!err) err = cpn_distribution_start(r->dist);
   return err;
 }
 
@@ -277,6 +288,8 @@ static cpn_err_t write_output(run_t *r, const cpn_run_stats_t *st)
   if (!err) err = cpn_accounting_write(r->acct, o);
   if (!err) err = cpn_gateway_write(r->gw, o);
   if (!err) err = cpn_placement_write(r->pl, o);
+  if (!err) err = cpn_faults_write(r->faults, o);
+  if (!err) err = cpn_distribution_write(r->dist, o);
   const cpn_trace_t *trace = cpn_sources_trace(r->src);
   if (!err && trace) {
     static const char *const cols[] = {"rows_replayed", "skipped_rows", "rows_valid", "rows_before_start",
@@ -303,6 +316,11 @@ static void print_report(const run_t *r, const cpn_run_stats_t *st, FILE *f)
           st->wall_s > 0 ? st->arrived / st->wall_s : 0, st->peak_rss_bytes / 1048576.0);
   fprintf(f, "  %ld preemptions (KV cache full), %ld cold starts (weights transfers), %ld policy violations\n",
           st->preemptions, st->cold_starts, st->policy_violations);
+  if (cpn_faults_enabled(r->faults)) {
+    const cpn_fault_counts_t *fc = cpn_faults_counts(r->faults);
+    fprintf(f, "  faults: link_failure %ld lost, %ld retried, %ld failed; site_failure %ld lost, %ld retried, %ld failed\n",
+            fc->lost[0], fc->retried[0], fc->failed[0], fc->lost[1], fc->retried[1], fc->failed[1]);
+  }
   const cpn_trace_t *trace = cpn_sources_trace(r->src);
   if (trace)
     fprintf(f, "  trace %s: %ld rows replayed, %ld bad rows skipped%s%s\n", sc->demand.trace_file,
@@ -336,6 +354,8 @@ static cpn_err_t setup_simgrid(run_t *r, const char *platform)
 
 static void run_free(run_t *r)
 {
+  cpn_distribution_free(r->dist);
+  cpn_faults_free(r->faults);
   cpn_sampling_free(r->samp);
   cpn_sources_free(r->src);
   cpn_gateway_free(r->gw);

@@ -394,6 +394,41 @@ void cpn_serving_arrive(cpn_serving_t *sv, cpn_req_t *q)
   dispatch(sv, site, model);
 }
 
+/* ------------------------------------------------------------- faults */
+
+void cpn_serving_site_fail(cpn_serving_t *sv, int site)
+{
+  for (int i = 0; i < sv->n_replicas; i++) {
+    cpn_replica_t *p = &sv->reps[i];
+    if (p->info.site != site)
+      continue;
+    advance(p);
+    p->gen++; /* its planned step is stale */
+    /* The scheduler starts again empty: what it served is lost with the site (the fault stage retries
+     * those requests, their KV gone). */
+    if (p->type->destroy)
+      p->type->destroy(p->st);
+    memset(p->st, 0, p->type->state_size ? p->type->state_size : 1);
+    if (p->type->init && p->type->init(p->st, &p->info) != 0) {
+      cpn_sim_fail(sv->sim, cpn_error_set(CPN_ENOMEM, "serving: out of memory resetting a replica"));
+      return;
+    }
+    set_busy(p);
+    if (p->state == CPN_REP_DRAINING)
+      unload(p);
+  }
+  for (int m = 0; m < sv->n_models; m++) {
+    group_t *g = group_at(sv, site, m);
+    for (int k = 0; k < 2; k++) {
+      cpn_views_queued(sv->views, site, m, -g->q[k].len);
+      g->q[k].head = g->q[k].tail = NULL;
+      g->q[k].len = 0;
+    }
+  }
+}
+
+void cpn_serving_forget(cpn_req_t *q) { memset(&q->serve, 0, sizeof q->serve); }
+
 cpn_err_t cpn_serving_check(const cpn_scenario_t *sc)
 {
   /* Counts and their sums are checked against the memory they would take before anything is allocated

@@ -81,4 +81,12 @@ long cpn_serving_preemptions(const cpn_serving_t *sv);
  * serves (each request's share of its batch), so per-request energies + idle = total. */
 void cpn_serving_energy_j(const cpn_serving_t *sv, int replica, double *total_j, double *idle_j);
 
+/* Faults (sim/faults): the site fails; its replicas' schedulers restart empty and its queues are emptied
+ * (the requests that were there are the fault stage's to retry or end: it finds them on the live list).
+ * Replicas keep their life-cycle state. */
+void cpn_serving_site_fail(cpn_serving_t *sv, int site);
+/* A request leaves the serving stage for good or for another site: its serving bookkeeping is cleared
+ * (a preempted request's progress is lost with its KV). */
+void cpn_serving_forget(cpn_req_t *q);
+
 #endif

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <xbt/log.h>
 
 #include "topology/geo.h"
@@ -23,6 +24,102 @@ XBT_LOG_NEW_DEFAULT_SUBCATEGORY(cpn_topology_graphml, cpn_topology, "cpnsim Grap
 
 /* Links touching a GraphML node without coordinates get this latency. */
 #define NO_COORD_LATENCY_S 1e-3
+
+/* Topology Zoo's Country attribute holds English country names: the ones its files use, with their ISO
+ * 3166-1 alpha-2 codes. A 2-letter value is taken as a code. */
+static const char *const COUNTRIES[][2] = {
+    {"Afghanistan", "AF"}, {"Albania", "AL"}, {"Algeria", "DZ"}, {"Argentina", "AR"}, {"Armenia", "AM"},
+    {"Australia", "AU"}, {"Austria", "AT"}, {"Azerbaijan", "AZ"}, {"Bahrain", "BH"}, {"Bangladesh", "BD"},
+    {"Belarus", "BY"}, {"Belgium", "BE"}, {"Bolivia", "BO"}, {"Bosnia and Herzegovina", "BA"}, {"Brazil", "BR"},
+    {"Bulgaria", "BG"}, {"Cambodia", "KH"}, {"Canada", "CA"}, {"Chile", "CL"}, {"China", "CN"},
+    {"Colombia", "CO"}, {"Costa Rica", "CR"}, {"Croatia", "HR"}, {"Cuba", "CU"}, {"Cyprus", "CY"},
+    {"Czech Republic", "CZ"}, {"Czechia", "CZ"}, {"Denmark", "DK"}, {"Ecuador", "EC"}, {"Egypt", "EG"},
+    {"Estonia", "EE"}, {"Ethiopia", "ET"}, {"Finland", "FI"}, {"France", "FR"}, {"Georgia", "GE"},
+    {"Germany", "DE"}, {"Ghana", "GH"}, {"Greece", "GR"}, {"Hong Kong", "HK"}, {"Hungary", "HU"},
+    {"Iceland", "IS"}, {"India", "IN"}, {"Indonesia", "ID"}, {"Iran", "IR"}, {"Iraq", "IQ"}, {"Ireland", "IE"},
+    {"Israel", "IL"}, {"Italy", "IT"}, {"Japan", "JP"}, {"Jordan", "JO"}, {"Kazakhstan", "KZ"}, {"Kenya", "KE"},
+    {"Kuwait", "KW"}, {"Latvia", "LV"}, {"Lebanon", "LB"}, {"Lithuania", "LT"}, {"Luxembourg", "LU"},
+    {"Macau", "MO"}, {"Macedonia", "MK"}, {"Malaysia", "MY"}, {"Malta", "MT"}, {"Mexico", "MX"},
+    {"Moldova", "MD"}, {"Mongolia", "MN"}, {"Montenegro", "ME"}, {"Morocco", "MA"}, {"Myanmar", "MM"},
+    {"Nepal", "NP"}, {"Netherlands", "NL"}, {"New Zealand", "NZ"}, {"Nigeria", "NG"}, {"Norway", "NO"},
+    {"Oman", "OM"}, {"Pakistan", "PK"}, {"Panama", "PA"}, {"Peru", "PE"}, {"Philippines", "PH"},
+    {"Poland", "PL"}, {"Portugal", "PT"}, {"Qatar", "QA"}, {"Romania", "RO"}, {"Russia", "RU"},
+    {"Saudi Arabia", "SA"}, {"Serbia", "RS"}, {"Singapore", "SG"}, {"Slovakia", "SK"}, {"Slovenia", "SI"},
+    {"South Africa", "ZA"}, {"South Korea", "KR"}, {"Korea", "KR"}, {"Spain", "ES"}, {"Sri Lanka", "LK"},
+    {"Sweden", "SE"}, {"Switzerland", "CH"}, {"Taiwan", "TW"}, {"Tanzania", "TZ"}, {"Thailand", "TH"},
+    {"Tunisia", "TN"}, {"Turkey", "TR"}, {"Ukraine", "UA"}, {"United Arab Emirates", "AE"}, {"UAE", "AE"},
+    {"United Kingdom", "GB"}, {"UK", "GB"}, {"United States", "US"}, {"USA", "US"}, {"Uruguay", "UY"},
+    {"Uzbekistan", "UZ"}, {"Venezuela", "VE"}, {"Vietnam", "VN"}, {"Viet Nam", "VN"}};
+
+/* The ISO code of a Country value into out[3]; 0 when it is not known. */
+static int country_code(const char *value, char *out)
+{
+  while (*value && isspace((unsigned char)*value))
+    value++;
+  size_t len = strlen(value);
+  while (len > 0 && isspace((unsigned char)value[len - 1]))
+    len--;
+  if (len == 2 && isalpha((unsigned char)value[0]) && isalpha((unsigned char)value[1])) {
+    out[0] = (char)toupper((unsigned char)value[0]);
+    out[1] = (char)toupper((unsigned char)value[1]);
+    out[2] = '\0';
+    return 1;
+  }
+  for (size_t i = 0; i < sizeof COUNTRIES / sizeof COUNTRIES[0]; i++)
+    if (strlen(COUNTRIES[i][0]) == len && strncasecmp(COUNTRIES[i][0], value, len) == 0) {
+      memcpy(out, COUNTRIES[i][1], 3);
+      return 1;
+    }
+  return 0;
+}
+
+/* Multipliers of Topology Zoo's LinkSpeedUnits. */
+static double unit_factor(const char *u)
+{
+  switch (toupper((unsigned char)(u[0]))) {
+  case 'K': return 1e3;
+  case 'M': return 1e6;
+  case 'G': return 1e9;
+  case 'T': return 1e12;
+  default: return u[0] ? NAN : 1.0;
+  }
+}
+
+/* A numeric edge attribute, whether igraph read it as a number or a string; NAN when absent or empty. */
+static double edge_num(const igraph_t *g, const char *name, int type, int e)
+{
+  if (type == IGRAPH_ATTRIBUTE_NUMERIC)
+    return EAN(g, name, e);
+  if (type == IGRAPH_ATTRIBUTE_STRING) {
+    const char *v = EAS(g, name, e);
+    char *end;
+    double x = strtod(v, &end);
+    return end == v ? NAN : x;
+  }
+  return NAN;
+}
+
+/* The type of an edge attribute (IGRAPH_ATTRIBUTE_UNSPECIFIED when absent). */
+static int edge_attr_type(const igraph_t *g, const char *name)
+{
+  igraph_strvector_t gn, vn, en;
+  igraph_vector_int_t gt, vt, et;
+  int type = IGRAPH_ATTRIBUTE_UNSPECIFIED;
+  if (igraph_strvector_init(&gn, 0) || igraph_strvector_init(&vn, 0) || igraph_strvector_init(&en, 0) ||
+      igraph_vector_int_init(&gt, 0) || igraph_vector_int_init(&vt, 0) || igraph_vector_int_init(&et, 0))
+    return type; /* out of memory: the attribute is treated as absent */
+  if (igraph_cattribute_list(g, &gn, &gt, &vn, &vt, &en, &et) == IGRAPH_SUCCESS)
+    for (igraph_integer_t i = 0; i < igraph_strvector_size(&en); i++)
+      if (strcmp(igraph_strvector_get(&en, i), name) == 0)
+        type = (int)VECTOR(et)[i];
+  igraph_strvector_destroy(&gn);
+  igraph_strvector_destroy(&vn);
+  igraph_strvector_destroy(&en);
+  igraph_vector_int_destroy(&gt);
+  igraph_vector_int_destroy(&vt);
+  igraph_vector_int_destroy(&et);
+  return type;
+}
 
 /* Makes a node name from a label: trimmed, lowercased, each run of white space turned into one '-';
  * "node-<id>" when nothing is left. Cuts at CPN_NAME_MAX - 1 bytes without splitting a UTF-8
@@ -120,6 +217,10 @@ cpn_err_t cpn_topology_graphml_read(const char *path, cpn_node_spec_t **nodes_ou
   int has_label = igraph_cattribute_has_attr(&g, IGRAPH_ATTRIBUTE_VERTEX, "label");
   int has_lat = igraph_cattribute_has_attr(&g, IGRAPH_ATTRIBUTE_VERTEX, "Latitude");
   int has_lon = igraph_cattribute_has_attr(&g, IGRAPH_ATTRIBUTE_VERTEX, "Longitude");
+  int has_country = igraph_cattribute_has_attr(&g, IGRAPH_ATTRIBUTE_VERTEX, "Country");
+  int t_raw = edge_attr_type(&g, "LinkSpeedRaw"), t_speed = edge_attr_type(&g, "LinkSpeed");
+  int has_units = igraph_cattribute_has_attr(&g, IGRAPH_ATTRIBUTE_EDGE, "LinkSpeedUnits");
+  int merged = 0;
   nodes = calloc((size_t)n + 1, sizeof *nodes);
   links = calloc((size_t)m + 1, sizeof *links);
   if (!nodes || !links) {
@@ -131,6 +232,12 @@ cpn_err_t cpn_topology_graphml_read(const char *path, cpn_node_spec_t **nodes_ou
     make_unique(nodes, v);
     nodes[v].lat_deg = has_lat ? VAN(&g, "Latitude", v) : NAN;
     nodes[v].lon_deg = has_lon ? VAN(&g, "Longitude", v) : NAN;
+    const char *cv = has_country ? VAS(&g, "Country", v) : "";
+    if (cv[0] && !country_code(cv, nodes[v].country)) {
+      err = cpn_error_set(CPN_EINVAL, "%s: node %d '%s': Country '%.60s' is no country name known to the importer "
+                          "(give a 2-letter ISO 3166 code instead)", path, v, nodes[v].name, cv);
+      goto destroy;
+    }
     if (!isfinite(nodes[v].lat_deg) || !isfinite(nodes[v].lon_deg)) {
       nodes[v].lat_deg = nodes[v].lon_deg = NAN;
       XBT_WARN("%s: node %d '%s' has no coordinates: its links get latency %g ms", path, v, nodes[v].name,
@@ -144,16 +251,42 @@ cpn_err_t cpn_topology_graphml_read(const char *path, cpn_node_spec_t **nodes_ou
       XBT_WARN("%s: edge %d joins '%s' to itself: skipped", path, e, nodes[a].name);
       continue;
     }
+    /* Bandwidth: LinkSpeedRaw (bit/s) when given, else LinkSpeed x LinkSpeedUnits (K, M, G, T), else
+     * the default. */
+    double bw = edge_num(&g, "LinkSpeedRaw", t_raw, e);
+    if (!(bw > 0)) {
+      double x = edge_num(&g, "LinkSpeed", t_speed, e);
+      bw = x * unit_factor(has_units ? EAS(&g, "LinkSpeedUnits", e) : "");
+    }
+    if (!(isfinite(bw) && bw > 0))
+      bw = default_bw_bps;
+    double lat = isnan(nodes[a].lat_deg) || isnan(nodes[b].lat_deg)
+                     ? NO_COORD_LATENCY_S
+                     : cpn_topology_fibre_latency_s(&nodes[a], &nodes[b]);
+    /* Parallel edges (several cables between two places, common in the Topology Zoo) become one link:
+     * their bandwidths add, and its latency is the least of theirs. */
+    int dup = -1;
+    for (int j = 0; j < k && dup < 0; j++)
+      if ((strcmp(links[j].a, nodes[a].name) == 0 && strcmp(links[j].b, nodes[b].name) == 0) ||
+          (strcmp(links[j].a, nodes[b].name) == 0 && strcmp(links[j].b, nodes[a].name) == 0))
+        dup = j;
+    if (dup >= 0) {
+      links[dup].bw_bps += bw;
+      if (lat < links[dup].latency_s)
+        links[dup].latency_s = lat;
+      merged++;
+      continue;
+    }
     cpn_link_spec_t *l = &links[k++];
     memcpy(l->a, nodes[a].name, CPN_NAME_MAX);
     memcpy(l->b, nodes[b].name, CPN_NAME_MAX);
-    l->latency_s = isnan(nodes[a].lat_deg) || isnan(nodes[b].lat_deg)
-                       ? NO_COORD_LATENCY_S
-                       : cpn_topology_fibre_latency_s(&nodes[a], &nodes[b]);
-    l->bw_bps = default_bw_bps;
+    l->latency_s = lat;
+    l->bw_bps = bw;
     l->shared = 0;
     l->line = 0;
   }
+  if (merged)
+    XBT_INFO("%s: %d parallel edges merged into their links (bandwidths added, least latency kept)", path, merged);
   XBT_DEBUG("%s: %d nodes, %d links", path, n, k);
   *nodes_out = nodes;
   *n_nodes_out = n;

@@ -36,6 +36,10 @@ XBT_LOG_NEW_DEFAULT_CATEGORY(cpn_topology, "cpnsim network graph, routes and Sim
  * order differ by a few ulps (1e-16 relative); real differences are far larger. */
 #define TIE_REL 1e-12
 
+/* The routing weight of a link that is down (cut): routes that would need it sum to at least this and
+ * are then marked unreachable. Finite, so that igraph's Dijkstra takes it like any weight. */
+#define DOWN_WEIGHT_S 1e30
+
 typedef struct {
   const char *name;
   int node;
@@ -47,6 +51,7 @@ struct cpn_topology {
   name_entry_t *by_name;       /* sorted by name, for cpn_topology_node_index */
   int *link_a, *link_b;        /* endpoints; a -> b is the UP direction of a SPLITDUPLEX link */
   double *link_latency_s, *link_bw_bps;
+  double *link_weight_s;       /* routing weight: the latency, or DOWN_WEIGHT_S while the link is down */
   int *link_shared;
   int n_sources;
   int *source_node;            /* [n_sources] */
@@ -164,6 +169,7 @@ static cpn_err_t copy_links(cpn_topology_t *t, const cpn_scenario_t *sc)
     t->link_a[i] = a;
     t->link_b[i] = b;
     t->link_latency_s[i] = l->latency_s;
+    t->link_weight_s[i] = l->latency_s;
     t->link_bw_bps[i] = l->bw_bps;
     t->link_shared[i] = l->shared != 0;
   }
@@ -202,7 +208,7 @@ static void choose_routes(cpn_topology_t *t, const igraph_inclist_t *il, const i
   int n = t->n_nodes, s = t->source_node[row];
   int *pred = t->pred_link + (size_t)row * n;
   double *lat = t->route_latency_s + (size_t)row * n;
-  const double *w = t->link_latency_s;
+  const double *w = t->link_weight_s;
 #define D(v) MATRIX(*dist, row, (v))
 
   for (int v = 0; v < n; v++) {
@@ -240,6 +246,14 @@ static void choose_routes(cpn_topology_t *t, const igraph_inclist_t *il, const i
     pred[v] = best;
     lat[v] = lat[other_end(t, best, v)] + w[best];
   }
+  /* A route through a link that is down is no route (queue order: parents are fixed before children). */
+  for (int i = 1; i < tail; i++) {
+    int v = queue[i];
+    if (lat[v] >= DOWN_WEIGHT_S) {
+      lat[v] = INFINITY;
+      pred[v] = -1;
+    }
+  }
 #undef D
 }
 
@@ -275,7 +289,7 @@ static cpn_err_t compute_routes(cpn_topology_t *t)
     goto igraph_fail;
   have_dist = 1;
   const igraph_vector_t *w =
-      t->n_links > 0 ? igraph_vector_view(&weights, t->link_latency_s, t->n_links) : NULL;
+      t->n_links > 0 ? igraph_vector_view(&weights, t->link_weight_s, t->n_links) : NULL;
   if ((rc = igraph_distances_dijkstra(&g, &dist, igraph_vss_vector(&from), igraph_vss_all(), w, IGRAPH_ALL)) !=
       IGRAPH_SUCCESS)
     goto igraph_fail;
@@ -328,12 +342,13 @@ cpn_err_t cpn_topology_new(cpn_topology_t **out, const cpn_scenario_t *sc)
   t->link_a = calloc(m + 1, sizeof *t->link_a);
   t->link_b = calloc(m + 1, sizeof *t->link_b);
   t->link_latency_s = calloc(m + 1, sizeof *t->link_latency_s);
+  t->link_weight_s = calloc(m + 1, sizeof *t->link_weight_s);
   t->link_bw_bps = calloc(m + 1, sizeof *t->link_bw_bps);
   t->link_shared = calloc(m + 1, sizeof *t->link_shared);
   t->source_node = calloc(s_max, sizeof *t->source_node);
   t->source_row = calloc(n + 1, sizeof *t->source_row);
   t->route_buf = calloc(n + 1, sizeof *t->route_buf);
-  if (!t->names || !t->by_name || !t->link_a || !t->link_b || !t->link_latency_s || !t->link_bw_bps ||
+  if (!t->names || !t->by_name || !t->link_a || !t->link_b || !t->link_latency_s || !t->link_weight_s || !t->link_bw_bps ||
       !t->link_shared || !t->source_node || !t->source_row || !t->route_buf) {
     err = cpn_error_set(CPN_ENOMEM, "topology: out of memory for %d nodes and %d links", t->n_nodes, t->n_links);
     goto fail;
@@ -369,6 +384,7 @@ void cpn_topology_free(cpn_topology_t *t)
   free(t->link_a);
   free(t->link_b);
   free(t->link_latency_s);
+  free(t->link_weight_s);
   free(t->link_bw_bps);
   free(t->link_shared);
   free(t->source_node);
@@ -404,6 +420,18 @@ int cpn_topology_is_routing_source(const cpn_topology_t *t, int node)
 }
 
 int cpn_topology_link_count(const cpn_topology_t *t) { return t->n_links; }
+
+cpn_err_t cpn_topology_set_link_up(cpn_topology_t *t, int link, int up)
+{
+  assert(link >= 0 && link < t->n_links);
+  double w = up ? t->link_latency_s[link] : DOWN_WEIGHT_S;
+  if (t->link_weight_s[link] == w)
+    return CPN_OK;
+  t->link_weight_s[link] = w;
+  return compute_routes(t);
+}
+
+int cpn_topology_link_up(const cpn_topology_t *t, int link) { return t->link_weight_s[link] < DOWN_WEIGHT_S; }
 
 double cpn_topology_route_latency_s(const cpn_topology_t *t, int src, int dst)
 {
@@ -543,4 +571,49 @@ cpn_err_t cpn_topology_write_platform(const cpn_topology_t *t, const char *xml_p
   }
   XBT_DEBUG("%s: %d hosts, %d links, %ld routes", xml_path, t->n_nodes, t->n_links, n_routes);
   return CPN_OK;
+}
+
+int cpn_topology_warn_unreachable(const cpn_topology_t *t, const cpn_scenario_t *sc, FILE *f)
+{
+  int warnings = 0;
+  const char *file = scenario_file(sc);
+  for (int s = 0; s < sc->n_sites; s++) {
+    int n = 0;
+    for (int o = 0; o < sc->n_origins; o++) {
+      int node = cpn_topology_node_index(t, sc->origins[o].node);
+      if (node >= 0 && !isfinite(cpn_topology_route_latency_s(t, node, s)))
+        n++;
+    }
+    if (n == sc->n_origins && n > 0) {
+      fprintf(f, "%s:%d: warning: sites.%s: no route reaches it from any origin; it will serve nothing\n", file,
+              sc->sites[s].line, sc->sites[s].name);
+      warnings++;
+    } else if (n > 0) {
+      fprintf(f, "%s:%d: warning: sites.%s: no route reaches it from %d of %d origins (", file, sc->sites[s].line,
+              sc->sites[s].name, n, sc->n_origins);
+      int k = 0;
+      for (int o = 0; o < sc->n_origins; o++) {
+        int node = cpn_topology_node_index(t, sc->origins[o].node);
+        if (node >= 0 && !isfinite(cpn_topology_route_latency_s(t, node, s)))
+          fprintf(f, "%s%s", k++ ? ", " : "", sc->origins[o].name);
+        if (k == 5 && n > 5) {
+          fprintf(f, ", ...");
+          break;
+        }
+      }
+      fprintf(f, "); their requests are never sent there\n");
+      warnings++;
+    }
+  }
+  for (int o = 0; o < sc->n_origins; o++) {
+    int node = cpn_topology_node_index(t, sc->origins[o].node), reach = 0;
+    for (int s = 0; node >= 0 && s < sc->n_sites; s++)
+      reach += isfinite(cpn_topology_route_latency_s(t, node, s)) != 0;
+    if (node >= 0 && reach == 0) {
+      fprintf(f, "%s:%d: warning: origins.%s: no route reaches any site from node '%s'; every request will be "
+                 "rejected\n", file, sc->origins[o].line, sc->origins[o].name, sc->origins[o].node);
+      warnings++;
+    }
+  }
+  return warnings;
 }

@@ -17,3 +17,14 @@ for pol in policies:
     if to_b or timed_out:
         fail(f"{pol}: {to_b} requests sent to an unreachable site, {timed_out} timed out")
 print("ok")
+
+# --check warns about the site no route reaches (file, line and key), and not about reachable ones.
+p = subprocess.run([CPNSIM, f"{SRC}/tests/data/unreachable.yaml", "--check"], capture_output=True, text=True)
+print(p.stderr.strip())
+want = "unreachable.yaml:27: warning: sites.b: no route reaches it from any origin"
+if p.returncode != 0 or want not in p.stderr or "sites.a" in p.stderr:
+    fail(f"--check should warn about site b only (exit 0): exit {p.returncode}, stderr {p.stderr!r}")
+p = subprocess.run([CPNSIM, f"{SRC}/tests/data/hk-sg-cut.yaml", "--check"], capture_output=True, text=True)
+if p.returncode != 0 or "warning" in p.stderr:
+    fail(f"--check warned about a scenario whose sites are all reachable: {p.stderr!r}")
+print("ok")

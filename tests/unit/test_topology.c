@@ -462,6 +462,54 @@ static void chinanet_beijing_to_guangzhou_is_8_to_25_ms(void **state)
   free_scenario(&sc);
 }
 
+static const cpn_link_spec_t *find_link(const cpn_link_spec_t *links, int m, const char *a, const char *b)
+{
+  for (int i = 0; i < m; i++)
+    if ((strcmp(links[i].a, a) == 0 && strcmp(links[i].b, b) == 0) ||
+        (strcmp(links[i].a, b) == 0 && strcmp(links[i].b, a) == 0))
+      return &links[i];
+  return NULL;
+}
+
+/* tests/data/zoo-style.graphml: two parallel Hong Kong - Singapore edges (10 and 2.5 Gb/s) become one
+ * 12.5 Gb/s link; LinkSpeed 622 with LinkSpeedUnits M is 622 Mb/s; an edge without a speed gets the
+ * default; Country names become ISO codes (none for a node without Country); routes are as by hand. */
+static void graphml_zoo_style_parallel_edges_countries_speeds(void **state)
+{
+  cpn_scenario_t sc = new_scenario();
+  assert_int_equal(cpn_topology_graphml_read(CPN_TEST_DATA "/zoo-style.graphml", &sc.nodes, &sc.n_nodes, &sc.links,
+                                             &sc.n_links, 2.385e9),
+                   CPN_OK);
+  assert_int_equal(sc.n_nodes, 5);
+  assert_int_equal(sc.n_links, 4);
+  const cpn_node_spec_t *hk = find_node(sc.nodes, sc.n_nodes, "hong-kong");
+  assert_non_null(hk);
+  assert_string_equal(hk->country, "HK");
+  assert_string_equal(find_node(sc.nodes, sc.n_nodes, "singapore")->country, "SG");
+  assert_string_equal(find_node(sc.nodes, sc.n_nodes, "tokyo")->country, "JP");
+  assert_string_equal(find_node(sc.nodes, sc.n_nodes, "dubai")->country, "AE");
+  assert_string_equal(find_node(sc.nodes, sc.n_nodes, "guangzhou")->country, "");
+  const cpn_link_spec_t *hs = find_link(sc.links, sc.n_links, "hong-kong", "singapore");
+  assert_non_null(hs);
+  assert_true(hs->bw_bps == 12.5e9);
+  assert_true(find_link(sc.links, sc.n_links, "hong-kong", "tokyo")->bw_bps == 622e6);
+  assert_true(find_link(sc.links, sc.n_links, "singapore", "dubai")->bw_bps == 2.385e9);
+  assert_true(find_link(sc.links, sc.n_links, "guangzhou", "hong-kong")->bw_bps == 40e9);
+  /* Guangzhou -> Singapore goes by Hong Kong: the two great-circle distances over 2e8 m/s. */
+  add_site(&sc, "fake-site");
+  add_origin(&sc, "gz-users", "guangzhou");
+  cpn_topology_t *t = NULL;
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  double want = (cpn_topology_great_circle_m(23.11667, 113.25, 22.27832, 114.17469) +
+                 cpn_topology_great_circle_m(22.27832, 114.17469, 1.28967, 103.85007)) /
+                CPN_FIBRE_SPEED_M_PER_S;
+  double got = cpn_topology_route_latency_s(t, idx(t, "guangzhou"), idx(t, "singapore"));
+  print_message("guangzhou -> singapore: %.6f ms (by hand %.6f ms)\n", got * 1e3, want * 1e3);
+  assert_true(fabs(got - want) < 1e-12);
+  cpn_topology_free(t);
+  free_scenario(&sc);
+}
+
 static void graphml_errors_are_reported(void **state)
 {
   cpn_node_spec_t *nodes = (cpn_node_spec_t *)(intptr_t)1;
@@ -478,6 +526,18 @@ static void graphml_errors_are_reported(void **state)
   assert_non_null(strstr(cpn_error_message(), junk));
   remove(junk);
   assert_int_equal(cpn_topology_graphml_read(CPN_TEST_DATA "/Chinanet.graphml", &nodes, &n, &links, &m, 0), CPN_EINVAL);
+  /* A Country the importer does not know is an error naming the file, the node and the value. */
+  f = fopen(junk, "w");
+  assert_non_null(f);
+  fputs("<?xml version=\"1.0\"?><graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">"
+        "<key attr.name=\"Country\" attr.type=\"string\" for=\"node\" id=\"d0\"/>"
+        "<key attr.name=\"label\" attr.type=\"string\" for=\"node\" id=\"d1\"/>"
+        "<graph edgedefault=\"undirected\"><node id=\"0\"><data key=\"d0\">Atlantis</data>"
+        "<data key=\"d1\">Poseidonia</data></node></graph></graphml>\n", f);
+  fclose(f);
+  assert_int_equal(cpn_topology_graphml_read(junk, &nodes, &n, &links, &m, 1e11), CPN_EINVAL);
+  assert_non_null(strstr(cpn_error_message(), "node 0 'poseidonia': Country 'Atlantis'"));
+  remove(junk);
   assert_true(nodes == (cpn_node_spec_t *)(intptr_t)1 && n == -7 && m == -7);
 }
 
@@ -582,6 +642,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(chinanet_has_42_nodes_66_edges),
       cmocka_unit_test(chinanet_beijing_to_guangzhou_is_8_to_25_ms),
       cmocka_unit_test(graphml_errors_are_reported),
+      cmocka_unit_test(graphml_zoo_style_parallel_edges_countries_speeds),
       cmocka_unit_test(generated_waxman_is_connected_with_n_nodes),
       cmocka_unit_test(generated_barabasi_is_connected_with_n_nodes),
       cmocka_unit_test(generated_same_seed_same_graph),
