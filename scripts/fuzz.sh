@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets of tests/fuzz (clang-14, ASan + UBSan: CPN_FUZZ=ON) and runs each for a
+# given time, then prints one line per target: runs, exec/s, coverage (cov: edges, ft: features), corpus
+# size and the result. A finding (crash, leak, hang over 10 s, UBSan report, over 2 GB) fails the target;
+# its input is saved under BUILD/fuzz-artifacts/TARGET/ and the log's tail is printed.
+# Usage: scripts/fuzz.sh [SECONDS [TARGET...]]   SECONDS per target (default 60); TARGET: scenario,
+#        trace, graphml, simgrid_xml, report_h5 (default all). CPN_FUZZ_BUILD: build dir (build-fuzz).
+# The corpus each run grows is kept in BUILD/fuzz-corpus/TARGET/ and reused by the next run; the seeds
+# come from scenarios/, tests/data/ and tests/fuzz/{seeds,regressions}/. Exit status: 0 when every target
+# ran without a finding.
+set -uo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+secs=${1:-60}
+shift $(($# ? 1 : 0))
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(scenario trace graphml simgrid_xml report_h5)
+build=${CPN_FUZZ_BUILD:-$here/build-fuzz}
+
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  CC=clang-14 CXX=clang++-14 cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCPN_FUZZ=ON \
+    > "$build.configure.log" 2>&1 || { tail -20 "$build.configure.log"; exit 1; }
+fi
+cmake --build "$build" -j2 --target "${targets[@]/#/fuzz_}" > "$build/fuzz-build.log" 2>&1 \
+  || { tail -30 "$build/fuzz-build.log"; echo "fuzz: build failed"; exit 1; }
+
+# Seeds: the files readers see in the project; trace inputs start with the options byte (0: azure-2023,
+# stop at bad rows; see tests/fuzz/fuzz_trace.c).
+seed() {
+  local t=$1 dir=$build/fuzz-seeds/$1
+  rm -rf "$dir"; mkdir -p "$dir"
+  cp "$here"/tests/fuzz/regressions/"$t"/* "$here"/tests/fuzz/seeds/"$t"/* "$dir"/ 2>/dev/null
+  case $t in
+    scenario) cp "$here"/scenarios/*.yaml "$here"/tests/data/*.yaml "$here"/tests/data/reliability/*.yaml "$dir"/ ;;
+    trace)
+      for f in "$here"/tests/data/*.csv "$here"/tests/data/reliability/*.csv; do
+        { printf '\0'; head -c 4000 "$f"; } > "$dir/$(basename "$f").bin"
+        { printf '\1'; head -c 4000 "$f"; } > "$dir/$(basename "$f").vidur.bin"
+      done ;;
+    graphml) cp "$here"/tests/data/*.graphml "$dir"/ ;;
+    simgrid_xml) cp "$here"/tests/data/reliability/*.xml "$dir"/ ;;
+  esac
+}
+
+max_len() {
+  case $1 in scenario) echo 16384 ;; trace) echo 4096 ;; graphml) echo 32768 ;; simgrid_xml) echo 8192 ;;
+    report_h5) echo 65536 ;; esac
+}
+
+status=0
+for t in "${targets[@]}"; do
+  seed "$t"
+  corpus=$build/fuzz-corpus/$t art=$build/fuzz-artifacts/$t/ log=$build/fuzz-$t.log
+  mkdir -p "$corpus" "$art"
+  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "$build/tests/fuzz/fuzz_$t" "$corpus" "$build/fuzz-seeds/$t" -max_total_time="$secs" -timeout=10 \
+    -rss_limit_mb=2048 -max_len="$(max_len "$t")" -print_final_stats=1 -artifact_prefix="$art" \
+    > "$log" 2>&1
+  rc=$?
+  done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
+  cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' "$log" | tail -1)
+  eps=$(grep -oE 'average_exec_per_sec: +[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
+  runs=$(grep -oE 'number_of_executed_units: +[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
+  if [ $rc -eq 0 ] && [ -n "$done_line" ]; then
+    echo "fuzz: $t: ${runs:-?} runs in ${secs}s, ${eps:-?} exec/s, ${cov:-no coverage line}: no finding"
+  else
+    status=1
+    echo "fuzz: $t: FINDING (exit $rc) after ${runs:-?} runs, ${cov:-}; inputs in $art; log $log:"
+    grep -vE '^#[0-9]+[[:space:]]' "$log" | tail -40
+  fi
+done
+exit $status
