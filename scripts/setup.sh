@@ -3,6 +3,7 @@
 # Usage: scripts/setup.sh [BUILD_DIR]        run as root on a fresh machine; idempotent
 #        scripts/setup.sh --list-packages    print the Debian packages it installs, one a line
 # The packages: the C toolchain and libraries of the build, hdf5-tools (h5dump: tests, README), python3,
+# clang-14 and libclang-rt-14-dev (libFuzzer, for scripts/fuzz.sh),
 # and the Python packages of scripts/python-deps.txt (tests, analysis/plots.py, README's snippets).
 # It says what it does as it goes, each line with the seconds since it started; apt's full output is kept
 # in a log file whose tail is printed when apt fails.
@@ -10,7 +11,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
 pkgs=(build-essential cmake pkg-config libsimgrid-dev libigraph-dev libgsl-dev libhdf5-dev hdf5-tools
-      libcmocka-dev libyaml-dev python3)
+      libcmocka-dev libyaml-dev python3
+      clang-14 libclang-rt-14-dev)   # clang's libFuzzer and sanitizer runtimes (scripts/fuzz.sh)
 while read -r module pkg _; do
   case $module in '' | '#'*) continue ;; esac
   [ -n "$pkg" ] || { echo "setup: scripts/python-deps.txt: no package for module '$module'" >&2; exit 1; }
