@@ -57,6 +57,13 @@ extra() {
   case $1 in report_h5) echo -malloc_limit_mb=16384 -fork=1 -ignore_crashes=1 -ignore_ooms=1 ;; esac
 }
 
+# Seconds one input may take before it counts as a hang: the scenario seeds include scale-1000.yaml (1,000
+# generated sites, loaded twice per input: the loader's topology checks are quadratic), several seconds
+# under the sanitizers on a busy machine.
+timeout_s() {
+  case $1 in scenario) echo 60 ;; *) echo 10 ;; esac
+}
+
 status=0
 for t in "${targets[@]}"; do
   seed "$t"
@@ -66,7 +73,7 @@ for t in "${targets[@]}"; do
   [ -f "$here/tests/fuzz/$t.lsan.supp" ] && supp=$here/tests/fuzz/$t.lsan.supp
   ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     LSAN_OPTIONS=suppressions=$supp \
-    "$build/tests/fuzz/fuzz_$t" "$corpus" "$build/fuzz-seeds/$t" -max_total_time="$secs" -timeout=10 \
+    "$build/tests/fuzz/fuzz_$t" "$corpus" "$build/fuzz-seeds/$t" -max_total_time="$secs" -timeout="$(timeout_s "$t")" \
     -rss_limit_mb=2048 -max_len="$(max_len "$t")" -print_final_stats=1 -artifact_prefix="$art" $(extra "$t") \
     > "$log" 2>&1
   rc=$?
