@@ -332,7 +332,7 @@ static int read_table(hid_t f, const char *file, const char *dset, h5table_t *t)
   hsize_t n = 0;
   hid_t mt = -1, kt = -1, kft = -1;
   char *buf = NULL;
-  if (H5Tget_class(ft) != H5T_COMPOUND || H5Sget_simple_extent_ndims(sp) != 1) {
+  if (H5Tget_class(ft) != H5T_COMPOUND || nm < 0 || H5Sget_simple_extent_ndims(sp) != 1) {
     rc = fail("%s: %s is not a 1-D table", file, dset);
     goto done;
   }
@@ -342,10 +342,15 @@ static int read_table(hid_t f, const char *file, const char *dset, h5table_t *t)
   for (int i = 0; i < nm; i++) {
     H5T_class_t c = H5Tget_member_class(ft, (unsigned)i);
     char *name = H5Tget_member_name(ft, (unsigned)i);
+    if (!name) {
+      rc = fail("%s: %s: column %d has no name", file, dset, i);
+      goto done;
+    }
     if (!strcmp(name, "key") && c == H5T_STRING)
       key = i;
     else if (c == H5T_FLOAT || c == H5T_INTEGER)
       t->cols[nc++] = xstrdup(name);
+    t->n_cols = nc; /* so that an error below frees the names kept so far */
     H5free_memory(name);
   }
   if (key < 0) {

@@ -18,6 +18,8 @@
 # unmounted by a trap on any exit (and vanish with the namespaces, which die with this script); the run
 # directory is then removed (kept with CPN_FRESH_KEEP=1).
 # Only committed work is checked: uncommitted changes of the checkout are not in the clone.
+# CPN_FRESH_THEN=COMMAND: a command run in the same root right after README's (whatever its status), e.g.
+# CI's reliability steps; the exit status is README's command's, or COMMAND's when README's passed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 self="$here/scripts/fresh-check.sh"
@@ -248,7 +250,12 @@ t_clone=$((SECONDS - t))
 say "running README's $what command as root in the fresh root, in /root/cpnsim, with env -i:"
 say "  $cmd"
 set +e
-unshare --mount --pid --fork --kill-child --propagation private bash "$self" --in-root "$work/root" "$work/marks" "$cmd"
+run_cmd=$cmd
+if [ -n "${CPN_FRESH_THEN:-}" ]; then
+  say "then, in the same root: $CPN_FRESH_THEN"
+  run_cmd="$cmd; s=\$?; echo \"fresh-check: README's command exited \$s; then: $CPN_FRESH_THEN\"; $CPN_FRESH_THEN; t=\$?; [ \$s -ne 0 ] && exit \$s; exit \$t"
+fi
+unshare --mount --pid --fork --kill-child --propagation private bash "$self" --in-root "$work/root" "$work/marks" "$run_cmd"
 status=$?
 set -e
 mark() { awk -v k="$1" '$1 == k { print $2; exit }' "$work/marks" 2> /dev/null; }

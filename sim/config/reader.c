@@ -35,6 +35,7 @@
 #define MAX_MESSAGES 200          /* problems kept; the rest are only counted */
 #define MESSAGE_BUDGET 16000      /* cpn_error's buffer is 16384 bytes */
 #define MAX_DEPTH 64              /* YAML nesting depth */
+#define MAX_MAP_KEYS 10000        /* keys in one mapping (a scenario's largest has a few dozen) */
 #define MAX_EXTENDS 16            /* files in one extends chain */
 #define MAX_NODES 4000000L        /* tree nodes per load: guards against alias bombs */
 #define MAX_FILE_BYTES (64L << 20)
@@ -394,6 +395,47 @@ void cpn_reader_suggest(const char *word, const char *cand, const char **best, i
 /* ------------------------------------------------------------------------------------------------
  * YAML text -> node tree. */
 
+typedef struct {
+  const char *key;
+  int i;
+} key_at_t;
+
+static int key_at_cmp(const void *a, const void *b)
+{
+  const key_at_t *x = a, *y = b;
+  int d = strcmp(x->key, y->key);
+  return d ? d : (x->i > y->i) - (x->i < y->i);
+}
+
+/* For each of the n pairs, the index of the first pair with the same (scalar) key: itself when the key is
+ * new. Sorting makes this O(n log n); a linear search per key was quadratic (300,000 keys: minutes).
+ * Returns a malloc'd array, or NULL when out of memory (or n == 0). */
+static int *dup_keys(yaml_document_t *doc, const yaml_node_pair_t *pairs, int n)
+{
+  if (n <= 0)
+    return NULL;
+  int *first = malloc((size_t)n * sizeof *first);
+  key_at_t *k = malloc((size_t)n * sizeof *k);
+  if (!first || !k) {
+    free(first);
+    free(k);
+    return NULL;
+  }
+  int m = 0;
+  for (int i = 0; i < n; i++) {
+    first[i] = i;
+    const yaml_node_t *yk = yaml_document_get_node(doc, pairs[i].key);
+    if (yk && yk->type == YAML_SCALAR_NODE)
+      k[m++] = (key_at_t){(const char *)yk->data.scalar.value, i};
+  }
+  qsort(k, (size_t)m, sizeof *k, key_at_cmp);
+  for (int j = 1; j < m; j++)
+    if (strcmp(k[j].key, k[j - 1].key) == 0)
+      first[k[j].i] = first[k[j - 1].i];
+  free(k);
+  return first;
+}
+
 static cpn_reader_node_t *convert(cpn_reader_t *c, yaml_document_t *doc, yaml_node_t *yn, const char *file, int line0,
                                   int col0, const char *path, int depth)
 {
@@ -424,9 +466,16 @@ static cpn_reader_node_t *convert(cpn_reader_t *c, yaml_document_t *doc, yaml_no
     cpn_reader_node_t *n = cpn_reader_node_new(c, CPN_READER_MAP, file, line, col);
     if (!n)
       return NULL;
-    for (yaml_node_pair_t *p = yn->data.mapping.pairs.start; p < yn->data.mapping.pairs.top; p++) {
-      yaml_node_t *yk = yaml_document_get_node(doc, p->key);
-      yaml_node_t *yv = yaml_document_get_node(doc, p->value);
+    yaml_node_pair_t *pairs = yn->data.mapping.pairs.start;
+    int n_pairs = (int)(yn->data.mapping.pairs.top - pairs);
+    int *first_of = dup_keys(doc, pairs, n_pairs); /* the first pair with the same key, per pair */
+    if (!first_of && n_pairs > 0) {
+      c->oom = 1;
+      return NULL;
+    }
+    for (int i = 0; i < n_pairs; i++) {
+      yaml_node_t *yk = yaml_document_get_node(doc, pairs[i].key);
+      yaml_node_t *yv = yaml_document_get_node(doc, pairs[i].value);
       if (yk->type != YAML_SCALAR_NODE) {
         cpn_reader_report_at(c, file, (int)yk->start_mark.line + 1 + line0, (int)yk->start_mark.column + 1 + col0, path,
                              "keys must be plain words, not %s",
@@ -434,20 +483,25 @@ static cpn_reader_node_t *convert(cpn_reader_t *c, yaml_document_t *doc, yaml_no
         continue;
       }
       cpn_reader_node_t *k = convert(c, doc, yk, file, line0, col0, path, depth + 1);
-      if (!k)
+      if (!k) {
+        free(first_of);
         return NULL;
+      }
       char sub[CPN_PATH_LEN];
       cpn_reader_join(sub, path, k->str);
-      const cpn_reader_node_t *first = cpn_reader_map_key(n, k->str);
-      if (first) {
-        cpn_reader_report(c, k, sub, "duplicate key '%s' (first at line %d, column %d)", k->str, first->line,
-                          first->col);
+      if (first_of[i] != i) {
+        const yaml_node_t *f = yaml_document_get_node(doc, pairs[first_of[i]].key);
+        cpn_reader_report(c, k, sub, "duplicate key '%s' (first at line %d, column %d)", k->str,
+                          (int)f->start_mark.line + 1 + line0, (int)f->start_mark.column + 1 + col0);
         continue;
       }
       cpn_reader_node_t *v = convert(c, doc, yv, file, line0, col0, sub, depth + 1);
-      if (!v || cpn_reader_node_add(c, n, k, v))
+      if (!v || cpn_reader_node_add(c, n, k, v)) {
+        free(first_of);
         return NULL;
+      }
     }
+    free(first_of);
     return n;
   }
   return cpn_reader_scalar_new(c, "", 0, 1, file, line, col);
@@ -482,6 +536,65 @@ static void syntax_error(cpn_reader_t *c, const yaml_parser_t *p, const char *te
     cpn_reader_report_at(c, file, line + line0, col + col0, path, "YAML syntax error: %s", problem);
 }
 
+/* Reads the event stream once before the document is built, so that the limits hold as the YAML is
+ * read: libyaml's loader would otherwise build the whole tree first, and it slows down quadratically
+ * with the nesting (a document of 10^6 '[' never finished). Refuses a UTF-16 text (libyaml would decode
+ * it, but the scenario text kept in the result file is the raw bytes), a node nested deeper than
+ * MAX_DEPTH and a mapping with more than MAX_MAP_KEYS keys, each at its place. Returns 0 when within
+ * the limits or when the text has a syntax error (parse_yaml reports it), -1 after reporting. */
+static int check_stream(cpn_reader_t *c, const char *text, size_t len, const char *file, int line0, int col0,
+                        const char *path)
+{
+  yaml_parser_t p;
+  if (!yaml_parser_initialize(&p)) {
+    c->oom = 1;
+    return -1;
+  }
+  yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+  struct {
+    int is_map;
+    long n_events; /* keys and values of a mapping, so keys = n_events / 2 */
+    int line, col;
+  } open[MAX_DEPTH + 2];
+  int depth = 0, rc = 0, done = 0;
+  while (!done && rc == 0) {
+    yaml_event_t ev;
+    if (!yaml_parser_parse(&p, &ev))
+      break; /* a syntax error: reported by parse_yaml with the loader's message */
+    int line = (int)ev.start_mark.line + 1 + line0, col = (int)ev.start_mark.column + 1 + col0;
+    int node = ev.type == YAML_SCALAR_EVENT || ev.type == YAML_ALIAS_EVENT ||
+               ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT;
+    if (ev.type == YAML_STREAM_START_EVENT && ev.data.stream_start.encoding != YAML_UTF8_ENCODING &&
+        ev.data.stream_start.encoding != YAML_ANY_ENCODING) {
+      cpn_reader_report_at(c, file, 1 + line0, 1 + col0, path,
+                           "the text is UTF-16 (it starts with a UTF-16 byte-order mark); save it as UTF-8");
+      rc = -1;
+    } else if (node && depth > MAX_DEPTH) {
+      cpn_reader_report_at(c, file, line, col, path, "nesting deeper than %d levels", MAX_DEPTH);
+      rc = -1;
+    } else if (node && depth > 0 && open[depth - 1].is_map &&
+               ++open[depth - 1].n_events > 2L * MAX_MAP_KEYS) {
+      cpn_reader_report_at(c, file, line, col, path,
+                           "more than %d keys in one mapping (the mapping starts at line %d, column %d)", MAX_MAP_KEYS,
+                           open[depth - 1].line, open[depth - 1].col);
+      rc = -1;
+    } else if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+      open[depth].is_map = ev.type == YAML_MAPPING_START_EVENT;
+      open[depth].n_events = 0;
+      open[depth].line = line;
+      open[depth].col = col;
+      depth++;
+    } else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
+      depth--;
+    } else if (ev.type == YAML_STREAM_END_EVENT) {
+      done = 1;
+    }
+    yaml_event_delete(&ev);
+  }
+  yaml_parser_delete(&p);
+  return rc;
+}
+
 /* Parses one YAML document; an empty document is an empty mapping. `one_line`: the text is a --set
  * value. Returns 0, or -1 after reporting. */
 static int parse_yaml(cpn_reader_t *c, const char *text, size_t len, const char *file, int line0, int col0,
@@ -490,6 +603,8 @@ static int parse_yaml(cpn_reader_t *c, const char *text, size_t len, const char 
   yaml_parser_t p;
   yaml_document_t doc;
   *out = NULL;
+  if (check_stream(c, text, len, file, line0, col0, path))
+    return -1;
   if (!yaml_parser_initialize(&p)) {
     c->oom = 1;
     return -1;

@@ -31,7 +31,7 @@ static const cpn_reader_field_t link_fields[] = {
     {CPN_FLD_STR("a", cpn_link_spec_t, a), .req = 1, .check = CPN_STR_NAME},
     {CPN_FLD_STR("b", cpn_link_spec_t, b), .req = 1, .check = CPN_STR_NAME},
     {CPN_FLD("latency_s", CPN_T_NUM, cpn_link_spec_t, latency_s), CPN_GE(0)},
-    {CPN_FLD("bw_bps", CPN_T_NUM, cpn_link_spec_t, bw_bps), .req = 1, CPN_GT(0)},
+    {CPN_FLD("bw_bps", CPN_T_NUM, cpn_link_spec_t, bw_bps), .req = 1, CPN_GE(CPN_MIN_BW_BPS)},
     {CPN_FLD("shared", CPN_T_BOOL, cpn_link_spec_t, shared)},
 };
 const cpn_reader_section_t cpn_schema_link_section = CPN_SECTION(link_fields);

@@ -35,7 +35,7 @@ static const cpn_reader_field_t topology_fields[] = {
     {CPN_FLD_CUSTOM("generate", CPN_T_ENUM), .enums = TOPO_GENERATORS},
     {CPN_FLD("n", CPN_T_INT, topo_spec_t, n), CPN_IN(1, 100000)},
     {CPN_FLD("seed", CPN_T_ULONG, topo_spec_t, seed), .def = 1},
-    {CPN_FLD("bw_bps", CPN_T_NUM, topo_spec_t, bw_bps), .def = 1e11, CPN_GT(0)},
+    {CPN_FLD("bw_bps", CPN_T_NUM, topo_spec_t, bw_bps), .def = 1e11, CPN_GE(CPN_MIN_BW_BPS)},
     {CPN_FLD("sites", CPN_T_ENUM, topo_spec_t, sites), .enums = TOPO_SITES},
     {CPN_FLD_CUSTOM("site_template", CPN_T_MAP), .sub = &cpn_schema_site_template_section},
     {CPN_FLD("origins_per_site_rps", CPN_T_NUM, topo_spec_t, origins_per_site_rps), CPN_GE(0)},

@@ -12,6 +12,9 @@
 #include "cpn_workload.h"
 
 #define CPN_NAME_MAX 64
+/* Smallest link bandwidth accepted anywhere (scenario, generated or imported topology): 1 bit/s. Below it
+ * (subnormal values included) SimGrid's platform parser aborts the process. */
+#define CPN_MIN_BW_BPS 1.0
 
 typedef struct {
   char name[CPN_NAME_MAX];   /* pool name, unique in its site (default: the accelerator key) */

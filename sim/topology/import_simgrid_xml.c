@@ -256,14 +256,58 @@ static const char *xml_attr(const xml_elem_t *e, const char *key)
   return NULL;
 }
 
-/* A required attribute that is a scenario name (<= 63 bytes); NULL after reporting. */
+/* 1 when s is well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF). The
+ * names end up in the result file's UTF-8 strings, so bytes that are not UTF-8 are refused here, with
+ * their place in the XML file, rather than when the result is written. */
+static int utf8_ok(const char *str)
+{
+  const unsigned char *s = (const unsigned char *)str;
+  while (*s) {
+    unsigned c = *s;
+    int n = c < 0x80 ? 0 : c >= 0xC2 && c <= 0xDF ? 1 : c >= 0xE0 && c <= 0xEF ? 2 : c >= 0xF0 && c <= 0xF4 ? 3 : -1;
+    if (n < 0)
+      return 0;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c == 0xE0)
+      lo = 0xA0;
+    else if (c == 0xED)
+      hi = 0x9F;
+    else if (c == 0xF0)
+      lo = 0x90;
+    else if (c == 0xF4)
+      hi = 0x8F;
+    s++;
+    for (int i = 0; i < n; i++, s++) {
+      if (*s < (i ? 0x80 : lo) || *s > (i ? 0xBF : hi))
+        return 0;
+    }
+  }
+  return 1;
+}
+
+/* v with every byte outside printable ASCII written as \xNN, for a message. */
+static const char *escaped(const char *v, char *buf, size_t size)
+{
+  size_t o = 0;
+  for (const unsigned char *s = (const unsigned char *)v; *s && o + 5 < size; s++)
+    o += (size_t)snprintf(buf + o, size - o, *s >= 0x20 && *s < 0x7F ? "%c" : "\\x%02x", *s);
+  buf[o] = 0;
+  return buf;
+}
+
+/* A required attribute that is a scenario name (<= 63 bytes of UTF-8); NULL after reporting. */
 static const char *xml_id(xml_t *x, const xml_elem_t *e, const char *key)
 {
   const char *v = xml_attr(e, key);
+  char esc[4 * CPN_NAME_MAX + 8];
   if (!v || !v[0])
     xml_error(x, e->line, e->col, "<%s> needs a '%s' attribute", e->name, key);
   else if (strlen(v) >= CPN_NAME_MAX)
-    xml_error(x, e->line, e->col, "<%s> %s '%s' is longer than %d bytes", e->name, key, v, CPN_NAME_MAX - 1);
+    xml_error(x, e->line, e->col, "<%s> %s '%s' is longer than %d bytes", e->name, key, escaped(v, esc, sizeof esc),
+              CPN_NAME_MAX - 1);
+  else if (!utf8_ok(v))
+    xml_error(x, e->line, e->col, "<%s> %s '%s' is not valid UTF-8 (bytes outside ASCII shown as \\xNN)", e->name,
+              key, escaped(v, esc, sizeof esc));
   else
     return v;
   return NULL;
@@ -315,7 +359,8 @@ static int parse_bandwidth_bps(const char *s, double *out)
     *out = x * m;
   else
     return -1;
-  return isfinite(*out) ? 0 : -1;
+  /* Below 1 bit/s (subnormal values included) SimGrid's own parser aborts: refused here. */
+  return isfinite(*out) && *out >= CPN_MIN_BW_BPS ? 0 : -1;
 }
 
 static int parse_latency_s(const char *s, double *out)
@@ -382,8 +427,8 @@ static void xml_open(xml_t *x, const xml_elem_t *e, const xml_elem_t *parent, xm
     if (!bw)
       xml_error(x, e->line, e->col, "<link> needs a 'bandwidth' attribute");
     else if (parse_bandwidth_bps(bw, &l.bw_bps))
-      xml_error(x, e->line, e->col, "<link> bandwidth '%s' is not a positive number with a SimGrid unit (Bps, "
-                "bps, with prefixes k, M, G, T, Ki, Mi, ...)", bw);
+      xml_error(x, e->line, e->col, "<link> bandwidth '%s' is not a number of at least 1 bps with a SimGrid unit "
+                "(Bps, bps, with prefixes k, M, G, T, Ki, Mi, ...)", bw);
     if (lat && parse_latency_s(lat, &l.latency_s))
       xml_error(x, e->line, e->col, "<link> latency '%s' is not a number >= 0 with a SimGrid unit (s, ms, us, ns, "
                 "...)", lat);

@@ -266,7 +266,7 @@ static void five_mistakes_give_five_messages(void **state)
   snprintf(expect[0], 600, "%s:6:15: run.duration_s: number expected, got 'abc'", p);
   snprintf(expect[1], 600, "%s:11:10: sites[0].pue: must be in [1, 3] (got 7)", p);
   snprintf(expect[2], 600, "%s:17:5: links[0].latency: unknown key 'latency'; did you mean 'latency_s'?", p);
-  snprintf(expect[3], 600, "%s:18:13: links[0].bw_bps: must be > 0 (got -5)", p);
+  snprintf(expect[3], 600, "%s:18:13: links[0].bw_bps: must be >= 1 (got -5)", p);
   snprintf(expect[4], 600, "%s:19:18: links[1].b: no site or node named 'wset'; did you mean 'west'?", p);
   const char *line = msg;
   for (int i = 0; i < 5; i++) {
@@ -1175,7 +1175,7 @@ static void simgrid_platform_import(void **state)
   assert_int_equal(cpn_scenario_load(&sc, p, set, 1), CPN_EINVAL);
   const char *msg = cpn_error_message();
   char expect[900];
-  snprintf(expect, sizeof expect, "%s:5:5: topology.simgrid_xml: <link> bandwidth 'fast' is not a positive number",
+  snprintf(expect, sizeof expect, "%s:5:5: topology.simgrid_xml: <link> bandwidth 'fast' is not a number of at least 1 bps",
            xml);
   assert_contains(msg, expect);
   assert_contains(msg, ":6:5: topology.simgrid_xml: <link> sharing_policy 'FATPIPE' cannot be mapped");

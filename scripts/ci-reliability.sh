@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# CI's reliability steps, run by .ci/run after README's test command (README, "Reliability"):
+# (1) each libFuzzer target of tests/fuzz for CPN_CI_FUZZ_S seconds (default 60; scripts/fuzz.sh),
+# (2) the whole test suite built with ASan + UBSan + LSan (scripts/sanitize.sh).
+# Prints each step's result; exits 0 only when both passed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+secs=${CPN_CI_FUZZ_S:-60}
+echo "CI reliability: fuzzing each target for ${secs} s (scripts/fuzz.sh)"
+bash scripts/fuzz.sh "$secs"
+fz=$?
+echo "CI reliability: fuzzing exited $fz"
+echo "CI reliability: the test suite under ASan + UBSan + LSan (scripts/sanitize.sh)"
+bash scripts/sanitize.sh
+sz=$?
+echo "CI reliability: sanitizer suite exited $sz"
+echo "CI reliability: fuzz $([ $fz -eq 0 ] && echo passed || echo FAILED), sanitizers $([ $sz -eq 0 ] && echo passed || echo FAILED)"
+[ $fz -eq 0 ] && [ $sz -eq 0 ]
