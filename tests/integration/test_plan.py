@@ -28,7 +28,7 @@ def wq(lam, mu, c):
 
 
 want_c = next(c for c in range(1, 100) if wq(LAM, MU, c) <= W)
-common = ["--set", f"origins.users.rate_rps={LAM}", "--set", f"models.m.fixed_step_s={1 / (MU * 1000)!r}",
+common = ["--set", f"origins.users.rate_rps={LAM}", "--set", f"sites.s.replicas.0.scheduler_params.step_s={1 / (MU * 1000)!r}",
           "--set", "run.duration_s=8000", "--set", "run.warmup_s=200", "--target", f"ttft_mean_s<={W}",
           "--seeds", "2", "--workers", "2", "--quiet"]
 tmp = tempfile.mkdtemp(prefix="cpnplan-")
