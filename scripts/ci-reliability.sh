@@ -7,11 +7,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 secs=${CPN_CI_FUZZ_S:-60}
 echo "CI reliability: fuzzing each target for ${secs} s (scripts/fuzz.sh)"
-timeout 900 bash scripts/fuzz.sh "$secs"
+timeout 600 bash scripts/fuzz.sh "$secs"
 fz=$?
 echo "CI reliability: fuzzing exited $fz"
 echo "CI reliability: the test suite under ASan + UBSan + LSan (scripts/sanitize.sh)"
-timeout 2400 bash scripts/sanitize.sh   # bounded: CI has 90 minutes in all
+timeout 1800 bash scripts/sanitize.sh   # bounded: CI has 90 minutes in all
 sz=$?
 echo "CI reliability: sanitizer suite exited $sz"
 echo "CI reliability: fuzz $([ $fz -eq 0 ] && echo passed || echo FAILED), sanitizers $([ $sz -eq 0 ] && echo passed || echo FAILED)"
