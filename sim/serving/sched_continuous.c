@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "serving/decode_batch.h"
 #include "serving/scheduler.h"
 
 typedef struct {
@@ -75,47 +76,6 @@ static int cont_has_slot(const void *state, const cpn_replica_info_t *info)
   return !c->prefill && c->n < info->max_batch;
 }
 
-static void sift_down(cont_t *c, int i)
-{
-  cpn_req_t *x = c->batch[i];
-  for (;;) {
-    int l = 2 * i + 1, r = l + 1, m = i;
-    double best = x->serve.v_finish;
-    if (l < c->n && c->batch[l]->serve.v_finish < best)
-      m = l, best = c->batch[l]->serve.v_finish;
-    if (r < c->n && c->batch[r]->serve.v_finish < best)
-      m = r;
-    if (m == i)
-      break;
-    c->batch[i] = c->batch[m];
-    i = m;
-  }
-  c->batch[i] = x;
-}
-
-static void batch_push(cont_t *c, cpn_req_t *q)
-{
-  int i = c->n++;
-  while (i > 0) {
-    int par = (i - 1) / 2;
-    if (c->batch[par]->serve.v_finish <= q->serve.v_finish)
-      break;
-    c->batch[i] = c->batch[par];
-    i = par;
-  }
-  c->batch[i] = q;
-}
-
-/* Removes batch[i] and restores the heap (O(n) rebuild: only preemptions remove from the middle). */
-static cpn_req_t *batch_remove(cont_t *c, int i)
-{
-  cpn_req_t *x = c->batch[i];
-  c->batch[i] = c->batch[--c->n];
-  for (int k = c->n / 2 - 1; k >= 0; k--)
-    sift_down(c, k);
-  return x;
-}
-
 static void start_decode(cont_t *c, cpn_req_t *q, double ctx0, double tokens)
 {
   q->serve.v_start = c->V;
@@ -125,7 +85,7 @@ static void start_decode(cont_t *c, cpn_req_t *q, double ctx0, double tokens)
   q->serve.e_start = c->E;
   c->sum_ctx0 += q->serve.ctx0;
   c->sum_vstart += q->serve.v_start;
-  batch_push(c, q);
+  cpn_batch_push(c->batch, &c->n, q);
 }
 
 static void leave_batch(cont_t *c, cpn_req_t *q)
@@ -145,7 +105,7 @@ static void preempt_one(cont_t *c, cpn_replica_t *rep)
         (c->batch[i]->serve.v_start == c->batch[victim]->serve.v_start &&
          c->batch[i]->rec.id > c->batch[victim]->rec.id))
       victim = i;
-  cpn_req_t *q = batch_remove(c, victim);
+  cpn_req_t *q = cpn_batch_remove(c->batch, &c->n, victim);
   leave_batch(c, q);
   double generated = c->V - q->serve.v_start;
   q->serve.resume_ctx = q->serve.ctx0 + generated;
@@ -202,7 +162,7 @@ static void cont_step(void *state, cpn_replica_t *rep, const cpn_replica_info_t 
     cpn_req_t *q = c->batch[0];
     c->batch[0] = c->batch[--c->n];
     if (c->n)
-      sift_down(c, 0);
+      cpn_batch_sift_down(c->batch, c->n, 0);
     leave_batch(c, q);
     cpn_replica_complete(rep, q);
   }

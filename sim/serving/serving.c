@@ -6,6 +6,7 @@
  * accelerators. */
 #include "serving/serving.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -548,20 +549,14 @@ static cpn_err_t build(cpn_serving_t *sv)
       const cpn_accel_t *acc = cpn_accel_find(pool->accel);
       const cpn_llm_t *llm = cpn_llm_find(ms->catalog);
       const cpn_sched_type_t *type = cpn_sched_find(rs->scheduler);
-      if (!acc)
-        return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.pools.%s.accel: unknown accelerator '%s'", sc->file,
-                             ss->line, ss->name, pool->name, pool->accel);
-      if (!llm)
-        return cpn_error_set(CPN_EINVAL, "%s: models.%s.catalog: unknown model '%s'", sc->file, ms->name, ms->catalog);
+      assert(acc && llm && type); /* cpn_serving_check refused anything else before the build */
       cpn_perf_t perf;
       cpn_perf_init(&perf, llm, acc, rs->tp);
       if (ms->prefill_eff > 0) perf.prefill_eff = ms->prefill_eff;
       if (ms->decode_eff > 0) perf.decode_eff = ms->decode_eff;
       if (ms->step_overhead_s > 0) perf.step_overhead_s = ms->step_overhead_s;
       double kv0 = cpn_perf_kv_capacity_tokens(&perf);
-      if (!(kv0 > 0))
-        return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas: model '%s' does not fit on %d x %s (tp too small)",
-                             sc->file, ss->line, ss->name, ms->name, rs->tp, acc->name);
+      assert(kv0 > 0); /* checked by cpn_serving_check (KV capacity depends on memory, not efficiencies) */
       group_t *g = group_at(sv, s, rs->model);
       for (int c = 0; c < rs->count; c++) {
         int i = sv->n_replicas++;
