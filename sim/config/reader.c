@@ -1430,6 +1430,25 @@ typedef struct {
   int end;   /* offset just past the segment, for the path shown in messages */
 } segment_t;
 
+
+/* --set: the mapping under key `key` of m, made when absent (or null); NULL after reporting that the
+ * scenario has something else there, or when out of memory. */
+static cpn_reader_node_t *set_child_map(cpn_reader_t *c, cpn_reader_node_t *m, const char *key, const char *file,
+                                        int line, int col, const char *at, const char *set)
+{
+  cpn_reader_node_t *child = cpn_reader_map_get(m, key);
+  if (!child || cpn_reader_is_null(child)) {
+    if (!(child = cpn_reader_node_new(c, CPN_READER_MAP, file, line, col)) ||
+        cpn_reader_map_put(c, m, key, file, line, col, child))
+      return NULL;
+  } else if (child->kind != CPN_READER_MAP) {
+    cpn_reader_report_at(c, file, line, col, at, "cannot apply --set '%s': '%s' is not a mapping in the scenario",
+                         set, at);
+    return NULL;
+  }
+  return child;
+}
+
 /* Splits "a.b[c d].e" into segments a, b, c d, e. Returns the count, or -1 on a malformed path. */
 static int split_path(const char *s, size_t len, segment_t *seg, int max)
 {
@@ -1518,16 +1537,9 @@ void cpn_reader_apply_set(cpn_reader_t *c, cpn_reader_node_t *root, const cpn_re
       return;
     }
     if (f->type == CPN_T_MAP) {
-      cpn_reader_node_t *child = cpn_reader_map_get(m, f->key);
-      if (!child || cpn_reader_is_null(child)) {
-        if (!(child = cpn_reader_node_new(c, CPN_READER_MAP, file, line, seg[i].col)) ||
-            cpn_reader_map_put(c, m, f->key, file, line, seg[i].col, child))
-          return;
-      } else if (child->kind != CPN_READER_MAP) {
-        cpn_reader_report_at(c, file, line, seg[i].col, at,
-                             "cannot apply --set '%s': '%s' is not a mapping in the scenario", set, at);
+      cpn_reader_node_t *child = set_child_map(c, m, f->key, file, line, seg[i].col, at, set);
+      if (!child)
         return;
-      }
       m = child;
       s = f->sub;
       continue;
@@ -1541,16 +1553,9 @@ void cpn_reader_apply_set(cpn_reader_t *c, cpn_reader_node_t *root, const cpn_re
                              seg[i + 1].text, seg[i + 2].text);
         return;
       }
-      cpn_reader_node_t *child = cpn_reader_map_get(m, f->key);
-      if (!child || cpn_reader_is_null(child)) {
-        if (!(child = cpn_reader_node_new(c, CPN_READER_MAP, file, line, seg[i].col)) ||
-            cpn_reader_map_put(c, m, f->key, file, line, seg[i].col, child))
-          return;
-      } else if (child->kind != CPN_READER_MAP) {
-        cpn_reader_report_at(c, file, line, seg[i].col, at,
-                             "cannot apply --set '%s': '%s' is not a mapping in the scenario", set, at);
+      cpn_reader_node_t *child = set_child_map(c, m, f->key, file, line, seg[i].col, at, set);
+      if (!child)
         return;
-      }
       cpn_reader_map_put(c, child, seg[i + 1].text, file, line, seg[i + 1].col, val);
       return;
     }
