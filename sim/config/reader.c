@@ -1430,7 +1430,6 @@ typedef struct {
   int end;   /* offset just past the segment, for the path shown in messages */
 } segment_t;
 
-
 /* --set: the mapping under key `key` of m, made when absent (or null); NULL after reporting that the
  * scenario has something else there, or when out of memory. */
 static cpn_reader_node_t *set_child_map(cpn_reader_t *c, cpn_reader_node_t *m, const char *key, const char *file,
