@@ -109,7 +109,6 @@ cpn_err_t cpn_signal_install(void)
   rc = pthread_attr_init(&attr);
   if (rc == 0) {
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 64 * 1024);
     rc = pthread_create(&thread, &attr, wait_signals, NULL);
     pthread_attr_destroy(&attr);
   }
