@@ -16,6 +16,7 @@ static atomic_int caught;       /* the first signal received, 0 if none */
 static atomic_int polled;       /* 1 once cpn_interrupted() has been called */
 static int installed;
 static sigset_t waited;         /* the signals the thread takes */
+static pthread_t waiter;        /* the thread that takes them */
 
 /* The tracked paths. The mutex is held by whoever changes the table, by cpn_signal_hold() callers, and
  * by a forced exit, which never releases it. It is recursive, so that a holder may track and untrack. */
@@ -84,6 +85,36 @@ static void *wait_signals(void *arg)
   return NULL;
 }
 
+/* Runs in a thread that does not block the signal: one a library started before main() (OpenBLAS starts
+ * its worker threads from a constructor). It hands the signal to the waiting thread; pthread_kill is
+ * async-signal-safe. */
+static void forward(int sig)
+{
+  int saved = errno;
+  pthread_kill(waiter, sig);
+  errno = saved;
+}
+
+/* The disposition of each signal: forwarded to the waiting thread, or ignored as it was at start. */
+static void set_handlers(void)
+{
+  static const int sigs[] = {SIGINT, SIGTERM};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigfillset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sa.sa_handler = sigismember(&waited, sigs[i]) ? forward : SIG_IGN;
+    sigaction(sigs[i], &sa, NULL);
+  }
+}
+
+void cpn_signal_reclaim(void)
+{
+  if (installed)
+    set_handlers();
+}
+
 cpn_err_t cpn_signal_install(void)
 {
   if (installed)
@@ -105,11 +136,10 @@ cpn_err_t cpn_signal_install(void)
   if (rc != 0)
     return cpn_error_set(CPN_EIO, "cannot block SIGINT and SIGTERM: %s", strerror(rc));
   pthread_attr_t attr;
-  pthread_t thread;
   rc = pthread_attr_init(&attr);
   if (rc == 0) {
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    rc = pthread_create(&thread, &attr, wait_signals, NULL);
+    rc = pthread_create(&waiter, &attr, wait_signals, NULL);
     pthread_attr_destroy(&attr);
   }
   if (rc != 0) {
@@ -117,6 +147,7 @@ cpn_err_t cpn_signal_install(void)
     return cpn_error_set(CPN_EIO, "cannot start the thread that handles SIGINT and SIGTERM: %s", strerror(rc));
   }
   installed = 1;
+  set_handlers();
   return CPN_OK;
 }
 

@@ -4,9 +4,13 @@
  * cpn_interrupted() and, when it returns non-zero, stops, closes its output without committing and
  * returns an error; main() then exits 128 + signal (130 for SIGINT, 143 for SIGTERM).
  *
- * How: the signals are blocked in every thread (SimGrid replaces a SIGINT handler with its own when its
- * engine starts, and that one aborts) and a small thread takes them with sigwait(), so no code runs in
- * signal context. The first signal only sets the flag, provided something has polled it: the run then
+ * How: the signals are blocked in every thread this process starts after main() begins, and a small
+ * thread takes them with sigwait(), so no cpnsim code runs in signal context. Threads that libraries
+ * start before main() (OpenBLAS, pulled in through igraph and GSL on machines where it is the BLAS, starts
+ * its workers from a constructor) do not block them: there a handler forwards the signal to the waiting
+ * thread. SimGrid replaces the SIGINT handler with its own (which calls exit() from whatever thread it
+ * lands on, while the engine runs: a segfault) when its engine starts; cpn_signal_reclaim() puts ours
+ * back. The first signal only sets the flag, provided something has polled it: the run then
  * stops at its next poll. A second signal, or a first one before anything has polled, forces the exit
  * at once: the files registered with cpn_signal_track() are removed and the process _exits.
  *
@@ -23,6 +27,10 @@
 /* Blocks SIGINT and SIGTERM in the calling thread (and so in every thread it creates later) and starts
  * the thread that waits for them. Call once, from main, before any other thread exists. */
 cpn_err_t cpn_signal_install(void);
+
+/* Puts back the handlers cpn_signal_install() set (SimGrid's initialisation replaces SIGINT's). Call
+ * right after simgrid_init(). Does nothing before cpn_signal_install(). */
+void cpn_signal_reclaim(void);
 
 /* The signal that asked the run to stop (SIGINT, SIGTERM), or 0. For the engine's event loop: cheap (one
  * atomic load), call it once per event or per few events. Calling it tells the module that someone is

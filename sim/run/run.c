@@ -345,6 +345,8 @@ static cpn_err_t setup_simgrid(run_t *r, const char *platform)
     argv[argc++] = r->cfg->sg_argv[i];
   argv[argc] = NULL;
   simgrid_init(&argc, argv);
+  /* SimGrid's initialisation installs its own SIGINT handler: cpnsim's must stay (core/signal.h). */
+  cpn_signal_reclaim();
   simgrid_load_platform(platform);
   if (sg_host_count() != (size_t)cpn_topology_node_count(r->topo))
     return cpn_error_set(CPN_EINVARIANT, "run: SimGrid platform has %zu hosts, topology %d nodes", sg_host_count(),
