@@ -25,6 +25,7 @@
 #include "cpn_metrics.h"
 #include "cpn_workload.h"
 #include "faults/faults.h"
+#include "output/eventlog.h"
 #include "fleet/fleet.h"
 #include "gateway/gateway.h"
 #include "jobs/distribution.h"
@@ -55,6 +56,7 @@ typedef struct {
   cpn_network_t *net;
   cpn_serving_t *sv;
   cpn_fleet_t *fleet;
+  cpn_eventlog_t *log;        /* /events: fleet, faults and distribution add to it */
   cpn_placement_t *pl;
   cpn_gateway_t *gw;
   cpn_sources_t *src;
@@ -183,13 +185,14 @@ static cpn_err_t build(run_t *r)
   if (!err) err = cpn_accounting_new(&r->acct, sc, r->sim, r->reqs, NULL, cfg->on_record, cfg->on_record_arg);
   if (!err) err = cpn_network_new(&r->net, sc, r->topo, r->sim);
   if (!err) err = cpn_serving_new(&r->sv, sc, r->sim, r->views, r->net, r->acct);
-  if (!err) err = cpn_fleet_new(&r->fleet, sc, r->sim, r->sv, r->net);
+  if (!err) err = cpn_eventlog_new(&r->log);
+  if (!err) err = cpn_fleet_new(&r->fleet, sc, r->sim, r->sv, r->net, r->log);
   if (!err) err = cpn_placement_new(&r->pl, sc, r->sim, cfg->policy, r->views, r->net, r->acct);
   if (!err) err = cpn_gateway_new(&r->gw, sc, r->sim, r->pl, r->acct);
   if (!err) err = cpn_sources_new(&r->src, sc, r->sim, r->reqs, r->acct, r->gw, sc->run.duration_s);
   if (!err) err = cpn_sampling_new(&r->samp, sc, r->sim, r->sv, r->net, r->views);
-  if (!err) err = cpn_faults_new(&r->faults, sc, r->sim, r->topo, r->net, r->sv, r->views, r->pl, r->reqs, r->acct);
-  if (!err) err = cpn_distribution_new(&r->dist, sc, r->sim, r->topo, r->net);
+  if (!err) err = cpn_faults_new(&r->faults, sc, r->sim, r->topo, r->net, r->sv, r->views, r->pl, r->reqs, r->acct, r->log);
+  if (!err) err = cpn_distribution_new(&r->dist, sc, r->sim, r->topo, r->net, r->log);
   if (err)
     return err;
   if (cpn_faults_enabled(r->faults))
@@ -284,7 +287,7 @@ static cpn_err_t write_output(run_t *r, const cpn_run_stats_t *st)
   if (!err) err = cpn_output_scenario_text(o, sc->text ? sc->text : "");
   if (!err) err = cpn_sampling_write(r->samp, o);
   if (!err) err = cpn_network_write(r->net, o);
-  if (!err) err = cpn_fleet_write(r->fleet, o);
+  if (!err) err = cpn_eventlog_write(r->log, o);
   if (!err) err = cpn_accounting_write(r->acct, o);
   if (!err) err = cpn_gateway_write(r->gw, o);
   if (!err) err = cpn_placement_write(r->pl, o);
@@ -318,8 +321,11 @@ static void print_report(const run_t *r, const cpn_run_stats_t *st, FILE *f)
           st->preemptions, st->cold_starts, st->policy_violations);
   if (cpn_faults_enabled(r->faults)) {
     const cpn_fault_counts_t *fc = cpn_faults_counts(r->faults);
-    fprintf(f, "  faults: link_failure %ld lost, %ld retried, %ld failed; site_failure %ld lost, %ld retried, %ld failed\n",
-            fc->lost[0], fc->retried[0], fc->failed[0], fc->lost[1], fc->retried[1], fc->failed[1]);
+    long begun, ended;
+    cpn_faults_occurrences(r->faults, &begun, &ended);
+    fprintf(f, "  faults: %ld failures, %ld repairs (/events); link_failure %ld lost, %ld retried, %ld failed; "
+               "site_failure %ld lost, %ld retried, %ld failed\n",
+            begun, ended, fc->lost[0], fc->retried[0], fc->failed[0], fc->lost[1], fc->retried[1], fc->failed[1]);
   }
   const cpn_trace_t *trace = cpn_sources_trace(r->src);
   if (trace)
@@ -361,6 +367,7 @@ static void run_free(run_t *r)
   cpn_gateway_free(r->gw);
   cpn_placement_free(r->pl);
   cpn_fleet_free(r->fleet);
+  cpn_eventlog_free(r->log);
   cpn_serving_free(r->sv);
   cpn_network_free(r->net);
   cpn_accounting_free(r->acct);
