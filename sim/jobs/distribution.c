@@ -70,7 +70,7 @@ static void on_push(void *ctx, const cpn_event_t *e)
     size_t i = d->n_arr++;
     d->arr[i] = (arrival_t){e->idx, version, j->to[k], now, NAN};
     const int *links;
-    int nl = cpn_topology_route_links(d->topo, j->from_site, j->to[k], &links);
+    int nl = cpn_topology_platform_route_links(d->topo, j->from_site, j->to[k], &links); /* SimGrid's route */
     for (int l = 0; l < nl; l++)
       d->link_bytes[links[l]] += j->bytes;
     cpn_network_bulk_kind(d->net, "distribution", j->from_site, j->to[k], j->bytes, -1, (int)i, arrived, d);

@@ -13,6 +13,7 @@
 
 #include "config/scenario.h"
 #include "core/event.h"
+#include "output/eventlog.h"
 #include "output/output.h"
 #include "request/request.h"
 #include "topology/topology.h"
@@ -67,8 +68,15 @@ void cpn_network_abort(cpn_network_t *net, cpn_req_t *q);
  * place (the views borrow them). */
 void cpn_network_reroute(cpn_network_t *net);
 /* A link's bandwidth is cut to a fraction of its nominal one (1: whole; 0: cut): fluid transfers see the
- * rest, SimGrid flows (bulk, flow mode) are slowed to it (a cut link stalls them until it is back). */
+ * rest, SimGrid flows (bulk, flow mode) are slowed to it. SimGrid's routes are fixed, so a bulk flow whose
+ * route crosses a cut link does not go round it: it waits (a trickle of 1e-9 of the bandwidth) and goes
+ * on from where it was when the link is repaired; each wait is a transfer_stalled and transfer_resumed row
+ * of /events, its length the stalled_s column of /transfers (status 2: still waiting at the end). */
 void cpn_network_set_bw_fraction(cpn_network_t *net, int link, double fraction);
+/* Where transfer_stalled and transfer_resumed rows go (NULL: nowhere). */
+void cpn_network_log_to(cpn_network_t *net, cpn_eventlog_t *log);
+/* Bulk flows that began to wait on a cut link (each wait counted), and those still waiting now. */
+void cpn_network_bulk_stalls(const cpn_network_t *net, long *stalls, long *waiting);
 
 cpn_err_t cpn_network_write(const cpn_network_t *net, cpn_output_t *out);
 

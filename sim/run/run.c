@@ -183,9 +183,10 @@ static cpn_err_t build(run_t *r)
   if (!err) err = cpn_reqs_new(&r->reqs);
   if (!err) err = cpn_views_new(&r->views, sc, sc->run.view_refresh_s > 0);
   if (!err) err = cpn_accounting_new(&r->acct, sc, r->sim, r->reqs, NULL, cfg->on_record, cfg->on_record_arg);
-  if (!err) err = cpn_network_new(&r->net, sc, r->topo, r->sim);
-  if (!err) err = cpn_serving_new(&r->sv, sc, r->sim, r->views, r->net, r->acct);
   if (!err) err = cpn_eventlog_new(&r->log);
+  if (!err) err = cpn_network_new(&r->net, sc, r->topo, r->sim);
+  if (!err) cpn_network_log_to(r->net, r->log);
+  if (!err) err = cpn_serving_new(&r->sv, sc, r->sim, r->views, r->net, r->acct);
   if (!err) err = cpn_fleet_new(&r->fleet, sc, r->sim, r->sv, r->net, r->log);
   if (!err) err = cpn_placement_new(&r->pl, sc, r->sim, cfg->policy, r->views, r->net, r->acct);
   if (!err) err = cpn_gateway_new(&r->gw, sc, r->sim, r->pl, r->acct);
@@ -326,6 +327,11 @@ static void print_report(const run_t *r, const cpn_run_stats_t *st, FILE *f)
     fprintf(f, "  faults: %ld failures, %ld repairs (/events); link_failure %ld lost, %ld retried, %ld failed; "
                "site_failure %ld lost, %ld retried, %ld failed\n",
             begun, ended, fc->lost[0], fc->retried[0], fc->failed[0], fc->lost[1], fc->retried[1], fc->failed[1]);
+    long stalls, waiting;
+    cpn_network_bulk_stalls(r->net, &stalls, &waiting);
+    if (stalls)
+      fprintf(f, "  bulk transfers: %ld waits on a cut link (they resume where they were once it is repaired: "
+                 "SimGrid's routes are fixed), %ld still waiting at the end (/transfers status 2)\n", stalls, waiting);
   }
   const cpn_trace_t *trace = cpn_sources_trace(r->src);
   if (trace)
