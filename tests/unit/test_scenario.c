@@ -279,7 +279,7 @@ static void five_mistakes_give_five_messages(void **state)
     line = nl ? nl + 1 : line + len;
   }
   /* The unknown-key message also lists what is allowed. */
-  assert_contains(msg, "(allowed: a, b, latency_s, bw_bps, shared)");
+  assert_contains(msg, "(allowed: a, b, latency_s, bw_bps, shared, route_factor)");
 }
 
 static void reports_names_references_and_capacity(void **state)
@@ -1002,6 +1002,64 @@ static void chinanet_scenario_routes(void **state)
   "  sites: all\n"                                                                                           \
   "  origins_per_site_rps: 0.125\n"
 
+/* Route factor: a link's latency from coordinates is great-circle distance x route factor x 5 us/km
+ * (links[].route_factor, topology.route_factor, default CPN_ROUTE_FACTOR_DEFAULT); a factor on a link
+ * that gives its latency, one below 1 and one with simgrid_xml are refused at their line. */
+static void route_factor_scales_distance_latency(void **state)
+{
+  const char *p = write_file("rf.yaml", GOOD_HEAD
+                             "sites:\n"
+                             "  - {name: s1, lat: 0, lon: 0, pools: [{accel: h20, count: 1}]}\n"
+                             "  - {name: s2, lat: 31.15, lon: 121.12}\n"
+                             "nodes:\n"
+                             "  - {name: wuhan, lat: 30.59, lon: 114.31}\n"
+                             "links:\n"
+                             "  - {a: s2, b: wuhan, bw_bps: 1e9, route_factor: 1.37}\n"
+                             "  - {a: s1, b: wuhan, bw_bps: 1e9}\n"
+                             "origins: [{name: o, node: s1, rate_rps: 1}]\n");
+  cpn_scenario_t sc;
+  cpn_err_t rc = cpn_scenario_load(&sc, p, NULL, 0);
+  if (rc != CPN_OK)
+    print_error("%s\n", cpn_error_message());
+  assert_int_equal(rc, CPN_OK);
+  /* Shanghai - Wuhan by the haversine by hand (about 657 km), x 1.37 x 5 us/km. */
+  double p1 = 31.15 * PI / 180, p2 = 30.59 * PI / 180, dl = (114.31 - 121.12) * PI / 180;
+  double h = pow(sin((p2 - p1) / 2), 2) + cos(p1) * cos(p2) * pow(sin(dl / 2), 2);
+  double d_km = 2 * 6371.0 * asin(sqrt(h));
+  print_message("shanghai - wuhan %.3f km: %.6f ms at route factor 1.37\n", d_km, sc.links[0].latency_s * 1e3);
+  assert_close(sc.links[0].latency_s, d_km * 1.37 * 5e-6, 1e-12);
+  double d1_km = cpn_scenario_great_circle_m(0, 0, 30.59, 114.31) / 1e3;
+  assert_close(sc.links[1].latency_s, d1_km * CPN_ROUTE_FACTOR_DEFAULT * 5e-6, 1e-12);
+  cpn_scenario_destroy(&sc);
+
+  const char *with_latency[] = {"links.0.latency_s=0.004"};
+  assert_int_equal(cpn_scenario_load(&sc, p, with_latency, 1), CPN_EINVAL);
+  assert_contains(cpn_error_message(), ":11:50: links[0].route_factor: 'route_factor' has no effect on a link with latency_s");
+  const char *below_one[] = {"links.0.route_factor=0.9"};
+  assert_int_equal(cpn_scenario_load(&sc, p, below_one, 1), CPN_EINVAL);
+  assert_contains(cpn_error_message(), "links[0].route_factor: must be in [1, 10]");
+
+  /* topology.route_factor scales every generated link's great-circle latency by the same factor. */
+  const char *g = write_file("rf-gen.yaml", GEN_HEAD
+                             "  site_template:\n"
+                             "    pools: [{name: p, accel: h20, count: 2}]\n"
+                             "    replicas: [{model: m8, count: 1, max_batch: 32}]\n");
+  const char *factor[] = {"topology.route_factor=1.61"};
+  cpn_scenario_t sf;
+  assert_int_equal(cpn_scenario_load(&sc, g, NULL, 0), CPN_OK);
+  assert_int_equal(cpn_scenario_load(&sf, g, factor, 1), CPN_OK);
+  assert_int_equal(sc.n_links, sf.n_links);
+  for (int i = 0; i < sc.n_links; i++) {
+    int a = cpn_scenario_site_index(&sc, sc.links[i].a), b = cpn_scenario_site_index(&sc, sc.links[i].b);
+    double km = cpn_scenario_great_circle_m(sc.sites[a].lat_deg, sc.sites[a].lon_deg, sc.sites[b].lat_deg,
+                                            sc.sites[b].lon_deg) / 1e3;
+    assert_close(sc.links[i].latency_s, km * CPN_ROUTE_FACTOR_DEFAULT * 5e-6, 1e-12);
+    assert_close(sf.links[i].latency_s, km * 1.61 * 5e-6, 1e-12);
+  }
+  cpn_scenario_destroy(&sc);
+  cpn_scenario_destroy(&sf);
+}
+
 static void generated_sites_from_template(void **state)
 {
   const char *p = write_file("gen.yaml", GEN_HEAD
@@ -1282,6 +1340,7 @@ int main(void)
       cmocka_unit_test(set_unknown_path_fails),
       cmocka_unit_test(roundtrip_print_reload_equal),
       cmocka_unit_test(great_circle_default_latency),
+      cmocka_unit_test(route_factor_scales_distance_latency),
       cmocka_unit_test(life_cycle_view_and_param_fields),
       cmocka_unit_test(trace_block_resolves_and_checks),
       cmocka_unit_test(chinanet_scenario_routes),
