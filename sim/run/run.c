@@ -25,6 +25,7 @@
 #include "cpn_metrics.h"
 #include "cpn_workload.h"
 #include "faults/faults.h"
+#include "jobs/training.h"
 #include "output/eventlog.h"
 #include "fleet/fleet.h"
 #include "gateway/gateway.h"
@@ -63,6 +64,7 @@ typedef struct {
   cpn_sampling_t *samp;
   cpn_faults_t *faults;
   cpn_distribution_t *dist;
+  cpn_training_t *train;
   double t_end;
   double sim_end_s;
   struct timespec w0;         /* wall clock at the start */
@@ -194,6 +196,7 @@ static cpn_err_t build(run_t *r)
   if (!err) err = cpn_sampling_new(&r->samp, sc, r->sim, r->sv, r->net, r->views);
   if (!err) err = cpn_faults_new(&r->faults, sc, r->sim, r->topo, r->net, r->sv, r->views, r->pl, r->reqs, r->acct, r->log);
   if (!err) err = cpn_distribution_new(&r->dist, sc, r->sim, r->topo, r->net, r->log);
+  if (!err) err = cpn_training_new(&r->train, sc, r->sim, r->topo, r->net);
   if (err)
     return err;
   if (cpn_faults_enabled(r->faults))
@@ -213,6 +216,7 @@ static cpn_err_t build(run_t *r)
   if (!err) err = cpn_tariff_start(cpn_accounting_tariff(r->acct));
   if (!err) err = cpn_faults_start(r->faults);
   if (!err) err = cpn_distribution_start(r->dist);
+  if (!err) err = cpn_training_start(r->train);
   return err;
 }
 
@@ -294,6 +298,7 @@ static cpn_err_t write_output(run_t *r, const cpn_run_stats_t *st)
   if (!err) err = cpn_placement_write(r->pl, o);
   if (!err) err = cpn_faults_write(r->faults, o);
   if (!err) err = cpn_distribution_write(r->dist, o);
+  if (!err) err = cpn_training_write(r->train, o);
   const cpn_trace_t *trace = cpn_sources_trace(r->src);
   if (!err && trace) {
     static const char *const cols[] = {"rows_replayed", "skipped_rows", "rows_valid", "rows_before_start",
@@ -333,6 +338,12 @@ static void print_report(const run_t *r, const cpn_run_stats_t *st, FILE *f)
       fprintf(f, "  bulk transfers: %ld waits on a cut link (they resume where they were once it is repaired: "
                  "SimGrid's routes are fixed), %ld still waiting at the end (/transfers status 2)\n", stalls, waiting);
   }
+  if (sc->n_trainings) {
+    long steps;
+    double mean_s;
+    cpn_training_stats(r->train, &steps, &mean_s);
+    fprintf(f, "  training: %ld steps done, mean step %.6g s (/training)\n", steps, mean_s);
+  }
   const cpn_trace_t *trace = cpn_sources_trace(r->src);
   if (trace)
     fprintf(f, "  trace %s: %ld rows replayed, %ld bad rows skipped%s%s\n", sc->demand.trace_file,
@@ -367,6 +378,7 @@ static cpn_err_t setup_simgrid(run_t *r, const char *platform)
 static void run_free(run_t *r)
 {
   cpn_distribution_free(r->dist);
+  cpn_training_free(r->train);
   cpn_faults_free(r->faults);
   cpn_sampling_free(r->samp);
   cpn_sources_free(r->src);

@@ -614,6 +614,12 @@ static void scenario_equal(const cpn_scenario_t *a, const cpn_scenario_t *b)
     for (int j = 0; j < x->n_allowed; j++)
       assert_string_equal(x->allowed[j], y->allowed[j]);
   }
+  assert_int_equal(a->n_trainings, b->n_trainings);
+  for (int i = 0; i < a->n_trainings; i++) {
+    cpn_training_spec_t x = a->trainings[i], y = b->trainings[i];
+    x.line = y.line = 0;
+    assert_memory_equal(&x, &y, sizeof x);
+  }
 }
 
 static void roundtrip_one(const char *path, const char *const *sets, int n_sets, const char *out_name)
@@ -1061,6 +1067,41 @@ static void route_factor_scales_distance_latency(void **state)
   cpn_scenario_destroy(&sf);
 }
 
+/* training: the ring's sites in order, defaults, print and reload; a ring of one site, an unknown or
+ * repeated site and a missing grad_bytes are refused at their line. */
+static void training_jobs_read_print_and_refuse(void **state)
+{
+  const char *sets[] = {"training=[{name: dp, sites: [west, east], grad_bytes: 2.385e9, compute_s: 0.5}, "
+                        "{name: ft, sites: [east, west], grad_bytes: 1e8, compute_s: 0, at_s: 30, steps: 7}]"};
+  cpn_scenario_t sc;
+  cpn_err_t rc = cpn_scenario_load(&sc, TINY, sets, 1);
+  if (rc != CPN_OK)
+    print_error("%s\n", cpn_error_message());
+  assert_int_equal(rc, CPN_OK);
+  assert_int_equal(sc.n_trainings, 2);
+  const cpn_training_spec_t *t = &sc.trainings[0];
+  assert_string_equal(t->name, "dp");
+  assert_int_equal(t->n_sites, 2);
+  assert_string_equal(sc.sites[t->sites[0]].name, "west");
+  assert_string_equal(sc.sites[t->sites[1]].name, "east");
+  assert_close(t->grad_bytes, 2.385e9, 0);
+  assert_close(t->compute_s, 0.5, 0);
+  assert_close(t->at_s, 0, 0);
+  assert_int_equal(t->steps, 0);
+  assert_int_equal(sc.trainings[1].steps, 7);
+  cpn_scenario_destroy(&sc);
+  roundtrip_one(TINY, sets, 1, "training-printed.yaml");
+
+  const char *one[] = {"training=[{name: dp, sites: [east], grad_bytes: 1e9, compute_s: 1}]"};
+  assert_int_equal(cpn_scenario_load(&sc, TINY, one, 1), CPN_EINVAL);
+  assert_contains(cpn_error_message(), "training[0].sites: a training job needs at least 2 sites");
+  const char *bad[] = {"training=[{name: dp, sites: [east, mars, east], compute_s: 1}]"};
+  assert_int_equal(cpn_scenario_load(&sc, TINY, bad, 1), CPN_EINVAL);
+  assert_contains(cpn_error_message(), "training[0].sites[1]: no site named 'mars'");
+  assert_contains(cpn_error_message(), "training[0].sites[2]: 'east' is listed twice");
+  assert_contains(cpn_error_message(), "training[0]: missing required key 'grad_bytes'");
+}
+
 static void generated_sites_from_template(void **state)
 {
   const char *p = write_file("gen.yaml", GEN_HEAD
@@ -1342,6 +1383,7 @@ int main(void)
       cmocka_unit_test(roundtrip_print_reload_equal),
       cmocka_unit_test(great_circle_default_latency),
       cmocka_unit_test(route_factor_scales_distance_latency),
+      cmocka_unit_test(training_jobs_read_print_and_refuse),
       cmocka_unit_test(life_cycle_view_and_param_fields),
       cmocka_unit_test(trace_block_resolves_and_checks),
       cmocka_unit_test(chinanet_scenario_routes),
