@@ -153,6 +153,7 @@ typedef struct {
   unsigned long seed;
   double sample_interval_s;
   cpn_net_mode_t network_mode;
+  int fluid_share;             /* fluid mode's share of a link: 0 window (mean load), 1 concurrent */
   char policy[256];
   double start_utc_h;          /* UTC hour of day at simulated time 0 */
   long max_requests;           /* stop arrivals after this many (0 = no limit) */

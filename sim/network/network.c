@@ -29,6 +29,15 @@ typedef struct {
   void *ctx;
 } bulk_t;
 
+/* Concurrent fluid share: the transmission of one request transfer over one direction of a link. */
+typedef struct {
+  double start_s, end_s;
+} tx_t;
+typedef struct {
+  tx_t *v;
+  int n, cap;
+} txlist_t;
+
 struct cpn_network {
   const cpn_scenario_t *sc;
   const cpn_topology_t *topo;
@@ -40,6 +49,7 @@ struct cpn_network {
   double *link_bytes_window, *link_load_bps;
   double *link_frac;         /* bandwidth left by faults (1: whole) */
   int *link_bulk;            /* bulk flows in flight on each link, not counting stalled ones */
+  txlist_t *tx;              /* run.fluid_share concurrent: [link * 2 + direction] request transmissions */
   cpn_eventlog_t *log;       /* borrowed: the run's /events (transfer_stalled, transfer_resumed) */
   long bulk_stalls;          /* times a bulk flow began to wait on a cut link */
   uint64_t gen;              /* last transfer stamp given */
@@ -174,6 +184,10 @@ cpn_err_t cpn_network_new(cpn_network_t **out, const cpn_scenario_t *sc, const c
   }
   for (size_t l = 0; l < nl; l++)
     net->link_frac[l] = 1.0;
+  if (!net->flow_mode && sc->run.fluid_share == 1 && !(net->tx = calloc(2 * nl, sizeof *net->tx))) {
+    cpn_network_free(net);
+    return cpn_error_set(CPN_ENOMEM, "network: out of memory");
+  }
   for (int o = 0; o < net->n_origins; o++)
     net->origin_node[o] = cpn_topology_node_index(topo, sc->origins[o].node);
   cpn_network_reroute(net);
@@ -194,6 +208,9 @@ void cpn_network_free(cpn_network_t *net)
   free(net->link_load_bps);
   free(net->link_frac);
   free(net->link_bulk);
+  for (int l = 0; net->tx && l < 2 * net->n_links; l++)
+    free(net->tx[l].v);
+  free(net->tx);
   free(net->route_lat);
   free(net->route_bw);
   for (size_t i = 0; net->bulk && i < net->n_bulk; i++)
@@ -226,11 +243,72 @@ const double *cpn_network_bw_table(const cpn_network_t *net) { return net->route
 int cpn_network_origin_node(const cpn_network_t *net, int origin) { return net->origin_node[origin]; }
 int cpn_network_links(const cpn_network_t *net) { return net->n_links; }
 
+/* Drops the transmissions that ended by `now` and counts those under way at `t`. O(list). */
+static int tx_count(txlist_t *L, double now, double t)
+{
+  int k = 0, c = 0;
+  for (int i = 0; i < L->n; i++) {
+    if (L->v[i].end_s <= now)
+      continue;
+    c += L->v[i].start_s <= t && t < L->v[i].end_s;
+    L->v[k++] = L->v[i];
+  }
+  L->n = k;
+  return c;
+}
+
+/* run.fluid_share concurrent: a transfer's rate on each link of its route is the link's bandwidth over
+ * 1 + the request transmissions under way in the same direction when its own begins (after the route's
+ * latency, as in CM02) + the bulk flows on the link, and stays so (frozen at its start). Under Poisson
+ * arrivals an arrival sees the time-average count, so the mean matches processor sharing's
+ * size / (C (1 - load)) like the window share does, and the spread of the count gives the spread of
+ * transfer times that the window share, a mean, leaves out. */
+static double fluid_concurrent_s(cpn_network_t *net, int origin, int site, double bytes, int upload)
+{
+  const int *links;
+  int nl = cpn_topology_route_links(net->topo, net->origin_node[origin], site, &links);
+  double now = cpn_sim_now(net->sim), lat = net->route_lat[(size_t)origin * net->n_sites + site];
+  double t_tx = now + lat, bw = INFINITY;
+  int node = net->origin_node[origin], dir[64];
+  for (int i = 0; i < nl; i++) {
+    int a, b;
+    cpn_topology_link_ends(net->topo, links[i], &a, &b);
+    int d = net->sc->links[links[i]].shared ? 0 : (a == node) == !upload; /* route order is origin -> site */
+    node = a == node ? b : a;
+    if (i < 64)
+      dir[i] = d;
+    int n = tx_count(&net->tx[links[i] * 2 + d], now, t_tx);
+    double cap = net->sc->links[links[i]].bw_bps * net->link_frac[links[i]];
+    double avail = cap / (1 + n + net->link_bulk[links[i]]);
+    if (avail < bw)
+      bw = avail;
+    net->link_bytes_window[links[i]] += bytes;
+  }
+  double t = lat + (isfinite(bw) && bw > 0 ? bytes * 8.0 / bw : 0);
+  for (int i = 0; i < nl && i < 64 && isfinite(bw); i++) {
+    txlist_t *L = &net->tx[links[i] * 2 + dir[i]];
+    if (L->n == L->cap) {
+      int cap = L->cap ? L->cap * 2 : 16;
+      tx_t *v = realloc(L->v, (size_t)cap * sizeof *v);
+      if (!v) {
+        cpn_sim_fail(net->sim, cpn_error_set(CPN_ENOMEM, "network: out of memory (transmissions)"));
+        return t;
+      }
+      L->v = v;
+      L->cap = cap;
+    }
+    L->v[L->n++] = (tx_t){t_tx, now + t};
+  }
+  return t;
+}
+
 /* One-way transfer time of `bytes` between an origin's entry node and a site: access + route latency +
  * serialisation over the route's bottleneck bandwidth left by the current request traffic (CM02 without
  * TCP window, the model the platform is configured with). Adds the bytes to the links' load. */
-static double fluid_s(cpn_network_t *net, int origin, int site, double bytes)
+static double fluid_s(cpn_network_t *net, int origin, int site, double bytes, int upload)
 {
+  if (net->tx)
+    return fluid_concurrent_s(net, origin, site, bytes, upload);
   const int *links;
   int nl = cpn_topology_route_links(net->topo, net->origin_node[origin], site, &links);
   double bw = INFINITY;
@@ -288,7 +366,7 @@ void cpn_network_upload(cpn_network_t *net, cpn_req_t *q)
     return;
   }
   q->net.gen = ++net->gen;
-  q->rec.net_in_s = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_in);
+  q->rec.net_in_s = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_in, 1);
   cpn_sim_at(net->sim, cpn_sim_now(net->sim) + q->rec.net_in_s, net->ev_arrive, 0, q, q->net.gen);
 }
 
@@ -307,12 +385,12 @@ void cpn_network_reply(cpn_network_t *net, cpn_req_t *q)
     q->net.phase = CPN_NET_REPLY;
     q->net.gen = ++net->gen;
     q->net.t_site_done = cpn_sim_now(net->sim);
-    double dt = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_out);
+    double dt = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_out, 0);
     cpn_sim_at(net->sim, q->net.t_site_done + dt, net->ev_reply, 0, q, q->net.gen);
     return;
   }
   q->net.phase = CPN_NET_NONE;
-  q->rec.net_out_s = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_out);
+  q->rec.net_out_s = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_out, 0);
   q->rec.t_done = cpn_sim_now(net->sim) + q->rec.net_out_s;
   net->replied(net->replied_ctx, q);
 }

@@ -424,6 +424,13 @@ int cpn_topology_is_routing_source(const cpn_topology_t *t, int node)
 
 int cpn_topology_link_count(const cpn_topology_t *t) { return t->n_links; }
 
+void cpn_topology_link_ends(const cpn_topology_t *t, int link, int *a, int *b)
+{
+  assert(link >= 0 && link < t->n_links);
+  *a = t->link_a[link];
+  *b = t->link_b[link];
+}
+
 cpn_err_t cpn_topology_set_link_up(cpn_topology_t *t, int link, int up)
 {
   assert(link >= 0 && link < t->n_links);

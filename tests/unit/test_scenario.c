@@ -1102,6 +1102,22 @@ static void training_jobs_read_print_and_refuse(void **state)
   assert_contains(cpn_error_message(), "training[0]: missing required key 'grad_bytes'");
 }
 
+/* run.fluid_share: window by default; concurrent is refused in flow mode, where it would do nothing. */
+static void fluid_share_concurrent_only_in_fluid_mode(void **state)
+{
+  cpn_scenario_t sc;
+  assert_int_equal(cpn_scenario_load(&sc, TINY, NULL, 0), CPN_OK);
+  assert_int_equal(sc.run.fluid_share, 0);
+  cpn_scenario_destroy(&sc);
+  const char *ok[] = {"run.fluid_share=concurrent"};
+  assert_int_equal(cpn_scenario_load(&sc, TINY, ok, 1), CPN_OK);
+  assert_int_equal(sc.run.fluid_share, 1);
+  cpn_scenario_destroy(&sc);
+  const char *bad[] = {"run.fluid_share=concurrent", "run.network_mode=flow"};
+  assert_int_equal(cpn_scenario_load(&sc, TINY, bad, 2), CPN_EINVAL);
+  assert_contains(cpn_error_message(), "run.fluid_share: 'concurrent' has no effect with network_mode: flow");
+}
+
 static void generated_sites_from_template(void **state)
 {
   const char *p = write_file("gen.yaml", GEN_HEAD
@@ -1384,6 +1400,7 @@ int main(void)
       cmocka_unit_test(great_circle_default_latency),
       cmocka_unit_test(route_factor_scales_distance_latency),
       cmocka_unit_test(training_jobs_read_print_and_refuse),
+      cmocka_unit_test(fluid_share_concurrent_only_in_fluid_mode),
       cmocka_unit_test(life_cycle_view_and_param_fields),
       cmocka_unit_test(trace_block_resolves_and_checks),
       cmocka_unit_test(chinanet_scenario_routes),
