@@ -5,7 +5,8 @@
  * "training"); a phase ends when its N flows have, the next step starts when the last phase ends. So the
  * flows share links with each other, with cold starts and model distribution under SimGrid's flow model,
  * and with requests: in flow mode requests are SimGrid flows too; in fluid mode a request gets an equal
- * share with each bulk flow on a link (network.h) but the bulk flows do not see the request traffic.
+ * share with each bulk flow on a link (network.h), and the bulk flows see the request traffic only with
+ * run.fluid_share: concurrent.
  *
  * With ring hops that share no link in either direction (SimGrid counts a little reverse traffic for
  * each flow, so hops using one link both ways slow each other slightly), a step takes, by hand,

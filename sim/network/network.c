@@ -499,6 +499,21 @@ static void sg_set_bw(const cpn_network_t *net, int link, double bw_bps)
   sg_link_set_bandwidth(sg_link_by_name(name), bw_bps);
 }
 
+/* The bandwidth SimGrid's flows (bulk, flow mode) get on a link: what faults leave of it; with the
+ * concurrent fluid share, less the request traffic of the last sampling window (at least 1% of it), so
+ * that bulk flows see the fluid requests as requests see them. A cut link keeps a trickle in SimGrid (a
+ * zero bandwidth is refused): its flows stall, not abort. */
+static void sg_apply_bw(const cpn_network_t *net, int link)
+{
+  double f = net->link_frac[link] > 1e-9 ? net->link_frac[link] : 1e-9;
+  double bw = net->sc->links[link].bw_bps * f;
+  if (net->tx && net->link_frac[link] > 0) {
+    double left = bw - net->link_load_bps[link];
+    bw = left > 0.01 * bw ? left : 0.01 * bw;
+  }
+  sg_set_bw(net, link, bw / 8.0); /* SimGrid counts bytes per second */
+}
+
 void cpn_network_set_bw_fraction(cpn_network_t *net, int link, double fraction)
 {
   int was_cut = net->link_frac[link] <= 0;
@@ -511,9 +526,7 @@ void cpn_network_set_bw_fraction(cpn_network_t *net, int link, double fraction)
             bulk_update_stall(net, i, link);
             break;
           }
-  /* A cut link keeps a trickle in SimGrid (a zero bandwidth is refused): its flows stall, not abort. */
-  double f = fraction > 1e-9 ? fraction : 1e-9;
-  sg_set_bw(net, link, net->sc->links[link].bw_bps * f / 8.0); /* SimGrid counts bytes per second */
+  sg_apply_bw(net, link);
 }
 
 void cpn_network_sample(cpn_network_t *net, double now, double window_s, double *row)
@@ -524,6 +537,8 @@ void cpn_network_sample(cpn_network_t *net, double now, double window_s, double 
     row[l * 3 + 1] = net->link_load_bps[l] / net->sc->links[l].bw_bps;
     row[l * 3 + 2] = net->link_bytes_window[l];
     net->link_bytes_window[l] = 0;
+    if (net->tx)
+      sg_apply_bw(net, l);
   }
 }
 
