@@ -44,6 +44,7 @@ static const cpn_reader_field_t root_fields[] = {
     {CPN_FLD_CUSTOM("topology", CPN_T_MAP), .sub = &cpn_schema_topology_section},
     {CPN_FLD_CUSTOM("faults", CPN_T_MAP), .sub = &cpn_schema_faults_section},
     {CPN_FLD_CUSTOM("distribution", CPN_T_LIST), .sub = &cpn_schema_distribution_section},
+    {CPN_FLD_CUSTOM("training", CPN_T_LIST), .sub = &cpn_schema_training_section},
 };
 static const cpn_reader_section_t root_section = CPN_SECTION(root_fields);
 
@@ -148,6 +149,7 @@ void cpn_scenario_destroy(cpn_scenario_t *sc)
   free(sc->links);
   free(sc->faults.events);
   free(sc->distributions);
+  free(sc->trainings);
   free(sc->models);
   free(sc->classes);
   free(sc->tenants);

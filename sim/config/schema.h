@@ -88,6 +88,7 @@ void cpn_schema_faults_print(FILE *f, const cpn_scenario_t *sc);
 extern const cpn_reader_section_t cpn_schema_distribution_section;
 void cpn_schema_jobs_map(cpn_reader_t *r, const cpn_reader_node_t *root, cpn_scenario_t *sc);
 void cpn_schema_jobs_print(FILE *f, const cpn_scenario_t *sc);
+extern const cpn_reader_section_t cpn_schema_training_section;
 
 /* schema_topology.c: expands the topology section into nodes, links, sites and origins of the tree. */
 extern const cpn_reader_section_t cpn_schema_topology_section;

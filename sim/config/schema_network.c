@@ -4,7 +4,8 @@
  *
  * Owns the node and link tables. Invariants: sites and nodes share one namespace; a link joins two
  * different existing places, at most one link per pair; a link without latency_s gets the great-circle
- * distance between its ends over the speed of light in fibre, which needs both ends' lat and lon.
+ * distance between its ends times the route factor over the speed of light in fibre, which needs both
+ * ends' lat and lon.
  * Sites are read before nodes, nodes before links. */
 #include "config/schema.h"
 
@@ -33,6 +34,8 @@ static const cpn_reader_field_t link_fields[] = {
     {CPN_FLD("latency_s", CPN_T_NUM, cpn_link_spec_t, latency_s), CPN_GE(0)},
     {CPN_FLD("bw_bps", CPN_T_NUM, cpn_link_spec_t, bw_bps), .req = 1, CPN_GE(CPN_MIN_BW_BPS)},
     {CPN_FLD("shared", CPN_T_BOOL, cpn_link_spec_t, shared)},
+    /* Read by hand (only without latency_s) and not printed back: a printed link carries its latency. */
+    {CPN_FLD_CUSTOM("route_factor", CPN_T_NUM)},
 };
 const cpn_reader_section_t cpn_schema_link_section = CPN_SECTION(link_fields);
 
@@ -156,6 +159,23 @@ void cpn_schema_links_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_sc
         break;
       }
     }
+    const cpn_reader_node_t *rf = cpn_reader_map_get(it, "route_factor");
+    double route_factor = CPN_ROUTE_FACTOR_DEFAULT;
+    if (rf) {
+      cpn_reader_join(kp, ip, "route_factor");
+      if (l.present[i] & cpn_reader_bit(&cpn_schema_link_section, "latency_s")) {
+        cpn_reader_report(c, rf, kp, "'route_factor' has no effect on a link with latency_s (it scales the "
+                          "latency made from the ends' coordinates)");
+        continue;
+      }
+      if (!cpn_reader_get_num(c, rf, kp, &route_factor))
+        continue;
+      if (!(route_factor >= 1 && route_factor <= CPN_ROUTE_FACTOR_MAX)) {
+        cpn_reader_report(c, rf, kp, "must be in [1, %g] (a fibre route is no shorter than the great circle), "
+                          "got %g", CPN_ROUTE_FACTOR_MAX, route_factor);
+        continue;
+      }
+    }
     if (!(l.present[i] & cpn_reader_bit(&cpn_schema_link_section, "latency_s"))) {
       int ga = ea.site >= 0 ? mp->site_geo[ea.site] : mp->node_geo[ea.node];
       int gb = eb.site >= 0 ? mp->site_geo[eb.site] : mp->node_geo[eb.node];
@@ -164,7 +184,7 @@ void cpn_schema_links_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_sc
         double oa = ea.site >= 0 ? sc->sites[ea.site].lon_deg : sc->nodes[ea.node].lon_deg;
         double lb = eb.site >= 0 ? sc->sites[eb.site].lat_deg : sc->nodes[eb.node].lat_deg;
         double ob = eb.site >= 0 ? sc->sites[eb.site].lon_deg : sc->nodes[eb.node].lon_deg;
-        k->latency_s = cpn_scenario_great_circle_m(la, oa, lb, ob) / CPN_FIBRE_SPEED_M_PER_S;
+        k->latency_s = cpn_scenario_great_circle_m(la, oa, lb, ob) * route_factor / CPN_FIBRE_SPEED_M_PER_S;
       } else {
         cpn_reader_report(c, it, ip,
                           "missing required key 'latency_s' (it may be left out only when both '%s' and '%s' "

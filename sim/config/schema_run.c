@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 static const char *const NET_MODES[] = {"fluid", "flow", NULL};
+static const char *const FLUID_SHARES[] = {"window", "concurrent", NULL};
 /* The built-in autoscalers of sim/fleet/autoscaler.c, and "none". */
 static const char *const AUTOSCALERS[] = {"none", "queue-threshold", NULL};
 #define MAX_PARAMS 64             /* entries in run.policy_params / autoscaler_params (the engine's limit) */
@@ -22,6 +23,7 @@ static const cpn_reader_field_t run_fields[] = {
     {CPN_FLD("seed", CPN_T_ULONG, cpn_run_spec_t, seed), .def = 1},
     {CPN_FLD("sample_interval_s", CPN_T_NUM, cpn_run_spec_t, sample_interval_s), .def = 60, CPN_GT(0)},
     {CPN_FLD("network_mode", CPN_T_ENUM, cpn_run_spec_t, network_mode), .enums = NET_MODES},
+    {CPN_FLD("fluid_share", CPN_T_ENUM, cpn_run_spec_t, fluid_share), .enums = FLUID_SHARES},
     {CPN_FLD_STR("policy", cpn_run_spec_t, policy), .sdef = "least-loaded", .check = CPN_STR_NAME},
     {CPN_FLD("start_utc_h", CPN_T_NUM, cpn_run_spec_t, start_utc_h),
      .rng = CPN_RANGE_LO | CPN_RANGE_HI | CPN_RANGE_HI_OPEN, .lo = 0, .hi = 24},
@@ -57,6 +59,9 @@ void cpn_schema_run_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_run_
   cpn_reader_map_params(c, run, "run", "autoscaler_params", MAX_PARAMS, CPN_NAME_MAX, &keys,
                         &run_spec->autoscaler_param_values, &run_spec->n_autoscaler_params);
   run_spec->autoscaler_param_keys = (char(*)[CPN_NAME_MAX])keys;
+  if (run_spec->fluid_share == 1 && run_spec->network_mode == CPN_NET_FLOW)
+    cpn_reader_report(c, cpn_reader_map_get(run, "fluid_share"), "run.fluid_share",
+                      "'concurrent' has no effect with network_mode: flow (every transfer is a SimGrid flow there)");
   if (run_spec->warmup_s > 0 && run_spec->warmup_s >= run_spec->duration_s) {
     const cpn_reader_node_t *at = cpn_reader_map_get(run, "warmup_s");
     if (!at)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "topology/generate.h"
+#include "topology/geo.h"
 #include "topology/import_graphml.h"
 #include "topology/import_simgrid_xml.h"
 
@@ -26,6 +27,7 @@ typedef struct {
   int n;
   unsigned long seed;
   double bw_bps;
+  double route_factor;
   int sites;                   /* index in TOPO_SITES */
   double origins_per_site_rps;
 } topo_spec_t;
@@ -36,6 +38,8 @@ static const cpn_reader_field_t topology_fields[] = {
     {CPN_FLD("n", CPN_T_INT, topo_spec_t, n), CPN_IN(1, 100000)},
     {CPN_FLD("seed", CPN_T_ULONG, topo_spec_t, seed), .def = 1},
     {CPN_FLD("bw_bps", CPN_T_NUM, topo_spec_t, bw_bps), .def = 1e11, CPN_GE(CPN_MIN_BW_BPS)},
+    {CPN_FLD("route_factor", CPN_T_NUM, topo_spec_t, route_factor), .def = CPN_ROUTE_FACTOR_DEFAULT,
+     CPN_IN(1, CPN_ROUTE_FACTOR_MAX)},
     {CPN_FLD("sites", CPN_T_ENUM, topo_spec_t, sites), .enums = TOPO_SITES},
     {CPN_FLD_CUSTOM("site_template", CPN_T_MAP), .sub = &cpn_schema_site_template_section},
     {CPN_FLD("origins_per_site_rps", CPN_T_NUM, topo_spec_t, origins_per_site_rps), CPN_GE(0)},
@@ -144,6 +148,7 @@ void cpn_schema_topology_expand(cpn_reader_t *c, cpn_reader_node_t *root)
   } rules[] = {{"n", which == 2, "only used by generate"},
                {"seed", which == 2, "only used by generate"},
                {"bw_bps", which != 1, "not used with simgrid_xml, whose links carry their bandwidth"},
+               {"route_factor", which != 1, "not used with simgrid_xml, whose links carry their latency"},
                {"site_template", ts.sites == 1, "only used with sites: all"},
                {"origins_per_site_rps", ts.sites == 1, "only used with sites: all"}};
   for (size_t i = 0; i < sizeof rules / sizeof rules[0] && n_src == 1; i++) {
@@ -198,14 +203,16 @@ void cpn_schema_topology_expand(cpn_reader_t *c, cpn_reader_node_t *root)
     if (!cpn_reader_get_enum(c, src, kp, TOPO_GENERATORS, &kind))
       return;
     err = cpn_topology_generate(TOPO_GENERATORS[kind], ts.n, ts.seed, &nodes, &nn, &links, &nl);
-    for (int i = 0; i < nl && !err; i++)
+    for (int i = 0; i < nl && !err; i++) {
       links[i].bw_bps = ts.bw_bps;
+      links[i].latency_s *= ts.route_factor; /* generated nodes all have coordinates */
+    }
   } else {
     if (!cpn_reader_resolve_file(c, src, kp, which == 0 ? "the GraphML file" : "the SimGrid platform", path,
                                  sizeof path))
       return;
     if (which == 0)
-      err = cpn_topology_graphml_read(path, &nodes, &nn, &links, &nl, ts.bw_bps);
+      err = cpn_topology_graphml_read(path, &nodes, &nn, &links, &nl, ts.bw_bps, ts.route_factor);
     else if ((err = cpn_topology_simgrid_xml_read(path, &nodes, &nn, &links, &nl, platform_problem, c))) {
       if (err == CPN_EIO)
         cpn_reader_set_io_error(c);

@@ -153,6 +153,7 @@ typedef struct {
   unsigned long seed;
   double sample_interval_s;
   cpn_net_mode_t network_mode;
+  int fluid_share;             /* fluid mode's share of a link: 0 window (mean load), 1 concurrent */
   char policy[256];
   double start_utc_h;          /* UTC hour of day at simulated time 0 */
   long max_requests;           /* stop arrivals after this many (0 = no limit) */
@@ -225,6 +226,20 @@ typedef struct {
   int line;
 } cpn_distribution_spec_t;
 
+/* training: a data-parallel job across sites: each step computes at every site, then all-reduces its
+ * gradients around a ring of the sites over the network (bulk SimGrid flows). */
+#define CPN_TRAIN_MAX_SITES 64
+typedef struct {
+  char name[CPN_NAME_MAX];
+  int n_sites;
+  int sites[CPN_TRAIN_MAX_SITES]; /* ring order */
+  double grad_bytes;           /* gradient bytes all-reduced each step */
+  double compute_s;            /* compute time of one step at each site */
+  double at_s;                 /* the first step starts */
+  int steps;                   /* steps to run (0: steps start while arrivals run) */
+  int line;
+} cpn_training_spec_t;
+
 typedef struct {
   double detection_s;          /* policies see a site down this long after it fails */
   int max_retries;             /* a request lost to a fault is placed again at most this many times */
@@ -248,6 +263,8 @@ typedef struct {
   cpn_faults_spec_t faults;    /* faults: outages and degraded links (sim/faults) */
   int n_distributions;         /* distribution: model version pushes (sim/jobs) */
   cpn_distribution_spec_t *distributions;
+  int n_trainings;             /* training: data-parallel jobs across sites (sim/jobs) */
+  cpn_training_spec_t *trainings;
 } cpn_scenario_t;
 
 #endif

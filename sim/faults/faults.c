@@ -43,6 +43,7 @@ struct cpn_faults {
   cpn_placement_t *pl;
   cpn_reqs_t *reqs;
   cpn_accounting_t *acct;
+  cpn_eventlog_t *log;     /* borrowed: the run's /events */
   occurrence_t *occ;
   size_t n_occ;
   int *link_cuts, *link_degrades, *site_downs;
@@ -53,6 +54,7 @@ struct cpn_faults {
   row_t *rows;
   size_t n_rows, cap_rows;
   cpn_fault_counts_t counts;
+  long begun[3], ended[3]; /* occurrences begun and ended: cuts, site outages, degradations */
   int ev_change, ev_detect;
 };
 
@@ -71,6 +73,15 @@ static void log_row(cpn_faults_t *f, int kind, int site, int link, long lost)
     f->cap_rows = cap;
   }
   f->rows[f->n_rows++] = (row_t){kind, cpn_sim_now(f->sim), site, link, lost};
+}
+
+/* One row of /events for an occurrence of fault `fault` (or a detection: fault -1). */
+static void log_event(cpn_faults_t *f, int kind, int site, int link, int fault, double detail)
+{
+  cpn_event_element_t e = {.site = site, .model = -1, .replica = -1, .link = link, .fault = fault};
+  cpn_err_t err = cpn_eventlog_add(f->log, kind_names[kind], cpn_sim_now(f->sim), e, detail);
+  if (err)
+    cpn_sim_fail(f->sim, err);
 }
 
 /* The request is lost to a fault: placed again elsewhere, or ended `failed`. */
@@ -137,13 +148,13 @@ static int at_site(const cpn_faults_t *f, const cpn_req_t *q, int site)
   return q->net.phase == CPN_NET_AT_SITE && q->rec.site == site;
 }
 
-static void link_down(cpn_faults_t *f, int link)
+static long link_down(cpn_faults_t *f, int link)
 {
   size_t n = collect(f, crossing, link);
   cpn_err_t err = cpn_topology_set_link_up(f->topo, link, 0);
   if (err) {
     cpn_sim_fail(f->sim, err);
-    return;
+    return 0;
   }
   cpn_network_reroute(f->net);
   cpn_network_set_bw_fraction(f->net, link, 0.0);
@@ -155,6 +166,7 @@ static void link_down(cpn_faults_t *f, int link)
     q->net.phase = phase;
     lose(f, q, CPN_REASON_LINK_FAILURE, -1);
   }
+  return (long)n;
 }
 
 static void link_up(cpn_faults_t *f, int link)
@@ -169,7 +181,7 @@ static void link_up(cpn_faults_t *f, int link)
   log_row(f, LINK_UP, -1, link, 0);
 }
 
-static void site_down(cpn_faults_t *f, int site)
+static long site_down(cpn_faults_t *f, int site)
 {
   cpn_serving_site_fail(f->sv, site);
   size_t n = collect(f, at_site, site);
@@ -178,8 +190,12 @@ static void site_down(cpn_faults_t *f, int site)
   cpn_sim_at(f->sim, cpn_sim_now(f->sim) + f->sc->faults.detection_s, f->ev_detect, site, NULL, f->site_gen[site]);
   for (size_t i = 0; i < n; i++)
     lose(f, f->scratch[i], CPN_REASON_SITE_FAILURE, site);
+  return (long)n;
 }
 
+/* Every occurrence (begin or end of one fault) is one row of /events, whether or not it changes the
+ * element's state (two cuts of one link may overlap: the link is down while either lasts). Its detail is
+ * the requests lost when it took the element down, the bandwidth fraction for a degradation, else 0. */
 static void on_change(void *ctx, const cpn_event_t *e)
 {
   cpn_faults_t *f = ctx;
@@ -187,18 +203,24 @@ static void on_change(void *ctx, const cpn_event_t *e)
   const cpn_fault_spec_t *s = &f->sc->faults.events[o->fault];
   if (s->site_index >= 0) {
     int site = s->site_index;
+    long lost = 0;
+    f->begun[1] += o->begin;
+    f->ended[1] += !o->begin;
     if (o->begin && f->site_downs[site]++ == 0) {
-      site_down(f, site);
+      lost = site_down(f, site);
     } else if (!o->begin && --f->site_downs[site] == 0) {
       f->site_gen[site]++; /* a detection still pending is stale */
       cpn_views_set_up(f->views, site, 1);
       log_row(f, SITE_UP, site, -1, 0);
     }
+    log_event(f, o->begin ? SITE_DOWN : SITE_UP, site, -1, o->fault, (double)lost);
     return;
   }
   int link = s->link_index;
   if (s->bw_fraction > 0) {
     /* Degraded: the last degradation begun sets the fraction while any lasts. */
+    f->begun[2] += o->begin;
+    f->ended[2] += !o->begin;
     if (o->begin) {
       f->link_degrades[link]++;
       f->link_degrade_frac[link] = s->bw_fraction;
@@ -208,12 +230,17 @@ static void on_change(void *ctx, const cpn_event_t *e)
     if (f->link_cuts[link] == 0)
       cpn_network_set_bw_fraction(f->net, link, f->link_degrades[link] ? f->link_degrade_frac[link] : 1.0);
     log_row(f, f->link_degrades[link] ? LINK_DEGRADED : LINK_RESTORED, -1, link, 0);
+    log_event(f, o->begin ? LINK_DEGRADED : LINK_RESTORED, -1, link, o->fault, o->begin ? s->bw_fraction : 1.0);
     return;
   }
+  long lost = 0;
+  f->begun[0] += o->begin;
+  f->ended[0] += !o->begin;
   if (o->begin && f->link_cuts[link]++ == 0)
-    link_down(f, link);
+    lost = link_down(f, link);
   else if (!o->begin && --f->link_cuts[link] == 0)
     link_up(f, link);
+  log_event(f, o->begin ? LINK_DOWN : LINK_UP, -1, link, o->fault, (double)lost);
 }
 
 static void on_detect(void *ctx, const cpn_event_t *e)
@@ -223,6 +250,7 @@ static void on_detect(void *ctx, const cpn_event_t *e)
     return;
   cpn_views_set_up(f->views, e->idx, 0);
   log_row(f, SITE_DETECTED, e->idx, -1, 0);
+  log_event(f, SITE_DETECTED, e->idx, -1, -1, f->sc->faults.detection_s);
 }
 
 void cpn_faults_arrived(void *ctx, cpn_req_t *q)
@@ -253,13 +281,13 @@ static int add_occ(cpn_faults_t *f, size_t *cap, double t, int fault, int begin)
 
 cpn_err_t cpn_faults_new(cpn_faults_t **out, const cpn_scenario_t *sc, cpn_sim_t *sim, cpn_topology_t *topo,
                          cpn_network_t *net, cpn_serving_t *sv, cpn_views_t *views, cpn_placement_t *pl,
-                         cpn_reqs_t *reqs, cpn_accounting_t *acct)
+                         cpn_reqs_t *reqs, cpn_accounting_t *acct, cpn_eventlog_t *log)
 {
   cpn_faults_t *f = calloc(1, sizeof *f);
   if (!f)
     return cpn_error_set(CPN_ENOMEM, "faults: out of memory");
   *f = (cpn_faults_t){.sc = sc, .sim = sim, .topo = topo, .net = net, .sv = sv, .views = views, .pl = pl,
-                      .reqs = reqs, .acct = acct};
+                      .reqs = reqs, .acct = acct, .log = log};
   size_t nl = (size_t)(sc->n_links ? sc->n_links : 1), ns = (size_t)(sc->n_sites ? sc->n_sites : 1);
   f->link_cuts = calloc(nl, sizeof(int));
   f->link_degrades = calloc(nl, sizeof(int));
@@ -336,6 +364,12 @@ cpn_err_t cpn_faults_start(cpn_faults_t *f)
 int cpn_faults_enabled(const cpn_faults_t *f) { return f->n_occ > 0; }
 const cpn_fault_counts_t *cpn_faults_counts(const cpn_faults_t *f) { return &f->counts; }
 
+void cpn_faults_occurrences(const cpn_faults_t *f, long *begun, long *ended)
+{
+  *begun = f->begun[0] + f->begun[1] + f->begun[2];
+  *ended = f->ended[0] + f->ended[1] + f->ended[2];
+}
+
 cpn_err_t cpn_faults_write(const cpn_faults_t *f, cpn_output_t *out)
 {
   if (f->sc->faults.n_events == 0)
@@ -357,11 +391,14 @@ cpn_err_t cpn_faults_write(const cpn_faults_t *f, cpn_output_t *out)
     err = cpn_output_table(out, &t);
   }
   if (!err) {
-    static const char *const ccols[] = {"lost", "retried", "failed"};
-    static const char *const ckeys[] = {"link_failure", "site_failure"};
-    double c[6] = {f->counts.lost[0], f->counts.retried[0], f->counts.failed[0],
-                   f->counts.lost[1], f->counts.retried[1], f->counts.failed[1]};
-    cpn_table_t t = {.path = "/summary/faults", .n_rows = 2, .n_cols = 3, .col_names = ccols, .keys = ckeys, .values = c};
+    /* Per kind of fault: requests lost, retried and failed (none for a degradation), and the
+     * occurrences begun (failures) and ended (repairs) during the run. */
+    static const char *const ccols[] = {"lost", "retried", "failed", "begun", "ended"};
+    static const char *const ckeys[] = {"link_failure", "site_failure", "link_degraded"};
+    double c[15] = {f->counts.lost[0], f->counts.retried[0], f->counts.failed[0], f->begun[0], f->ended[0],
+                    f->counts.lost[1], f->counts.retried[1], f->counts.failed[1], f->begun[1], f->ended[1],
+                    0, 0, 0, f->begun[2], f->ended[2]};
+    cpn_table_t t = {.path = "/summary/faults", .n_rows = 3, .n_cols = 5, .col_names = ccols, .keys = ckeys, .values = c};
     err = cpn_output_table(out, &t);
   }
   free(v);

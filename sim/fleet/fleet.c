@@ -9,11 +9,6 @@
 enum { EVK_LOAD_START, EVK_LOAD_DONE, EVK_UNLOAD };
 static const char *const event_kind_names[] = {"load_start", "load_done", "unload"};
 
-typedef struct {
-  int kind, site, model, replica;
-  double t_s;
-} life_event_t;
-
 struct cpn_fleet {
   const cpn_scenario_t *sc;
   cpn_sim_t *sim;
@@ -22,8 +17,7 @@ struct cpn_fleet {
   int n_sites, n_models;
   int *model_store;           /* per model: site holding its weights, -1 = local */
   long cold_starts;
-  life_event_t *events;
-  size_t n_events, cap_events;
+  cpn_eventlog_t *log;        /* borrowed: the run's /events */
   const cpn_autoscaler_type_t *scaler;
   void *scaler_state;
   double *low_since;          /* per (site, model): since when the load has been low (-1: it is not) */
@@ -34,19 +28,11 @@ struct cpn_fleet {
 
 static void log_event(cpn_fleet_t *f, int kind, int i)
 {
-  if (f->n_events == f->cap_events) {
-    size_t cap = f->cap_events ? f->cap_events * 2 : 64;
-    life_event_t *v = realloc(f->events, cap * sizeof *v);
-    if (!v) {
-      cpn_sim_fail(f->sim, cpn_error_set(CPN_ENOMEM, "fleet: out of memory (events)"));
-      return;
-    }
-    f->events = v;
-    f->cap_events = cap;
-  }
-  f->events[f->n_events++] = (life_event_t){.kind = kind, .site = cpn_serving_site(f->sv, i),
-                                            .model = cpn_serving_model(f->sv, i),
-                                            .replica = cpn_serving_index_in_site(f->sv, i), .t_s = cpn_sim_now(f->sim)};
+  cpn_event_element_t e = {.site = cpn_serving_site(f->sv, i), .model = cpn_serving_model(f->sv, i),
+                           .replica = cpn_serving_index_in_site(f->sv, i), .link = -1, .fault = -1};
+  cpn_err_t err = cpn_eventlog_add(f->log, event_kind_names[kind], cpn_sim_now(f->sim), e, 0);
+  if (err)
+    cpn_sim_fail(f->sim, err);
 }
 
 static void load_done(void *ctx, int i)
@@ -135,12 +121,12 @@ static void on_autoscale(void *ctx, const cpn_event_t *e)
 }
 
 cpn_err_t cpn_fleet_new(cpn_fleet_t **out, const cpn_scenario_t *sc, cpn_sim_t *sim, cpn_serving_t *sv,
-                        cpn_network_t *net)
+                        cpn_network_t *net, cpn_eventlog_t *log)
 {
   cpn_fleet_t *f = calloc(1, sizeof *f);
   if (!f)
     return cpn_error_set(CPN_ENOMEM, "fleet: out of memory");
-  *f = (cpn_fleet_t){.sc = sc, .sim = sim, .sv = sv, .net = net, .n_sites = sc->n_sites, .n_models = sc->n_models};
+  *f = (cpn_fleet_t){.sc = sc, .sim = sim, .sv = sv, .net = net, .log = log, .n_sites = sc->n_sites, .n_models = sc->n_models};
   size_t nsm = (size_t)sc->n_sites * sc->n_models;
   f->model_store = calloc((size_t)sc->n_models, sizeof(int));
   f->low_since = calloc(nsm, sizeof(double));
@@ -197,7 +183,6 @@ void cpn_fleet_free(cpn_fleet_t *f)
   free(f->views);
   free(f->actions);
   free(f->scaler_state);
-  free(f->events);
   free(f);
 }
 
@@ -211,27 +196,3 @@ cpn_err_t cpn_fleet_start(cpn_fleet_t *f)
 }
 
 long cpn_fleet_cold_starts(const cpn_fleet_t *f) { return f->cold_starts; }
-
-cpn_err_t cpn_fleet_write(const cpn_fleet_t *f, cpn_output_t *out)
-{
-  static const char *const cols[] = {"t_s", "site", "model", "replica"};
-  size_t ne = f->n_events;
-  double *v = calloc(ne ? ne * 4 : 1, sizeof *v);
-  const char **keys = calloc(ne ? ne : 1, sizeof *keys);
-  cpn_err_t err = CPN_OK;
-  if (!v || !keys)
-    err = cpn_error_set(CPN_ENOMEM, "fleet: out of memory (events)");
-  for (size_t i = 0; !err && i < ne; i++) {
-    const life_event_t *x = &f->events[i];
-    keys[i] = event_kind_names[x->kind];
-    double row[4] = {x->t_s, x->site, x->model, x->replica};
-    memcpy(&v[i * 4], row, sizeof row);
-  }
-  if (!err) {
-    cpn_table_t t = {.path = "/events", .n_rows = ne, .n_cols = 4, .col_names = cols, .keys = keys, .values = v};
-    err = cpn_output_table(out, &t);
-  }
-  free(v);
-  free(keys);
-  return err;
-}

@@ -18,6 +18,7 @@ struct cpn_distribution {
   cpn_sim_t *sim;
   const cpn_topology_t *topo;
   cpn_network_t *net;
+  cpn_eventlog_t *log;     /* borrowed: the run's /events */
   arrival_t *arr;
   size_t n_arr, cap_arr;
   int *versions;           /* per job: versions started */
@@ -25,10 +26,25 @@ struct cpn_distribution {
   int ev_push;
 };
 
+/* A version reached a site: one version_arrived row in /events (detail: the version), and a
+ * version_complete row (site -1) when it was the last target site without it. */
 static void arrived(void *ctx, int tag)
 {
   cpn_distribution_t *d = ctx;
-  d->arr[tag].end_s = cpn_sim_now(d->sim);
+  arrival_t *a = &d->arr[tag];
+  double now = cpn_sim_now(d->sim);
+  a->end_s = now;
+  cpn_event_element_t e = {.site = a->site, .model = -1, .replica = -1, .link = -1, .fault = -1};
+  cpn_err_t err = cpn_eventlog_add(d->log, "version_arrived", now, e, a->version);
+  int missing = 0;
+  for (size_t i = 0; i < d->n_arr; i++)
+    missing += d->arr[i].job == a->job && d->arr[i].version == a->version && isnan(d->arr[i].end_s);
+  if (!err && !missing) {
+    e.site = -1;
+    err = cpn_eventlog_add(d->log, "version_complete", now, e, a->version);
+  }
+  if (err)
+    cpn_sim_fail(d->sim, err);
 }
 
 /* A new version of job e->idx leaves its source for every target site. */
@@ -54,7 +70,7 @@ static void on_push(void *ctx, const cpn_event_t *e)
     size_t i = d->n_arr++;
     d->arr[i] = (arrival_t){e->idx, version, j->to[k], now, NAN};
     const int *links;
-    int nl = cpn_topology_route_links(d->topo, j->from_site, j->to[k], &links);
+    int nl = cpn_topology_platform_route_links(d->topo, j->from_site, j->to[k], &links); /* SimGrid's route */
     for (int l = 0; l < nl; l++)
       d->link_bytes[links[l]] += j->bytes;
     cpn_network_bulk_kind(d->net, "distribution", j->from_site, j->to[k], j->bytes, -1, (int)i, arrived, d);
@@ -64,12 +80,12 @@ static void on_push(void *ctx, const cpn_event_t *e)
 }
 
 cpn_err_t cpn_distribution_new(cpn_distribution_t **out, const cpn_scenario_t *sc, cpn_sim_t *sim,
-                               const cpn_topology_t *topo, cpn_network_t *net)
+                               const cpn_topology_t *topo, cpn_network_t *net, cpn_eventlog_t *log)
 {
   cpn_distribution_t *d = calloc(1, sizeof *d);
   if (!d)
     return cpn_error_set(CPN_ENOMEM, "distribution: out of memory");
-  *d = (cpn_distribution_t){.sc = sc, .sim = sim, .topo = topo, .net = net};
+  *d = (cpn_distribution_t){.sc = sc, .sim = sim, .topo = topo, .net = net, .log = log};
   d->versions = calloc((size_t)(sc->n_distributions ? sc->n_distributions : 1), sizeof(int));
   d->link_bytes = calloc((size_t)(sc->n_links ? sc->n_links : 1), sizeof(double));
   if (!d->versions || !d->link_bytes) {

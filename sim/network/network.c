@@ -1,7 +1,8 @@
 /* network: fluid and flow transfers of requests, bulk transfers (see network.h).
  *
  * Invariants: link_load_bps is the request traffic of the last complete sampling window; every flow
- * started (request or bulk) is one SimGrid activity of the event core until its completion is posted. */
+ * started (request or bulk) is one SimGrid activity of the event core until its completion is posted;
+ * link_bulk counts the bulk flows in flight on each link that are not waiting on a cut link. */
 #include "network/network.h"
 
 #include <math.h>
@@ -18,13 +19,24 @@
 typedef struct {
   const char *kind; /* row key of /transfers: "weights", "distribution" */
   int src, dst, model, tag;
-  int n_links;      /* the links of its route when it started (SimGrid's routes do not change) */
+  int n_links;      /* the links of its SimGrid route (the platform's: faults do not change it) */
   int *links;
   double bytes, start_s, end_s;
-  int status; /* 0 done, 1 in flight at the end of the run */
+  int status;       /* 0 done, 1 in flight at the end of the run */
+  int stalled;      /* 1 while a link of its route is cut: it waits (at a trickle) until the repair */
+  double stall_since_s, stalled_s;
   cpn_net_bulk_done_fn done;
   void *ctx;
 } bulk_t;
+
+/* Concurrent fluid share: the transmission of one request transfer over one direction of a link. */
+typedef struct {
+  double start_s, end_s;
+} tx_t;
+typedef struct {
+  tx_t *v;
+  int n, cap;
+} txlist_t;
 
 struct cpn_network {
   const cpn_scenario_t *sc;
@@ -36,7 +48,10 @@ struct cpn_network {
   double *route_bw;
   double *link_bytes_window, *link_load_bps;
   double *link_frac;         /* bandwidth left by faults (1: whole) */
-  int *link_bulk;            /* bulk flows in flight on each link */
+  int *link_bulk;            /* bulk flows in flight on each link, not counting stalled ones */
+  txlist_t *tx;              /* run.fluid_share concurrent: [link * 2 + direction] request transmissions */
+  cpn_eventlog_t *log;       /* borrowed: the run's /events (transfer_stalled, transfer_resumed) */
+  long bulk_stalls;          /* times a bulk flow began to wait on a cut link */
   uint64_t gen;              /* last transfer stamp given */
   int track_replies;
   bulk_t *bulk;
@@ -73,28 +88,56 @@ static void on_reply(void *ctx, const cpn_event_t *e)
   net->replied(net->replied_ctx, q);
 }
 
-/* Counts a bulk flow on (d = +1, noting its route's links) or off (d = -1) its links. */
-static void bulk_links(cpn_network_t *net, bulk_t *b, int d)
+/* Counts a bulk flow on (d = +1) or off (d = -1) the links of its route. */
+static void bulk_count(cpn_network_t *net, const bulk_t *b, int d)
+{
+  for (int i = 0; i < b->n_links; i++)
+    net->link_bulk[b->links[i]] += d;
+}
+
+/* Notes the links of a new bulk flow's route: the platform's route, the one SimGrid uses, even when a
+ * fault has moved the topology's routes. */
+static void bulk_note_route(cpn_network_t *net, bulk_t *b)
 {
   if (b->bytes <= 0)
     return;
-  if (d > 0) {
-    const int *links;
-    int nl = cpn_topology_route_links(net->topo, b->src, b->dst, &links);
-    b->links = malloc((size_t)(nl ? nl : 1) * sizeof *b->links);
-    if (!b->links) {
-      cpn_sim_fail(net->sim, cpn_error_set(CPN_ENOMEM, "network: out of memory (transfers)"));
-      return;
-    }
-    memcpy(b->links, links, (size_t)nl * sizeof *links);
-    b->n_links = nl;
+  const int *links;
+  int nl = cpn_topology_platform_route_links(net->topo, b->src, b->dst, &links);
+  b->links = malloc((size_t)(nl ? nl : 1) * sizeof *b->links);
+  if (!b->links) {
+    cpn_sim_fail(net->sim, cpn_error_set(CPN_ENOMEM, "network: out of memory (transfers)"));
+    return;
   }
-  for (int i = 0; i < b->n_links; i++)
-    net->link_bulk[b->links[i]] += d;
-  if (d < 0) {
-    free(b->links);
-    b->links = NULL;
-    b->n_links = 0;
+  memcpy(b->links, links, (size_t)nl * sizeof *links);
+  b->n_links = nl;
+}
+
+/* A bulk flow in flight waits while a link of its route is cut (SimGrid's routes are fixed: it cannot
+ * go round) and goes on when the last such link is repaired. A waiting flow moves almost nothing, so it
+ * is not counted on its links (requests do not share with it). Each change is a row of /events
+ * (transfer_stalled on the cut link, transfer_resumed; detail: the row of /transfers). */
+static void bulk_update_stall(cpn_network_t *net, size_t i, int link)
+{
+  bulk_t *b = &net->bulk[i];
+  int cut = 0;
+  for (int k = 0; k < b->n_links; k++)
+    cut |= net->link_frac[b->links[k]] <= 0;
+  if (cut == b->stalled)
+    return;
+  double now = cpn_sim_now(net->sim);
+  b->stalled = cut;
+  bulk_count(net, b, cut ? -1 : +1);
+  if (cut) {
+    b->stall_since_s = now;
+    net->bulk_stalls++;
+  } else {
+    b->stalled_s += now - b->stall_since_s;
+  }
+  if (net->log) {
+    cpn_event_element_t e = {.site = -1, .model = b->model, .replica = -1, .link = link, .fault = -1};
+    cpn_err_t err = cpn_eventlog_add(net->log, cut ? "transfer_stalled" : "transfer_resumed", now, e, (double)i);
+    if (err)
+      cpn_sim_fail(net->sim, err);
   }
 }
 
@@ -102,7 +145,16 @@ static void on_bulk(void *ctx, const cpn_event_t *e)
 {
   cpn_network_t *net = ctx;
   bulk_t *b = &net->bulk[e->idx];
-  bulk_links(net, b, -1);
+  if (b->stalled) {
+    /* It finished on the trickle a cut link keeps (a few bytes were left). */
+    b->stalled = 0;
+    b->stalled_s += cpn_sim_now(net->sim) - b->stall_since_s;
+  } else {
+    bulk_count(net, b, -1);
+  }
+  free(b->links);
+  b->links = NULL;
+  b->n_links = 0;
   b->done(b->ctx, b->tag);
 }
 
@@ -132,6 +184,10 @@ cpn_err_t cpn_network_new(cpn_network_t **out, const cpn_scenario_t *sc, const c
   }
   for (size_t l = 0; l < nl; l++)
     net->link_frac[l] = 1.0;
+  if (!net->flow_mode && sc->run.fluid_share == 1 && !(net->tx = calloc(2 * nl, sizeof *net->tx))) {
+    cpn_network_free(net);
+    return cpn_error_set(CPN_ENOMEM, "network: out of memory");
+  }
   for (int o = 0; o < net->n_origins; o++)
     net->origin_node[o] = cpn_topology_node_index(topo, sc->origins[o].node);
   cpn_network_reroute(net);
@@ -152,6 +208,9 @@ void cpn_network_free(cpn_network_t *net)
   free(net->link_load_bps);
   free(net->link_frac);
   free(net->link_bulk);
+  for (int l = 0; net->tx && l < 2 * net->n_links; l++)
+    free(net->tx[l].v);
+  free(net->tx);
   free(net->route_lat);
   free(net->route_bw);
   for (size_t i = 0; net->bulk && i < net->n_bulk; i++)
@@ -184,11 +243,72 @@ const double *cpn_network_bw_table(const cpn_network_t *net) { return net->route
 int cpn_network_origin_node(const cpn_network_t *net, int origin) { return net->origin_node[origin]; }
 int cpn_network_links(const cpn_network_t *net) { return net->n_links; }
 
+/* Drops the transmissions that ended by `now` and counts those under way at `t`. O(list). */
+static int tx_count(txlist_t *L, double now, double t)
+{
+  int k = 0, c = 0;
+  for (int i = 0; i < L->n; i++) {
+    if (L->v[i].end_s <= now)
+      continue;
+    c += L->v[i].start_s <= t && t < L->v[i].end_s;
+    L->v[k++] = L->v[i];
+  }
+  L->n = k;
+  return c;
+}
+
+/* run.fluid_share concurrent: a transfer's rate on each link of its route is the link's bandwidth over
+ * 1 + the request transmissions under way in the same direction when its own begins (after the route's
+ * latency, as in CM02) + the bulk flows on the link, and stays so (frozen at its start). Under Poisson
+ * arrivals an arrival sees the time-average count, so the mean matches processor sharing's
+ * size / (C (1 - load)) like the window share does, and the spread of the count gives the spread of
+ * transfer times that the window share, a mean, leaves out. */
+static double fluid_concurrent_s(cpn_network_t *net, int origin, int site, double bytes, int upload)
+{
+  const int *links;
+  int nl = cpn_topology_route_links(net->topo, net->origin_node[origin], site, &links);
+  double now = cpn_sim_now(net->sim), lat = net->route_lat[(size_t)origin * net->n_sites + site];
+  double t_tx = now + lat, bw = INFINITY;
+  int node = net->origin_node[origin], dir[64];
+  for (int i = 0; i < nl; i++) {
+    int a, b;
+    cpn_topology_link_ends(net->topo, links[i], &a, &b);
+    int d = net->sc->links[links[i]].shared ? 0 : (a == node) == !upload; /* route order is origin -> site */
+    node = a == node ? b : a;
+    if (i < 64)
+      dir[i] = d;
+    int n = tx_count(&net->tx[links[i] * 2 + d], now, t_tx);
+    double cap = net->sc->links[links[i]].bw_bps * net->link_frac[links[i]];
+    double avail = cap / (1 + n + net->link_bulk[links[i]]);
+    if (avail < bw)
+      bw = avail;
+    net->link_bytes_window[links[i]] += bytes;
+  }
+  double t = lat + (isfinite(bw) && bw > 0 ? bytes * 8.0 / bw : 0);
+  for (int i = 0; i < nl && i < 64 && isfinite(bw); i++) {
+    txlist_t *L = &net->tx[links[i] * 2 + dir[i]];
+    if (L->n == L->cap) {
+      int cap = L->cap ? L->cap * 2 : 16;
+      tx_t *v = realloc(L->v, (size_t)cap * sizeof *v);
+      if (!v) {
+        cpn_sim_fail(net->sim, cpn_error_set(CPN_ENOMEM, "network: out of memory (transmissions)"));
+        return t;
+      }
+      L->v = v;
+      L->cap = cap;
+    }
+    L->v[L->n++] = (tx_t){t_tx, now + t};
+  }
+  return t;
+}
+
 /* One-way transfer time of `bytes` between an origin's entry node and a site: access + route latency +
  * serialisation over the route's bottleneck bandwidth left by the current request traffic (CM02 without
  * TCP window, the model the platform is configured with). Adds the bytes to the links' load. */
-static double fluid_s(cpn_network_t *net, int origin, int site, double bytes)
+static double fluid_s(cpn_network_t *net, int origin, int site, double bytes, int upload)
 {
+  if (net->tx)
+    return fluid_concurrent_s(net, origin, site, bytes, upload);
   const int *links;
   int nl = cpn_topology_route_links(net->topo, net->origin_node[origin], site, &links);
   double bw = INFINITY;
@@ -246,7 +366,7 @@ void cpn_network_upload(cpn_network_t *net, cpn_req_t *q)
     return;
   }
   q->net.gen = ++net->gen;
-  q->rec.net_in_s = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_in);
+  q->rec.net_in_s = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_in, 1);
   cpn_sim_at(net->sim, cpn_sim_now(net->sim) + q->rec.net_in_s, net->ev_arrive, 0, q, q->net.gen);
 }
 
@@ -265,12 +385,12 @@ void cpn_network_reply(cpn_network_t *net, cpn_req_t *q)
     q->net.phase = CPN_NET_REPLY;
     q->net.gen = ++net->gen;
     q->net.t_site_done = cpn_sim_now(net->sim);
-    double dt = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_out);
+    double dt = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_out, 0);
     cpn_sim_at(net->sim, q->net.t_site_done + dt, net->ev_reply, 0, q, q->net.gen);
     return;
   }
   q->net.phase = CPN_NET_NONE;
-  q->rec.net_out_s = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_out);
+  q->rec.net_out_s = fluid_s(net, q->rec.origin, q->rec.site, q->net.bytes_out, 0);
   q->rec.t_done = cpn_sim_now(net->sim) + q->rec.net_out_s;
   net->replied(net->replied_ctx, q);
 }
@@ -312,7 +432,13 @@ void cpn_network_bulk_kind(cpn_network_t *net, const char *kind, int src, int ds
   size_t i = net->n_bulk++;
   net->bulk[i] = (bulk_t){.kind = kind, .src = src, .dst = dst, .model = model, .tag = tag, .bytes = src == dst ? 0 : bytes,
                           .start_s = cpn_sim_now(net->sim), .end_s = NAN, .status = 1, .done = done, .ctx = ctx};
-  bulk_links(net, &net->bulk[i], +1);
+  bulk_note_route(net, &net->bulk[i]);
+  bulk_count(net, &net->bulk[i], +1);
+  for (int k = 0; k < net->bulk[i].n_links; k++)
+    if (net->link_frac[net->bulk[i].links[k]] <= 0) {
+      bulk_update_stall(net, i, net->bulk[i].links[k]);
+      break;
+    }
   char arg[32];
   snprintf(arg, sizeof arg, "%zu", i);
   const char *argv[] = {"load", arg, NULL};
@@ -321,6 +447,16 @@ void cpn_network_bulk_kind(cpn_network_t *net, const char *kind, int src, int ds
 }
 
 void cpn_network_track_replies(cpn_network_t *net) { net->track_replies = 1; }
+
+void cpn_network_log_to(cpn_network_t *net, cpn_eventlog_t *log) { net->log = log; }
+
+void cpn_network_bulk_stalls(const cpn_network_t *net, long *stalls, long *waiting)
+{
+  *stalls = net->bulk_stalls;
+  *waiting = 0;
+  for (size_t i = 0; i < net->n_bulk; i++)
+    *waiting += net->bulk[i].stalled;
+}
 
 int cpn_network_route_uses(const cpn_network_t *net, int origin, int site, int link)
 {
@@ -363,12 +499,34 @@ static void sg_set_bw(const cpn_network_t *net, int link, double bw_bps)
   sg_link_set_bandwidth(sg_link_by_name(name), bw_bps);
 }
 
+/* The bandwidth SimGrid's flows (bulk, flow mode) get on a link: what faults leave of it; with the
+ * concurrent fluid share, less the request traffic of the last sampling window (at least 1% of it), so
+ * that bulk flows see the fluid requests as requests see them. A cut link keeps a trickle in SimGrid (a
+ * zero bandwidth is refused): its flows stall, not abort. */
+static void sg_apply_bw(const cpn_network_t *net, int link)
+{
+  double f = net->link_frac[link] > 1e-9 ? net->link_frac[link] : 1e-9;
+  double bw = net->sc->links[link].bw_bps * f;
+  if (net->tx && net->link_frac[link] > 0) {
+    double left = bw - net->link_load_bps[link];
+    bw = left > 0.01 * bw ? left : 0.01 * bw;
+  }
+  sg_set_bw(net, link, bw / 8.0); /* SimGrid counts bytes per second */
+}
+
 void cpn_network_set_bw_fraction(cpn_network_t *net, int link, double fraction)
 {
+  int was_cut = net->link_frac[link] <= 0;
   net->link_frac[link] = fraction;
-  /* A cut link keeps a trickle in SimGrid (a zero bandwidth is refused): its flows stall, not abort. */
-  double f = fraction > 1e-9 ? fraction : 1e-9;
-  sg_set_bw(net, link, net->sc->links[link].bw_bps * f / 8.0); /* SimGrid counts bytes per second */
+  if (was_cut != (fraction <= 0))
+    for (size_t i = 0; i < net->n_bulk; i++)
+      if (net->bulk[i].links)
+        for (int k = 0; k < net->bulk[i].n_links; k++)
+          if (net->bulk[i].links[k] == link) {
+            bulk_update_stall(net, i, link);
+            break;
+          }
+  sg_apply_bw(net, link);
 }
 
 void cpn_network_sample(cpn_network_t *net, double now, double window_s, double *row)
@@ -379,14 +537,19 @@ void cpn_network_sample(cpn_network_t *net, double now, double window_s, double 
     row[l * 3 + 1] = net->link_load_bps[l] / net->sc->links[l].bw_bps;
     row[l * 3 + 2] = net->link_bytes_window[l];
     net->link_bytes_window[l] = 0;
+    if (net->tx)
+      sg_apply_bw(net, l);
   }
 }
 
 cpn_err_t cpn_network_write(const cpn_network_t *net, cpn_output_t *out)
 {
-  static const char *const cols[] = {"src_site", "dst_site", "model", "bytes", "start_s", "end_s", "status"};
+  enum { NC = 8 };
+  static const char *const cols[NC] = {"src_site", "dst_site", "model", "bytes", "start_s", "end_s", "status",
+                                       "stalled_s"};
   size_t nt = net->n_bulk;
-  double *v = calloc(nt ? nt * 7 : 1, sizeof *v);
+  double now = cpn_sim_now(net->sim);
+  double *v = calloc(nt ? nt * NC : 1, sizeof *v);
   const char **keys = calloc(nt ? nt : 1, sizeof *keys);
   cpn_err_t err = CPN_OK;
   if (!v || !keys)
@@ -394,11 +557,13 @@ cpn_err_t cpn_network_write(const cpn_network_t *net, cpn_output_t *out)
   for (size_t i = 0; !err && i < nt; i++) {
     const bulk_t *x = &net->bulk[i];
     keys[i] = x->kind;
-    double row[7] = {x->src, x->dst, x->model, x->bytes, x->start_s, x->end_s, x->status};
-    memcpy(&v[i * 7], row, sizeof row);
+    /* Status 2: still waiting on a cut link at the end of the run. */
+    double row[NC] = {x->src, x->dst, x->model, x->bytes, x->start_s, x->end_s, x->stalled ? 2 : x->status,
+                      x->stalled_s + (x->stalled ? now - x->stall_since_s : 0)};
+    memcpy(&v[i * NC], row, sizeof row);
   }
   if (!err) {
-    cpn_table_t t = {.path = "/transfers", .n_rows = nt, .n_cols = 7, .col_names = cols, .keys = keys, .values = v};
+    cpn_table_t t = {.path = "/transfers", .n_rows = nt, .n_cols = NC, .col_names = cols, .keys = keys, .values = v};
     err = cpn_output_table(out, &t);
   }
   free(v);

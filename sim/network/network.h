@@ -2,7 +2,9 @@
  *
  * Fluid mode (default): a request's transfer time is computed from its route, latency plus size over the
  * bottleneck bandwidth left by the request traffic of the last sampling window, and its bytes are added
- * to the links' load. Flow mode: every upload and reply is a SimGrid flow (one actor each). Bulk
+ * to the links' load. With run.fluid_share: concurrent, the bandwidth is instead shared with the request
+ * transmissions under way on each link when the transfer begins, and SimGrid's flows get what the
+ * request traffic of the last window leaves of each link. Flow mode: every upload and reply is a SimGrid flow (one actor each). Bulk
  * transfers (model weights) are always SimGrid flows, sharing bandwidth under SimGrid's flow model.
  *
  * Owns: origins' entry nodes, route latency and bandwidth tables, link loads, and the table of bulk
@@ -13,6 +15,7 @@
 
 #include "config/scenario.h"
 #include "core/event.h"
+#include "output/eventlog.h"
 #include "output/output.h"
 #include "request/request.h"
 #include "topology/topology.h"
@@ -67,8 +70,15 @@ void cpn_network_abort(cpn_network_t *net, cpn_req_t *q);
  * place (the views borrow them). */
 void cpn_network_reroute(cpn_network_t *net);
 /* A link's bandwidth is cut to a fraction of its nominal one (1: whole; 0: cut): fluid transfers see the
- * rest, SimGrid flows (bulk, flow mode) are slowed to it (a cut link stalls them until it is back). */
+ * rest, SimGrid flows (bulk, flow mode) are slowed to it. SimGrid's routes are fixed, so a bulk flow whose
+ * route crosses a cut link does not go round it: it waits (a trickle of 1e-9 of the bandwidth) and goes
+ * on from where it was when the link is repaired; each wait is a transfer_stalled and transfer_resumed row
+ * of /events, its length the stalled_s column of /transfers (status 2: still waiting at the end). */
 void cpn_network_set_bw_fraction(cpn_network_t *net, int link, double fraction);
+/* Where transfer_stalled and transfer_resumed rows go (NULL: nowhere). */
+void cpn_network_log_to(cpn_network_t *net, cpn_eventlog_t *log);
+/* Bulk flows that began to wait on a cut link (each wait counted), and those still waiting now. */
+void cpn_network_bulk_stalls(const cpn_network_t *net, long *stalls, long *waiting);
 
 cpn_err_t cpn_network_write(const cpn_network_t *net, cpn_output_t *out);
 

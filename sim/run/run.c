@@ -25,6 +25,8 @@
 #include "cpn_metrics.h"
 #include "cpn_workload.h"
 #include "faults/faults.h"
+#include "jobs/training.h"
+#include "output/eventlog.h"
 #include "fleet/fleet.h"
 #include "gateway/gateway.h"
 #include "jobs/distribution.h"
@@ -55,12 +57,14 @@ typedef struct {
   cpn_network_t *net;
   cpn_serving_t *sv;
   cpn_fleet_t *fleet;
+  cpn_eventlog_t *log;        /* /events: fleet, faults and distribution add to it */
   cpn_placement_t *pl;
   cpn_gateway_t *gw;
   cpn_sources_t *src;
   cpn_sampling_t *samp;
   cpn_faults_t *faults;
   cpn_distribution_t *dist;
+  cpn_training_t *train;
   double t_end;
   double sim_end_s;
   struct timespec w0;         /* wall clock at the start */
@@ -181,15 +185,18 @@ static cpn_err_t build(run_t *r)
   if (!err) err = cpn_reqs_new(&r->reqs);
   if (!err) err = cpn_views_new(&r->views, sc, sc->run.view_refresh_s > 0);
   if (!err) err = cpn_accounting_new(&r->acct, sc, r->sim, r->reqs, NULL, cfg->on_record, cfg->on_record_arg);
+  if (!err) err = cpn_eventlog_new(&r->log);
   if (!err) err = cpn_network_new(&r->net, sc, r->topo, r->sim);
+  if (!err) cpn_network_log_to(r->net, r->log);
   if (!err) err = cpn_serving_new(&r->sv, sc, r->sim, r->views, r->net, r->acct);
-  if (!err) err = cpn_fleet_new(&r->fleet, sc, r->sim, r->sv, r->net);
+  if (!err) err = cpn_fleet_new(&r->fleet, sc, r->sim, r->sv, r->net, r->log);
   if (!err) err = cpn_placement_new(&r->pl, sc, r->sim, cfg->policy, r->views, r->net, r->acct);
   if (!err) err = cpn_gateway_new(&r->gw, sc, r->sim, r->pl, r->acct);
   if (!err) err = cpn_sources_new(&r->src, sc, r->sim, r->reqs, r->acct, r->gw, sc->run.duration_s);
   if (!err) err = cpn_sampling_new(&r->samp, sc, r->sim, r->sv, r->net, r->views);
-  if (!err) err = cpn_faults_new(&r->faults, sc, r->sim, r->topo, r->net, r->sv, r->views, r->pl, r->reqs, r->acct);
-  if (!err) err = cpn_distribution_new(&r->dist, sc, r->sim, r->topo, r->net);
+  if (!err) err = cpn_faults_new(&r->faults, sc, r->sim, r->topo, r->net, r->sv, r->views, r->pl, r->reqs, r->acct, r->log);
+  if (!err) err = cpn_distribution_new(&r->dist, sc, r->sim, r->topo, r->net, r->log);
+  if (!err) err = cpn_training_new(&r->train, sc, r->sim, r->topo, r->net);
   if (err)
     return err;
   if (cpn_faults_enabled(r->faults))
@@ -209,6 +216,7 @@ static cpn_err_t build(run_t *r)
   if (!err) err = cpn_tariff_start(cpn_accounting_tariff(r->acct));
   if (!err) err = cpn_faults_start(r->faults);
   if (!err) err = cpn_distribution_start(r->dist);
+  if (!err) err = cpn_training_start(r->train);
   return err;
 }
 
@@ -284,12 +292,13 @@ static cpn_err_t write_output(run_t *r, const cpn_run_stats_t *st)
   if (!err) err = cpn_output_scenario_text(o, sc->text ? sc->text : "");
   if (!err) err = cpn_sampling_write(r->samp, o);
   if (!err) err = cpn_network_write(r->net, o);
-  if (!err) err = cpn_fleet_write(r->fleet, o);
+  if (!err) err = cpn_eventlog_write(r->log, o);
   if (!err) err = cpn_accounting_write(r->acct, o);
   if (!err) err = cpn_gateway_write(r->gw, o);
   if (!err) err = cpn_placement_write(r->pl, o);
   if (!err) err = cpn_faults_write(r->faults, o);
   if (!err) err = cpn_distribution_write(r->dist, o);
+  if (!err) err = cpn_training_write(r->train, o);
   const cpn_trace_t *trace = cpn_sources_trace(r->src);
   if (!err && trace) {
     static const char *const cols[] = {"rows_replayed", "skipped_rows", "rows_valid", "rows_before_start",
@@ -318,8 +327,22 @@ static void print_report(const run_t *r, const cpn_run_stats_t *st, FILE *f)
           st->preemptions, st->cold_starts, st->policy_violations);
   if (cpn_faults_enabled(r->faults)) {
     const cpn_fault_counts_t *fc = cpn_faults_counts(r->faults);
-    fprintf(f, "  faults: link_failure %ld lost, %ld retried, %ld failed; site_failure %ld lost, %ld retried, %ld failed\n",
-            fc->lost[0], fc->retried[0], fc->failed[0], fc->lost[1], fc->retried[1], fc->failed[1]);
+    long begun, ended;
+    cpn_faults_occurrences(r->faults, &begun, &ended);
+    fprintf(f, "  faults: %ld failures, %ld repairs (/events); link_failure %ld lost, %ld retried, %ld failed; "
+               "site_failure %ld lost, %ld retried, %ld failed\n",
+            begun, ended, fc->lost[0], fc->retried[0], fc->failed[0], fc->lost[1], fc->retried[1], fc->failed[1]);
+    long stalls, waiting;
+    cpn_network_bulk_stalls(r->net, &stalls, &waiting);
+    if (stalls)
+      fprintf(f, "  bulk transfers: %ld waits on a cut link (they resume where they were once it is repaired: "
+                 "SimGrid's routes are fixed), %ld still waiting at the end (/transfers status 2)\n", stalls, waiting);
+  }
+  if (sc->n_trainings) {
+    long steps;
+    double mean_s;
+    cpn_training_stats(r->train, &steps, &mean_s);
+    fprintf(f, "  training: %ld steps done, mean step %.6g s (/training)\n", steps, mean_s);
   }
   const cpn_trace_t *trace = cpn_sources_trace(r->src);
   if (trace)
@@ -357,12 +380,14 @@ static cpn_err_t setup_simgrid(run_t *r, const char *platform)
 static void run_free(run_t *r)
 {
   cpn_distribution_free(r->dist);
+  cpn_training_free(r->train);
   cpn_faults_free(r->faults);
   cpn_sampling_free(r->samp);
   cpn_sources_free(r->src);
   cpn_gateway_free(r->gw);
   cpn_placement_free(r->pl);
   cpn_fleet_free(r->fleet);
+  cpn_eventlog_free(r->log);
   cpn_serving_free(r->sv);
   cpn_network_free(r->net);
   cpn_accounting_free(r->acct);

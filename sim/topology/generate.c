@@ -244,7 +244,7 @@ cpn_err_t cpn_topology_generate(const char *kind, int n, unsigned long seed, cpn
     const cpn_node_spec_t *a = &nodes[el.pairs[2 * e]], *b = &nodes[el.pairs[2 * e + 1]];
     memcpy(links[e].a, a->name, CPN_NAME_MAX);
     memcpy(links[e].b, b->name, CPN_NAME_MAX);
-    links[e].latency_s = cpn_topology_fibre_latency_s(a, b);
+    links[e].latency_s = cpn_topology_fibre_latency_s(a, b, 1.0); /* the reader applies topology.route_factor */
     links[e].bw_bps = GEN_BW_BPS;
   }
   *nodes_out = nodes;

@@ -20,7 +20,8 @@ double cpn_topology_great_circle_m(double lat1_deg, double lon1_deg, double lat2
   return 2 * EARTH_RADIUS_M * asin(sqrt(h));
 }
 
-double cpn_topology_fibre_latency_s(const cpn_node_spec_t *a, const cpn_node_spec_t *b)
+double cpn_topology_fibre_latency_s(const cpn_node_spec_t *a, const cpn_node_spec_t *b, double route_factor)
 {
-  return cpn_topology_great_circle_m(a->lat_deg, a->lon_deg, b->lat_deg, b->lon_deg) / CPN_FIBRE_SPEED_M_PER_S;
+  return cpn_topology_great_circle_m(a->lat_deg, a->lon_deg, b->lat_deg, b->lon_deg) * route_factor /
+         CPN_FIBRE_SPEED_M_PER_S;
 }

@@ -188,8 +188,11 @@ static void igraph_warning_to_log(const char *reason, const char *file, int line
 }
 
 cpn_err_t cpn_topology_graphml_read(const char *path, cpn_node_spec_t **nodes_out, int *n_nodes_out,
-                                    cpn_link_spec_t **links_out, int *n_links_out, double default_bw_bps)
+                                    cpn_link_spec_t **links_out, int *n_links_out, double default_bw_bps,
+                                    double route_factor)
 {
+  if (!(isfinite(route_factor) && route_factor >= 1))
+    return cpn_error_set(CPN_EINVAL, "%s: route factor %g is not a finite value >= 1", path, route_factor);
   if (!(isfinite(default_bw_bps) && default_bw_bps > 0))
     return cpn_error_set(CPN_EINVAL, "%s: default bandwidth %g bps is not a finite value > 0", path, default_bw_bps);
   FILE *f = fopen(path, "r");
@@ -262,7 +265,7 @@ cpn_err_t cpn_topology_graphml_read(const char *path, cpn_node_spec_t **nodes_ou
       bw = default_bw_bps;
     double lat = isnan(nodes[a].lat_deg) || isnan(nodes[b].lat_deg)
                      ? NO_COORD_LATENCY_S
-                     : cpn_topology_fibre_latency_s(&nodes[a], &nodes[b]);
+                     : cpn_topology_fibre_latency_s(&nodes[a], &nodes[b], route_factor);
     /* Parallel edges (several cables between two places, common in the Topology Zoo) become one link:
      * their bandwidths add, and its latency is the least of theirs. */
     int dup = -1;

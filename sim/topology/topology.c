@@ -60,6 +60,8 @@ struct cpn_topology {
   int *pred_link;              /* [n_sources * n_nodes]: last link of the route; -1 at the source or
                                 * when unreachable */
   int *route_buf;              /* [n_nodes]: storage returned by cpn_topology_route_links */
+  int *platform_pred_link;     /* the routes of the SimGrid platform (as first computed), kept once a
+                                * fault changes pred_link; NULL before */
 };
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -392,6 +394,7 @@ void cpn_topology_free(cpn_topology_t *t)
   free(t->route_latency_s);
   free(t->pred_link);
   free(t->route_buf);
+  free(t->platform_pred_link);
   free(t);
 }
 
@@ -421,12 +424,26 @@ int cpn_topology_is_routing_source(const cpn_topology_t *t, int node)
 
 int cpn_topology_link_count(const cpn_topology_t *t) { return t->n_links; }
 
+void cpn_topology_link_ends(const cpn_topology_t *t, int link, int *a, int *b)
+{
+  assert(link >= 0 && link < t->n_links);
+  *a = t->link_a[link];
+  *b = t->link_b[link];
+}
+
 cpn_err_t cpn_topology_set_link_up(cpn_topology_t *t, int link, int up)
 {
   assert(link >= 0 && link < t->n_links);
   double w = up ? t->link_latency_s[link] : DOWN_WEIGHT_S;
   if (t->link_weight_s[link] == w)
     return CPN_OK;
+  if (!t->platform_pred_link) {
+    size_t cells = (size_t)t->n_sources * t->n_nodes;
+    t->platform_pred_link = malloc((cells ? cells : 1) * sizeof *t->platform_pred_link);
+    if (!t->platform_pred_link)
+      return cpn_error_set(CPN_ENOMEM, "topology: out of memory (routes of the platform)");
+    memcpy(t->platform_pred_link, t->pred_link, cells * sizeof *t->pred_link);
+  }
   t->link_weight_s[link] = w;
   return compute_routes(t);
 }
@@ -446,14 +463,14 @@ double cpn_topology_route_latency_s(const cpn_topology_t *t, int src, int dst)
 
 /* Writes the links of the route into buf in order and returns their count; 0 when src == dst, -1 when
  * there is no route. */
-static int route_into(const cpn_topology_t *t, int src, int dst, int *buf)
+static int route_into(const cpn_topology_t *t, const int *pred_rows, int src, int dst, int *buf)
 {
   if (src == dst)
     return 0;
   int row = t->source_row[src];
   if (row < 0)
     return -1;
-  const int *pred = t->pred_link + (size_t)row * t->n_nodes;
+  const int *pred = pred_rows + (size_t)row * t->n_nodes;
   if (pred[dst] < 0)
     return -1;
   int k = 0;
@@ -470,7 +487,15 @@ static int route_into(const cpn_topology_t *t, int src, int dst, int *buf)
 int cpn_topology_route_links(const cpn_topology_t *t, int src, int dst, const int **links)
 {
   assert(src >= 0 && src < t->n_nodes && dst >= 0 && dst < t->n_nodes);
-  int k = route_into(t, src, dst, t->route_buf);
+  int k = route_into(t, t->pred_link, src, dst, t->route_buf);
+  *links = t->route_buf;
+  return k < 0 ? 0 : k;
+}
+
+int cpn_topology_platform_route_links(const cpn_topology_t *t, int src, int dst, const int **links)
+{
+  assert(src >= 0 && src < t->n_nodes && dst >= 0 && dst < t->n_nodes);
+  int k = route_into(t, t->platform_pred_link ? t->platform_pred_link : t->pred_link, src, dst, t->route_buf);
   *links = t->route_buf;
   return k < 0 ? 0 : k;
 }
@@ -554,7 +579,7 @@ cpn_err_t cpn_topology_write_platform(const cpn_topology_t *t, const char *xml_p
     for (int dst = 0; dst < t->n_nodes; dst++) {
       if (dst == src || t->source_row[dst] < 0 || (src >= t->n_sites && dst >= t->n_sites))
         continue;
-      int k = route_into(t, src, dst, buf);
+      int k = route_into(t, t->pred_link, src, dst, buf);
       if (k < 0)
         continue;
       write_route(t, f, src, dst, buf, k);

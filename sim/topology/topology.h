@@ -28,6 +28,11 @@ double cpn_topology_route_latency_s(const cpn_topology_t *t, int src, int dst);
 /* Links along the route, in order; returns the count and sets *links to internal storage valid until
  * the next call. 0 links when src == dst or when there is no route (check the latency for INFINITY). */
 int cpn_topology_route_links(const cpn_topology_t *t, int src, int dst, const int **links);
+/* As cpn_topology_route_links, for the route that SimGrid flows take: the route when the platform was
+ * written, which faults do not change (SimGrid's routes are fixed once the platform is loaded). */
+int cpn_topology_platform_route_links(const cpn_topology_t *t, int src, int dst, const int **links);
+/* The end nodes of a link (a -> b is its UP direction). */
+void cpn_topology_link_ends(const cpn_topology_t *t, int link, int *a, int *b);
 /* Smallest bandwidth along the route (bits/s); INFINITY when src == dst, 0 when there is no route. */
 double cpn_topology_route_bw_bps(const cpn_topology_t *t, int src, int dst);
 /* Writes a SimGrid platform XML: one host per node, one link per scenario link (SHARED or

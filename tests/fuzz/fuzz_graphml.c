@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   cpn_node_spec_t *nodes = NULL;
   cpn_link_spec_t *links = NULL;
   int n_nodes = 0, n_links = 0;
-  if (cpn_topology_graphml_read(path, &nodes, &n_nodes, &links, &n_links, 1.25e9) == CPN_OK) {
+  if (cpn_topology_graphml_read(path, &nodes, &n_nodes, &links, &n_links, 1.25e9, 1.0) == CPN_OK) {
     for (int i = 0; i < n_nodes; i++)
       if (!memchr(nodes[i].name, 0, sizeof nodes[i].name))
         abort();

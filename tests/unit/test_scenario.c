@@ -279,7 +279,7 @@ static void five_mistakes_give_five_messages(void **state)
     line = nl ? nl + 1 : line + len;
   }
   /* The unknown-key message also lists what is allowed. */
-  assert_contains(msg, "(allowed: a, b, latency_s, bw_bps, shared)");
+  assert_contains(msg, "(allowed: a, b, latency_s, bw_bps, shared, route_factor)");
 }
 
 static void reports_names_references_and_capacity(void **state)
@@ -614,6 +614,12 @@ static void scenario_equal(const cpn_scenario_t *a, const cpn_scenario_t *b)
     for (int j = 0; j < x->n_allowed; j++)
       assert_string_equal(x->allowed[j], y->allowed[j]);
   }
+  assert_int_equal(a->n_trainings, b->n_trainings);
+  for (int i = 0; i < a->n_trainings; i++) {
+    cpn_training_spec_t x = a->trainings[i], y = b->trainings[i];
+    x.line = y.line = 0;
+    assert_memory_equal(&x, &y, sizeof x);
+  }
 }
 
 static void roundtrip_one(const char *path, const char *const *sets, int n_sets, const char *out_name)
@@ -700,8 +706,9 @@ static void roundtrip_print_reload_equal(void **state)
 
 static void great_circle_default_latency(void **state)
 {
-  /* Quarter of a great circle: pi/2 x 6371.0e3 m, at 2e8 m/s. */
-  const double quarter_s = PI / 2 * 6371.0e3 / 2e8;
+  /* Quarter of a great circle: pi/2 x 6371.0e3 m x the default route factor 1.3, at 2e8 m/s. */
+  assert_close(CPN_ROUTE_FACTOR_DEFAULT, 1.3, 0);
+  const double quarter_s = PI / 2 * 6371.0e3 * 1.3 / 2e8;
   const char *p = write_file("geo.yaml", GOOD_HEAD
                              "sites:\n"
                              "  - {name: s1, lat: 0, lon: 0, pools: [{accel: h20, count: 1}]}\n"
@@ -728,7 +735,7 @@ static void great_circle_default_latency(void **state)
   double h = pow(sin((p2 - p1) / 2), 2) + cos(p1) * cos(p2) * pow(sin(dl / 2), 2);
   double d_m = 2 * 6371.0e3 * asin(sqrt(h));
   assert_true(d_m > 650e3 && d_m < 665e3);
-  assert_close(sc.links[2].latency_s, d_m / 2e8, 1e-12);
+  assert_close(sc.links[2].latency_s, d_m * 1.3 / 2e8, 1e-12);
   assert_close(sc.links[3].latency_s, 0.002385, 0);
   assert_close(cpn_scenario_great_circle_m(10, 20, 10, 20), 0, 0);
   cpn_scenario_destroy(&sc);
@@ -1002,6 +1009,115 @@ static void chinanet_scenario_routes(void **state)
   "  sites: all\n"                                                                                           \
   "  origins_per_site_rps: 0.125\n"
 
+/* Route factor: a link's latency from coordinates is great-circle distance x route factor x 5 us/km
+ * (links[].route_factor, topology.route_factor, default CPN_ROUTE_FACTOR_DEFAULT); a factor on a link
+ * that gives its latency, one below 1 and one with simgrid_xml are refused at their line. */
+static void route_factor_scales_distance_latency(void **state)
+{
+  const char *p = write_file("rf.yaml", GOOD_HEAD
+                             "sites:\n"
+                             "  - {name: s1, lat: 0, lon: 0, pools: [{accel: h20, count: 1}]}\n"
+                             "  - {name: s2, lat: 31.15, lon: 121.12}\n"
+                             "nodes:\n"
+                             "  - {name: wuhan, lat: 30.59, lon: 114.31}\n"
+                             "links:\n"
+                             "  - {a: s2, b: wuhan, bw_bps: 1e9, route_factor: 1.37}\n"
+                             "  - {a: s1, b: wuhan, bw_bps: 1e9}\n"
+                             "origins: [{name: o, node: s1, rate_rps: 1}]\n");
+  cpn_scenario_t sc;
+  cpn_err_t rc = cpn_scenario_load(&sc, p, NULL, 0);
+  if (rc != CPN_OK)
+    print_error("%s\n", cpn_error_message());
+  assert_int_equal(rc, CPN_OK);
+  /* Shanghai - Wuhan by the haversine by hand (about 657 km), x 1.37 x 5 us/km. */
+  double p1 = 31.15 * PI / 180, p2 = 30.59 * PI / 180, dl = (114.31 - 121.12) * PI / 180;
+  double h = pow(sin((p2 - p1) / 2), 2) + cos(p1) * cos(p2) * pow(sin(dl / 2), 2);
+  double d_km = 2 * 6371.0 * asin(sqrt(h));
+  print_message("shanghai - wuhan %.3f km: %.6f ms at route factor 1.37\n", d_km, sc.links[0].latency_s * 1e3);
+  assert_close(sc.links[0].latency_s, d_km * 1.37 * 5e-6, 1e-12);
+  double d1_km = cpn_scenario_great_circle_m(0, 0, 30.59, 114.31) / 1e3;
+  assert_close(sc.links[1].latency_s, d1_km * CPN_ROUTE_FACTOR_DEFAULT * 5e-6, 1e-12);
+  cpn_scenario_destroy(&sc);
+
+  const char *with_latency[] = {"links.0.latency_s=0.004"};
+  assert_int_equal(cpn_scenario_load(&sc, p, with_latency, 1), CPN_EINVAL);
+  assert_contains(cpn_error_message(), ":11:50: links[0].route_factor: 'route_factor' has no effect on a link with latency_s");
+  const char *below_one[] = {"links.0.route_factor=0.9"};
+  assert_int_equal(cpn_scenario_load(&sc, p, below_one, 1), CPN_EINVAL);
+  assert_contains(cpn_error_message(), "links[0].route_factor: must be in [1, 10]");
+
+  /* topology.route_factor scales every generated link's great-circle latency by the same factor. */
+  const char *g = write_file("rf-gen.yaml", GEN_HEAD
+                             "  site_template:\n"
+                             "    pools: [{name: p, accel: h20, count: 2}]\n"
+                             "    replicas: [{model: m8, count: 1, max_batch: 32}]\n");
+  const char *factor[] = {"topology.route_factor=1.61"};
+  cpn_scenario_t sf;
+  assert_int_equal(cpn_scenario_load(&sc, g, NULL, 0), CPN_OK);
+  assert_int_equal(cpn_scenario_load(&sf, g, factor, 1), CPN_OK);
+  assert_int_equal(sc.n_links, sf.n_links);
+  for (int i = 0; i < sc.n_links; i++) {
+    int a = cpn_scenario_site_index(&sc, sc.links[i].a), b = cpn_scenario_site_index(&sc, sc.links[i].b);
+    double km = cpn_scenario_great_circle_m(sc.sites[a].lat_deg, sc.sites[a].lon_deg, sc.sites[b].lat_deg,
+                                            sc.sites[b].lon_deg) / 1e3;
+    assert_close(sc.links[i].latency_s, km * CPN_ROUTE_FACTOR_DEFAULT * 5e-6, 1e-12);
+    assert_close(sf.links[i].latency_s, km * 1.61 * 5e-6, 1e-12);
+  }
+  cpn_scenario_destroy(&sc);
+  cpn_scenario_destroy(&sf);
+}
+
+/* training: the ring's sites in order, defaults, print and reload; a ring of one site, an unknown or
+ * repeated site and a missing grad_bytes are refused at their line. */
+static void training_jobs_read_print_and_refuse(void **state)
+{
+  const char *sets[] = {"training=[{name: dp, sites: [west, east], grad_bytes: 2.385e9, compute_s: 0.5}, "
+                        "{name: ft, sites: [east, west], grad_bytes: 1e8, compute_s: 0, at_s: 30, steps: 7}]"};
+  cpn_scenario_t sc;
+  cpn_err_t rc = cpn_scenario_load(&sc, TINY, sets, 1);
+  if (rc != CPN_OK)
+    print_error("%s\n", cpn_error_message());
+  assert_int_equal(rc, CPN_OK);
+  assert_int_equal(sc.n_trainings, 2);
+  const cpn_training_spec_t *t = &sc.trainings[0];
+  assert_string_equal(t->name, "dp");
+  assert_int_equal(t->n_sites, 2);
+  assert_string_equal(sc.sites[t->sites[0]].name, "west");
+  assert_string_equal(sc.sites[t->sites[1]].name, "east");
+  assert_close(t->grad_bytes, 2.385e9, 0);
+  assert_close(t->compute_s, 0.5, 0);
+  assert_close(t->at_s, 0, 0);
+  assert_int_equal(t->steps, 0);
+  assert_int_equal(sc.trainings[1].steps, 7);
+  cpn_scenario_destroy(&sc);
+  roundtrip_one(TINY, sets, 1, "training-printed.yaml");
+
+  const char *one[] = {"training=[{name: dp, sites: [east], grad_bytes: 1e9, compute_s: 1}]"};
+  assert_int_equal(cpn_scenario_load(&sc, TINY, one, 1), CPN_EINVAL);
+  assert_contains(cpn_error_message(), "training[0].sites: a training job needs at least 2 sites");
+  const char *bad[] = {"training=[{name: dp, sites: [east, mars, east], compute_s: 1}]"};
+  assert_int_equal(cpn_scenario_load(&sc, TINY, bad, 1), CPN_EINVAL);
+  assert_contains(cpn_error_message(), "training[0].sites[1]: no site named 'mars'");
+  assert_contains(cpn_error_message(), "training[0].sites[2]: 'east' is listed twice");
+  assert_contains(cpn_error_message(), "training[0]: missing required key 'grad_bytes'");
+}
+
+/* run.fluid_share: window by default; concurrent is refused in flow mode, where it would do nothing. */
+static void fluid_share_concurrent_only_in_fluid_mode(void **state)
+{
+  cpn_scenario_t sc;
+  assert_int_equal(cpn_scenario_load(&sc, TINY, NULL, 0), CPN_OK);
+  assert_int_equal(sc.run.fluid_share, 0);
+  cpn_scenario_destroy(&sc);
+  const char *ok[] = {"run.fluid_share=concurrent"};
+  assert_int_equal(cpn_scenario_load(&sc, TINY, ok, 1), CPN_OK);
+  assert_int_equal(sc.run.fluid_share, 1);
+  cpn_scenario_destroy(&sc);
+  const char *bad[] = {"run.fluid_share=concurrent", "run.network_mode=flow"};
+  assert_int_equal(cpn_scenario_load(&sc, TINY, bad, 2), CPN_EINVAL);
+  assert_contains(cpn_error_message(), "run.fluid_share: 'concurrent' has no effect with network_mode: flow");
+}
+
 static void generated_sites_from_template(void **state)
 {
   const char *p = write_file("gen.yaml", GEN_HEAD
@@ -1042,7 +1158,7 @@ static void generated_sites_from_template(void **state)
   }
   for (int i = 0; i < nl; i++) {
     assert_string_equal(sc.links[i].a, gl[i].a);
-    assert_close(sc.links[i].latency_s, gl[i].latency_s, 0);
+    assert_close(sc.links[i].latency_s, gl[i].latency_s * CPN_ROUTE_FACTOR_DEFAULT, 0); /* the generator's is geodesic */
     assert_close(sc.links[i].bw_bps, 2.5e10, 0);
   }
   free(gn);
@@ -1282,6 +1398,9 @@ int main(void)
       cmocka_unit_test(set_unknown_path_fails),
       cmocka_unit_test(roundtrip_print_reload_equal),
       cmocka_unit_test(great_circle_default_latency),
+      cmocka_unit_test(route_factor_scales_distance_latency),
+      cmocka_unit_test(training_jobs_read_print_and_refuse),
+      cmocka_unit_test(fluid_share_concurrent_only_in_fluid_mode),
       cmocka_unit_test(life_cycle_view_and_param_fields),
       cmocka_unit_test(trace_block_resolves_and_checks),
       cmocka_unit_test(chinanet_scenario_routes),

@@ -397,7 +397,7 @@ static void platform_xml_loads_in_simgrid_with_same_latency(void **state)
 
 static void read_chinanet(cpn_node_spec_t **nodes, int *n_nodes, cpn_link_spec_t **links, int *n_links)
 {
-  assert_int_equal(cpn_topology_graphml_read(CPN_TEST_DATA "/Chinanet.graphml", nodes, n_nodes, links, n_links, 1e11),
+  assert_int_equal(cpn_topology_graphml_read(CPN_TEST_DATA "/Chinanet.graphml", nodes, n_nodes, links, n_links, 1e11, 1.0),
                    CPN_OK);
 }
 
@@ -473,12 +473,13 @@ static const cpn_link_spec_t *find_link(const cpn_link_spec_t *links, int m, con
 
 /* tests/data/zoo-style.graphml: two parallel Hong Kong - Singapore edges (10 and 2.5 Gb/s) become one
  * 12.5 Gb/s link; LinkSpeed 622 with LinkSpeedUnits M is 622 Mb/s; an edge without a speed gets the
- * default; Country names become ISO codes (none for a node without Country); routes are as by hand. */
+ * default; Country names become ISO codes (none for a node without Country); routes are as by hand, with
+ * latency = great-circle km x route factor (1.37 here) x 5 us/km. */
 static void graphml_zoo_style_parallel_edges_countries_speeds(void **state)
 {
   cpn_scenario_t sc = new_scenario();
   assert_int_equal(cpn_topology_graphml_read(CPN_TEST_DATA "/zoo-style.graphml", &sc.nodes, &sc.n_nodes, &sc.links,
-                                             &sc.n_links, 2.385e9),
+                                             &sc.n_links, 2.385e9, 1.37),
                    CPN_OK);
   assert_int_equal(sc.n_nodes, 5);
   assert_int_equal(sc.n_links, 4);
@@ -492,16 +493,20 @@ static void graphml_zoo_style_parallel_edges_countries_speeds(void **state)
   const cpn_link_spec_t *hs = find_link(sc.links, sc.n_links, "hong-kong", "singapore");
   assert_non_null(hs);
   assert_true(hs->bw_bps == 12.5e9);
+  /* Hong Kong - Singapore, about 2,590 km on the great circle (2,587 km by the haversine on a 6,371 km
+   * sphere): 2,587 x 1.37 x 5 us = 17.72 ms. */
+  print_message("hong-kong -- singapore: %.4f ms\n", hs->latency_s * 1e3);
+  assert_true(fabs(hs->latency_s - 2587.2 * 1.37 * 5e-6) < 1e-6);
   assert_true(find_link(sc.links, sc.n_links, "hong-kong", "tokyo")->bw_bps == 622e6);
   assert_true(find_link(sc.links, sc.n_links, "singapore", "dubai")->bw_bps == 2.385e9);
   assert_true(find_link(sc.links, sc.n_links, "guangzhou", "hong-kong")->bw_bps == 40e9);
-  /* Guangzhou -> Singapore goes by Hong Kong: the two great-circle distances over 2e8 m/s. */
+  /* Guangzhou -> Singapore goes by Hong Kong: the two great-circle distances x 1.37 over 2e8 m/s. */
   add_site(&sc, "fake-site");
   add_origin(&sc, "gz-users", "guangzhou");
   cpn_topology_t *t = NULL;
   assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
   double want = (cpn_topology_great_circle_m(23.11667, 113.25, 22.27832, 114.17469) +
-                 cpn_topology_great_circle_m(22.27832, 114.17469, 1.28967, 103.85007)) /
+                 cpn_topology_great_circle_m(22.27832, 114.17469, 1.28967, 103.85007)) * 1.37 /
                 CPN_FIBRE_SPEED_M_PER_S;
   double got = cpn_topology_route_latency_s(t, idx(t, "guangzhou"), idx(t, "singapore"));
   print_message("guangzhou -> singapore: %.6f ms (by hand %.6f ms)\n", got * 1e3, want * 1e3);
@@ -515,17 +520,20 @@ static void graphml_errors_are_reported(void **state)
   cpn_node_spec_t *nodes = (cpn_node_spec_t *)(intptr_t)1;
   cpn_link_spec_t *links = NULL;
   int n = -7, m = -7;
-  assert_int_equal(cpn_topology_graphml_read("/nonexistent/x.graphml", &nodes, &n, &links, &m, 1e11), CPN_EIO);
+  assert_int_equal(cpn_topology_graphml_read("/nonexistent/x.graphml", &nodes, &n, &links, &m, 1e11, 1.0), CPN_EIO);
   assert_non_null(strstr(cpn_error_message(), "/nonexistent/x.graphml"));
   const char *junk = "test_topology_junk.graphml";
   FILE *f = fopen(junk, "w");
   assert_non_null(f);
   fputs("<?xml version=\"1.0\"?><notgraphml><oops></notgraphml>\n", f);
   fclose(f);
-  assert_int_equal(cpn_topology_graphml_read(junk, &nodes, &n, &links, &m, 1e11), CPN_EINVAL);
+  assert_int_equal(cpn_topology_graphml_read(junk, &nodes, &n, &links, &m, 1e11, 1.0), CPN_EINVAL);
   assert_non_null(strstr(cpn_error_message(), junk));
   remove(junk);
-  assert_int_equal(cpn_topology_graphml_read(CPN_TEST_DATA "/Chinanet.graphml", &nodes, &n, &links, &m, 0), CPN_EINVAL);
+  assert_int_equal(cpn_topology_graphml_read(CPN_TEST_DATA "/Chinanet.graphml", &nodes, &n, &links, &m, 0, 1.0), CPN_EINVAL);
+  assert_int_equal(cpn_topology_graphml_read(CPN_TEST_DATA "/Chinanet.graphml", &nodes, &n, &links, &m, 1e11, 0.5),
+                   CPN_EINVAL);
+  assert_non_null(strstr(cpn_error_message(), "route factor 0.5"));
   /* A Country the importer does not know is an error naming the file, the node and the value. */
   f = fopen(junk, "w");
   assert_non_null(f);
@@ -535,7 +543,7 @@ static void graphml_errors_are_reported(void **state)
         "<graph edgedefault=\"undirected\"><node id=\"0\"><data key=\"d0\">Atlantis</data>"
         "<data key=\"d1\">Poseidonia</data></node></graph></graphml>\n", f);
   fclose(f);
-  assert_int_equal(cpn_topology_graphml_read(junk, &nodes, &n, &links, &m, 1e11), CPN_EINVAL);
+  assert_int_equal(cpn_topology_graphml_read(junk, &nodes, &n, &links, &m, 1e11, 1.0), CPN_EINVAL);
   assert_non_null(strstr(cpn_error_message(), "node 0 'poseidonia': Country 'Atlantis'"));
   remove(junk);
   assert_true(nodes == (cpn_node_spec_t *)(intptr_t)1 && n == -7 && m == -7);
