@@ -30,6 +30,7 @@ struct cpn_fleet {
   cpn_scale_view_t *views;
   cpn_scale_action_t *actions;
   int ev_autoscale;
+  int ev_ready;               /* end of a load_s (registered only when a model has one) */
 };
 
 static void log_event(cpn_fleet_t *f, int kind, int i)
@@ -49,12 +50,25 @@ static void log_event(cpn_fleet_t *f, int kind, int i)
                                             .replica = cpn_serving_index_in_site(f->sv, i), .t_s = cpn_sim_now(f->sim)};
 }
 
-static void load_done(void *ctx, int i)
+static void ready(cpn_fleet_t *f, int i)
 {
-  cpn_fleet_t *f = ctx;
   log_event(f, EVK_LOAD_DONE, i);
   cpn_serving_load_done(f->sv, i);
 }
+
+/* The weights are at the site: the replica is ready now, or after the model's load_s (reading them into
+ * accelerator memory, starting the engine), drawing power meanwhile as a loading replica does. */
+static void load_done(void *ctx, int i)
+{
+  cpn_fleet_t *f = ctx;
+  double load_s = f->sc->models[cpn_serving_model(f->sv, i)].load_s;
+  if (load_s > 0)
+    cpn_sim_at(f->sim, cpn_sim_now(f->sim) + load_s, f->ev_ready, i, NULL, 0);
+  else
+    ready(f, i);
+}
+
+static void on_ready(void *ctx, const cpn_event_t *e) { ready(ctx, e->idx); }
 
 static void start_load(void *ctx, int i)
 {
@@ -183,6 +197,11 @@ cpn_err_t cpn_fleet_new(cpn_fleet_t **out, const cpn_scenario_t *sc, cpn_sim_t *
     return err;
   }
   f->ev_autoscale = cpn_sim_kind(sim, "fleet.autoscale", on_autoscale, f);
+  for (int m = 0; m < sc->n_models; m++)
+    if (sc->models[m].load_s > 0) {
+      f->ev_ready = cpn_sim_kind(sim, "fleet.ready", on_ready, f);
+      break;
+    }
   cpn_serving_on_fleet(sv, start_load, unloaded, f);
   *out = f;
   return CPN_OK;
