@@ -30,7 +30,7 @@ struct cpn_fleet {
   cpn_scale_view_t *views;
   cpn_scale_action_t *actions;
   int ev_autoscale;
-  int ev_ready;               /* end of a load_s (registered only when a model has one) */
+  int ev_ready;               /* a load ends after load_s or without a transfer (registered only when one can) */
 };
 
 static void log_event(cpn_fleet_t *f, int kind, int i)
@@ -78,7 +78,12 @@ static void start_load(void *ctx, int i)
   log_event(f, EVK_LOAD_START, i);
   int site = cpn_serving_site(f->sv, i), model = cpn_serving_model(f->sv, i);
   int src = f->model_store[model] >= 0 ? f->model_store[model] : site;
-  cpn_network_bulk(f->net, src, site, cpn_serving_weight_bytes(f->sv, i), model, i, load_done, f);
+  /* Weights already at the site: no transfer (a SimGrid flow from a host to itself is not one), the
+   * replica is ready after the model's load_s, through an event so that serving is not re-entered. */
+  if (src == site)
+    cpn_sim_at(f->sim, cpn_sim_now(f->sim) + f->sc->models[model].load_s, f->ev_ready, i, NULL, 0);
+  else
+    cpn_network_bulk(f->net, src, site, cpn_serving_weight_bytes(f->sv, i), model, i, load_done, f);
 }
 
 static void unloaded(void *ctx, int i) { log_event(ctx, EVK_UNLOAD, i); }
@@ -197,8 +202,14 @@ cpn_err_t cpn_fleet_new(cpn_fleet_t **out, const cpn_scenario_t *sc, cpn_sim_t *
     return err;
   }
   f->ev_autoscale = cpn_sim_kind(sim, "fleet.autoscale", on_autoscale, f);
-  for (int m = 0; m < sc->n_models; m++)
-    if (sc->models[m].load_s > 0) {
+  /* The readiness event exists only where a load can end through it (a load time, or weights at the
+   * site), so that other runs keep their event kinds. */
+  int cold = f->scaler != NULL;
+  for (int s = 0; s < sc->n_sites && !cold; s++)
+    for (int j = 0; j < sc->sites[s].n_replicas; j++)
+      cold |= sc->sites[s].replicas[j].unloaded > 0;
+  for (int m = 0; m < sc->n_models && cold; m++)
+    if (sc->models[m].load_s > 0 || f->model_store[m] < 0) {
       f->ev_ready = cpn_sim_kind(sim, "fleet.ready", on_ready, f);
       break;
     }

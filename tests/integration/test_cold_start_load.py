@@ -7,7 +7,8 @@
 2. queue-threshold with min_ready 0 and idle_s 20, one request every ~100 s: the last replica unloads
    once idle 20 s, so requests keep finding it cold: cold starts, unloads and the requests that waited a
    cold start agree (each load_start is followed by load_done, every unload comes after idle_s).
-3. load_s where no replica can ever load is refused (exit 2, naming the key)."""
+3. load_s where no replica can ever load is refused (exit 2, naming the key).
+Also: weights local to the site load in load_s without a network transfer."""
 import subprocess
 
 import h5py
@@ -48,6 +49,16 @@ de = np.diff(during["energy_j"]) / np.diff(during["t_s"])
 print(f"while loading: facility power {pw[0]:.1f} W, energy rising at {de.mean():.1f} W")
 if not (pw[0] > 0 and np.allclose(pw, pw[0]) and np.allclose(de, pw[0], rtol=1e-9)):
     fail("loading does not draw a constant power accounted in the site's energy")
+
+# Weights local to the site (models[].store ""): no transfer, ready load_s after the load starts (this
+# crashed SimGrid before: a flow from a host to itself).
+_, out = run(COLD, "--set", 'models.0.store=""', "--set", f"models.0.load_s={LOAD}")
+with h5py.File(out) as f:
+    ev = f["events"][:]
+    n_tr = len(f["transfers"]) if "transfers" in f else 0
+if n_tr or abs(ev["t_s"][1] - ev["t_s"][0] - LOAD) > 1e-9:
+    fail(f"local weights: {n_tr} transfers, ready {ev['t_s'][1] - ev['t_s'][0]} s after the load started")
+print(f"local weights: ready {LOAD} s after the load starts, no transfer")
 
 # 2. Unloading the last replica when idle, reloading on demand.
 _, out = run(COLD, "--set", "run.autoscaler=queue-threshold", "--set", "run.autoscaler_interval_s=5",
