@@ -551,6 +551,8 @@ int main(int argc, char **argv)
   pl.n_sets = pl.opt[0].n_sets;
   option_t *opts = pl.opt;
   int n_opt = 1;
+  if (pl.n_opt == 1)
+    pl.opt[0].n_sets = 0; /* its --set are the common ones, now in pl.sets */
   if (pl.n_opt > 1) {
     pl.named = 1;
     opts = pl.opt + 1;
