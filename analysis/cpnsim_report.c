@@ -1,7 +1,7 @@
 /* cpnsim-report: summaries, policy comparisons and a regression gate computed from cpnsim HDF5 result
  * files (format: README.md "HDF5 output"; usage: analysis/README.md).
  *
- *   cpnsim-report summary RUN.h5 [RUN2.h5 ...]                   overall, per site, class and tenant
+ *   cpnsim-report summary RUN.h5 [RUN2.h5 ...]                   overall, per site, class, tenant, model
  *   cpnsim-report compare A.h5 B.h5 ...                          groups of seeds side by side, with noise
  *   cpnsim-report check --baseline B.h5 --tolerances T RUN.h5    exit 1 on a regression
  *
@@ -12,10 +12,11 @@
  * Where each metric comes from: everything /requests can give is recomputed here, in double precision,
  * over the measured window (t_arrival >= the warmup_s root attribute), with the definitions of
  * models/cpn_metrics.h, the same functions the engine's /summary uses (documented in analysis/README.md
- * "Metrics"; TPOT between the first and last token as delivered to the user). Three metrics need
+ * "Metrics"; TPOT between the first and last token as delivered to the user). Five metrics need
  * data /requests does not hold and are read from /summary by group name: slo_attainment (the class SLOs
- * live in the scenario), cross_border_bytes (request sizes in bytes) and utilisation (accelerator counts
- * and busy time).
+ * live in the scenario), cross_border_bytes (request sizes in bytes), utilisation (accelerator counts
+ * and busy time) and the full cost (full_cost_usd and per million tokens: the fleet's capex and idle
+ * power are nowhere in /requests).
  *
  * Exit codes: 0 fine, 1 regression (check only), 2 bad input: command line, an unreadable or invalid
  * result file (the message names the file), a bad tolerance file (the message names file:line).
@@ -87,11 +88,11 @@ static char *xstrdup(const char *s)
 
 /* ---- metrics ------------------------------------------------------------------------------------ */
 
-enum { K_OVERALL, K_SITE, K_CLASS, K_TENANT, KINDS };
-static const char *const kind_names[KINDS] = {"overall", "site", "class", "tenant"};
-static const char *const kind_titles[KINDS] = {"overall", "per site", "per class", "per tenant"};
+enum { K_OVERALL, K_SITE, K_CLASS, K_TENANT, K_MODEL, KINDS };
+static const char *const kind_names[KINDS] = {"overall", "site", "class", "tenant", "model"};
+static const char *const kind_titles[KINDS] = {"overall", "per site", "per class", "per tenant", "per model"};
 static const char *const summary_paths[KINDS] = {"/summary/overall", "/summary/sites", "/summary/classes",
-                                                 "/summary/tenants"};
+                                                 "/summary/tenants", "/summary/models"};
 
 /* The report's metrics, per group. The status and reason counts must follow the order of the names below
  * (they are matched by name against the file's enum types). */
@@ -104,7 +105,7 @@ enum {
   M_E2E_P50, M_E2E_P95, M_E2E_P99, M_E2E_MEAN,
   M_TPOT_P50, M_TPOT_P95, M_TPOT_P99,
   M_SLO_ATTAINMENT, M_COST_USD, M_COST_PER_MTOK, M_ENERGY_J, M_ENERGY_KWH_PER_MTOK, M_CO2_G,
-  M_CO2_PER_MTOK, M_XB_REQUESTS, M_XB_BYTES, M_UTILISATION,
+  M_CO2_PER_MTOK, M_XB_REQUESTS, M_XB_BYTES, M_UTILISATION, M_FULL_COST_USD, M_FULL_COST_PER_MTOK,
   M_COUNT
 };
 
@@ -118,16 +119,18 @@ static const char *const metric_names[M_COUNT] = {
   "e2e_p50_s", "e2e_p95_s", "e2e_p99_s", "e2e_mean_s",
   "tpot_p50_s", "tpot_p95_s", "tpot_p99_s",
   "slo_attainment", "cost_usd", "cost_usd_per_mtok", "energy_j", "energy_kwh_per_mtok", "co2_g",
-  "co2_g_per_mtok", "cross_border_requests", "cross_border_bytes", "utilisation",
+  "co2_g_per_mtok", "cross_border_requests", "cross_border_bytes", "utilisation", "full_cost_usd",
+  "full_cost_usd_per_mtok",
 };
 
 /* Metrics read from /summary (by column name) instead of being recomputed. */
-static const int summary_metrics[] = {M_SLO_ATTAINMENT, M_XB_BYTES, M_UTILISATION};
+static const int summary_metrics[] = {M_SLO_ATTAINMENT, M_XB_BYTES, M_UTILISATION, M_FULL_COST_USD,
+                                      M_FULL_COST_PER_MTOK};
 
 /* The metrics compare shows unless --metrics says otherwise. */
 static const char *const default_compare_metrics =
   "ttft_p50_s,ttft_p95_s,ttft_p99_s,e2e_p99_s,tpot_p50_s,slo_attainment,completed_frac,cost_usd_per_mtok,"
-  "co2_g_per_mtok,utilisation";
+  "full_cost_usd_per_mtok,co2_g_per_mtok,utilisation";
 
 static int metric_find(const char *name)
 {
@@ -401,7 +404,7 @@ done:
 /* The /requests columns the report uses; read by name, so added columns do not matter. */
 typedef struct {
   double t_arrival, t_first_token, t_done, net_out_s, cost_usd, energy_j, co2_g;
-  int32_t tenant, cls, site;
+  int32_t tenant, cls, site, model;
   uint32_t prompt_tokens, output_tokens;
   uint8_t status, reason, cross_border;
 } row_t;
@@ -460,6 +463,7 @@ static hid_t row_memtype(hid_t ft, const char *file)
     {"cost_usd", offsetof(row_t, cost_usd), 0},     {"energy_j", offsetof(row_t, energy_j), 0},
     {"co2_g", offsetof(row_t, co2_g), 0},           {"tenant", offsetof(row_t, tenant), 1},
     {"class", offsetof(row_t, cls), 1},             {"site", offsetof(row_t, site), 1},
+    {"model", offsetof(row_t, model), 1},
     {"prompt_tokens", offsetof(row_t, prompt_tokens), 2},
     {"output_tokens", offsetof(row_t, output_tokens), 2},
     {"status", offsetof(row_t, status), 3},         {"reason", offsetof(row_t, reason), 3},
@@ -575,6 +579,7 @@ static int read_requests(hid_t f, run_t *r)
       if (!cpn_metric_measured(x->t_arrival, r->warmup_s))
         continue;
       if (x->tenant < 0 || x->tenant >= r->n_groups[K_TENANT] || x->cls < 0 || x->cls >= r->n_groups[K_CLASS] ||
+          x->model < 0 || x->model >= r->n_groups[K_MODEL] ||
           x->site < -1 || x->site >= n_site || status_map[x->status] < 0 || reason_map[x->reason] == -1) {
         rc = fail("%s: /requests row %llu: index or enum value out of range", file,
                   (unsigned long long)(start + i));
@@ -585,6 +590,7 @@ static int read_requests(hid_t f, run_t *r)
       s->g[K_SITE] = x->site >= 0 ? x->site : n_site;
       s->g[K_CLASS] = x->cls;
       s->g[K_TENANT] = x->tenant;
+      s->g[K_MODEL] = x->model;
       int done = x->status == completed;
       s->ttft_s = done ? cpn_metric_ttft_s(x->t_arrival, x->t_first_token) : NAN;
       s->e2e_s = done ? cpn_metric_e2e_s(x->t_arrival, x->t_done) : NAN;
@@ -705,7 +711,8 @@ static int run_load(run_t *r, const char *path)
   if (!rc)
     rc = read_attr_double(f, path, "duration_s", &r->duration_s);
   r->seed = (long long)seed;
-  static const char *const name_sets[KINDS] = {NULL, "/names/sites", "/names/classes", "/names/tenants"};
+  static const char *const name_sets[KINDS] = {NULL, "/names/sites", "/names/classes", "/names/tenants",
+                                               "/names/models"};
   for (int k = 0; k < KINDS && !rc; k++) {
     if (k == K_OVERALL) {
       r->names[k] = xcalloc(1, sizeof(char *));

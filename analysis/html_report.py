@@ -11,8 +11,9 @@ The page has no external reference: figures are PNG images inside the page (data
 and one small script that checks every figure decoded and marks the page (`<body data-figures=...>`),
 which the browser test reads. The map draws coastlines and borders from Debian's gmt-gshhg-low
 (analysis/gshhg.py) and places site labels so that they do not overlap (nearby hubs get leader lines).
-Cost per token: the full-cost column (capex + energy + network, over tokens) when the result files have
-one, else the marginal cost of /summary, and the page says which."""
+Cost per token: the full-cost column (capex + energy + network, over tokens) beside the marginal one
+when the result files have it (tables per site, class, tenant and model; both by site in bars), else the
+marginal cost of /summary alone, and the page says which."""
 import argparse
 import base64
 import html
@@ -270,16 +271,21 @@ def run_report(path):
         attrs = {k: text(v) if isinstance(v, bytes) else v for k, v in f.attrs.items()}
         names = f["summary/overall"].dtype.names
         cost, cost_note = cost_column(names)
-        cols = ["key"] + [c for c in KEY_METRICS if c in names and c != "cost_usd_per_mtok"] + [cost]
+        # Both views of the cost per token side by side: the marginal one, then the full one when the file
+        # has it.
+        cols = ["key"] + [c for c in KEY_METRICS if c in names and c != "cost_usd_per_mtok"] + \
+            ["cost_usd_per_mtok"] + ([cost] if cost != "cost_usd_per_mtok" else [])
         parts = ["<h2>Run</h2>", table([{"k": k, "v": attrs[k]} for k in
                                         ("scenario", "policy", "seed", "duration_s", "warmup_s", "wall_seconds",
                                          "cpnsim_version", "git_commit") if k in attrs], ["k", "v"],
                                        ["attribute", "value"])]
-        parts.append(f'<p class="note">Cost per token: {html.escape(cost_note)}.</p>')
-        for t in ("overall", "sites", "classes", "tenants"):
+        parts.append(f'<p class="note">Cost per token: {html.escape(cost_note)}; beside it '
+                     'cost_usd_per_mtok, the marginal cost (each request\'s share of its batch\'s busy time and '
+                     'energy).</p>')
+        for t in ("overall", "sites", "classes", "tenants", "models"):
             if t in f["summary"]:
                 parts += [f"<h2>Summary: {t}</h2>", table(summary_rows(f, t, cols), cols)]
-        sites = summary_rows(f, "sites", ["key", "utilisation", cost, "requests"])
+        sites = summary_rows(f, "sites", ["key", "utilisation", cost, "cost_usd_per_mtok", "requests"])
     parts.append("<h2>Latency</h2>")
     parts.append(cdf_figure([(run.policy, {"ttft": run.ttft, "e2e": run.e2e})],
                             "Latency CDFs (completed requests after the warm-up)"))
@@ -288,6 +294,9 @@ def run_report(path):
                       "Site utilisation (busy accelerator-seconds / installed)"))
     parts.append(bars([s["key"] for s in sites], [np.nan_to_num(s[cost]) for s in sites], "USD per million tokens",
                       f"Cost per million tokens by site ({cost})"))
+    if cost != "cost_usd_per_mtok":
+        parts.append(bars([s["key"] for s in sites], [np.nan_to_num(s["cost_usd_per_mtok"]) for s in sites],
+                          "USD per million tokens", "Marginal cost per million tokens by site (cost_usd_per_mtok)"))
     parts.append("<h2>Map</h2>")
     try:
         util = np.array([run.site_util.get(s, np.nan) for s in run.sites])
@@ -326,6 +335,7 @@ def sweep_report(path):
     if failed:
         parts.append(f'<p class="bad">{len(failed)} point(s) without a result: see the table.</p>')
     show = ["point"] + params + ["status"] + [m for m in KEY_METRICS if m in names and m != "cost_usd_per_mtok"] + \
+        (["cost_usd_per_mtok"] if cost != "cost_usd_per_mtok" and "cost_usd_per_mtok" in names else []) + \
         [cost, "wall_s"]
     parts += ["<h2>Points</h2>", table(rows, show)]
     # Capacity curves: each numeric parameter other than the seed against the key metrics, one line per

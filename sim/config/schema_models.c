@@ -2,11 +2,13 @@
  * weight store), read into cpn_model_spec_t and printed back.
  *
  * Owns the model table. Invariants: at least one model, names unique, shares not all zero; a store
- * names a site (checked once the sites are read). */
+ * names a site and a load time is refused where no replica of the model can ever load (both checked once
+ * the sites are read). */
 #include "config/schema.h"
 
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 static const cpn_reader_field_t model_fields[] = {
     {CPN_FLD_STR("name", cpn_model_spec_t, name), .req = 1, .check = CPN_STR_NAME},
@@ -18,6 +20,7 @@ static const cpn_reader_field_t model_fields[] = {
      .rng = CPN_RANGE_LO | CPN_RANGE_LO_OPEN | CPN_RANGE_HI | CPN_RANGE_ZERO_OK, .hi = 1},
     {CPN_FLD("step_overhead_s", CPN_T_NUM, cpn_model_spec_t, step_overhead_s), CPN_GE(0)},
     {CPN_FLD_STR("store", cpn_model_spec_t, store)}, /* "" = local; a site name, checked once sites are mapped */
+    {CPN_FLD("load_s", CPN_T_NUM, cpn_model_spec_t, load_s), CPN_IN(0, 86400)},
 };
 const cpn_reader_section_t cpn_schema_model_section = CPN_SECTION(model_fields);
 
@@ -40,6 +43,21 @@ void cpn_schema_models_check_stores(cpn_reader_t *c, const cpn_reader_node_t *ro
   if (!ml || ml->kind != CPN_READER_SEQ || ml->n != sc->n_models)
     return;
   for (int i = 0; i < sc->n_models; i++) {
+    /* A load time matters only where a replica of the model can be loaded: one that starts unloaded, or
+     * any once an autoscaler may unload it. */
+    const cpn_reader_node_t *lv = cpn_reader_map_get(ml->vals[i], "load_s");
+    if (lv && sc->models[i].load_s > 0 && (!sc->run.autoscaler[0] || !strcmp(sc->run.autoscaler, "none"))) {
+      int cold = 0;
+      for (int s = 0; s < sc->n_sites && !cold; s++)
+        for (int j = 0; j < sc->sites[s].n_replicas; j++)
+          cold |= sc->sites[s].replicas[j].model == i && sc->sites[s].replicas[j].unloaded > 0;
+      if (!cold) {
+        char kp[CPN_PATH_LEN];
+        cpn_reader_pathf(kp, "models[%d].load_s", i);
+        cpn_reader_report(c, lv, kp, "has no effect: no replica of '%s' starts unloaded and run.autoscaler is none, "
+                          "so it is never loaded", sc->models[i].name);
+      }
+    }
     const char *store = sc->models[i].store;
     const cpn_reader_node_t *v = cpn_reader_map_get(ml->vals[i], "store");
     if (!store[0] || !v || cpn_scenario_site_index(sc, store) >= 0)

@@ -8,7 +8,10 @@
  * (sum of tp x count <= count). Models are read before sites. */
 #include "config/schema.h"
 
+#include "config/hourly_csv.h"
+
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +52,7 @@ static const cpn_reader_field_t site_fields[] = {
     {CPN_FLD("co2_g_per_kwh", CPN_T_NUM, cpn_site_spec_t, co2_g_per_kwh), .def = 500, CPN_GE(0)},
     {CPN_FLD_CUSTOM("price_usd_per_kwh_hourly", CPN_T_CUSTOM)},
     {CPN_FLD_CUSTOM("co2_g_per_kwh_hourly", CPN_T_CUSTOM)},
+    {CPN_FLD_CUSTOM("hourly_csv", CPN_T_STR)},
     {CPN_FLD("capex_lifetime_years", CPN_T_NUM, cpn_site_spec_t, capex_lifetime_years), .def = 5, CPN_IN(0.1, 50)},
     {CPN_FLD("transfer_usd_per_gb", CPN_T_NUM, cpn_site_spec_t, transfer_usd_per_gb), .def = 0.05, CPN_GE(0)},
     {CPN_FLD_CUSTOM("pools", CPN_T_LIST), .sub = &cpn_schema_pool_section},
@@ -89,6 +93,38 @@ static void map_hourly(cpn_reader_t *c, const cpn_reader_node_t *it, const char 
   *has = ok;
 }
 
+/* sites[].hourly_csv: the hourly tables from a CSV file (hourly_csv.h), for the columns the file has;
+ * a column that the site also gives inline (flat or hourly) is refused, since one would have no effect. */
+static void map_hourly_csv(cpn_reader_t *c, const cpn_reader_node_t *it, const char *sp, cpn_site_spec_t *s,
+                           uint64_t present)
+{
+  const cpn_reader_node_t *v = cpn_reader_map_get(it, "hourly_csv");
+  char path[CPN_PATH_LEN], file[4096];
+  cpn_reader_join(path, sp, "hourly_csv");
+  if (!v || !cpn_reader_get_str(c, v, path, NULL, 0, CPN_STR_ANY) ||
+      !cpn_reader_resolve_file(c, v, path, "the hourly price and carbon table", file, sizeof file))
+    return;
+  double price[24], co2[24];
+  int has_price, has_co2;
+  if (!cpn_hourly_csv_read(c, file, path, s->name, price, &has_price, co2, &has_co2))
+    return;
+  static const char *const keys[2][2] = {{"price_usd_per_kwh", "price_usd_per_kwh_hourly"},
+                                         {"co2_g_per_kwh", "co2_g_per_kwh_hourly"}};
+  for (int k = 0; k < 2; k++) {
+    if (!(k ? has_co2 : has_price))
+      continue;
+    const char *inl = (present & cpn_reader_bit(&cpn_schema_site_section, keys[k][0])) ? keys[k][0]
+                      : cpn_reader_map_get(it, keys[k][1])                              ? keys[k][1]
+                                                                                        : NULL;
+    if (inl) {
+      cpn_reader_report(c, v, path, "%s has a '%s' column and the site gives '%s': give one", file, keys[k][0], inl);
+      continue;
+    }
+    memcpy(k ? s->co2_hourly : s->price_hourly, k ? co2 : price, sizeof price);
+    *(k ? &s->has_co2_hourly : &s->has_price_hourly) = 1;
+  }
+}
+
 void cpn_schema_sites_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_schema_mapping_t *mp)
 {
   cpn_scenario_t *sc = mp->sc;
@@ -121,6 +157,7 @@ void cpn_schema_sites_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_sc
     map_hourly(c, it, sp, "co2_g_per_kwh_hourly", "co2_g_per_kwh",
                (l.present[i] & cpn_reader_bit(&cpn_schema_site_section, "co2_g_per_kwh")) != 0, &s->has_co2_hourly,
                s->co2_hourly);
+    map_hourly_csv(c, it, sp, s, l.present[i]);
 
     char pp[CPN_PATH_LEN];
     cpn_reader_join(pp, sp, "pools");

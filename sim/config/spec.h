@@ -83,6 +83,7 @@ typedef struct {
   double prefill_eff, decode_eff, step_overhead_s;
   double share;                /* weight in the request model mix */
   char store[CPN_NAME_MAX];   /* site holding the weights: cold starts fetch them from there ("" = local) */
+  double load_s;               /* cold start: time from the weights' arrival to a ready replica */
 } cpn_model_spec_t;
 
 /* classes[].token_windows[]: the token-length distributions from from_s on (until the next window). */

@@ -4,7 +4,9 @@
  * `up_queue` (default 8) per ready-or-loading replica, or when TTFT SLO misses since the last call
  * exceed `up_slo_misses` (default 20); unload one replica when more than `min_ready` (default 1) are ready
  * and the load has been low for `idle_s` (default 300 s): nothing waiting, and what is in service would
- * fit on one replica fewer (the view's low_load_s). */
+ * fit on one replica fewer (the view's low_load_s). With min_ready 0 the last ready replica unloads once
+ * it has been idle for idle_s (a rarely used model gives its accelerator's power back, and the next
+ * request for it waits for a cold start). */
 #include "fleet/autoscaler.h"
 
 #include <string.h>
@@ -33,7 +35,9 @@ static int qt_decide(void *state, double now_s, const cpn_scale_view_t *v, int n
     if (v[i].unloaded > 0 &&
         (v[i].queued_requests > s->up_queue * (serving > 0 ? serving : 1) || v[i].slo_misses > s->up_slo_misses))
       out[k++] = (cpn_scale_action_t){.site = v[i].site, .model = v[i].model, .delta = +1};
-    else if (v[i].queued_requests == 0 && v[i].ready > s->min_ready && v[i].low_load_s >= s->idle_s)
+    else if (v[i].queued_requests == 0 && v[i].ready > s->min_ready &&
+             (v[i].low_load_s >= s->idle_s ||
+              (v[i].ready == 1 && v[i].idle_ready == 1 && v[i].longest_idle_s >= s->idle_s)))
       out[k++] = (cpn_scale_action_t){.site = v[i].site, .model = v[i].model, .delta = -1};
   }
   return k;

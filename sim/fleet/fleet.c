@@ -24,6 +24,7 @@ struct cpn_fleet {
   cpn_scale_view_t *views;
   cpn_scale_action_t *actions;
   int ev_autoscale;
+  int ev_ready;               /* a load ends after load_s or without a transfer (registered only when one can) */
 };
 
 static void log_event(cpn_fleet_t *f, int kind, int i)
@@ -35,12 +36,25 @@ static void log_event(cpn_fleet_t *f, int kind, int i)
     cpn_sim_fail(f->sim, err);
 }
 
-static void load_done(void *ctx, int i)
+static void ready(cpn_fleet_t *f, int i)
 {
-  cpn_fleet_t *f = ctx;
   log_event(f, EVK_LOAD_DONE, i);
   cpn_serving_load_done(f->sv, i);
 }
+
+/* The weights are at the site: the replica is ready now, or after the model's load_s (reading them into
+ * accelerator memory, starting the engine), drawing power meanwhile as a loading replica does. */
+static void load_done(void *ctx, int i)
+{
+  cpn_fleet_t *f = ctx;
+  double load_s = f->sc->models[cpn_serving_model(f->sv, i)].load_s;
+  if (load_s > 0)
+    cpn_sim_at(f->sim, cpn_sim_now(f->sim) + load_s, f->ev_ready, i, NULL, 0);
+  else
+    ready(f, i);
+}
+
+static void on_ready(void *ctx, const cpn_event_t *e) { ready(ctx, e->idx); }
 
 static void start_load(void *ctx, int i)
 {
@@ -50,7 +64,12 @@ static void start_load(void *ctx, int i)
   log_event(f, EVK_LOAD_START, i);
   int site = cpn_serving_site(f->sv, i), model = cpn_serving_model(f->sv, i);
   int src = f->model_store[model] >= 0 ? f->model_store[model] : site;
-  cpn_network_bulk(f->net, src, site, cpn_serving_weight_bytes(f->sv, i), model, i, load_done, f);
+  /* Weights already at the site: no transfer (a SimGrid flow from a host to itself is not one), the
+   * replica is ready after the model's load_s, through an event so that serving is not re-entered. */
+  if (src == site)
+    cpn_sim_at(f->sim, cpn_sim_now(f->sim) + f->sc->models[model].load_s, f->ev_ready, i, NULL, 0);
+  else
+    cpn_network_bulk(f->net, src, site, cpn_serving_weight_bytes(f->sv, i), model, i, load_done, f);
 }
 
 static void unloaded(void *ctx, int i) { log_event(ctx, EVK_UNLOAD, i); }
@@ -169,6 +188,17 @@ cpn_err_t cpn_fleet_new(cpn_fleet_t **out, const cpn_scenario_t *sc, cpn_sim_t *
     return err;
   }
   f->ev_autoscale = cpn_sim_kind(sim, "fleet.autoscale", on_autoscale, f);
+  /* The readiness event exists only where a load can end through it (a load time, or weights at the
+   * site), so that other runs keep their event kinds. */
+  int cold = f->scaler != NULL;
+  for (int s = 0; s < sc->n_sites && !cold; s++)
+    for (int j = 0; j < sc->sites[s].n_replicas; j++)
+      cold |= sc->sites[s].replicas[j].unloaded > 0;
+  for (int m = 0; m < sc->n_models && cold; m++)
+    if (sc->models[m].load_s > 0 || f->model_store[m] < 0) {
+      f->ev_ready = cpn_sim_kind(sim, "fleet.ready", on_ready, f);
+      break;
+    }
   cpn_serving_on_fleet(sv, start_load, unloaded, f);
   *out = f;
   return CPN_OK;

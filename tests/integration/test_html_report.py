@@ -81,6 +81,12 @@ for src, min_figs in [(run, 4), (f"{tmp}/sweep/index.h5", 4)]:
             fail(f"{out}: no '{want}' section")
     print(f"{os.path.basename(out)}: {len(doc) // 1024} KiB, {m.group(0)}, no console message; "
           f"screenshot {os.path.join(shots, name)}")
+    # The run page shows both costs per token, per site, class, tenant and model.
+    if "sweep" not in src:
+        for want in ("Summary: models", "Summary: tenants", "<th>full_cost_usd_per_mtok</th>",
+                     "<th>cost_usd_per_mtok</th>", "Marginal cost per million tokens by site"):
+            if want not in doc:
+                fail(f"{out}: no '{want}'")
     if "sweep" in src and "Capacity curves: p99 TTFT" not in dom:
         fail("the sweep report has no capacity curve against demand.scale")
 

@@ -17,8 +17,8 @@ done
 "$REPORT" compare "${files[@]}" --format csv > "$TMP/c.csv" || fail "compare --format csv exited $?"
 want="metric,group,n,mean,sd,ci95_low,ci95_high,diff,diff_rel,noise,significant"
 [ "$(head -1 "$TMP/c.csv")" = "$want" ] || fail "csv header: $(head -1 "$TMP/c.csv")"
-# 10 default metrics x 2 groups.
-[ "$(tail -n +2 "$TMP/c.csv" | wc -l)" -eq 20 ] || fail "expected 20 rows: $(cat "$TMP/c.csv")"
+# 11 default metrics x 2 groups.
+[ "$(tail -n +2 "$TMP/c.csv" | wc -l)" -eq 22 ] || fail "expected 22 rows: $(cat "$TMP/c.csv")"
 awk -F, 'NR > 1 {
   if (NF != 11) { print "bad field count: " $0; bad = 1 }
   if ($3 != 3) { print "group size is not 3: " $0; bad = 1 }
