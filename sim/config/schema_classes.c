@@ -69,6 +69,9 @@ static const cpn_reader_field_t class_fields[] = {
     {CPN_FLD_CUSTOM("output_tokens", CPN_T_MAP), .sub = &dist_section},
     {CPN_FLD_CUSTOM("session", CPN_T_MAP), .sub = &session_section},
     {CPN_FLD_CUSTOM("token_windows", CPN_T_LIST), .sub = &window_section},
+    {CPN_FLD_CUSTOM("schedule", CPN_T_MAP), .sub = &cpn_schema_schedule_section},
+    {CPN_FLD_STR("origin", cpn_class_spec_t, origin), .check = CPN_STR_NAME},
+    {CPN_FLD("cv", CPN_T_NUM, cpn_class_spec_t, cv), CPN_GT(0)},
 };
 const cpn_reader_section_t cpn_schema_class_section = CPN_SECTION(class_fields);
 
@@ -277,6 +280,51 @@ static void map_session(cpn_reader_t *c, const cpn_reader_node_t *cls, const cha
   k->session_think_s = tmp.session_think_s;
 }
 
+/* classes[].schedule, origin and cv: a class arriving by its own process (see cpn_class_spec_t). Keys
+ * that would have no effect are refused: share with a schedule, origin or cv without one, cv with an
+ * arrival process that has none, any of them with a trace. */
+static void map_class_schedule(cpn_reader_t *c, const cpn_reader_node_t *it, const char *ip, uint64_t present,
+                               const cpn_scenario_t *sc, cpn_class_spec_t *k)
+{
+  char kp[CPN_PATH_LEN];
+  const cpn_reader_node_t *sv = cpn_reader_map_get(it, "schedule");
+  k->sched_origin = -1;
+  if (sv && cpn_reader_is_null(sv))
+    sv = NULL;
+  if (sv && sc->demand.trace_file[0]) {
+    cpn_reader_join(kp, ip, "schedule");
+    cpn_reader_report(c, sv, kp, "has no effect when demand.trace replays a trace (its times are the arrivals)");
+    return;
+  }
+  if (sv) {
+    cpn_reader_join(kp, ip, "schedule");
+    const cpn_reader_node_t *m = cpn_reader_get_map(c, it, "schedule", kp, " like {interp: step, t_s: [0, 3600], rate_rps: [2, 5]}");
+    if (m)
+      cpn_schema_schedule_map(c, m, kp, sc, "a class", &k->sched);
+    if (present & cpn_reader_bit(&cpn_schema_class_section, "share")) {
+      cpn_reader_join(kp, ip, "share");
+      cpn_reader_report(c, cpn_reader_map_key(it, "share"), kp,
+                        "has no effect on a class with a schedule (the schedule gives its rate)");
+    }
+    k->share = 0; /* the origins' processes never draw it */
+  }
+  static const char *const own[] = {"origin", "cv"};
+  for (int j = 0; j < 2; j++) {
+    const cpn_reader_node_t *v = cpn_reader_map_key(it, own[j]);
+    if (!v)
+      continue;
+    cpn_reader_join(kp, ip, own[j]);
+    if (!sv)
+      cpn_reader_report(c, v, kp, "has no effect without classes[].schedule (the class then arrives with the "
+                        "origins' processes)");
+    else if (j == 1 && sc->demand.arrival != CPN_ARR_GAMMA && sc->demand.arrival != CPN_ARR_WEIBULL)
+      cpn_reader_report(c, v, kp, "cv is only used by demand.arrival gamma or weibull (the arrival is %s)",
+                        sc->demand.arrival == CPN_ARR_MMPP ? "mmpp" : "poisson");
+    else if (j == 1 && k->sched.cv)
+      cpn_reader_report(c, v, kp, "give cv or the schedule's cv per window, not both");
+  }
+}
+
 void cpn_schema_classes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_scenario_t *sc)
 {
   cpn_reader_list_t l;
@@ -295,6 +343,7 @@ void cpn_schema_classes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_
       map_dist(c, l.items[i], "output_tokens", ip, &sc->classes[i].output_tokens, &CPN_AZURE_CONV_OUTPUT);
       map_session(c, l.items[i], ip, &sc->classes[i]);
       map_windows(c, l.items[i], ip, sc, &sc->classes[i]);
+      map_class_schedule(c, l.items[i], ip, l.present[i], sc, &sc->classes[i]);
       if (sc->classes[i].session && sc->demand.trace_file[0]) {
         char sp[CPN_PATH_LEN];
         cpn_reader_join(sp, ip, "session");
@@ -304,7 +353,13 @@ void cpn_schema_classes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_
     }
     cpn_reader_check_unique_names(c, &l, sizeof(cpn_class_spec_t), offsetof(cpn_class_spec_t, name), "classes",
                                   "class");
-    cpn_reader_check_shares(c, &l, sizeof(cpn_class_spec_t), offsetof(cpn_class_spec_t, share), "classes");
+    /* The shares are those of the classes that the origins' processes make (every class without a
+     * schedule); when every class has its own schedule, there is no share to check. */
+    int unscheduled = 0;
+    for (int i = 0; i < l.n; i++)
+      unscheduled += sc->classes[i].sched.n == 0;
+    if (unscheduled)
+      cpn_reader_check_shares(c, &l, sizeof(cpn_class_spec_t), offsetof(cpn_class_spec_t, share), "classes");
     cpn_reader_list_destroy(&l);
   }
   if (!l.list && !cpn_reader_out_of_memory(c)) { /* absent: one class with every default */
@@ -314,6 +369,7 @@ void cpn_schema_classes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_
       sc->n_classes = 1;
       cpn_reader_apply_defaults(&cpn_schema_class_section, &sc->classes[0]);
       snprintf(sc->classes[0].name, sizeof sc->classes[0].name, "default");
+      sc->classes[0].sched_origin = -1;
       sc->classes[0].prompt_tokens = CPN_AZURE_CONV_PROMPT;
       sc->classes[0].output_tokens = CPN_AZURE_CONV_OUTPUT;
     }
@@ -368,7 +424,22 @@ void cpn_schema_classes_print(FILE *f, const cpn_scenario_t *sc)
   fputs("classes:", f);
   fputs(sc->n_classes ? "\n" : " []\n", f);
   for (int i = 0; i < sc->n_classes; i++) {
-    cpn_reader_print_block(f, &cpn_schema_class_section, &sc->classes[i], "  - ", "    ");
+    const cpn_class_spec_t *k = &sc->classes[i];
+    int nf = 0;
+    for (int j = 0; j < cpn_schema_class_section.n; j++) {
+      const cpn_reader_field_t *fl = &cpn_schema_class_section.f[j];
+      if (fl->off == CPN_NOFF || (k->sched.n && strcmp(fl->key, "share") == 0) ||
+          (!k->origin[0] && strcmp(fl->key, "origin") == 0) || (!(k->cv > 0) && strcmp(fl->key, "cv") == 0))
+        continue;
+      fprintf(f, "%s%s: ", nf++ ? "    " : "  - ", fl->key);
+      cpn_reader_print_value(f, fl, k);
+      fputc('\n', f);
+    }
+    if (k->sched.n) {
+      fputs("    schedule: ", f);
+      cpn_schema_schedule_print(f, &k->sched);
+      fputc('\n', f);
+    }
     fputs("    prompt_tokens: ", f);
     put_dist(f, &sc->classes[i].prompt_tokens);
     fputs("\n    output_tokens: ", f);

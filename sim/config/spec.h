@@ -85,6 +85,16 @@ typedef struct {
   char store[CPN_NAME_MAX];   /* site holding the weights: cold starts fetch them from there ("" = local) */
 } cpn_model_spec_t;
 
+/* A rate schedule (origins[].schedule, classes[].schedule): windows of rates, optionally a CV each. */
+typedef struct {
+  int n;                       /* number of windows; 0 = none */
+  double *t_s;                 /* window starts, s; one malloc'd block that also holds rate_rps */
+  double *rate_rps;            /* rate of each window, req/s, before demand.scale */
+  double *cv;                  /* CV of each window's inter-arrivals (malloc'd), NULL = one CV throughout */
+  double period_s;             /* 0 = the schedule runs once (its last rate holds); > 0 = it repeats */
+  int linear;                  /* 1 = linear between window starts, 0 = steps */
+} cpn_schedule_spec_t;
+
 /* classes[].token_windows[]: the token-length distributions from from_s on (until the next window). */
 typedef struct {
   double from_s;               /* simulated time the window opens; strictly increasing, >= 0 */
@@ -108,6 +118,13 @@ typedef struct {
   double session_think_s;      /* mean think time, s */
   int n_token_windows;         /* classes[].token_windows: 0 = prompt_tokens and output_tokens throughout */
   cpn_token_window_t *token_windows; /* malloc'd; each window's empirical tables are its own */
+  /* classes[].schedule (issue 14): the class arrives by its own process following this schedule (share
+   * then 0: the origins' processes make the other classes), entering at `origin` (-1: drawn by the
+   * origins' rate_rps); cv its inter-arrival CV (0 = demand.cv). */
+  cpn_schedule_spec_t sched;
+  char origin[CPN_NAME_MAX];   /* classes[].origin ("" = drawn) */
+  int sched_origin;            /* its index, resolved with the origins */
+  double cv;
 } cpn_class_spec_t;
 
 /* A tenant is an account, or an account plan of `subscribers` accounts (AI-eSIM subscribers) that share
@@ -137,11 +154,7 @@ typedef struct {
   int line;
   /* Workload of this origin (issue 14). */
   double cv;                   /* gamma/weibull inter-arrival CV of this origin; 0 = demand.cv */
-  int n_windows;               /* rate schedule (origins[].schedule); 0 = none (rate_rps, demand.diurnal) */
-  double *window_t_s;          /* window starts, s; one malloc'd block that also holds window_rate_rps */
-  double *window_rate_rps;     /* rate of each window, req/s, before demand.scale */
-  double schedule_period_s;    /* 0 = the schedule runs once (its last rate holds); > 0 = it repeats */
-  int schedule_linear;         /* 1 = linear between window starts, 0 = steps */
+  cpn_schedule_spec_t sched;   /* origins[].schedule; n 0 = none (rate_rps, demand.diurnal) */
 } cpn_origin_spec_t;
 
 typedef enum { CPN_NET_FLUID = 0, CPN_NET_FLOW = 1 } cpn_net_mode_t;

@@ -13,12 +13,13 @@
 #include "cpn_workload.h"
 #include "sources/trace.h"
 
-/* The rate schedule of one origin: its own windows (scaled by demand.scale) or the diurnal profile as a
- * one-day schedule in the origin's local time. The arrival process borrows `pw`. */
+/* The rate schedule a process follows: an origin's or a class's windows (scaled by demand.scale), or
+ * the diurnal profile as a one-day schedule in the origin's local time. The arrival process borrows `pw`,
+ * the window CVs and the Weibull scratch `wk`. */
 typedef struct {
   cpn_piecewise_t pw;
   double t24[24], r24[24];
-  double *rates; /* scaled copy of the origin's window rates (malloc'd) */
+  double *rates; /* scaled copy of the window rates, then 2 per window of Weibull scratch (one malloc) */
 } origin_schedule_t;
 
 /* A conversation between two turns: what the next turn carries. Slots are pooled (free list). */
@@ -56,7 +57,12 @@ struct cpn_sources {
   cpn_trace_row_t row;      /* the row whose arrival is scheduled */
   gsl_rng *assign_rng;      /* origins/tenants/models for trace rows that lack them */
   double *origin_cdf;
-  int ev_arrival, ev_trace, ev_session;
+  int ev_arrival, ev_trace, ev_session, ev_class;
+  /* classes with their own schedule (classes[].schedule): one process and stream each (NULL otherwise) */
+  cpn_arrival_t *class_arrivals;
+  origin_schedule_t *class_schedules;
+  gsl_rng **class_rng;
+  int origins_make;         /* some class arrives with the origins' processes */
   /* sessions (classes[].session) */
   session_t *sessions;
   int n_sessions, cap_sessions, free_session;
@@ -277,6 +283,30 @@ static void on_arrival(void *ctx, const cpn_event_t *e)
     cpn_gateway_admit(src->gw, q);
 }
 
+/* An arrival of class k's own process: it enters at the class's origin, or at one drawn by the
+ * origins' rate_rps (class stream); tenant, model and tokens are drawn as for any request. */
+static void on_class_arrival(void *ctx, const cpn_event_t *e)
+{
+  cpn_sources_t *src = ctx;
+  src->pending--;
+  if (budget_spent(src))
+    return;
+  int k = e->idx;
+  const cpn_class_spec_t *c = &src->sc->classes[k];
+  double u = gsl_rng_uniform(src->class_rng[k]);
+  int o = c->sched_origin >= 0 ? c->sched_origin : cpn_rng_pick(src->origin_cdf, src->sc->n_origins, u);
+  cpn_req_t *q = new_request(src, o, k, -1, -1, -1, -1);
+  if (!budget_spent(src)) {
+    double t = cpn_arrival_next(&src->class_arrivals[k], cpn_sim_now(src->sim), src->class_rng[k]);
+    if (t < src->t_end_arrivals)
+      schedule(src, t, src->ev_class, k);
+  }
+  if (q && c->session)
+    session_continue(src, q, -1);
+  if (q)
+    cpn_gateway_admit(src->gw, q);
+}
+
 static int name_index(const char *name, const void *arr, size_t stride, int n)
 {
   for (int i = 0; i < n; i++)
@@ -386,6 +416,36 @@ static cpn_err_t open_trace(cpn_sources_t *src)
   return cpn_trace_open(&src->trace, d->trace_file, &o);
 }
 
+/* Points the process at the schedule `sp` (rates times scale, its window CVs). -1 when out of memory. */
+static int schedule_init(origin_schedule_t *ss, const cpn_schedule_spec_t *sp, double scale, cpn_arrival_t *a)
+{
+  if (!(ss->rates = malloc((size_t)sp->n * 3 * sizeof *ss->rates)))
+    return -1;
+  for (int i = 0; i < sp->n; i++)
+    ss->rates[i] = sp->rate_rps[i] * scale;
+  ss->pw = (cpn_piecewise_t){.n = sp->n, .t_start_s = sp->t_s, .rate_rps = ss->rates, .period_s = sp->period_s,
+                             .interp = sp->linear ? CPN_PW_LINEAR : CPN_PW_STEP};
+  a->schedule = &ss->pw;
+  a->diurnal = NULL;
+  a->window_cv = sp->cv;
+  a->window_weibull = sp->cv && a->kind == CPN_ARR_WEIBULL ? ss->rates + sp->n : NULL;
+  return 0;
+}
+
+/* The process of class k (classes[].schedule): its schedule, its CV (or demand.cv). */
+static cpn_err_t class_arrival_init(cpn_arrival_t *a, const cpn_scenario_t *sc, int k, origin_schedule_t *ss)
+{
+  const cpn_class_spec_t *c = &sc->classes[k];
+  memset(a, 0, sizeof *a);
+  a->kind = sc->demand.arrival;
+  a->cv = c->cv > 0 ? c->cv : sc->demand.cv;
+  if (schedule_init(ss, &c->sched, sc->demand.scale, a) != 0)
+    return cpn_error_set(CPN_ENOMEM, "sources: out of memory (schedule)");
+  if (cpn_arrival_prepare(a) != 0)
+    return cpn_error_set(CPN_EINVAL, "%s: classes.%s.schedule: invalid arrival process parameters", sc->file, c->name);
+  return CPN_OK;
+}
+
 /* The arrival process of origin o. An origin with rate 0 makes no request (it is valid: a demand
  * switched off with --set). Poisson with the linear diurnal profile keeps its thinning (the same draws
  * as before schedules existed); every other process with a profile, and every origin with a schedule,
@@ -406,16 +466,9 @@ static cpn_err_t arrival_init(cpn_arrival_t *a, const cpn_scenario_t *sc, int o,
   a->calm_mean_s = d->calm_mean_s;
   a->mmpp_state = 0;
   a->mmpp_switch_s = -1;
-  if (os->n_windows > 0) {
-    if (!(ss->rates = malloc((size_t)os->n_windows * sizeof *ss->rates)))
+  if (os->sched.n > 0) {
+    if (schedule_init(ss, &os->sched, d->scale, a) != 0)
       return cpn_error_set(CPN_ENOMEM, "sources: out of memory (schedule)");
-    for (int i = 0; i < os->n_windows; i++)
-      ss->rates[i] = os->window_rate_rps[i] * d->scale;
-    ss->pw = (cpn_piecewise_t){.n = os->n_windows, .t_start_s = os->window_t_s, .rate_rps = ss->rates,
-                               .period_s = os->schedule_period_s,
-                               .interp = os->schedule_linear ? CPN_PW_LINEAR : CPN_PW_STEP};
-    a->schedule = &ss->pw;
-    a->diurnal = NULL;
   } else if (a->diurnal && a->rate_rps > 0 && (a->kind != CPN_ARR_POISSON || d->diurnal_step)) {
     cpn_diurnal_schedule(a->diurnal, a->rate_rps, a->tz_offset_h, a->start_utc_h,
                          d->diurnal_step ? CPN_PW_STEP : CPN_PW_LINEAR, ss->t24, ss->r24, &ss->pw);
@@ -433,10 +486,14 @@ static int arrival_active(const cpn_arrival_t *a) { return a->schedule || a->rat
 
 cpn_err_t cpn_sources_check(const cpn_scenario_t *sc)
 {
-  for (int o = 0; o < sc->n_origins; o++) {
+  for (int o = 0; o < sc->n_origins + sc->n_classes; o++) {
     cpn_arrival_t a;
     origin_schedule_t ss = {0};
-    cpn_err_t err = arrival_init(&a, sc, o, &ss);
+    cpn_err_t err = CPN_OK;
+    if (o < sc->n_origins)
+      err = arrival_init(&a, sc, o, &ss);
+    else if (sc->classes[o - sc->n_origins].sched.n)
+      err = class_arrival_init(&a, sc, o - sc->n_origins, &ss);
     free(ss.rates);
     if (err)
       return err;
@@ -472,6 +529,26 @@ cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim
     }
     err = arrival_init(&src->arrivals[o], sc, o, &src->schedules[o]);
   }
+  for (int k = 0; k < sc->n_classes; k++)
+    src->origins_make |= sc->classes[k].sched.n == 0;
+  for (int k = 0; !err && k < sc->n_classes; k++) {
+    if (!sc->classes[k].sched.n)
+      continue;
+    if (!src->class_arrivals) {
+      src->class_arrivals = calloc((size_t)sc->n_classes, sizeof *src->class_arrivals);
+      src->class_schedules = calloc((size_t)sc->n_classes, sizeof *src->class_schedules);
+      src->class_rng = calloc((size_t)sc->n_classes, sizeof *src->class_rng);
+      src->origin_cdf = cpn_rng_cdf(&sc->origins[0].rate_rps, sizeof sc->origins[0], sc->n_origins);
+      if (!src->class_arrivals || !src->class_schedules || !src->class_rng || !src->origin_cdf) {
+        err = cpn_error_set(CPN_ENOMEM, "sources: out of memory (class schedules)");
+        break;
+      }
+    }
+    if (!(src->class_rng[k] = cpn_rng_stream(seed, CPN_STREAM_CLASS_ARRIVALS + (unsigned long)k)))
+      err = cpn_error_set(CPN_ENOMEM, "sources: out of memory (streams)");
+    else
+      err = class_arrival_init(&src->class_arrivals[k], sc, k, &src->class_schedules[k]);
+  }
   if (!err && sc->demand.trace_file[0])
     err = open_trace(src);
   if (err) {
@@ -481,6 +558,7 @@ cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim
   src->ev_arrival = cpn_sim_kind(sim, "sources.arrival", on_arrival, src);
   src->ev_trace = cpn_sim_kind(sim, "sources.trace", on_trace, src);
   src->ev_session = cpn_sim_kind(sim, "sources.session", on_session, src);
+  src->ev_class = cpn_sim_kind(sim, "sources.class_arrival", on_class_arrival, src);
   src->free_session = -1;
   *out = src;
   return CPN_OK;
@@ -490,11 +568,18 @@ cpn_err_t cpn_sources_start(cpn_sources_t *src)
 {
   for (int o = 0; o < src->n_origins; o++) {
     cpn_arrival_t *a = &src->arrivals[o];
-    if (arrival_active(a) && !src->sc->demand.trace_file[0]) {
+    if (arrival_active(a) && src->origins_make && !src->sc->demand.trace_file[0]) {
       double t = cpn_arrival_next(a, 0.0, src->arr_rng[o]);
       if (t < src->t_end_arrivals)
         schedule(src, t, src->ev_arrival, o);
     }
+  }
+  for (int k = 0; src->class_arrivals && k < src->sc->n_classes; k++) {
+    if (!src->class_rng[k])
+      continue;
+    double t = cpn_arrival_next(&src->class_arrivals[k], 0.0, src->class_rng[k]);
+    if (t < src->t_end_arrivals)
+      schedule(src, t, src->ev_class, k);
   }
   if (src->trace)
     trace_schedule(src);
@@ -524,6 +609,14 @@ void cpn_sources_free(cpn_sources_t *src)
   if (src->assign_rng)
     gsl_rng_free(src->assign_rng);
   free(src->origin_cdf);
+  for (int k = 0; src->class_arrivals && k < src->sc->n_classes; k++) {
+    if (src->class_rng[k])
+      gsl_rng_free(src->class_rng[k]);
+    free(src->class_schedules[k].rates);
+  }
+  free(src->class_arrivals);
+  free(src->class_schedules);
+  free(src->class_rng);
   free(src->sessions);
   free(src->awaiting);
   free(src);

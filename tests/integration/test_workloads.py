@@ -141,6 +141,54 @@ if not (len(first) - late - 3 <= len(second) <= len(first)):
 if abs(np.mean(thinks) - 5) > 4 * 5 / math.sqrt(len(thinks)) + 0.05:
     fail(f"mean think time {np.mean(thinks)}, want 5")
 
+# ---- a class on its own schedule, with a CV per window (gamma arrivals) ------------------------------
+# batch: 2 req/s with CV 1 for 1000 s, then 8 req/s with CV 3 for 1000 s, repeating, all entering at
+# wuhan; interactive keeps arriving with the origins' processes (0.5 + 0.5 req/s). Counts per window
+# within 4.5 sd (a renewal count's variance is about cv^2 x mean); the CV of the gaps within each window
+# within 4 standard errors (the sample CV of a gamma with shape k has relative error about
+# sqrt((6/k + 2) / n) / 2).
+BATCH = "  - name: batch\n    share: 0.2\n"
+assert BATCH in tiny, "tiny.yaml changed: update this test"
+PERIOD, HALF, DUR = 2000, 1000, 8000
+cs_text = (tiny.replace("arrival: poisson", "arrival: gamma")
+           .replace(BATCH, "  - name: batch\n    origin: wuhan\n    schedule: {interp: step, period_s: 2000, "
+                    "t_s: [0, 1000], rate_rps: [2, 8], cv: [1, 3]}\n")
+           .replace("prompt_tokens: {dist: lognormal, mu: 7.0, sigma: 1.0, min: 1, max: 16384}",
+                    "prompt_tokens: {dist: constant, mean: 20}")
+           .replace("output_tokens: {dist: lognormal, mu: 4.5, sigma: 1.2, min: 1, max: 4096}",
+                    "output_tokens: {dist: constant, mean: 2}")
+           .replace("rate_rps: 3.0}", "rate_rps: 0.5}").replace("rate_rps: 2.0,", "rate_rps: 0.5,"))
+csched = scenario("class_sched.yaml", cs_text)
+_, out = run(csched, "--set", f"run.duration_s={DUR}", "--set", "run.drain_s=60")
+r = requests(out)
+cls = np.asarray(r["cls"]) if "cls" in r.dtype.names else np.asarray(r["class"])
+ta, org = np.asarray(r["t_arrival"]), np.asarray(r["origin"])
+tb = np.sort(ta[cls == 1])
+if np.any(org[cls == 1] != 1):
+    fail("batch requests entered elsewhere than their origin wuhan")
+for w, (rate, cv_want) in enumerate([(2, 1.0), (8, 3.0)]):
+    inw = ((tb % PERIOD) >= HALF) == bool(w)
+    n_w, want = int(inw.sum()), rate * HALF * DUR / PERIOD
+    g = np.diff(tb)
+    same = inw[:-1] & inw[1:] & ((tb[1:] // PERIOD) == (tb[:-1] // PERIOD))
+    g = g[same]
+    cv = g.std() / g.mean()
+    k = 1 / cv_want ** 2
+    se = cv_want * 0.5 * math.sqrt((6 / k + 2) / len(g))
+    print(f"class schedule window {w}: {n_w} batch arrivals (want {want:.0f} +- {4.5 * cv_want * math.sqrt(want):.0f}), "
+          f"mean gap {g.mean():.4f} s (want {1 / rate:.4f}), CV {cv:.3f} (want {cv_want} +- {4 * se:.3f})")
+    if abs(n_w - want) > 4.5 * cv_want * math.sqrt(want):
+        fail(f"window {w}: {n_w} batch arrivals, want {want}")
+    if abs(cv - cv_want) > 4 * se:
+        fail(f"window {w}: CV {cv:.3f}, want {cv_want}")
+ni, want_i = int(np.sum(cls == 0)), 1.0 * DUR
+print(f"class schedule: {ni} interactive arrivals from the origins (want {want_i:.0f})")
+if abs(ni - want_i) > 4.5 * math.sqrt(want_i):
+    fail(f"{ni} interactive arrivals, want {want_i}")
+_, out2 = run(csched, "--set", f"run.duration_s={DUR}", "--set", "run.drain_s=60")
+if requests(out2).tobytes() != r.tobytes():
+    fail("two runs of the same seed differ")
+
 # ---- bad input -------------------------------------------------------------------------------------
 def refused(name, text, want, files=()):
     path = scenario(name + ".yaml", text)
@@ -173,4 +221,31 @@ refused("badcsv", tiny.replace("rate_rps: 3.0}", "schedule: {file: rates.csv}}")
 refused("probs", tiny.replace("prompt_tokens: {dist: azure-conv-prompt}",
                               "prompt_tokens: {dist: empirical, values: [1, 2], probs: [0.5, 0.4]}"),
         r"probs\.yaml:\d+:\d+: classes\[0\]\.prompt_tokens: dist 'empirical': probs must sum to 1")
+CSCHED = "  - name: batch\n    schedule: {t_s: [0], rate_rps: [1]}\n"
+refused("class_share", tiny.replace(BATCH, CSCHED.replace("\n    schedule", "\n    share: 0.2\n    schedule")),
+        r"class_share\.yaml:\d+:\d+: classes\[1\]\.share: has no effect on a class with a schedule")
+refused("class_cv_alone", tiny.replace(BATCH, BATCH + "    cv: 2\n").replace("arrival: poisson", "arrival: gamma"),
+        r"class_cv_alone\.yaml:\d+:\d+: classes\[1\]\.cv: has no effect without classes\[\]\.schedule")
+refused("class_cv_poisson", tiny.replace(BATCH, CSCHED + "    cv: 2\n"),
+        r"class_cv_poisson\.yaml:\d+:\d+: classes\[1\]\.cv: cv is only used by demand\.arrival gamma or weibull")
+refused("class_origin", tiny.replace(BATCH, CSCHED + "    origin: nowhere\n"),
+        r"class_origin\.yaml:\d+:\d+: classes\[1\]\.origin: 'nowhere' is not an origin")
+refused("class_diurnal", tiny.replace(BATCH, CSCHED).replace("diurnal: flat", "diurnal: default"),
+        r"class_diurnal\.yaml:\d+:\d+: classes\[1\]\.schedule: a class with a schedule does not follow demand\.diurnal")
+INTER = "  - name: interactive\n    share: 0.8\n"
+assert INTER in tiny
+refused("all_sched", tiny.replace(BATCH, CSCHED + "    origin: wuhan\n")
+        .replace(INTER, "  - name: interactive\n    origin: wuhan\n    schedule: {t_s: [0], rate_rps: [1]}\n"),
+        r"all_sched\.yaml:\d+:\d+: classes: every class has its own schedule, so origins\.shanghai's rate_rps has no effect")
+refused("cv_window_poisson", tiny.replace("rate_rps: 3.0}", "schedule: {t_s: [0, 60], rate_rps: [1, 2], cv: [1, 2]}}"),
+        r"cv_window_poisson\.yaml:\d+:\d+: origins\[0\]\.schedule\.cv: a CV per window is only used by demand\.arrival gamma")
+refused("cv_window_len", tiny.replace("rate_rps: 3.0}", "schedule: {t_s: [0, 60], rate_rps: [1, 2], cv: [1]}}")
+        .replace("arrival: poisson", "arrival: gamma"),
+        r"cv_window_len\.yaml:\d+:\d+: origins\[0\]\.schedule\.cv: has 1 entries, 't_s' has 2")
+refused("cv_window_csv", tiny.replace("rate_rps: 3.0}", "schedule: {file: cvrates.csv}}").replace("arrival: poisson", "arrival: gamma"),
+        r"cvrates\.csv:3:\d+: origins\[0\]\.schedule\.file: column 'cv': 'x' is not a finite number",
+        files=[("cvrates.csv", "t_s,rate_rps,cv\n0,1,2\n60,2,x\n")])
+refused("cv_window_both", tiny.replace("rate_rps: 3.0}", "cv: 2, schedule: {t_s: [0, 60], rate_rps: [1, 2], cv: [1, 2]}}")
+        .replace("arrival: poisson", "arrival: gamma"),
+        r"cv_window_both\.yaml:\d+:\d+: origins\[0\]\.cv: give cv or the schedule's cv per window, not both")
 print("ok")
