@@ -343,6 +343,7 @@ void cpn_schema_classes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_
       map_dist(c, l.items[i], "output_tokens", ip, &sc->classes[i].output_tokens, &CPN_AZURE_CONV_OUTPUT);
       map_session(c, l.items[i], ip, &sc->classes[i]);
       map_windows(c, l.items[i], ip, sc, &sc->classes[i]);
+      sc->classes[i].line = l.items[i]->line;
       map_class_schedule(c, l.items[i], ip, l.present[i], sc, &sc->classes[i]);
       if (sc->classes[i].session && sc->demand.trace_file[0]) {
         char sp[CPN_PATH_LEN];

@@ -125,6 +125,7 @@ typedef struct {
   char origin[CPN_NAME_MAX];   /* classes[].origin ("" = drawn) */
   int sched_origin;            /* its index, resolved with the origins */
   double cv;
+  int line;                    /* line of the class in the scenario file, for messages (0 = defaulted) */
 } cpn_class_spec_t;
 
 /* A tenant is an account, or an account plan of `subscribers` accounts (AI-eSIM subscribers) that share

@@ -375,6 +375,17 @@ static void run_free(run_t *r)
 #define CPN_RUN_MAX_EVENTS 1e11
 #define CPN_RUN_EVENTS_PER_REQUEST 5.0
 
+/* Expected arrivals of a rate schedule over [0, duration_s]: its integral (a peak times the duration
+ * would refuse a schedule with a short burst; its first window's rate would miss one that grows). */
+static double schedule_arrivals(const cpn_schedule_spec_t *sp, double scale, double duration_s)
+{
+  cpn_piecewise_t pw = {.n = sp->n, .t_start_s = sp->t_s, .rate_rps = sp->rate_rps, .period_s = sp->period_s,
+                        .interp = sp->linear ? CPN_PW_LINEAR : CPN_PW_STEP};
+  if (cpn_piecewise_check(&pw) != 0 || !(duration_s > 0))
+    return 0;
+  return scale * cpn_piecewise_integral(&pw, 0, duration_s);
+}
+
 cpn_err_t cpn_run_check(const cpn_scenario_t *sc)
 {
   if (sc->n_sites == 0 || sc->n_models == 0 || sc->n_classes == 0 || sc->n_tenants == 0)
@@ -382,23 +393,46 @@ cpn_err_t cpn_run_check(const cpn_scenario_t *sc)
   /* Expected arrivals: the rates (at the diurnal profile's peak) over the arrival window, or the request
    * budget when one is set. Refused before anything runs, naming the key that makes it too large. */
   if (!sc->demand.trace_file[0]) {
-    double peak = sc->demand.diurnal_enabled ? cpn_diurnal_max(&sc->demand.diurnal) : 1.0, total = 0;
-    int worst = -1;
-    for (int o = 0; o < sc->n_origins; o++) {
-      double n = sc->origins[o].rate_rps * sc->demand.scale * peak * sc->run.duration_s;
+    double peak = sc->demand.diurnal_enabled ? cpn_diurnal_max(&sc->demand.diurnal) : 1.0, total = 0, worst_n = -1;
+    int worst = -1, worst_class = 0, origins_make = 0;
+    for (int k = 0; k < sc->n_classes; k++)
+      origins_make |= sc->classes[k].sched.n == 0;
+    /* n + scheduled: origins (their rate at the profile's peak, or their schedule's integral), then the
+     * classes with their own schedule (its integral). */
+    for (int i = 0; i < sc->n_origins + sc->n_classes; i++) {
+      const cpn_schedule_spec_t *sp = i < sc->n_origins ? &sc->origins[i].sched : &sc->classes[i - sc->n_origins].sched;
+      double n;
+      if (i < sc->n_origins && !origins_make)
+        continue;
+      if (sp->n)
+        n = schedule_arrivals(sp, sc->demand.scale, sc->run.duration_s);
+      else if (i < sc->n_origins)
+        n = sc->origins[i].rate_rps * sc->demand.scale * peak * sc->run.duration_s;
+      else
+        continue;
       total += n;
-      if (worst < 0 || n > sc->origins[worst].rate_rps * sc->demand.scale * peak * sc->run.duration_s)
-        worst = o;
+      if (n > worst_n)
+        worst_n = n, worst = i < sc->n_origins ? i : i - sc->n_origins, worst_class = i >= sc->n_origins;
     }
     if (sc->run.max_requests > 0 && total > (double)sc->run.max_requests)
       total = (double)sc->run.max_requests;
-    if (!(total * CPN_RUN_EVENTS_PER_REQUEST <= CPN_RUN_MAX_EVENTS) && worst >= 0)
+    if (!(total * CPN_RUN_EVENTS_PER_REQUEST <= CPN_RUN_MAX_EVENTS) && worst >= 0) {
+      const cpn_schedule_spec_t *sp = worst_class ? &sc->classes[worst].sched : &sc->origins[worst].sched;
+      if (sp->n)
+        return cpn_error_set(CPN_EINVAL,
+                             "%s:%d: %s.%s.schedule: its windows (x demand.scale %g) over run.duration_s %g s make "
+                             "about %.3g requests, %.3g in all, over the event budget of %.3g events (%.0f per "
+                             "request); lower the rates or the duration, or set run.max_requests",
+                             sc->file, worst_class ? sc->classes[worst].line : sc->origins[worst].line, worst_class ? "classes" : "origins",
+                             worst_class ? sc->classes[worst].name : sc->origins[worst].name, sc->demand.scale,
+                             sc->run.duration_s, worst_n, total, CPN_RUN_MAX_EVENTS, CPN_RUN_EVENTS_PER_REQUEST);
       return cpn_error_set(CPN_EINVAL,
                            "%s:%d: origins.%s.rate_rps: %g requests/s (x demand.scale %g) over run.duration_s %g s "
                            "would make about %.3g requests in all, over the event budget of %.3g events (%.0f per "
                            "request); lower the rates or the duration, or set run.max_requests",
                            sc->file, sc->origins[worst].line, sc->origins[worst].name, sc->origins[worst].rate_rps,
                            sc->demand.scale, sc->run.duration_s, total, CPN_RUN_MAX_EVENTS, CPN_RUN_EVENTS_PER_REQUEST);
+    }
   }
   if (!(sc->run.duration_s + sc->run.drain_s < 1e12))
     return cpn_error_set(CPN_EINVAL, "%s: run.duration_s + run.drain_s: %g s is more than 30,000 years of simulated time",

@@ -248,4 +248,19 @@ refused("cv_window_csv", tiny.replace("rate_rps: 3.0}", "schedule: {file: cvrate
 refused("cv_window_both", tiny.replace("rate_rps: 3.0}", "cv: 2, schedule: {t_s: [0, 60], rate_rps: [1, 2], cv: [1, 2]}}")
         .replace("arrival: poisson", "arrival: gamma"),
         r"cv_window_both\.yaml:\d+:\d+: origins\[0\]\.cv: give cv or the schedule's cv per window, not both")
+# The event budget (10^11 events, 5 per request) counts a schedule's integral: 10^9 req/s from 1 h on
+# over a 2 h run is refused, naming the schedule; a burst of 10^9 req/s for 1 s a day over a day (10^9
+# requests, 5 x 10^9 events) runs, where its peak x the duration would have been refused; a class's own
+# schedule counts too.
+refused("budget_origin", tiny.replace("rate_rps: 3.0}", "schedule: {t_s: [0, 3600], rate_rps: [1, 1e9]}}")
+        .replace("duration_s: 600", "duration_s: 7200"),
+        r"budget_origin\.yaml:\d+: origins\.shanghai\.schedule: its windows .* make about 3\.6e\+12 requests")
+refused("budget_class", tiny.replace(BATCH, CSCHED.replace("rate_rps: [1]", "rate_rps: [1e8]")).replace("duration_s: 600", "duration_s: 3600"),
+        r"budget_class\.yaml:\d+: classes\.batch\.schedule: its windows .* make about 3\.6e\+11 requests")
+burst = scenario("burst.yaml", tiny.replace("rate_rps: 3.0}", "schedule: {period_s: 86400, t_s: [0, 43200, 43201], "
+                                            "rate_rps: [0, 1e9, 0]}}").replace("duration_s: 600", "duration_s: 86400"))
+p = subprocess.run([CPNSIM, burst, "--check"], capture_output=True, text=True)
+print(f"burst of 1e9 req/s for 1 s a day: --check exit {p.returncode}")
+if p.returncode != 0:
+    fail(f"a schedule integrating to 1e9 requests refused: {p.stderr}")
 print("ok")
