@@ -48,6 +48,13 @@ static const cpn_reader_field_t session_fields[] = {
 };
 static const cpn_reader_section_t session_section = CPN_SECTION(session_fields);
 
+/* classes[].fanout: calls (a distribution) and the children's class. */
+static const cpn_reader_field_t fanout_fields[] = {
+    {CPN_FLD_CUSTOM("calls", CPN_T_MAP), .req = 1, .sub = &dist_section},
+    {CPN_FLD_STR("class", cpn_class_spec_t, fanout_class_name), .check = CPN_STR_NAME},
+};
+static const cpn_reader_section_t fanout_section = CPN_SECTION(fanout_fields);
+
 /* classes[].token_windows[]. */
 static const cpn_reader_field_t window_fields[] = {
     {CPN_FLD("from_s", CPN_T_NUM, cpn_token_window_t, from_s), .req = 1, CPN_GE(0)},
@@ -72,6 +79,7 @@ static const cpn_reader_field_t class_fields[] = {
     {CPN_FLD_CUSTOM("schedule", CPN_T_MAP), .sub = &cpn_schema_schedule_section},
     {CPN_FLD_STR("origin", cpn_class_spec_t, origin), .check = CPN_STR_NAME},
     {CPN_FLD("cv", CPN_T_NUM, cpn_class_spec_t, cv), CPN_GT(0)},
+    {CPN_FLD_CUSTOM("fanout", CPN_T_MAP), .sub = &fanout_section},
 };
 const cpn_reader_section_t cpn_schema_class_section = CPN_SECTION(class_fields);
 
@@ -325,6 +333,64 @@ static void map_class_schedule(cpn_reader_t *c, const cpn_reader_node_t *it, con
   }
 }
 
+/* classes[].fanout, when given (see cpn_class_spec_t); the children's class is resolved once every class
+ * is read (resolve_fanout). */
+static void map_fanout(cpn_reader_t *c, const cpn_reader_node_t *cls, const char *ip, const cpn_scenario_t *sc,
+                       cpn_class_spec_t *k)
+{
+  char kp[CPN_PATH_LEN];
+  cpn_reader_join(kp, ip, "fanout");
+  const cpn_reader_node_t *m = cpn_reader_get_map(c, cls, "fanout", kp, " like {calls: {dist: constant, mean: 4}}");
+  if (!m)
+    return;
+  uint64_t p = cpn_reader_map_fields(c, m, kp, &fanout_section, k);
+  static const cpn_dist_t one = {.kind = CPN_DIST_CONSTANT, .mean = 1, .min = 1};
+  if (!(p & cpn_reader_bit(&fanout_section, "calls")))
+    return;
+  map_dist(c, m, "calls", kp, &k->fanout_calls, &one);
+  if (k->fanout_calls.kind == CPN_DIST_EMPIRICAL) {
+    char tp[CPN_PATH_LEN];
+    cpn_reader_join(tp, kp, "calls");
+    cpn_reader_report(c, cpn_reader_map_get(m, "calls"), tp, "dist 'empirical' is not available for calls");
+    free((void *)k->fanout_calls.values);
+    k->fanout_calls = one;
+    return;
+  }
+  if (sc->demand.trace_file[0])
+    cpn_reader_report(c, m, kp, "has no effect when demand.trace replays a trace (its rows are the requests)");
+  else if (k->session)
+    cpn_reader_report(c, m, kp, "a class cannot both fan out and hold sessions (give the fan-out to another class)");
+  k->fanout = 1;
+}
+
+/* Each fanout.class names a class that does not fan out itself (its children would not: no effect). */
+static void resolve_fanout(cpn_reader_t *c, const cpn_reader_list_t *l, cpn_scenario_t *sc)
+{
+  for (int i = 0; i < sc->n_classes; i++) {
+    cpn_class_spec_t *k = &sc->classes[i];
+    if (!k->fanout)
+      continue;
+    k->fanout_class = i;
+    if (!k->fanout_class_name[0])
+      continue;
+    char ip[CPN_PATH_LEN], kp[CPN_PATH_LEN];
+    cpn_reader_join_index(ip, "classes", i);
+    cpn_reader_join(kp, ip, "fanout.class");
+    const cpn_reader_node_t *fm = l->items[i] ? cpn_reader_map_get(l->items[i], "fanout") : NULL;
+    const cpn_reader_node_t *v = fm ? cpn_reader_map_get(fm, "class") : NULL;
+    int j = 0;
+    while (j < sc->n_classes && strcmp(sc->classes[j].name, k->fanout_class_name) != 0)
+      j++;
+    if (j == sc->n_classes)
+      cpn_reader_report(c, v ? v : l->list, kp, "'%s' is not a class of the scenario", k->fanout_class_name);
+    else if (j != i && sc->classes[j].fanout)
+      cpn_reader_report(c, v ? v : l->list, kp, "class '%s' fans out itself, which its requests made by a fan-out "
+                        "never do: name a class without fanout", k->fanout_class_name);
+    else
+      k->fanout_class = j;
+  }
+}
+
 void cpn_schema_classes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_scenario_t *sc)
 {
   cpn_reader_list_t l;
@@ -345,6 +411,8 @@ void cpn_schema_classes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_
       map_windows(c, l.items[i], ip, sc, &sc->classes[i]);
       sc->classes[i].line = l.items[i]->line;
       map_class_schedule(c, l.items[i], ip, l.present[i], sc, &sc->classes[i]);
+      if (cpn_reader_map_get(l.items[i], "fanout") && !cpn_reader_is_null(cpn_reader_map_get(l.items[i], "fanout")))
+        map_fanout(c, l.items[i], ip, sc, &sc->classes[i]);
       if (sc->classes[i].session && sc->demand.trace_file[0]) {
         char sp[CPN_PATH_LEN];
         cpn_reader_join(sp, ip, "session");
@@ -354,6 +422,7 @@ void cpn_schema_classes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_
     }
     cpn_reader_check_unique_names(c, &l, sizeof(cpn_class_spec_t), offsetof(cpn_class_spec_t, name), "classes",
                                   "class");
+    resolve_fanout(c, &l, sc);
     /* The shares are those of the classes that the origins' processes make (every class without a
      * schedule); when every class has its own schedule, there is no share to check. */
     int unscheduled = 0;
@@ -458,6 +527,13 @@ void cpn_schema_classes_print(FILE *f, const cpn_scenario_t *sc)
         put_dist(f, &tw->output_tokens);
         fputs("}\n", f);
       }
+    }
+    if (k->fanout) {
+      fputs("    fanout: {calls: ", f);
+      put_dist(f, &k->fanout_calls);
+      fputs(", class: ", f);
+      cpn_reader_print_str(f, sc->classes[k->fanout_class].name);
+      fputs("}\n", f);
     }
     if (sc->classes[i].session) {
       fputs("    session: {turns: ", f);

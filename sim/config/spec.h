@@ -126,6 +126,13 @@ typedef struct {
   int sched_origin;            /* its index, resolved with the origins */
   double cv;
   int line;                    /* line of the class in the scenario file, for messages (0 = defaulted) */
+  /* classes[].fanout (agent-like requests): when a request of this class replies, it makes `calls`
+   * requests of class fanout_class at once (prompt: its prompt + output + the child class's draw), and
+   * ends when the last of them ends (completed only if all completed). Children never fan out. */
+  int fanout;                  /* 1 when classes[].fanout is given */
+  cpn_dist_t fanout_calls;     /* children per request, >= 1 */
+  char fanout_class_name[CPN_NAME_MAX];
+  int fanout_class;            /* index of the children's class (this class when not named) */
 } cpn_class_spec_t;
 
 /* A tenant is an account, or an account plan of `subscribers` accounts (AI-eSIM subscribers) that share

@@ -129,8 +129,9 @@ static void arrived(void *ctx, cpn_req_t *q) { cpn_serving_arrive(ctx, q); }
 static void replied(void *ctx, cpn_req_t *q)
 {
   run_t *r = ctx;
-  cpn_sources_replied(r->src, q); /* a conversation's next turn starts from this reply */
-  cpn_accounting_complete(r->acct, q);
+  /* a conversation's next turn starts from this reply; a fan-out parent is held until its children end */
+  if (!cpn_sources_replied(r->src, q))
+    cpn_accounting_complete(r->acct, q);
 }
 
 /* Tariff hooks: the sites' accelerator energy so far (replicas brought to now), and the hour's figures. */
@@ -149,7 +150,12 @@ static void site_prices(void *ctx, int site, double usd_per_kwh, double co2_g_pe
   cpn_views_energy_prices(((run_t *)ctx)->views, site, usd_per_kwh, co2_g_per_kwh);
 }
 
-static void request_ended(void *ctx, const cpn_req_t *q) { cpn_gateway_ended(ctx, q); }
+static void request_ended(void *ctx, const cpn_req_t *q)
+{
+  run_t *r = ctx;
+  cpn_gateway_ended(r->gw, q);
+  cpn_sources_ended(r->src, q);
+}
 
 static void engine_actor(int argc, char **argv)
 {
@@ -199,7 +205,7 @@ static cpn_err_t build(run_t *r)
   cpn_network_on_replied(r->net, replied, r);
   cpn_sim_set_idle_check(r->sim, run_idle, r);
   cpn_tariff_on(cpn_accounting_tariff(r->acct), site_energy, site_prices, r);
-  cpn_accounting_on_end(r->acct, request_ended, r->gw);
+  cpn_accounting_on_end(r->acct, request_ended, r);
   cpn_sim_set_tick(r->sim, 1u << 12, tick, r);
   /* First events, in a fixed order (equal times pop in the order they were scheduled). */
   err = cpn_fleet_start(r->fleet);
@@ -441,6 +447,15 @@ cpn_err_t cpn_run_check(const cpn_scenario_t *sc)
   return err ? err : cpn_serving_check(sc);
 }
 
+/* A run whose classes make sessions writes the /requests columns session and parent. */
+static int sessions_made(const cpn_scenario_t *sc)
+{
+  for (int k = 0; k < sc->n_classes; k++)
+    if (sc->classes[k].session || sc->classes[k].fanout)
+      return 1;
+  return 0;
+}
+
 cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats)
 {
   const cpn_scenario_t *sc = cfg->sc;
@@ -461,7 +476,7 @@ cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats)
   if (!err)
     err = build(r);
   if (!err && cfg->out_path)
-    err = cpn_output_open(&r->out, cfg->out_path);
+    err = cpn_output_open_ex(&r->out, cfg->out_path, sessions_made(sc) ? CPN_OUTPUT_SESSIONS : 0);
   if (!err && r->out)
     cpn_accounting_set_output(r->acct, r->out);
   /* Names first: a name the result file cannot hold (not UTF-8) stops the run before it simulates. */

@@ -25,10 +25,20 @@ typedef struct {
 /* A conversation between two turns: what the next turn carries. Slots are pooled (free list). */
 typedef struct {
   int origin, cls, tenant, model;
+  int64_t session;        /* the id of its first turn */
   int turns_left;         /* turns still to come after the one in flight */
   double context_tokens;  /* prompt + output of the turns so far */
   int next_free;          /* free list, -1 = end */
 } session_t;
+
+/* A fan-out parent waiting for its children (pooled slots, free list through `left`). */
+typedef struct {
+  cpn_req_t *parent;      /* NULL once the parent has ended (the end of the run may end it first) */
+  int left;               /* children not ended yet; the next free slot when free */
+  unsigned calls;         /* children to make when the parent's reply reaches its user */
+  uint8_t bad_status, bad_reason; /* the first child that did not complete (status 0 = none) */
+  double t_last_s;        /* the parent's own reply, then the latest reply of a child */
+} fanout_t;
 
 /* A turn in flight whose reply continues a session: request id -> slot, appended in id order. */
 typedef struct {
@@ -57,7 +67,7 @@ struct cpn_sources {
   cpn_trace_row_t row;      /* the row whose arrival is scheduled */
   gsl_rng *assign_rng;      /* origins/tenants/models for trace rows that lack them */
   double *origin_cdf;
-  int ev_arrival, ev_trace, ev_session, ev_class;
+  int ev_arrival, ev_trace, ev_session, ev_class, ev_fanout;
   /* classes with their own schedule (classes[].schedule): one process and stream each (NULL otherwise) */
   cpn_arrival_t *class_arrivals;
   origin_schedule_t *class_schedules;
@@ -68,6 +78,10 @@ struct cpn_sources {
   int n_sessions, cap_sessions, free_session;
   awaiting_t *awaiting;
   long n_awaiting, cap_awaiting, dead_awaiting;
+  /* agent fan-out (classes[].fanout) */
+  fanout_t *fanouts;
+  int n_fanouts, cap_fanouts, free_fanout;
+  int fanout_starting;      /* 1 + the slot whose children are being made (its end waits for the loop) */
 };
 
 static int budget_spent(const cpn_sources_t *src)
@@ -114,6 +128,7 @@ static cpn_req_t *new_request(cpn_sources_t *src, int origin, int cls, int tenan
   rec->replica = -1;
   rec->t_arrival = cpn_sim_now(src->sim);
   rec->t_dispatch = rec->t_first_token = rec->t_done = NAN;
+  rec->session = rec->parent = -1;
   double u_class = gsl_rng_uniform(src->tok_rng);
   rec->cls = cls >= 0 ? cls : cpn_rng_pick(src->class_cdf, sc->n_classes, u_class);
   double u_tenant = gsl_rng_uniform(src->tok_rng), u_model = gsl_rng_uniform(src->tok_rng);
@@ -189,7 +204,7 @@ static int await_reply(cpn_sources_t *src, const cpn_req_t *q, int slot)
 
 /* After a request of a session class is made: opens the conversation (first turn) or carries it on, and
  * waits for the reply when turns are left. The slot is released when the conversation ends. */
-static void session_continue(cpn_sources_t *src, const cpn_req_t *q, int slot)
+static void session_continue(cpn_sources_t *src, cpn_req_t *q, int slot)
 {
   const cpn_class_spec_t *c = &src->sc->classes[q->rec.cls];
   if (slot < 0) {
@@ -201,20 +216,151 @@ static void session_continue(cpn_sources_t *src, const cpn_req_t *q, int slot)
       return;
     }
     src->sessions[slot] = (session_t){.origin = q->rec.origin, .cls = q->rec.cls, .tenant = q->rec.tenant,
-                                      .model = q->rec.model, .turns_left = (int)turns - 1, .next_free = -1};
-  } else if (src->sessions[slot].turns_left <= 0) {
-    session_release(src, slot);
-    return;
+                                      .model = q->rec.model, .session = (int64_t)q->rec.id,
+                                      .turns_left = (int)turns - 1, .next_free = -1};
+    q->rec.session = (int64_t)q->rec.id;
+  } else {
+    q->rec.session = src->sessions[slot].session;
+    if (src->sessions[slot].turns_left <= 0) {
+      session_release(src, slot);
+      return;
+    }
   }
   src->sessions[slot].context_tokens = (double)q->rec.prompt_tokens + q->rec.output_tokens;
   if (await_reply(src, q, slot) != 0)
     cpn_sim_fail(src->sim, cpn_error_set(CPN_ENOMEM, "sources: out of memory (sessions)"));
 }
 
-void cpn_sources_replied(cpn_sources_t *src, const cpn_req_t *q)
+static void fanout_finish(cpn_sources_t *src, int slot);
+
+/* A free fan-out slot (grown by doubling), or -1 when out of memory. */
+static int fanout_alloc(cpn_sources_t *src)
 {
-  if (!src || src->n_awaiting == 0)
+  if (src->free_fanout < 0) {
+    if (src->n_fanouts == src->cap_fanouts) {
+      int cap = src->cap_fanouts ? 2 * src->cap_fanouts : 64;
+      fanout_t *f = realloc(src->fanouts, (size_t)cap * sizeof *f);
+      if (!f)
+        return -1;
+      src->fanouts = f;
+      src->cap_fanouts = cap;
+    }
+    src->fanouts[src->n_fanouts].left = -1;
+    src->free_fanout = src->n_fanouts++;
+  }
+  int i = src->free_fanout;
+  src->free_fanout = src->fanouts[i].left;
+  return i;
+}
+
+/* The reply of a request of a fan-out class reached the site's side: q is held, and its children are
+ * made when its reply reaches its user (t_done; in fluid mode that is already known). Returns 1 when q
+ * is held, 0 when it completes now (the request budget is spent, or it makes no call). */
+static int fanout_start(cpn_sources_t *src, cpn_req_t *q)
+{
+  const cpn_class_spec_t *c = &src->sc->classes[q->rec.cls];
+  unsigned n = cpn_dist_draw(&c->fanout_calls, src->tok_rng);
+  if (budget_spent(src) || n == 0)
+    return 0;
+  int slot = fanout_alloc(src);
+  if (slot < 0) {
+    cpn_sim_fail(src->sim, cpn_error_set(CPN_ENOMEM, "sources: out of memory (fan-out)"));
+    return 0;
+  }
+  double now = cpn_sim_now(src->sim), t = q->rec.t_done > now ? q->rec.t_done : now;
+  src->fanouts[slot] = (fanout_t){.parent = q, .left = 0, .calls = n, .t_last_s = t};
+  q->src.fanout_parent = slot + 1;
+  schedule(src, t, src->ev_fanout, slot);
+  return 1;
+}
+
+/* The parent's reply reached its user: its children arrive now, at its origin, tenant and model. */
+static void on_fanout(void *ctx, const cpn_event_t *e)
+{
+  cpn_sources_t *src = ctx;
+  src->pending--;
+  int slot = e->idx;
+  fanout_t *f = &src->fanouts[slot];
+  cpn_req_t *q = f->parent;
+  if (!q) { /* ended meanwhile */
+    fanout_finish(src, slot);
     return;
+  }
+  const cpn_class_spec_t *c = &src->sc->classes[q->rec.cls];
+  const cpn_class_spec_t *cc = &src->sc->classes[c->fanout_class];
+  double context = (double)q->rec.prompt_tokens + q->rec.output_tokens;
+  src->fanout_starting = slot + 1;
+  for (unsigned i = 0; i < f->calls && !budget_spent(src); i++) {
+    const cpn_token_window_t *w = token_window(cc, cpn_sim_now(src->sim));
+    double prompt = context + cpn_dist_draw(w ? &w->prompt_tokens : &cc->prompt_tokens, src->tok_rng);
+    long output = cpn_dist_draw(w ? &w->output_tokens : &cc->output_tokens, src->tok_rng);
+    if (prompt > 4294967295.0)
+      prompt = 4294967295.0;
+    cpn_req_t *k = new_request(src, q->rec.origin, c->fanout_class, q->rec.tenant, q->rec.model, (long)prompt, output);
+    if (!k)
+      break;
+    k->rec.parent = (int64_t)q->rec.id;
+    k->rec.session = q->rec.session;
+    k->src.fanout_child = slot + 1;
+    src->fanouts[slot].left++;
+    cpn_gateway_admit(src->gw, k);
+    f = &src->fanouts[slot];
+  }
+  src->fanout_starting = 0;
+  if (src->fanouts[slot].left == 0) /* no child in flight: none made, or all ended at once (rejected) */
+    fanout_finish(src, slot);
+}
+
+static void fanout_finish(cpn_sources_t *src, int slot)
+{
+  fanout_t *f = &src->fanouts[slot];
+  cpn_req_t *p = f->parent;
+  uint8_t status = f->bad_status, reason = f->bad_reason;
+  double f_t_last = f->t_last_s;
+  f->parent = NULL;
+  f->left = src->free_fanout;
+  src->free_fanout = slot;
+  if (!p)
+    return;
+  p->src.fanout_parent = 0;
+  double now = cpn_sim_now(src->sim);
+  p->rec.t_done = f_t_last > now ? f_t_last : now;
+  if (status == CPN_STATUS_COMPLETED)
+    cpn_accounting_complete(src->acct, p);
+  else
+    cpn_accounting_end(src->acct, p, (cpn_status_t)status, (cpn_reason_t)reason);
+}
+
+void cpn_sources_ended(cpn_sources_t *src, const cpn_req_t *q)
+{
+  if (!src)
+    return;
+  if (q->src.fanout_parent) { /* a parent ended before its children (the end of the run) */
+    fanout_t *f = &src->fanouts[q->src.fanout_parent - 1];
+    if (f->parent == q)
+      f->parent = NULL;
+  }
+  if (!q->src.fanout_child)
+    return;
+  int slot = q->src.fanout_child - 1;
+  fanout_t *f = &src->fanouts[slot];
+  if (q->rec.status != CPN_STATUS_COMPLETED && !f->bad_status)
+    f->bad_status = q->rec.status, f->bad_reason = q->rec.reason;
+  if (q->rec.t_done > f->t_last_s) /* NaN (never replied) is not later */
+    f->t_last_s = q->rec.t_done;
+  if (--f->left > 0 || src->fanout_starting == slot + 1)
+    return;
+  fanout_finish(src, slot);
+}
+
+int cpn_sources_replied(cpn_sources_t *src, cpn_req_t *q)
+{
+  if (!src)
+    return 0;
+  if (src->sc->classes[q->rec.cls].fanout && !q->src.fanout_child)
+    return fanout_start(src, q);
+  if (src->n_awaiting == 0)
+    return 0;
   long lo = 0, hi = src->n_awaiting - 1;
   while (lo < hi) {
     long mid = lo + (hi - lo) / 2;
@@ -225,7 +371,7 @@ void cpn_sources_replied(cpn_sources_t *src, const cpn_req_t *q)
   }
   awaiting_t *w = &src->awaiting[lo];
   if (w->id != q->rec.id || w->slot < 0)
-    return;
+    return 0;
   int slot = w->slot;
   w->slot = -1;
   src->dead_awaiting++;
@@ -235,6 +381,7 @@ void cpn_sources_replied(cpn_sources_t *src, const cpn_req_t *q)
     schedule(src, t, src->ev_session, slot);
   else
     session_release(src, slot); /* the conversation ends with the arrivals */
+  return 0;
 }
 
 static void on_session(void *ctx, const cpn_event_t *e)
@@ -559,7 +706,9 @@ cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim
   src->ev_trace = cpn_sim_kind(sim, "sources.trace", on_trace, src);
   src->ev_session = cpn_sim_kind(sim, "sources.session", on_session, src);
   src->ev_class = cpn_sim_kind(sim, "sources.class_arrival", on_class_arrival, src);
+  src->ev_fanout = cpn_sim_kind(sim, "sources.fanout", on_fanout, src);
   src->free_session = -1;
+  src->free_fanout = -1;
   *out = src;
   return CPN_OK;
 }
@@ -619,6 +768,7 @@ void cpn_sources_free(cpn_sources_t *src)
   free(src->class_rng);
   free(src->sessions);
   free(src->awaiting);
+  free(src->fanouts);
   free(src);
 }
 

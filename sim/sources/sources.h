@@ -30,8 +30,12 @@ void cpn_sources_free(cpn_sources_t *src);
 /* Schedules the first arrival of each origin, then the first trace row. */
 cpn_err_t cpn_sources_start(cpn_sources_t *src);
 /* The reply of q reached its user (completed): when q is a turn of a conversation with turns left,
- * its next turn is scheduled after a think time. Called by run/ before accounting ends q. */
-void cpn_sources_replied(cpn_sources_t *src, const cpn_req_t *q);
+ * its next turn is scheduled after a think time; when q's class fans out, its children are made now and
+ * q is held (returns 1: sources ends it when its last child ends); otherwise returns 0 and run/ ends q. */
+int cpn_sources_replied(cpn_sources_t *src, cpn_req_t *q);
+/* Every request as it ends (accounting's end hook, through run/): a fan-out child's end may end its
+ * parent. */
+void cpn_sources_ended(cpn_sources_t *src, const cpn_req_t *q);
 /* Arrival events still in the event core. */
 long cpn_sources_pending(const cpn_sources_t *src);
 /* The trace reader (NULL when the demand is generated). */

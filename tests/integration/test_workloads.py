@@ -134,6 +134,18 @@ for j in second[np.argsort(ta[second])]:
     i = max(cand, key=lambda i: td[i])
     used.add(i)
     thinks.append(ta[j] - td[i])
+# The session column names each turn's conversation by its first turn's id: exact pairs.
+if "session" not in r.dtype.names:
+    fail("/requests of a run with sessions has no session column")
+sid, ids = np.asarray(r["session"]), np.asarray(r["id"])
+row_of = {int(v): k for k, v in enumerate(ids)}
+if not np.array_equal(sid[first], ids[first]):
+    fail("a first turn's session is not its own id")
+for j in second:
+    i = row_of.get(int(sid[j]))
+    if i is None or p[j] != p[i] + o[i] + 100 or not ta[j] >= td[i]:
+        fail(f"turn {ids[j]}: session {sid[j]} is not a first turn whose prompt + output + 100 it extends")
+print(f"sessions: every second turn names its first turn ({len(second)} pairs by the session column)")
 late = sum(1 for i in first if td[i] > 8000 - 60)
 print(f"sessions: {len(first)} first turns, {len(second)} second turns, mean think {np.mean(thinks):.2f} s (want 5)")
 if not (len(first) - late - 3 <= len(second) <= len(first)):
@@ -188,6 +200,62 @@ if abs(ni - want_i) > 4.5 * math.sqrt(want_i):
 _, out2 = run(csched, "--set", f"run.duration_s={DUR}", "--set", "run.drain_s=60")
 if requests(out2).tobytes() != r.tobytes():
     fail("two runs of the same seed differ")
+
+# ---- agent fan-out: each agent request makes 3 worker calls when it replies, and ends with the last ----
+# Worker prompts: the parent's prompt + output + 50 tokens, or (1 in 5) 5 million tokens, more than any
+# replica's KV holds: such a child is rejected too_large and its parent ends rejected too_large. A second
+# run with a 2 s drain ends parents and children at the end of the run: every request still ends once.
+INTER_CLS = "  - name: interactive\n    share: 0.8\n"
+fan_text = (tiny.replace(INTER_CLS, "  - name: interactive\n    share: 1\n    fanout: {calls: {dist: constant, mean: 3}, "
+                         "class: batch}\n")
+            .replace(BATCH, "  - name: batch\n    share: 0\n")
+            .replace("prompt_tokens: {dist: lognormal, mu: 7.0, sigma: 1.0, min: 1, max: 16384}",
+                     "prompt_tokens: {dist: empirical, values: [50, 5000000], probs: [0.8, 0.2]}")
+            .replace("rate_rps: 3.0}", "rate_rps: 0.3}").replace("rate_rps: 2.0,", "rate_rps: 0.2,"))
+fan = scenario("fanout.yaml", fan_text)
+for drain in (600, 2):
+    _, out = run(fan, "--set", f"run.drain_s={drain}")
+    r = requests(out)
+    ids, par, cls = np.asarray(r["id"]), np.asarray(r["parent"]), np.asarray(r["class"] if "class" in r.dtype.names else r["cls"])
+    st, rs = np.asarray(r["status"]), np.asarray(r["reason"])
+    ta, td, tf = np.asarray(r["t_arrival"]), np.asarray(r["t_done"]), np.asarray(r["t_first_token"])
+    p, o = np.asarray(r["prompt_tokens"]), np.asarray(r["output_tokens"])
+    if len(set(ids.tolist())) != len(ids) or set(ids.tolist()) != set(range(len(ids))):
+        fail(f"drain {drain}: request ids are not each ended once ({len(ids)} rows)")
+    row_of = {int(v): k for k, v in enumerate(ids)}
+    parents = np.flatnonzero(cls == 0)
+    kids = {}
+    for j in np.flatnonzero(par >= 0):
+        kids.setdefault(int(par[j]), []).append(j)
+    if any(cls[j] != 1 for ks in kids.values() for j in ks) or np.any(par[cls == 0] >= 0):
+        fail("a fan-out child of the wrong class, or a parent with a parent")
+    checked = completed = rejected = 0
+    for i in parents:
+        ks = kids.get(int(ids[i]), [])
+        if not ks:
+            continue  # never replied (rejected or cut by the end of the run): made no child
+        checked += 1
+        if len(ks) != 3:
+            fail(f"parent {ids[i]} has {len(ks)} children, want 3")
+        if len(set(ta[ks].tolist())) != 1 or not ta[ks[0]] >= tf[i]:
+            fail(f"parent {ids[i]}: children do not arrive together after its first token")
+        for j in ks:
+            if p[j] not in (p[i] + o[i] + 50, p[i] + o[i] + 5000000):
+                fail(f"child {ids[j]}: prompt {p[j]} is not the parent's {p[i]} + {o[i]} + a draw")
+        if all(st[j] == 0 for j in ks):
+            completed += 1
+            if st[i] != 0 or td[i] != max(td[ks]):
+                fail(f"parent {ids[i]}: all children completed but it ended {st[i]} at {td[i]} (last child {max(td[ks])})")
+        else:
+            first_bad = min(j for j in ks if st[j] != 0)  # rows are in the order requests ended
+            if (st[i], rs[i]) != (st[first_bad], rs[first_bad]) or i < max(ks):
+                fail(f"parent {ids[i]} ended {st[i]}/{rs[i]} (row {i}), its first failing child "
+                     f"{st[first_bad]}/{rs[first_bad]} (children's rows {ks})")
+            rejected += st[i] == 1
+    print(f"fan-out, drain {drain} s: {len(ids)} requests, {len(parents)} parents, {checked} with children "
+          f"({completed} completed, {rejected} rejected with a child)")
+    if drain == 600 and (checked < 100 or completed == 0 or rejected == 0):
+        fail("too few parents with children to check, or no completed or rejected fan-out")
 
 # ---- bad input -------------------------------------------------------------------------------------
 def refused(name, text, want, files=()):
@@ -263,4 +331,12 @@ p = subprocess.run([CPNSIM, burst, "--check"], capture_output=True, text=True)
 print(f"burst of 1e9 req/s for 1 s a day: --check exit {p.returncode}")
 if p.returncode != 0:
     fail(f"a schedule integrating to 1e9 requests refused: {p.stderr}")
+refused("fan_session", tiny.replace(INTER_CLS, INTER_CLS + "    session: {turns: {dist: constant, mean: 2}, think_s: 5}\n"
+                                    "    fanout: {calls: {dist: constant, mean: 2}}\n"),
+        r"fan_session\.yaml:\d+:\d+: classes\[0\]\.fanout: a class cannot both fan out and hold sessions")
+refused("fan_class", tiny.replace(INTER_CLS, INTER_CLS + "    fanout: {calls: {dist: constant, mean: 2}, class: nope}\n"),
+        r"fan_class\.yaml:\d+:\d+: classes\[0\]\.fanout\.class: 'nope' is not a class")
+refused("fan_nested", tiny.replace(INTER_CLS, INTER_CLS + "    fanout: {calls: {dist: constant, mean: 2}, class: batch}\n")
+        .replace(BATCH, BATCH + "    fanout: {calls: {dist: constant, mean: 2}}\n"),
+        r"fan_nested\.yaml:\d+:\d+: classes\[0\]\.fanout\.class: class 'batch' fans out itself")
 print("ok")

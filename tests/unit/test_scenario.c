@@ -568,6 +568,9 @@ static void scenario_equal(const cpn_scenario_t *a, const cpn_scenario_t *b)
     assert_close(x->session_think_s, y->session_think_s, 0);
     schedule_equal(&x->sched, &y->sched);
     assert_int_equal(x->sched_origin, y->sched_origin);
+    assert_int_equal(x->fanout, y->fanout);
+    assert_int_equal(x->fanout_class, y->fanout_class);
+    dist_equal(&x->fanout_calls, &y->fanout_calls);
     assert_close(x->cv, y->cv, 0);
     assert_int_equal(x->n_token_windows, y->n_token_windows);
     for (int w = 0; w < x->n_token_windows; w++) {
@@ -704,7 +707,8 @@ static void roundtrip_print_reload_equal(void **state)
                  "{from_s: 1200.5, output_tokens: {dist: empirical, values: [5, 50], cdf: [0.25, 1]}}]}\n"
                  "  - {name: night, origin: q, schedule: {period_s: 86400, t_s: [0, 21600], rate_rps: [4, 0], "
                  "cv: [2.5, 1]}}\n"
-                 "  - {name: ramp, cv: 1.5, schedule: {file: cvrates.csv}}\n"
+                 "  - {name: ramp, cv: 1.5, schedule: {file: cvrates.csv}, fanout: {calls: {dist: geometric, mean: 2.5}, "
+                 "class: night}}\n"
                  "sites: [{name: s1, pools: []}]\n"
                  "origins:\n"
                  "  - {name: o, node: s1, cv: 3.5, schedule: {interp: linear, period_s: 86400, t_s: [0, 43200], "
