@@ -360,6 +360,9 @@ static void map_fanout(cpn_reader_t *c, const cpn_reader_node_t *cls, const char
     cpn_reader_report(c, m, kp, "has no effect when demand.trace replays a trace (its rows are the requests)");
   else if (k->session)
     cpn_reader_report(c, m, kp, "a class cannot both fan out and hold sessions (give the fan-out to another class)");
+  else if (sc->run.gateway_max_in_flight > 0)
+    cpn_reader_report(c, m, kp, "not with run.gateway_max_in_flight: parents waiting for their children would hold "
+                      "the gateway's places the children wait for");
   k->fanout = 1;
 }
 

@@ -1,6 +1,7 @@
 /* sources: generators and trace replay (see sources.h).
  *
- * Invariant: `pending` equals the arrival events (generator and trace) in the event core. Streams are
+ * Invariant: `pending` equals the arrival events (generators, classes' own processes, trace, session
+ * turns, fan-outs) in the event core. Streams are
  * derived from the master seed by fixed ids (core/rng.h), so the workload never depends on the policy. */
 #include "sources/sources.h"
 

@@ -2,12 +2,15 @@
  * profile, Gamma, Weibull, MMPP) and each request's class, tenant, model and token counts; trace replay
  * reads them from a file (sources/trace.c) and draws only what a row lacks. A class with a session makes
  * conversations: each completed turn with turns left brings the next after a think time, its prompt
- * the previous prompt and output plus new tokens. Each new request is
- * counted by accounting and handed to the gateway.
+ * the previous prompt and output plus new tokens. A class with its own schedule arrives by its own
+ * process (one per class). A class that fans out holds each request at its reply until the children it
+ * makes have ended, then ends it. Each new request is counted by accounting and handed to the gateway.
  *
- * Owns: the arrival processes and their random streams (one per origin), the workload stream, the
- * trace reader and its assignment stream, the request ids and the request budget, and the count of
- * arrival events pending (the run is idle only when none is). */
+ * Owns: the arrival processes and their random streams (one per origin, one per scheduled class), the
+ * workload stream, the trace reader and its assignment stream, the request ids and the request budget,
+ * sessions and fan-out parents in flight, and the count of arrival events pending (the run is idle only
+ * when none is). Invariant: a held fan-out parent is ended exactly once, by sources when its last child
+ * ends, or by the end of the run before that (then its children end with nothing left to end). */
 #ifndef CPN_SOURCES_SOURCES_H
 #define CPN_SOURCES_SOURCES_H
 

@@ -331,9 +331,21 @@ p = subprocess.run([CPNSIM, burst, "--check"], capture_output=True, text=True)
 print(f"burst of 1e9 req/s for 1 s a day: --check exit {p.returncode}")
 if p.returncode != 0:
     fail(f"a schedule integrating to 1e9 requests refused: {p.stderr}")
+# An empty trace (a header, no row) is an error naming the file, exit 2 (it ran with exit 0 and no word).
+with open(os.path.join(tmp, "empty.csv"), "w") as f:
+    f.write("t,p,o\n")
+empty = scenario("empty.yaml", tiny.replace("demand:\n", "demand:\n  trace: {file: empty.csv, mapping: custom, "
+                                            "time_col: t, prompt_col: p, output_col: o}\n", 1))
+pe = subprocess.run([CPNSIM, empty, "--out", os.path.join(tmp, "empty.h5"), "--quiet"], capture_output=True, text=True)
+print(f"empty trace: exit {pe.returncode}: {pe.stderr.strip()}")
+if pe.returncode != 2 or "empty.csv: the trace has no data rows" not in pe.stderr:
+    fail("an empty trace was not refused with exit 2 naming the file")
 refused("fan_session", tiny.replace(INTER_CLS, INTER_CLS + "    session: {turns: {dist: constant, mean: 2}, think_s: 5}\n"
                                     "    fanout: {calls: {dist: constant, mean: 2}}\n"),
         r"fan_session\.yaml:\d+:\d+: classes\[0\]\.fanout: a class cannot both fan out and hold sessions")
+refused("fan_gateway", tiny.replace(INTER_CLS, INTER_CLS + "    fanout: {calls: {dist: constant, mean: 2}}\n")
+        .replace("run:\n", "run:\n  gateway_max_in_flight: 10\n", 1),
+        r"fan_gateway\.yaml:\d+:\d+: classes\[0\]\.fanout: not with run\.gateway_max_in_flight")
 refused("fan_class", tiny.replace(INTER_CLS, INTER_CLS + "    fanout: {calls: {dist: constant, mean: 2}, class: nope}\n"),
         r"fan_class\.yaml:\d+:\d+: classes\[0\]\.fanout\.class: 'nope' is not a class")
 refused("fan_nested", tiny.replace(INTER_CLS, INTER_CLS + "    fanout: {calls: {dist: constant, mean: 2}, class: batch}\n")
