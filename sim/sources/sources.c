@@ -377,7 +377,10 @@ int cpn_sources_replied(cpn_sources_t *src, cpn_req_t *q)
   w->slot = -1;
   src->dead_awaiting++;
   const cpn_class_spec_t *c = &src->sc->classes[src->sessions[slot].cls];
-  double t = cpn_sim_now(src->sim) - c->session_think_s * log(gsl_rng_uniform_pos(src->tok_rng));
+  /* The think time starts when the reply reaches the user (t_done: in fluid mode the reply is handed over
+   * when it leaves the site, with its arrival already known). */
+  double now = cpn_sim_now(src->sim), reply = q->rec.t_done > now ? q->rec.t_done : now;
+  double t = reply - c->session_think_s * log(gsl_rng_uniform_pos(src->tok_rng));
   if (t < src->t_end_arrivals && !budget_spent(src))
     schedule(src, t, src->ev_session, slot);
   else
