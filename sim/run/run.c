@@ -392,6 +392,22 @@ static double schedule_arrivals(const cpn_schedule_spec_t *sp, double scale, dou
   return scale * cpn_piecewise_integral(&pw, 0, duration_s);
 }
 
+/* Requests made per arrival of class k: its session's mean turns, and 1 + the mean calls of a fan-out
+ * (means of the distributions, capped at their max). */
+static double requests_per_arrival(const cpn_class_spec_t *c)
+{
+  double m = 1;
+  if (c->session) {
+    double t = cpn_dist_mean(&c->session_turns);
+    m *= c->session_turns.max > 0 && t > c->session_turns.max ? c->session_turns.max : t > 1 ? t : 1;
+  }
+  if (c->fanout) {
+    double n = cpn_dist_mean(&c->fanout_calls);
+    m *= 1 + (c->fanout_calls.max > 0 && n > c->fanout_calls.max ? c->fanout_calls.max : n);
+  }
+  return m;
+}
+
 cpn_err_t cpn_run_check(const cpn_scenario_t *sc)
 {
   if (sc->n_sites == 0 || sc->n_models == 0 || sc->n_classes == 0 || sc->n_tenants == 0)
@@ -401,10 +417,16 @@ cpn_err_t cpn_run_check(const cpn_scenario_t *sc)
   if (!sc->demand.trace_file[0]) {
     double peak = sc->demand.diurnal_enabled ? cpn_diurnal_max(&sc->demand.diurnal) : 1.0, total = 0, worst_n = -1;
     int worst = -1, worst_class = 0, origins_make = 0;
-    for (int k = 0; k < sc->n_classes; k++)
+    double share = 0, per_arrival = 0; /* the origins' arrivals: requests each, by the classes' shares */
+    for (int k = 0; k < sc->n_classes; k++) {
       origins_make |= sc->classes[k].sched.n == 0;
+      if (sc->classes[k].sched.n == 0)
+        share += sc->classes[k].share, per_arrival += sc->classes[k].share * requests_per_arrival(&sc->classes[k]);
+    }
+    per_arrival = share > 0 ? per_arrival / share : 1;
     /* n + scheduled: origins (their rate at the profile's peak, or their schedule's integral), then the
-     * classes with their own schedule (its integral). */
+     * classes with their own schedule (its integral); each times the requests an arrival makes (session
+     * turns, fan-out calls). */
     for (int i = 0; i < sc->n_origins + sc->n_classes; i++) {
       const cpn_schedule_spec_t *sp = i < sc->n_origins ? &sc->origins[i].sched : &sc->classes[i - sc->n_origins].sched;
       double n;
@@ -416,6 +438,7 @@ cpn_err_t cpn_run_check(const cpn_scenario_t *sc)
         n = sc->origins[i].rate_rps * sc->demand.scale * peak * sc->run.duration_s;
       else
         continue;
+      n *= i < sc->n_origins ? per_arrival : requests_per_arrival(&sc->classes[i - sc->n_origins]);
       total += n;
       if (n > worst_n)
         worst_n = n, worst = i < sc->n_origins ? i : i - sc->n_origins, worst_class = i >= sc->n_origins;
@@ -427,11 +450,14 @@ cpn_err_t cpn_run_check(const cpn_scenario_t *sc)
       if (sp->n)
         return cpn_error_set(CPN_EINVAL,
                              "%s:%d: %s.%s.schedule: its windows (x demand.scale %g) over run.duration_s %g s make "
-                             "about %.3g requests, %.3g in all, over the event budget of %.3g events (%.0f per "
-                             "request); lower the rates or the duration, or set run.max_requests",
+                             "about %.3g requests (%.3g per arrival, with session turns and fan-out calls), %.3g "
+                             "in all, over the event budget of %.3g events (%.0f per request); lower the rates or "
+                             "the duration, or set run.max_requests",
                              sc->file, worst_class ? sc->classes[worst].line : sc->origins[worst].line, worst_class ? "classes" : "origins",
                              worst_class ? sc->classes[worst].name : sc->origins[worst].name, sc->demand.scale,
-                             sc->run.duration_s, worst_n, total, CPN_RUN_MAX_EVENTS, CPN_RUN_EVENTS_PER_REQUEST);
+                             sc->run.duration_s, worst_n,
+                             worst_class ? requests_per_arrival(&sc->classes[worst]) : per_arrival, total,
+                             CPN_RUN_MAX_EVENTS, CPN_RUN_EVENTS_PER_REQUEST);
       return cpn_error_set(CPN_EINVAL,
                            "%s:%d: origins.%s.rate_rps: %g requests/s (x demand.scale %g) over run.duration_s %g s "
                            "would make about %.3g requests in all, over the event budget of %.3g events (%.0f per "

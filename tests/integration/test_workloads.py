@@ -325,6 +325,17 @@ refused("budget_origin", tiny.replace("rate_rps: 3.0}", "schedule: {t_s: [0, 360
         r"budget_origin\.yaml:\d+: origins\.shanghai\.schedule: its windows .* make about 3\.6e\+12 requests")
 refused("budget_class", tiny.replace(BATCH, CSCHED.replace("rate_rps: [1]", "rate_rps: [1e8]")).replace("duration_s: 600", "duration_s: 3600"),
         r"budget_class\.yaml:\d+: classes\.batch\.schedule: its windows .* make about 3\.6e\+11 requests")
+# Session turns and fan-out calls count too: 2e7 req/s over 600 s is 1.2e10 arrivals (6e10 events, under
+# the budget); 2 turns each make 2.4e10 requests, 3 calls per request 4.8e10: both refused.
+MANY = CSCHED.replace("rate_rps: [1]", "rate_rps: [2e7]")
+many = tiny.replace(BATCH, MANY)
+p = subprocess.run([CPNSIM, scenario("many.yaml", many), "--check"], capture_output=True, text=True)
+if p.returncode != 0:
+    fail(f"1.2e10 arrivals refused: {p.stderr}")
+refused("budget_turns", many.replace(MANY, MANY + "    session: {turns: {dist: constant, mean: 2}, think_s: 5}\n"),
+        r"budget_turns\.yaml:\d+: classes\.batch\.schedule: its windows .* make about 2\.4e\+10 requests")
+refused("budget_calls", many.replace(MANY, MANY + "    fanout: {calls: {dist: constant, mean: 3}}\n"),
+        r"budget_calls\.yaml:\d+: classes\.batch\.schedule: its windows .* make about 4\.8e\+10 requests")
 burst = scenario("burst.yaml", tiny.replace("rate_rps: 3.0}", "schedule: {period_s: 86400, t_s: [0, 43200, 43201], "
                                             "rate_rps: [0, 1e9, 0]}}").replace("duration_s: 600", "duration_s: 86400"))
 p = subprocess.run([CPNSIM, burst, "--check"], capture_output=True, text=True)
