@@ -366,9 +366,12 @@ static void map_fanout(cpn_reader_t *c, const cpn_reader_node_t *cls, const char
   k->fanout = 1;
 }
 
-/* Each fanout.class names a class that does not fan out itself (its children would not: no effect). */
+/* Each fanout.class names a class. Fan-outs may chain (a planner's calls to agents that call tools: a
+ * tree of requests), but not in a cycle of classes, which would never end; a class's fan-out into itself
+ * is one level (those children do not fan out again). */
 static void resolve_fanout(cpn_reader_t *c, const cpn_reader_list_t *l, cpn_scenario_t *sc)
 {
+  int ok = 1;
   for (int i = 0; i < sc->n_classes; i++) {
     cpn_class_spec_t *k = &sc->classes[i];
     if (!k->fanout)
@@ -384,13 +387,29 @@ static void resolve_fanout(cpn_reader_t *c, const cpn_reader_list_t *l, cpn_scen
     int j = 0;
     while (j < sc->n_classes && strcmp(sc->classes[j].name, k->fanout_class_name) != 0)
       j++;
-    if (j == sc->n_classes)
+    if (j == sc->n_classes) {
       cpn_reader_report(c, v ? v : l->list, kp, "'%s' is not a class of the scenario", k->fanout_class_name);
-    else if (j != i && sc->classes[j].fanout)
-      cpn_reader_report(c, v ? v : l->list, kp, "class '%s' fans out itself, which its requests made by a fan-out "
-                        "never do: name a class without fanout", k->fanout_class_name);
-    else
+      ok = 0;
+    } else {
       k->fanout_class = j;
+    }
+  }
+  for (int i = 0; ok && i < sc->n_classes; i++) {
+    int cur = i;
+    for (int step = 0; step < sc->n_classes && sc->classes[cur].fanout && sc->classes[cur].fanout_class != cur; step++) {
+      cur = sc->classes[cur].fanout_class;
+      if (cur == i) {
+        char ip[CPN_PATH_LEN], kp[CPN_PATH_LEN];
+        cpn_reader_join_index(ip, "classes", i);
+        cpn_reader_join(kp, ip, "fanout.class");
+        const cpn_reader_node_t *fm = l->items[i] ? cpn_reader_map_get(l->items[i], "fanout") : NULL;
+        const cpn_reader_node_t *v = fm ? cpn_reader_map_get(fm, "class") : NULL;
+        cpn_reader_report(c, v ? v : l->list, kp, "the fan-outs from class '%s' come back to it: a cycle of "
+                          "classes would never end", sc->classes[i].name);
+        ok = 0;
+        break;
+      }
+    }
   }
 }
 

@@ -128,7 +128,9 @@ typedef struct {
   int line;                    /* line of the class in the scenario file, for messages (0 = defaulted) */
   /* classes[].fanout (agent-like requests): when a request of this class replies, it makes `calls`
    * requests of class fanout_class at once (prompt: its prompt + output + the child class's draw), and
-   * ends when the last of them ends (completed only if all completed). Children never fan out. */
+   * ends when the last of them ends (completed only if all completed). Children of another class that
+   * fans out fan out in turn (a tree; cycles of classes are refused); a fan-out into the class itself is
+   * one level. */
   int fanout;                  /* 1 when classes[].fanout is given */
   cpn_dist_t fanout_calls;     /* children per request, >= 1 */
   char fanout_class_name[CPN_NAME_MAX];

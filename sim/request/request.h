@@ -20,6 +20,7 @@ struct cpn_req {
   struct {                 /* sources: agent fan-out (classes[].fanout) */
     int fanout_parent;     /* 1 + the fan-out slot this request waits on as a parent; 0 none */
     int fanout_child;      /* 1 + the slot of the parent this request was made for; 0 none */
+    int no_fanout;         /* made by a fan-out into its own class: does not fan out again */
   } src;
   struct {                 /* network */
     double bytes_in, bytes_out;

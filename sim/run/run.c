@@ -392,18 +392,28 @@ static double schedule_arrivals(const cpn_schedule_spec_t *sp, double scale, dou
   return scale * cpn_piecewise_integral(&pw, 0, duration_s);
 }
 
-/* Requests made per arrival of class k: its session's mean turns, and 1 + the mean calls of a fan-out
- * (means of the distributions, capped at their max). */
-static double requests_per_arrival(const cpn_class_spec_t *c)
+/* Requests one request of class c makes with its fan-out: itself, plus the mean calls times what each
+ * call makes (a chain of fan-outs; the loader refuses cycles, depth bounds it anyway; a fan-out into the
+ * class itself is one level). Means of the distributions, capped at their max. */
+static double fanout_requests(const cpn_scenario_t *sc, const cpn_class_spec_t *c, int depth)
 {
-  double m = 1;
+  if (!c->fanout || depth >= sc->n_classes)
+    return 1;
+  double n = cpn_dist_mean(&c->fanout_calls);
+  if (c->fanout_calls.max > 0 && n > c->fanout_calls.max)
+    n = c->fanout_calls.max;
+  const cpn_class_spec_t *k = &sc->classes[c->fanout_class];
+  return 1 + n * (k == c ? 1 : fanout_requests(sc, k, depth + 1));
+}
+
+/* Requests made per arrival of class c: its session's mean turns (children never open sessions), each
+ * with its fan-out. */
+static double requests_per_arrival(const cpn_scenario_t *sc, const cpn_class_spec_t *c, int depth)
+{
+  double m = fanout_requests(sc, c, depth);
   if (c->session) {
     double t = cpn_dist_mean(&c->session_turns);
     m *= c->session_turns.max > 0 && t > c->session_turns.max ? c->session_turns.max : t > 1 ? t : 1;
-  }
-  if (c->fanout) {
-    double n = cpn_dist_mean(&c->fanout_calls);
-    m *= 1 + (c->fanout_calls.max > 0 && n > c->fanout_calls.max ? c->fanout_calls.max : n);
   }
   return m;
 }
@@ -421,7 +431,7 @@ cpn_err_t cpn_run_check(const cpn_scenario_t *sc)
     for (int k = 0; k < sc->n_classes; k++) {
       origins_make |= sc->classes[k].sched.n == 0;
       if (sc->classes[k].sched.n == 0)
-        share += sc->classes[k].share, per_arrival += sc->classes[k].share * requests_per_arrival(&sc->classes[k]);
+        share += sc->classes[k].share, per_arrival += sc->classes[k].share * requests_per_arrival(sc, &sc->classes[k], 0);
     }
     per_arrival = share > 0 ? per_arrival / share : 1;
     /* n + scheduled: origins (their rate at the profile's peak, or their schedule's integral), then the
@@ -438,7 +448,7 @@ cpn_err_t cpn_run_check(const cpn_scenario_t *sc)
         n = sc->origins[i].rate_rps * sc->demand.scale * peak * sc->run.duration_s;
       else
         continue;
-      n *= i < sc->n_origins ? per_arrival : requests_per_arrival(&sc->classes[i - sc->n_origins]);
+      n *= i < sc->n_origins ? per_arrival : requests_per_arrival(sc, &sc->classes[i - sc->n_origins], 0);
       total += n;
       if (n > worst_n)
         worst_n = n, worst = i < sc->n_origins ? i : i - sc->n_origins, worst_class = i >= sc->n_origins;
@@ -456,7 +466,7 @@ cpn_err_t cpn_run_check(const cpn_scenario_t *sc)
                              sc->file, worst_class ? sc->classes[worst].line : sc->origins[worst].line, worst_class ? "classes" : "origins",
                              worst_class ? sc->classes[worst].name : sc->origins[worst].name, sc->demand.scale,
                              sc->run.duration_s, worst_n,
-                             worst_class ? requests_per_arrival(&sc->classes[worst]) : per_arrival, total,
+                             worst_class ? requests_per_arrival(sc, &sc->classes[worst], 0) : per_arrival, total,
                              CPN_RUN_MAX_EVENTS, CPN_RUN_EVENTS_PER_REQUEST);
       return cpn_error_set(CPN_EINVAL,
                            "%s:%d: origins.%s.rate_rps: %g requests/s (x demand.scale %g) over run.duration_s %g s "

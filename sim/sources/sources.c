@@ -303,6 +303,7 @@ static void on_fanout(void *ctx, const cpn_event_t *e)
     k->rec.parent = (int64_t)q->rec.id;
     k->rec.session = q->rec.session;
     k->src.fanout_child = slot + 1;
+    k->src.no_fanout = c->fanout_class == q->rec.cls;
     src->fanouts[slot].left++;
     cpn_gateway_admit(src->gw, k);
     f = &src->fanouts[slot];
@@ -358,7 +359,7 @@ int cpn_sources_replied(cpn_sources_t *src, cpn_req_t *q)
 {
   if (!src)
     return 0;
-  if (src->sc->classes[q->rec.cls].fanout && !q->src.fanout_child)
+  if (src->sc->classes[q->rec.cls].fanout && !q->src.no_fanout)
     return fanout_start(src, q);
   if (src->n_awaiting == 0)
     return 0;

@@ -257,6 +257,56 @@ for drain in (600, 2):
     if drain == 600 and (checked < 100 or completed == 0 or rejected == 0):
         fail("too few parents with children to check, or no completed or rejected fan-out")
 
+# ---- a tree of fan-outs: a planner (interactive) calls 2 agents, each agent calls 3 tools (batch; 1 in 10
+# too large). Each planner ends with the last request of its tree, completed only if all 8 completed.
+assert "tenants:\n" in tiny
+tree_text = (tiny.replace(INTER_CLS, "  - name: interactive\n    share: 1\n    fanout: {calls: {dist: constant, mean: 2}, "
+                          "class: agent}\n")
+             .replace(BATCH, "  - name: batch\n    share: 0\n")
+             .replace("prompt_tokens: {dist: lognormal, mu: 7.0, sigma: 1.0, min: 1, max: 16384}",
+                      "prompt_tokens: {dist: empirical, values: [50, 5000000], probs: [0.9, 0.1]}")
+             .replace("tenants:\n", "  - name: agent\n    share: 0\n    prompt_tokens: {dist: constant, mean: 30}\n"
+                      "    output_tokens: {dist: constant, mean: 10}\n"
+                      "    fanout: {calls: {dist: constant, mean: 3}, class: batch}\ntenants:\n", 1)
+             .replace("rate_rps: 3.0}", "rate_rps: 0.2}").replace("rate_rps: 2.0,", "rate_rps: 0.1,"))
+_, out = run(scenario("tree.yaml", tree_text))
+r = requests(out)
+ids, par, cls = np.asarray(r["id"]), np.asarray(r["parent"]), np.asarray(r["class"] if "class" in r.dtype.names else r["cls"])
+st, rs, td = np.asarray(r["status"]), np.asarray(r["reason"]), np.asarray(r["t_done"])
+if set(ids.tolist()) != set(range(len(ids))) or len(ids) != len(set(ids.tolist())):
+    fail("tree: request ids are not each ended once")
+row_of = {int(v): k for k, v in enumerate(ids)}
+kids = {}
+for j in np.flatnonzero(par >= 0):
+    kids.setdefault(int(par[j]), []).append(j)
+full = ok_trees = bad_trees = 0
+for i in np.flatnonzero(cls == 0):
+    agents = kids.get(int(ids[i]), [])
+    if not agents:
+        continue
+    if len(agents) != 2 or any(cls[a] != 2 for a in agents):
+        fail(f"planner {ids[i]}: children {[(int(ids[a]), int(cls[a])) for a in agents]}, want 2 agents")
+    tree = list(agents)
+    for a in agents:
+        tools = kids.get(int(ids[a]), [])
+        if st[a] == 0 and (len(tools) != 3 or any(cls[t] != 1 for t in tools)):
+            fail(f"agent {ids[a]}: {len(tools)} tool calls, want 3")
+        tree += tools
+    full += 1
+    if all(st[t] == 0 for t in tree):
+        ok_trees += 1
+        if st[i] != 0 or td[i] != max(td[tree]):
+            fail(f"planner {ids[i]}: its tree completed but it ended {st[i]} at {td[i]}, last {max(td[tree])}")
+    else:
+        bad_trees += 1
+        if st[i] == 0 or i < max(tree):
+            fail(f"planner {ids[i]} completed, or ended before its tree, although a call failed")
+want_ok = 0.9 ** 6
+print(f"fan-out tree: {len(ids)} requests, {full} planners with agents, {ok_trees} whole trees completed "
+      f"(share {ok_trees / max(full, 1):.3f}, want 0.9^6 = {want_ok:.3f}), {bad_trees} ended with a failed call")
+if full < 50 or abs(ok_trees / full - want_ok) > 4.5 * math.sqrt(want_ok * (1 - want_ok) / full):
+    fail("tree: too few planners, or the share of whole trees completed is off")
+
 # ---- bad input -------------------------------------------------------------------------------------
 def refused(name, text, want, files=()):
     path = scenario(name + ".yaml", text)
@@ -359,7 +409,7 @@ refused("fan_gateway", tiny.replace(INTER_CLS, INTER_CLS + "    fanout: {calls: 
         r"fan_gateway\.yaml:\d+:\d+: classes\[0\]\.fanout: not with run\.gateway_max_in_flight")
 refused("fan_class", tiny.replace(INTER_CLS, INTER_CLS + "    fanout: {calls: {dist: constant, mean: 2}, class: nope}\n"),
         r"fan_class\.yaml:\d+:\d+: classes\[0\]\.fanout\.class: 'nope' is not a class")
-refused("fan_nested", tiny.replace(INTER_CLS, INTER_CLS + "    fanout: {calls: {dist: constant, mean: 2}, class: batch}\n")
-        .replace(BATCH, BATCH + "    fanout: {calls: {dist: constant, mean: 2}}\n"),
-        r"fan_nested\.yaml:\d+:\d+: classes\[0\]\.fanout\.class: class 'batch' fans out itself")
+refused("fan_cycle", tiny.replace(INTER_CLS, INTER_CLS + "    fanout: {calls: {dist: constant, mean: 2}, class: batch}\n")
+        .replace(BATCH, BATCH + "    fanout: {calls: {dist: constant, mean: 2}, class: interactive}\n"),
+        r"fan_cycle\.yaml:\d+:\d+: classes\[0\]\.fanout\.class: the fan-outs from class 'interactive' come back to it")
 print("ok")
