@@ -650,6 +650,19 @@ cpn_err_t cpn_sources_check(const cpn_scenario_t *sc)
     if (err)
       return err;
   }
+  if (sc->demand.trace_file[0]) { /* the trace opens and has a first row (an empty trace is an error) */
+    cpn_sources_t tmp = {.sc = sc};
+    cpn_trace_row_t row;
+    cpn_err_t err = open_trace(&tmp);
+    if (!err && cpn_trace_next(tmp.trace, &row) < 0)
+      err = CPN_EINVAL; /* the reader's message names the file and the problem */
+    cpn_trace_close(tmp.trace);
+    if (tmp.assign_rng)
+      gsl_rng_free(tmp.assign_rng);
+    free(tmp.origin_cdf);
+    if (err)
+      return err;
+  }
   return CPN_OK;
 }
 

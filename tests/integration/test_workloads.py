@@ -401,6 +401,10 @@ pe = subprocess.run([CPNSIM, empty, "--out", os.path.join(tmp, "empty.h5"), "--q
 print(f"empty trace: exit {pe.returncode}: {pe.stderr.strip()}")
 if pe.returncode != 2 or "empty.csv: the trace has no data rows" not in pe.stderr:
     fail("an empty trace was not refused with exit 2 naming the file")
+pc = subprocess.run([CPNSIM, empty, "--check"], capture_output=True, text=True)
+print(f"empty trace, --check: exit {pc.returncode}: {pc.stderr.strip()}")
+if pc.returncode != 2 or "empty.csv: the trace has no data rows" not in pc.stderr:
+    fail("--check accepted an empty trace")
 refused("fan_session", tiny.replace(INTER_CLS, INTER_CLS + "    session: {turns: {dist: constant, mean: 2}, think_s: 5}\n"
                                     "    fanout: {calls: {dist: constant, mean: 2}}\n"),
         r"fan_session\.yaml:\d+:\d+: classes\[0\]\.fanout: a class cannot both fan out and hold sessions")
