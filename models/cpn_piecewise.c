@@ -91,6 +91,13 @@ double cpn_piecewise_rate_at(const cpn_piecewise_t *p, double t_s) {
   return i < 0 ? 0 : rate_in(p, i, x);
 }
 
+int cpn_piecewise_window(const cpn_piecewise_t *p, double t_s) {
+  assert(p && p->n >= 1);
+  double base, x = t_s + p->phase_s;
+  if (p->period_s > 0) x = phase_of(p, x, &base);
+  return window_of(p, x);
+}
+
 /* Integral of the rate from the schedule's start (0 for a periodic one) to schedule time x. */
 static double cumulative(const cpn_piecewise_t *p, double x) {
   double s = 0;

@@ -39,6 +39,10 @@ int cpn_piecewise_check(const cpn_piecewise_t *p);
 /* Rate at time t_s. Cost O(log n). */
 double cpn_piecewise_rate_at(const cpn_piecewise_t *p, double t_s);
 
+/* The window holding time t_s (phase and period applied): the largest i with t_start_s[i] <= schedule
+ * time, or -1 before the first window of a one-shot schedule. Cost O(log n). */
+int cpn_piecewise_window(const cpn_piecewise_t *p, double t_s);
+
 /* Integral of the rate over [t0_s, t1_s] (the mean number of arrivals), t0_s <= t1_s. Cost O(n) plus
  * O(1) per whole period. */
 double cpn_piecewise_integral(const cpn_piecewise_t *p, double t0_s, double t1_s);

@@ -244,6 +244,17 @@ static double mmpp_base_rate(const cpn_arrival_t *a) {
 /* A process on a schedule runs at unit rate in operational time: the Weibull is solved for rate 1. */
 static int prepare_scheduled(cpn_arrival_t *a) {
   if (a->diurnal || cpn_piecewise_check(a->schedule) != 0) return -1;
+  if (a->window_cv) {
+    if (a->kind != CPN_ARR_GAMMA && a->kind != CPN_ARR_WEIBULL) return -1;
+    if (a->kind == CPN_ARR_WEIBULL && !a->window_weibull) return -1;
+    for (int i = 0; i < a->schedule->n; i++) {
+      if (!(a->window_cv[i] > 0) || !isfinite(a->window_cv[i])) return -1;
+      if (a->kind == CPN_ARR_WEIBULL &&
+          weibull_solve(1.0, a->window_cv[i], &a->window_weibull[2 * i], &a->window_weibull[2 * i + 1]) != 0)
+        return -1;
+    }
+    return 0;
+  }
   switch (a->kind) {
   case CPN_ARR_POISSON:
     return 0;
@@ -341,19 +352,25 @@ static double next_mmpp(cpn_arrival_t *a, double now_s, gsl_rng *rng) {
 /* Time change: the next gap in operational time (unit mean, the process's CV), then back through the
  * schedule's integrated rate. */
 static double next_scheduled(const cpn_arrival_t *a, double now_s, gsl_rng *rng) {
-  double g;
+  double g, cv = a->cv, k = a->weibull_k, lambda = a->weibull_lambda;
+  if (a->window_cv) { /* the CV (and Weibull shape) of the window the gap starts in */
+    int w = cpn_piecewise_window(a->schedule, now_s);
+    if (w < 0) w = 0;
+    cv = a->window_cv[w];
+    if (a->window_weibull) k = a->window_weibull[2 * w], lambda = a->window_weibull[2 * w + 1];
+  }
   switch (a->kind) {
   case CPN_ARR_POISSON:
     g = -log(gsl_rng_uniform_pos(rng));
     break;
   case CPN_ARR_GAMMA: {
-    double shape = 1.0 / (a->cv * a->cv);
+    double shape = 1.0 / (cv * cv);
     g = gsl_ran_gamma(rng, shape, 1.0 / shape);
     break;
   }
   case CPN_ARR_WEIBULL:
-    assert(a->weibull_k > 0 && a->weibull_lambda > 0 && "call cpn_arrival_prepare first");
-    g = gsl_ran_weibull(rng, a->weibull_lambda, a->weibull_k);
+    assert(k > 0 && lambda > 0 && "call cpn_arrival_prepare first");
+    g = gsl_ran_weibull(rng, lambda, k);
     break;
   default:
     assert(!"cpn_arrival_prepare refuses this kind with a schedule");

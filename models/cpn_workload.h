@@ -81,6 +81,13 @@ typedef struct {
    * gaps. rate_rps and diurnal are then not used (diurnal must be NULL); MMPP is refused (its sojourn
    * times are in seconds, which a time change would stretch). Borrowed. */
   const cpn_piecewise_t *schedule;
+  /* CV per window of the schedule (appended; NULL = cv throughout): the gap drawn at time t has the CV
+   * of the window holding t (window 0's before the first window), so a renewal process's burstiness
+   * changes with the windows as its rate does. Gamma and Weibull only. Borrowed, schedule->n entries.
+   * A Weibull needs window_weibull, caller scratch of 2 * schedule->n doubles (shape and scale of each
+   * window) that cpn_arrival_prepare fills. */
+  const double *window_cv;
+  double *window_weibull;
 } cpn_arrival_t;
 
 /* Derives internal parameters (Weibull shape/scale from cv). Returns 0, or -1 on bad parameters. */

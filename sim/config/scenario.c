@@ -133,7 +133,8 @@ void cpn_scenario_destroy(cpn_scenario_t *sc)
   }
   for (int i = 0; sc->origins && i < sc->n_origins; i++) {
     free(sc->origins[i].allowed);
-    free(sc->origins[i].window_t_s);
+    free(sc->origins[i].sched.t_s);
+    free(sc->origins[i].sched.cv);
   }
   for (int i = 0; sc->classes && i < sc->n_classes; i++) {
     free((void *)sc->classes[i].prompt_tokens.values);
@@ -143,6 +144,8 @@ void cpn_scenario_destroy(cpn_scenario_t *sc)
       free((void *)sc->classes[i].token_windows[w].output_tokens.values);
     }
     free(sc->classes[i].token_windows);
+    free(sc->classes[i].sched.t_s);
+    free(sc->classes[i].sched.cv);
   }
   free(sc->sites);
   free(sc->nodes);

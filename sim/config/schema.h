@@ -78,6 +78,12 @@ int cpn_schema_resolve_endpoint(cpn_reader_t *r, const cpn_scenario_t *sc, const
 extern const cpn_reader_section_t cpn_schema_origin_section;
 void cpn_schema_origins_map(cpn_reader_t *r, const cpn_reader_node_t *root, cpn_schema_mapping_t *mp);
 void cpn_schema_origins_print(FILE *f, const cpn_scenario_t *sc);
+/* A rate schedule (origins[].schedule, classes[].schedule) at mapping m, key path sp, of `owner` ("an
+ * origin", "a class") for messages; *out is left alone when it is refused. Printed in flow style. */
+extern const cpn_reader_section_t cpn_schema_schedule_section;
+void cpn_schema_schedule_map(cpn_reader_t *r, const cpn_reader_node_t *m, const char *sp, const cpn_scenario_t *sc,
+                             const char *owner, cpn_schedule_spec_t *out);
+void cpn_schema_schedule_print(FILE *f, const cpn_schedule_spec_t *s);
 
 /* schema_faults.c: faults (needs sites and links). */
 extern const cpn_reader_section_t cpn_schema_faults_section, cpn_schema_fault_section;

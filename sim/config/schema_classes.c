@@ -48,6 +48,13 @@ static const cpn_reader_field_t session_fields[] = {
 };
 static const cpn_reader_section_t session_section = CPN_SECTION(session_fields);
 
+/* classes[].fanout: calls (a distribution) and the children's class. */
+static const cpn_reader_field_t fanout_fields[] = {
+    {CPN_FLD_CUSTOM("calls", CPN_T_MAP), .req = 1, .sub = &dist_section},
+    {CPN_FLD_STR("class", cpn_class_spec_t, fanout_class_name), .check = CPN_STR_NAME},
+};
+static const cpn_reader_section_t fanout_section = CPN_SECTION(fanout_fields);
+
 /* classes[].token_windows[]. */
 static const cpn_reader_field_t window_fields[] = {
     {CPN_FLD("from_s", CPN_T_NUM, cpn_token_window_t, from_s), .req = 1, CPN_GE(0)},
@@ -69,6 +76,10 @@ static const cpn_reader_field_t class_fields[] = {
     {CPN_FLD_CUSTOM("output_tokens", CPN_T_MAP), .sub = &dist_section},
     {CPN_FLD_CUSTOM("session", CPN_T_MAP), .sub = &session_section},
     {CPN_FLD_CUSTOM("token_windows", CPN_T_LIST), .sub = &window_section},
+    {CPN_FLD_CUSTOM("schedule", CPN_T_MAP), .sub = &cpn_schema_schedule_section},
+    {CPN_FLD_STR("origin", cpn_class_spec_t, origin), .check = CPN_STR_NAME},
+    {CPN_FLD("cv", CPN_T_NUM, cpn_class_spec_t, cv), CPN_GT(0)},
+    {CPN_FLD_CUSTOM("fanout", CPN_T_MAP), .sub = &fanout_section},
 };
 const cpn_reader_section_t cpn_schema_class_section = CPN_SECTION(class_fields);
 
@@ -277,6 +288,131 @@ static void map_session(cpn_reader_t *c, const cpn_reader_node_t *cls, const cha
   k->session_think_s = tmp.session_think_s;
 }
 
+/* classes[].schedule, origin and cv: a class arriving by its own process (see cpn_class_spec_t). Keys
+ * that would have no effect are refused: share with a schedule, origin or cv without one, cv with an
+ * arrival process that has none, any of them with a trace. */
+static void map_class_schedule(cpn_reader_t *c, const cpn_reader_node_t *it, const char *ip, uint64_t present,
+                               const cpn_scenario_t *sc, cpn_class_spec_t *k)
+{
+  char kp[CPN_PATH_LEN];
+  const cpn_reader_node_t *sv = cpn_reader_map_get(it, "schedule");
+  k->sched_origin = -1;
+  if (sv && cpn_reader_is_null(sv))
+    sv = NULL;
+  if (sv && sc->demand.trace_file[0]) {
+    cpn_reader_join(kp, ip, "schedule");
+    cpn_reader_report(c, sv, kp, "has no effect when demand.trace replays a trace (its times are the arrivals)");
+    return;
+  }
+  if (sv) {
+    cpn_reader_join(kp, ip, "schedule");
+    const cpn_reader_node_t *m = cpn_reader_get_map(c, it, "schedule", kp, " like {interp: step, t_s: [0, 3600], rate_rps: [2, 5]}");
+    if (m)
+      cpn_schema_schedule_map(c, m, kp, sc, "a class", &k->sched);
+    if (present & cpn_reader_bit(&cpn_schema_class_section, "share")) {
+      cpn_reader_join(kp, ip, "share");
+      cpn_reader_report(c, cpn_reader_map_key(it, "share"), kp,
+                        "has no effect on a class with a schedule (the schedule gives its rate)");
+    }
+    k->share = 0; /* the origins' processes never draw it */
+  }
+  static const char *const own[] = {"origin", "cv"};
+  for (int j = 0; j < 2; j++) {
+    const cpn_reader_node_t *v = cpn_reader_map_key(it, own[j]);
+    if (!v)
+      continue;
+    cpn_reader_join(kp, ip, own[j]);
+    if (!sv)
+      cpn_reader_report(c, v, kp, "has no effect without classes[].schedule (the class then arrives with the "
+                        "origins' processes)");
+    else if (j == 1 && sc->demand.arrival != CPN_ARR_GAMMA && sc->demand.arrival != CPN_ARR_WEIBULL)
+      cpn_reader_report(c, v, kp, "cv is only used by demand.arrival gamma or weibull (the arrival is %s)",
+                        sc->demand.arrival == CPN_ARR_MMPP ? "mmpp" : "poisson");
+    else if (j == 1 && k->sched.cv)
+      cpn_reader_report(c, v, kp, "give cv or the schedule's cv per window, not both");
+  }
+}
+
+/* classes[].fanout, when given (see cpn_class_spec_t); the children's class is resolved once every class
+ * is read (resolve_fanout). */
+static void map_fanout(cpn_reader_t *c, const cpn_reader_node_t *cls, const char *ip, const cpn_scenario_t *sc,
+                       cpn_class_spec_t *k)
+{
+  char kp[CPN_PATH_LEN];
+  cpn_reader_join(kp, ip, "fanout");
+  const cpn_reader_node_t *m = cpn_reader_get_map(c, cls, "fanout", kp, " like {calls: {dist: constant, mean: 4}}");
+  if (!m)
+    return;
+  uint64_t p = cpn_reader_map_fields(c, m, kp, &fanout_section, k);
+  static const cpn_dist_t one = {.kind = CPN_DIST_CONSTANT, .mean = 1, .min = 1};
+  if (!(p & cpn_reader_bit(&fanout_section, "calls")))
+    return;
+  map_dist(c, m, "calls", kp, &k->fanout_calls, &one);
+  if (k->fanout_calls.kind == CPN_DIST_EMPIRICAL) {
+    char tp[CPN_PATH_LEN];
+    cpn_reader_join(tp, kp, "calls");
+    cpn_reader_report(c, cpn_reader_map_get(m, "calls"), tp, "dist 'empirical' is not available for calls");
+    free((void *)k->fanout_calls.values);
+    k->fanout_calls = one;
+    return;
+  }
+  if (sc->demand.trace_file[0])
+    cpn_reader_report(c, m, kp, "has no effect when demand.trace replays a trace (its rows are the requests)");
+  else if (k->session)
+    cpn_reader_report(c, m, kp, "a class cannot both fan out and hold sessions (give the fan-out to another class)");
+  else if (sc->run.gateway_max_in_flight > 0)
+    cpn_reader_report(c, m, kp, "not with run.gateway_max_in_flight: parents waiting for their children would hold "
+                      "the gateway's places the children wait for");
+  k->fanout = 1;
+}
+
+/* Each fanout.class names a class. Fan-outs may chain (a planner's calls to agents that call tools: a
+ * tree of requests), but not in a cycle of classes, which would never end; a class's fan-out into itself
+ * is one level (those children do not fan out again). */
+static void resolve_fanout(cpn_reader_t *c, const cpn_reader_list_t *l, cpn_scenario_t *sc)
+{
+  int ok = 1;
+  for (int i = 0; i < sc->n_classes; i++) {
+    cpn_class_spec_t *k = &sc->classes[i];
+    if (!k->fanout)
+      continue;
+    k->fanout_class = i;
+    if (!k->fanout_class_name[0])
+      continue;
+    char ip[CPN_PATH_LEN], kp[CPN_PATH_LEN];
+    cpn_reader_join_index(ip, "classes", i);
+    cpn_reader_join(kp, ip, "fanout.class");
+    const cpn_reader_node_t *fm = l->items[i] ? cpn_reader_map_get(l->items[i], "fanout") : NULL;
+    const cpn_reader_node_t *v = fm ? cpn_reader_map_get(fm, "class") : NULL;
+    int j = 0;
+    while (j < sc->n_classes && strcmp(sc->classes[j].name, k->fanout_class_name) != 0)
+      j++;
+    if (j == sc->n_classes) {
+      cpn_reader_report(c, v ? v : l->list, kp, "'%s' is not a class of the scenario", k->fanout_class_name);
+      ok = 0;
+    } else {
+      k->fanout_class = j;
+    }
+  }
+  for (int i = 0; ok && i < sc->n_classes; i++) {
+    int cur = i;
+    for (int step = 0; step < sc->n_classes && sc->classes[cur].fanout && sc->classes[cur].fanout_class != cur; step++) {
+      cur = sc->classes[cur].fanout_class;
+      if (cur == i) {
+        char ip[CPN_PATH_LEN], kp[CPN_PATH_LEN];
+        cpn_reader_join_index(ip, "classes", i);
+        cpn_reader_join(kp, ip, "fanout.class");
+        const cpn_reader_node_t *fm = l->items[i] ? cpn_reader_map_get(l->items[i], "fanout") : NULL;
+        const cpn_reader_node_t *v = fm ? cpn_reader_map_get(fm, "class") : NULL;
+        cpn_reader_report(c, v ? v : l->list, kp, "the fan-outs from class '%s' come back to it: a cycle of "
+                          "classes would never end", sc->classes[i].name);
+        ok = 0;
+        break;
+      }
+    }
+  }
+}
+
 void cpn_schema_classes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_scenario_t *sc)
 {
   cpn_reader_list_t l;
@@ -295,6 +431,10 @@ void cpn_schema_classes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_
       map_dist(c, l.items[i], "output_tokens", ip, &sc->classes[i].output_tokens, &CPN_AZURE_CONV_OUTPUT);
       map_session(c, l.items[i], ip, &sc->classes[i]);
       map_windows(c, l.items[i], ip, sc, &sc->classes[i]);
+      sc->classes[i].line = l.items[i]->line;
+      map_class_schedule(c, l.items[i], ip, l.present[i], sc, &sc->classes[i]);
+      if (cpn_reader_map_get(l.items[i], "fanout") && !cpn_reader_is_null(cpn_reader_map_get(l.items[i], "fanout")))
+        map_fanout(c, l.items[i], ip, sc, &sc->classes[i]);
       if (sc->classes[i].session && sc->demand.trace_file[0]) {
         char sp[CPN_PATH_LEN];
         cpn_reader_join(sp, ip, "session");
@@ -304,7 +444,14 @@ void cpn_schema_classes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_
     }
     cpn_reader_check_unique_names(c, &l, sizeof(cpn_class_spec_t), offsetof(cpn_class_spec_t, name), "classes",
                                   "class");
-    cpn_reader_check_shares(c, &l, sizeof(cpn_class_spec_t), offsetof(cpn_class_spec_t, share), "classes");
+    resolve_fanout(c, &l, sc);
+    /* The shares are those of the classes that the origins' processes make (every class without a
+     * schedule); when every class has its own schedule, there is no share to check. */
+    int unscheduled = 0;
+    for (int i = 0; i < l.n; i++)
+      unscheduled += sc->classes[i].sched.n == 0;
+    if (unscheduled)
+      cpn_reader_check_shares(c, &l, sizeof(cpn_class_spec_t), offsetof(cpn_class_spec_t, share), "classes");
     cpn_reader_list_destroy(&l);
   }
   if (!l.list && !cpn_reader_out_of_memory(c)) { /* absent: one class with every default */
@@ -314,6 +461,7 @@ void cpn_schema_classes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_
       sc->n_classes = 1;
       cpn_reader_apply_defaults(&cpn_schema_class_section, &sc->classes[0]);
       snprintf(sc->classes[0].name, sizeof sc->classes[0].name, "default");
+      sc->classes[0].sched_origin = -1;
       sc->classes[0].prompt_tokens = CPN_AZURE_CONV_PROMPT;
       sc->classes[0].output_tokens = CPN_AZURE_CONV_OUTPUT;
     }
@@ -368,7 +516,22 @@ void cpn_schema_classes_print(FILE *f, const cpn_scenario_t *sc)
   fputs("classes:", f);
   fputs(sc->n_classes ? "\n" : " []\n", f);
   for (int i = 0; i < sc->n_classes; i++) {
-    cpn_reader_print_block(f, &cpn_schema_class_section, &sc->classes[i], "  - ", "    ");
+    const cpn_class_spec_t *k = &sc->classes[i];
+    int nf = 0;
+    for (int j = 0; j < cpn_schema_class_section.n; j++) {
+      const cpn_reader_field_t *fl = &cpn_schema_class_section.f[j];
+      if (fl->off == CPN_NOFF || (k->sched.n && strcmp(fl->key, "share") == 0) ||
+          (!k->origin[0] && strcmp(fl->key, "origin") == 0) || (!(k->cv > 0) && strcmp(fl->key, "cv") == 0))
+        continue;
+      fprintf(f, "%s%s: ", nf++ ? "    " : "  - ", fl->key);
+      cpn_reader_print_value(f, fl, k);
+      fputc('\n', f);
+    }
+    if (k->sched.n) {
+      fputs("    schedule: ", f);
+      cpn_schema_schedule_print(f, &k->sched);
+      fputc('\n', f);
+    }
     fputs("    prompt_tokens: ", f);
     put_dist(f, &sc->classes[i].prompt_tokens);
     fputs("\n    output_tokens: ", f);
@@ -386,6 +549,13 @@ void cpn_schema_classes_print(FILE *f, const cpn_scenario_t *sc)
         put_dist(f, &tw->output_tokens);
         fputs("}\n", f);
       }
+    }
+    if (k->fanout) {
+      fputs("    fanout: {calls: ", f);
+      put_dist(f, &k->fanout_calls);
+      fputs(", class: ", f);
+      cpn_reader_print_str(f, sc->classes[k->fanout_class].name);
+      fputs("}\n", f);
     }
     if (sc->classes[i].session) {
       fputs("    session: {turns: ", f);

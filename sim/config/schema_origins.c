@@ -14,15 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const INTERPS[] = {"step", "linear", NULL}; /* index = schedule_linear */
+static const char *const INTERPS[] = {"step", "linear", NULL}; /* index = cpn_schedule_spec_t.linear */
 static const cpn_reader_field_t schedule_fields[] = {
-    {CPN_FLD("interp", CPN_T_ENUM, cpn_origin_spec_t, schedule_linear), .enums = INTERPS},
-    {CPN_FLD("period_s", CPN_T_NUM, cpn_origin_spec_t, schedule_period_s), CPN_GE(0)},
+    {CPN_FLD("interp", CPN_T_ENUM, cpn_schedule_spec_t, linear), .enums = INTERPS},
+    {CPN_FLD("period_s", CPN_T_NUM, cpn_schedule_spec_t, period_s), CPN_GE(0)},
     {CPN_FLD_CUSTOM("t_s", CPN_T_CUSTOM)},
     {CPN_FLD_CUSTOM("rate_rps", CPN_T_CUSTOM)},
+    {CPN_FLD_CUSTOM("cv", CPN_T_CUSTOM)},
     {CPN_FLD_CUSTOM("file", CPN_T_STR)},
 };
-static const cpn_reader_section_t schedule_section = CPN_SECTION(schedule_fields);
+const cpn_reader_section_t cpn_schema_schedule_section = CPN_SECTION(schedule_fields);
 
 static const cpn_reader_field_t origin_fields[] = {
     {CPN_FLD_STR("name", cpn_origin_spec_t, name), .req = 1, .check = CPN_STR_NAME},
@@ -33,21 +34,50 @@ static const cpn_reader_field_t origin_fields[] = {
     {CPN_FLD("rate_rps", CPN_T_NUM, cpn_origin_spec_t, rate_rps), CPN_GE(0)},
     {CPN_FLD_CUSTOM("residency", CPN_T_STRLIST)},
     {CPN_FLD("cv", CPN_T_NUM, cpn_origin_spec_t, cv), CPN_GT(0)},
-    {CPN_FLD_CUSTOM("schedule", CPN_T_MAP), .sub = &schedule_section},
+    {CPN_FLD_CUSTOM("schedule", CPN_T_MAP), .sub = &cpn_schema_schedule_section},
 };
 const cpn_reader_section_t cpn_schema_origin_section = CPN_SECTION(origin_fields);
 
-/* origins[].schedule: windows of rates (inline lists t_s and rate_rps, or a CSV file with those columns). */
+/* A schedule's table: t_s with rate_rps (inline lists or a CSV file with those columns). */
 static const char *const RATE_COL[] = {"rate_rps", NULL};
+static const char *const CV_COL[] = {"cv", NULL};
 
-/* The schedule of one origin: checked, then stored in o (window_t_s owns the block). */
-static void map_schedule(cpn_reader_t *c, const cpn_reader_node_t *m, const char *sp, const cpn_scenario_t *sc,
-                         cpn_origin_spec_t *o)
+/* The CV of each window: the inline list cv (as long as t_s), or the file's column cv when its header
+ * has one. Returns 1 (with *cv NULL when there is none) or 0 after reporting. */
+static int map_schedule_cv(cpn_reader_t *c, const cpn_reader_node_t *m, const char *sp, int n, double **cv)
 {
-  cpn_origin_spec_t tmp = {0};
-  cpn_reader_map_fields(c, m, sp, &schedule_section, &tmp);
+  *cv = NULL;
+  const cpn_reader_node_t *fv = cpn_reader_map_get(m, "file");
+  if (fv && !cpn_reader_map_get(m, "cv") && !cpn_table_has_column(c, m, sp, "cv"))
+    return 1;
+  if (!fv && !cpn_reader_map_get(m, "cv"))
+    return 1;
+  int n2, which;
+  double *t2, *v;
+  if (!cpn_table_read(c, m, sp, "t_s", CV_COL, &n2, &t2, &v, &which))
+    return 0;
+  const char *where = fv ? "the table in 'file'" : "cv";
+  int ok = n2 == n;
+  for (int i = 0; i < n2 && ok; i++)
+    if (!(v[i] > 0)) {
+      cpn_reader_report(c, m, sp, "%s: a window's cv must be > 0 (row %d: %g)", where, i + 1, v[i]);
+      ok = 0;
+    }
+  if (ok && (*cv = malloc((size_t)n * sizeof **cv)) != NULL)
+    memcpy(*cv, v, (size_t)n * sizeof **cv);
+  else if (ok)
+    cpn_reader_set_out_of_memory(c), ok = 0;
+  free(t2);
+  return ok;
+}
+
+void cpn_schema_schedule_map(cpn_reader_t *c, const cpn_reader_node_t *m, const char *sp, const cpn_scenario_t *sc,
+                             const char *owner, cpn_schedule_spec_t *out)
+{
+  cpn_schedule_spec_t tmp = {0};
+  cpn_reader_map_fields(c, m, sp, &cpn_schema_schedule_section, &tmp);
   int n, which;
-  double *t, *r;
+  double *t, *r, *cv = NULL;
   if (!cpn_table_read(c, m, sp, "t_s", RATE_COL, &n, &t, &r, &which))
     return;
   const cpn_reader_node_t *fv = cpn_reader_map_get(m, "file");
@@ -63,21 +93,22 @@ static void map_schedule(cpn_reader_t *c, const cpn_reader_node_t *m, const char
       ok = 0;
     }
   }
-  if (ok && tmp.schedule_period_s > 0 && (t[0] != 0 || !(tmp.schedule_period_s > t[n - 1]))) {
+  if (ok && tmp.period_s > 0 && (t[0] != 0 || !(tmp.period_s > t[n - 1]))) {
     cpn_reader_report(c, m, sp, "a periodic schedule must start at t_s 0 and end before period_s (%g); its last "
-                      "window starts at %g", tmp.schedule_period_s, t[n - 1]);
+                      "window starts at %g", tmp.period_s, t[n - 1]);
     ok = 0;
   }
   int any = 0;
   for (int i = 0; i < n; i++)
     any |= r[i] > 0;
   if (ok && !any) {
-    cpn_reader_report(c, m, sp, "every rate is 0 (give the origin rate_rps: 0 to switch it off)");
+    cpn_reader_report(c, m, sp, "every rate is 0 (give %s rate_rps: 0 to switch it off)",
+                      strcmp(owner, "an origin") == 0 ? "the origin" : "the class share: 0 and no schedule");
     ok = 0;
   }
   if (ok && sc->demand.diurnal_enabled) {
-    cpn_reader_report(c, m, sp, "an origin with a schedule does not follow demand.diurnal: set demand.diurnal to "
-                      "flat, or write the profile into the schedule");
+    cpn_reader_report(c, m, sp, "%s with a schedule does not follow demand.diurnal: set demand.diurnal to "
+                      "flat, or write the profile into the schedule", owner);
     ok = 0;
   }
   if (ok && sc->demand.arrival == CPN_ARR_MMPP) {
@@ -85,15 +116,40 @@ static void map_schedule(cpn_reader_t *c, const cpn_reader_node_t *m, const char
                       "seconds); use poisson, gamma or weibull");
     ok = 0;
   }
+  if (ok && !map_schedule_cv(c, m, sp, n, &cv))
+    ok = 0;
+  if (ok && cv && sc->demand.arrival != CPN_ARR_GAMMA && sc->demand.arrival != CPN_ARR_WEIBULL) {
+    char kp[CPN_PATH_LEN];
+    cpn_reader_join(kp, sp, "cv");
+    cpn_reader_report(c, cpn_reader_map_get(m, "cv") ? cpn_reader_map_get(m, "cv") : m, kp,
+                      "a CV per window is only used by demand.arrival gamma or weibull (the arrival is poisson)");
+    ok = 0;
+  }
   if (!ok) {
     free(t);
+    free(cv);
     return;
   }
-  o->n_windows = n;
-  o->window_t_s = t;
-  o->window_rate_rps = r;
-  o->schedule_period_s = tmp.schedule_period_s;
-  o->schedule_linear = tmp.schedule_linear;
+  *out = (cpn_schedule_spec_t){.n = n, .t_s = t, .rate_rps = r, .cv = cv, .period_s = tmp.period_s,
+                               .linear = tmp.linear};
+}
+
+void cpn_schema_schedule_print(FILE *f, const cpn_schedule_spec_t *s)
+{
+  fprintf(f, "{interp: %s, period_s: ", INTERPS[s->linear ? 1 : 0]);
+  cpn_reader_print_num(f, s->period_s);
+  for (int col = 0; col < 3; col++) {
+    const double *v = col == 2 ? s->cv : col ? s->rate_rps : s->t_s;
+    if (!v)
+      continue;
+    fputs(col == 2 ? "], cv: [" : col ? "], rate_rps: [" : ", t_s: [", f);
+    for (int k = 0; k < s->n; k++) {
+      if (k)
+        fputs(", ", f);
+      cpn_reader_print_num(f, v[k]);
+    }
+  }
+  fputs("]}", f);
 }
 
 /* rate_rps or schedule (one of them), and cv only where the arrival process uses it. */
@@ -117,12 +173,15 @@ static void map_workload(cpn_reader_t *c, const cpn_reader_node_t *it, const cha
   else if (sv) {
     const cpn_reader_node_t *m = cpn_reader_get_map(c, it, "schedule", kp, " like {interp: step, t_s: [0, 3600], rate_rps: [2, 5]}");
     if (m)
-      map_schedule(c, m, kp, sc, o);
+      cpn_schema_schedule_map(c, m, kp, sc, "an origin", &o->sched);
   }
   const cpn_reader_node_t *cv = cpn_reader_map_key(it, "cv");
   if (cv && sc->demand.trace_file[0]) {
     cpn_reader_join(kp, ip, "cv");
     cpn_reader_report(c, cv, kp, "cv has no effect when demand.trace replays a trace");
+  } else if (cv && o->sched.cv) {
+    cpn_reader_join(kp, ip, "cv");
+    cpn_reader_report(c, cv, kp, "give cv or the schedule's cv per window, not both");
   } else if (cv && sc->demand.arrival != CPN_ARR_GAMMA && sc->demand.arrival != CPN_ARR_WEIBULL) {
     cpn_reader_join(kp, ip, "cv");
     cpn_reader_report(c, cv, kp, "cv is only used by demand.arrival gamma or weibull (the arrival is %s)",
@@ -136,6 +195,53 @@ static int uf_find(int *parent, int i)
   while (parent[i] != i)
     i = parent[i] = parent[parent[i]];
   return i;
+}
+
+/* Classes with their own schedule (classes are read before origins): each `origin` names an origin;
+ * without one the class's arrivals are spread by the origins' rate_rps, which must then not all be 0.
+ * When every class has a schedule, the origins' own rates would make nothing: refused unless 0. */
+static void map_class_origins(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_scenario_t *sc)
+{
+  const cpn_reader_node_t *cl = cpn_reader_map_get(root, "classes");
+  if (!cl || cl->kind != CPN_READER_SEQ || cl->n != sc->n_classes)
+    return;
+  int scheduled = 0, drawn = 0;
+  double weight = 0;
+  for (int o = 0; o < sc->n_origins; o++)
+    weight += sc->origins[o].rate_rps;
+  for (int i = 0; i < sc->n_classes; i++) {
+    cpn_class_spec_t *k = &sc->classes[i];
+    if (!k->sched.n)
+      continue;
+    scheduled++;
+    char ip[CPN_PATH_LEN], kp[CPN_PATH_LEN];
+    cpn_reader_join_index(ip, "classes", i);
+    k->sched_origin = -1;
+    if (k->origin[0]) {
+      cpn_reader_join(kp, ip, "origin");
+      for (int o = 0; o < sc->n_origins && k->sched_origin < 0; o++)
+        if (strcmp(sc->origins[o].name, k->origin) == 0)
+          k->sched_origin = o;
+      if (k->sched_origin < 0)
+        cpn_reader_report(c, cpn_reader_map_get(cl->vals[i], "origin"), kp, "'%s' is not an origin of the scenario",
+                          k->origin);
+    } else if (drawn++, !(weight > 0)) {
+      cpn_reader_join(kp, ip, "schedule");
+      cpn_reader_report(c, cpn_reader_map_get(cl->vals[i], "schedule"), kp,
+                        "name the class's origin (classes[].origin): every origin's rate_rps is 0, so none can "
+                        "be drawn by rate");
+    }
+  }
+  /* Every class on its own schedule: the origins' processes make nothing. Their rate_rps still weigh
+   * where the classes without an origin arrive; otherwise they, and any origin schedule, are no-ops. */
+  if (scheduled == sc->n_classes)
+    for (int o = 0; o < sc->n_origins; o++)
+      if (sc->origins[o].sched.n || (sc->origins[o].rate_rps > 0 && drawn == 0)) {
+        cpn_reader_report(c, cl, "classes", "every class has its own schedule, so origins.%s's %s has no effect: "
+                          "give it rate_rps: 0%s", sc->origins[o].name, sc->origins[o].sched.n ? "schedule" : "rate_rps",
+                          sc->origins[o].sched.n ? "" : " (the origins' rates only weigh classes without an origin)");
+        break;
+      }
 }
 
 void cpn_schema_origins_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_schema_mapping_t *mp)
@@ -235,6 +341,7 @@ void cpn_schema_origins_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_
   free(parent);
   free(has_site);
   cpn_reader_list_destroy(&l);
+  map_class_origins(c, root, sc);
 }
 
 void cpn_schema_origins_print(FILE *f, const cpn_scenario_t *sc)
@@ -247,25 +354,15 @@ void cpn_schema_origins_print(FILE *f, const cpn_scenario_t *sc)
     int comma = 0;
     for (int k = 0; k < cpn_schema_origin_section.n; k++) {
       const cpn_reader_field_t *fl = &cpn_schema_origin_section.f[k];
-      if (fl->off == CPN_NOFF || (o->n_windows && strcmp(fl->key, "rate_rps") == 0) ||
+      if (fl->off == CPN_NOFF || (o->sched.n && strcmp(fl->key, "rate_rps") == 0) ||
           (!(o->cv > 0) && strcmp(fl->key, "cv") == 0))
         continue;
       fprintf(f, "%s%s: ", comma++ ? ", " : "", fl->key);
       cpn_reader_print_value(f, fl, o);
     }
-    if (o->n_windows) {
-      fprintf(f, ", schedule: {interp: %s, period_s: ", INTERPS[o->schedule_linear ? 1 : 0]);
-      cpn_reader_print_num(f, o->schedule_period_s);
-      for (int col = 0; col < 2; col++) {
-        fputs(col ? "], rate_rps: [" : ", t_s: [", f);
-        const double *v = col ? o->window_rate_rps : o->window_t_s;
-        for (int k = 0; k < o->n_windows; k++) {
-          if (k)
-            fputs(", ", f);
-          cpn_reader_print_num(f, v[k]);
-        }
-      }
-      fputs("]}", f);
+    if (o->sched.n) {
+      fputs(", schedule: ", f);
+      cpn_schema_schedule_print(f, &o->sched);
     }
     if (o->n_allowed) {
       fputs(", residency: [", f);

@@ -86,6 +86,16 @@ typedef struct {
   double load_s;               /* cold start: time from the weights' arrival to a ready replica */
 } cpn_model_spec_t;
 
+/* A rate schedule (origins[].schedule, classes[].schedule): windows of rates, optionally a CV each. */
+typedef struct {
+  int n;                       /* number of windows; 0 = none */
+  double *t_s;                 /* window starts, s; one malloc'd block that also holds rate_rps */
+  double *rate_rps;            /* rate of each window, req/s, before demand.scale */
+  double *cv;                  /* CV of each window's inter-arrivals (malloc'd), NULL = one CV throughout */
+  double period_s;             /* 0 = the schedule runs once (its last rate holds); > 0 = it repeats */
+  int linear;                  /* 1 = linear between window starts, 0 = steps */
+} cpn_schedule_spec_t;
+
 /* classes[].token_windows[]: the token-length distributions from from_s on (until the next window). */
 typedef struct {
   double from_s;               /* simulated time the window opens; strictly increasing, >= 0 */
@@ -109,6 +119,23 @@ typedef struct {
   double session_think_s;      /* mean think time, s */
   int n_token_windows;         /* classes[].token_windows: 0 = prompt_tokens and output_tokens throughout */
   cpn_token_window_t *token_windows; /* malloc'd; each window's empirical tables are its own */
+  /* classes[].schedule (issue 14): the class arrives by its own process following this schedule (share
+   * then 0: the origins' processes make the other classes), entering at `origin` (-1: drawn by the
+   * origins' rate_rps); cv its inter-arrival CV (0 = demand.cv). */
+  cpn_schedule_spec_t sched;
+  char origin[CPN_NAME_MAX];   /* classes[].origin ("" = drawn) */
+  int sched_origin;            /* its index, resolved with the origins */
+  double cv;
+  int line;                    /* line of the class in the scenario file, for messages (0 = defaulted) */
+  /* classes[].fanout (agent-like requests): when a request of this class replies, it makes `calls`
+   * requests of class fanout_class at once (prompt: its prompt + output + the child class's draw), and
+   * ends when the last of them ends (completed only if all completed). Children of another class that
+   * fans out fan out in turn (a tree; cycles of classes are refused); a fan-out into the class itself is
+   * one level. */
+  int fanout;                  /* 1 when classes[].fanout is given */
+  cpn_dist_t fanout_calls;     /* children per request, >= 1 */
+  char fanout_class_name[CPN_NAME_MAX];
+  int fanout_class;            /* index of the children's class (this class when not named) */
 } cpn_class_spec_t;
 
 /* A tenant is an account, or an account plan of `subscribers` accounts (AI-eSIM subscribers) that share
@@ -138,11 +165,7 @@ typedef struct {
   int line;
   /* Workload of this origin (issue 14). */
   double cv;                   /* gamma/weibull inter-arrival CV of this origin; 0 = demand.cv */
-  int n_windows;               /* rate schedule (origins[].schedule); 0 = none (rate_rps, demand.diurnal) */
-  double *window_t_s;          /* window starts, s; one malloc'd block that also holds window_rate_rps */
-  double *window_rate_rps;     /* rate of each window, req/s, before demand.scale */
-  double schedule_period_s;    /* 0 = the schedule runs once (its last rate holds); > 0 = it repeats */
-  int schedule_linear;         /* 1 = linear between window starts, 0 = steps */
+  cpn_schedule_spec_t sched;   /* origins[].schedule; n 0 = none (rate_rps, demand.diurnal) */
 } cpn_origin_spec_t;
 
 typedef enum { CPN_NET_FLUID = 0, CPN_NET_FLOW = 1 } cpn_net_mode_t;

@@ -267,3 +267,28 @@ int cpn_table_read(cpn_reader_t *r, const cpn_reader_node_t *m, const char *path
   }
   return 1;
 }
+
+int cpn_table_has_column(cpn_reader_t *r, const cpn_reader_node_t *m, const char *path, const char *col)
+{
+  const cpn_reader_node_t *fv = cpn_reader_map_get(m, "file");
+  char kp[CPN_PATH_LEN], abs[4096], line[LINE_MAX_BYTES], *fld[64];
+  int cols[64], found = 0;
+  if (!fv)
+    return 0;
+  cpn_reader_join(kp, path, "file");
+  if (!cpn_reader_resolve_file(r, fv, kp, "the table", abs, sizeof abs))
+    return 0;
+  FILE *f = fopen(abs, "r");
+  if (!f)
+    return 0;
+  while (fgets(line, sizeof line, f)) {
+    if (trim(line)[0] == '\0')
+      continue;
+    int k = split(line, fld, cols, 64);
+    for (int i = 0; i < k && i < 64; i++)
+      found |= strcmp(fld[i], col) == 0;
+    break;
+  }
+  fclose(f);
+  return found;
+}

@@ -20,4 +20,8 @@
 int cpn_table_read(cpn_reader_t *r, const cpn_reader_node_t *m, const char *path, const char *col_a,
                    const char *const *col_b, int *n, double **a, double **b, int *which);
 
+/* 1 when mapping m names a `file` whose header has the column `col` (0 otherwise, and when the file
+ * cannot be read: cpn_table_read then reports why). */
+int cpn_table_has_column(cpn_reader_t *r, const cpn_reader_node_t *m, const char *path, const char *col);
+
 #endif

@@ -44,7 +44,7 @@
 
 _Static_assert(sizeof(hid_t) == sizeof(int64_t), "cpn_output_record_memtype returns an hid_t as int64_t");
 /* A tripwire: a change to cpn_record_t must be mirrored in record_fields below and in README.md "HDF5 output". */
-_Static_assert(sizeof(cpn_record_t) == 120, "cpn_record_t changed: update record_fields and README");
+_Static_assert(sizeof(cpn_record_t) == 136, "cpn_record_t changed: update record_fields and README");
 
 enum {
   ROWS_PER_CHUNK = 4096,       /* /requests chunk and buffer size, in rows */
@@ -53,6 +53,7 @@ enum {
 };
 
 struct cpn_output {
+  int n_fields;          /* /requests columns: all, or all but the session ones */
   char *path;            /* final path */
   char *tmp_path;        /* "<path>.tmp", the file actually written */
   char *lock_path;       /* "<path>.lock", flocked for the life of the output */
@@ -250,7 +251,7 @@ cpn_err_t cpn_output_default_path(const char *scenario_name, char *buf, size_t s
 
 /* ---- types ------------------------------------------------------------------------------------- */
 
-typedef enum { K_U8, K_I32, K_U32, K_U64, K_F64, K_STATUS, K_REASON } kind_t;
+typedef enum { K_U8, K_I32, K_U32, K_U64, K_F64, K_STATUS, K_REASON, K_I64 } kind_t;
 
 typedef struct {
   const char *name;
@@ -282,8 +283,11 @@ static const field_t record_fields[] = {
   {"cost_usd", offsetof(cpn_record_t, cost_usd), K_F64},
   {"energy_j", offsetof(cpn_record_t, energy_j), K_F64},
   {"co2_g", offsetof(cpn_record_t, co2_g), K_F64},
+  /* Only with CPN_OUTPUT_SESSIONS (the last N_SESSION_FIELDS): runs without sessions keep their bytes. */
+  {"session", offsetof(cpn_record_t, session), K_I64},
+  {"parent", offsetof(cpn_record_t, parent), K_I64},
 };
-enum { N_RECORD_FIELDS = sizeof record_fields / sizeof record_fields[0] };
+enum { N_RECORD_FIELDS = sizeof record_fields / sizeof record_fields[0], N_SESSION_FIELDS = 2 };
 
 static const char *status_name(int v) { return cpn_status_name((cpn_status_t)v); }
 static const char *reason_name(int v) { return cpn_reason_name((cpn_reason_t)v); }
@@ -305,16 +309,17 @@ static hid_t enum_type(hid_t base, int count, const char *(*name)(int))
 }
 
 /* The record type in the file (packed, little-endian standard types) or in memory (native types at
- * cpn_record_t's offsets). Enum member types are built here and closed after insertion, which copies. */
-static hid_t record_type(int in_file)
+ * cpn_record_t's offsets), of the first n_fields columns. Enum member types are built here and closed
+ * after insertion, which copies. */
+static hid_t record_type(int in_file, int n_fields)
 {
   size_t size = 0;
   if (in_file) {
-    for (int i = 0; i < N_RECORD_FIELDS; i++) {
+    for (int i = 0; i < n_fields; i++) {
       switch (record_fields[i].kind) {
       case K_U8: case K_STATUS: case K_REASON: size += 1; break;
       case K_I32: case K_U32: size += 4; break;
-      case K_U64: case K_F64: size += 8; break;
+      case K_U64: case K_I64: case K_F64: size += 8; break;
       }
     }
   } else {
@@ -324,7 +329,7 @@ static hid_t record_type(int in_file)
   if (t < 0)
     return H5I_INVALID_HID;
   size_t offset = 0;
-  for (int i = 0; i < N_RECORD_FIELDS; i++) {
+  for (int i = 0; i < n_fields; i++) {
     const field_t *f = &record_fields[i];
     hid_t member = H5I_INVALID_HID, owned = H5I_INVALID_HID;
     size_t member_size = 0;
@@ -333,6 +338,7 @@ static hid_t record_type(int in_file)
     case K_I32: member = in_file ? H5T_STD_I32LE : H5T_NATIVE_INT32; member_size = 4; break;
     case K_U32: member = in_file ? H5T_STD_U32LE : H5T_NATIVE_UINT32; member_size = 4; break;
     case K_U64: member = in_file ? H5T_STD_U64LE : H5T_NATIVE_UINT64; member_size = 8; break;
+    case K_I64: member = in_file ? H5T_STD_I64LE : H5T_NATIVE_INT64; member_size = 8; break;
     case K_F64: member = in_file ? H5T_IEEE_F64LE : H5T_NATIVE_DOUBLE; member_size = 8; break;
     case K_STATUS:
       owned = member = enum_type(in_file ? H5T_STD_U8LE : H5T_NATIVE_UINT8, CPN_STATUS_COUNT, status_name);
@@ -358,7 +364,7 @@ static hid_t record_type(int in_file)
 int64_t cpn_output_record_memtype(void)
 {
   h5_quiet();
-  hid_t t = record_type(0);
+  hid_t t = record_type(0, N_RECORD_FIELDS - N_SESSION_FIELDS);
   if (t < 0)
     h5_fail(CPN_EIO, "cannot build the HDF5 memory type of cpn_record_t");
   return t;
@@ -519,11 +525,12 @@ struct compressor {
   slot_t slot[N_SLOTS];
   size_t fill, next_write; /* slot being filled; next slot to write (ring indices) */
   size_t row_size;         /* packed file row */
+  int n_fields;            /* columns written (record_fields[0 .. n_fields)) */
   size_t field_moff[N_RECORD_FIELDS], field_foff[N_RECORD_FIELDS], field_size[N_RECORD_FIELDS];
   int stop;
 };
 
-static size_t kind_size(kind_t k) { return k == K_U64 || k == K_F64 ? 8 : k == K_I32 || k == K_U32 ? 4 : 1; }
+static size_t kind_size(kind_t k) { return k == K_U64 || k == K_I64 || k == K_F64 ? 8 : k == K_I32 || k == K_U32 ? 4 : 1; }
 
 /* Packs rows to the file layout and shuffles the bytes: byte b of element i goes to b * n + i, over the
  * whole chunk (HDF5's shuffle filter, element size = the packed row). Little-endian hosts only. */
@@ -531,7 +538,7 @@ static void pack_shuffle(const struct compressor *z, const cpn_record_t *rows, s
 {
   const size_t n = ROWS_PER_CHUNK;
   memset(out, 0, n * z->row_size);
-  for (int f = 0; f < N_RECORD_FIELDS; f++)
+  for (int f = 0; f < z->n_fields; f++)
     for (size_t b = 0; b < z->field_size[f]; b++) {
       unsigned char *dst = out + (z->field_foff[f] + b) * n;
       size_t moff = z->field_moff[f] + b;
@@ -577,13 +584,14 @@ static void compressor_free(struct compressor *z)
 }
 
 /* A compressor with its worker started, or NULL (then rows are written by H5Dwrite: same values). */
-static struct compressor *compressor_new(void)
+static struct compressor *compressor_new(int n_fields)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   struct compressor *z = calloc(1, sizeof *z);
   if (!z)
     return NULL;
-  for (int f = 0; f < N_RECORD_FIELDS; f++) {
+  z->n_fields = n_fields;
+  for (int f = 0; f < n_fields; f++) {
     z->field_moff[f] = record_fields[f].offset;
     z->field_foff[f] = z->row_size;
     z->field_size[f] = kind_size(record_fields[f].kind);
@@ -608,6 +616,7 @@ static struct compressor *compressor_new(void)
   }
   return z;
 #else
+  (void)n_fields;
   return NULL;
 #endif
 }
@@ -702,7 +711,7 @@ static cpn_err_t create_requests(cpn_output_t *o)
   cpn_err_t err = CPN_OK;
   hid_t type = H5I_INVALID_HID, space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
   hsize_t dims[1] = {0}, maxdims[1] = {H5S_UNLIMITED};
-  if ((o->record_mem = record_type(0)) < 0 || (type = record_type(1)) < 0 ||
+  if ((o->record_mem = record_type(0, o->n_fields)) < 0 || (type = record_type(1, o->n_fields)) < 0 ||
       (space = H5Screate_simple(1, dims, maxdims)) < 0 || (dcpl = dataset_props(ROWS_PER_CHUNK)) < 0 ||
       H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER) < 0) {
     err = h5_fail(CPN_EIO, "%s: cannot prepare dataset '/requests'", o->path);
@@ -814,7 +823,9 @@ static cpn_err_t create_tmp(cpn_output_t *o, hid_t fcpl)
   return CPN_OK;
 }
 
-cpn_err_t cpn_output_open(cpn_output_t **out, const char *path)
+cpn_err_t cpn_output_open(cpn_output_t **out, const char *path) { return cpn_output_open_ex(out, path, 0); }
+
+cpn_err_t cpn_output_open_ex(cpn_output_t **out, const char *path, unsigned flags)
 {
   if (!out || !path || !path[0])
     return cpn_error_set(CPN_EINVAL, "cpn_output_open: no output path given");
@@ -827,6 +838,7 @@ cpn_err_t cpn_output_open(cpn_output_t **out, const char *path)
   if (!o)
     return cpn_error_set(CPN_ENOMEM, "%s: out of memory opening the result file", path);
   o->file = o->requests = o->record_mem = H5I_INVALID_HID;
+  o->n_fields = flags & CPN_OUTPUT_SESSIONS ? N_RECORD_FIELDS : N_RECORD_FIELDS - N_SESSION_FIELDS;
   o->lock_fd = o->track_tmp = o->track_lock = -1;
   o->path = with_suffix(path, "");
   o->tmp_path = with_suffix(path, ".tmp");
@@ -865,7 +877,7 @@ cpn_err_t cpn_output_open(cpn_output_t **out, const char *path)
     goto fail;
   if ((err = create_requests(o)) != CPN_OK)
     goto fail;
-  if ((o->z = compressor_new()) != NULL) {
+  if ((o->z = compressor_new(o->n_fields)) != NULL) {
     free(o->buf);
     o->buf = o->z->slot[0].rows;
   }

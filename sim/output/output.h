@@ -21,6 +21,10 @@ typedef struct cpn_output cpn_output_t;
  * "<path>.tmp" of a killed run, and creates "<path>.tmp" exclusively (never through a symbolic link).
  * Both files are registered with cpn_signal_track until close. */
 cpn_err_t cpn_output_open(cpn_output_t **out, const char *path);
+/* As cpn_output_open; with CPN_OUTPUT_SESSIONS /requests also has the columns `session` and `parent`
+ * (cpn_record_t), which runs without sessions leave out so that their bytes stay the same. */
+#define CPN_OUTPUT_SESSIONS 1u
+cpn_err_t cpn_output_open_ex(cpn_output_t **out, const char *path, unsigned flags);
 
 /* The default result file name for a scenario called scenario_name, in the working directory:
  * "<name>.h5" where every byte that could make it something other than a plain file name there is

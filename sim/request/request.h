@@ -17,6 +17,11 @@ typedef struct cpn_req cpn_req_t;
 struct cpn_req {
   cpn_record_t rec;
   cpn_req_t *prev, *next;  /* pool: the live list */
+  struct {                 /* sources: agent fan-out (classes[].fanout) */
+    int fanout_parent;     /* 1 + the fan-out slot this request waits on as a parent; 0 none */
+    int fanout_child;      /* 1 + the slot of the parent this request was made for; 0 none */
+    int no_fanout;         /* made by a fan-out into its own class: does not fan out again */
+  } src;
   struct {                 /* network */
     double bytes_in, bytes_out;
     double t_site_done;    /* flow mode: when the last token left the site */

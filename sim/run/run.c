@@ -133,8 +133,9 @@ static void arrived(void *ctx, cpn_req_t *q) { cpn_serving_arrive(ctx, q); }
 static void replied(void *ctx, cpn_req_t *q)
 {
   run_t *r = ctx;
-  cpn_sources_replied(r->src, q); /* a conversation's next turn starts from this reply */
-  cpn_accounting_complete(r->acct, q);
+  /* a conversation's next turn starts from this reply; a fan-out parent is held until its children end */
+  if (!cpn_sources_replied(r->src, q))
+    cpn_accounting_complete(r->acct, q);
 }
 
 /* Tariff hooks: the sites' accelerator energy so far (replicas brought to now), and the hour's figures. */
@@ -153,7 +154,12 @@ static void site_prices(void *ctx, int site, double usd_per_kwh, double co2_g_pe
   cpn_views_energy_prices(((run_t *)ctx)->views, site, usd_per_kwh, co2_g_per_kwh);
 }
 
-static void request_ended(void *ctx, const cpn_req_t *q) { cpn_gateway_ended(ctx, q); }
+static void request_ended(void *ctx, const cpn_req_t *q)
+{
+  run_t *r = ctx;
+  cpn_gateway_ended(r->gw, q);
+  cpn_sources_ended(r->src, q);
+}
 
 static void engine_actor(int argc, char **argv)
 {
@@ -206,7 +212,7 @@ static cpn_err_t build(run_t *r)
   cpn_network_on_replied(r->net, replied, r);
   cpn_sim_set_idle_check(r->sim, run_idle, r);
   cpn_tariff_on(cpn_accounting_tariff(r->acct), site_energy, site_prices, r);
-  cpn_accounting_on_end(r->acct, request_ended, r->gw);
+  cpn_accounting_on_end(r->acct, request_ended, r);
   cpn_sim_set_tick(r->sim, 1u << 12, tick, r);
   /* First events, in a fixed order (equal times pop in the order they were scheduled). */
   err = cpn_fleet_start(r->fleet);
@@ -402,6 +408,43 @@ static void run_free(run_t *r)
 #define CPN_RUN_MAX_EVENTS 1e11
 #define CPN_RUN_EVENTS_PER_REQUEST 5.0
 
+/* Expected arrivals of a rate schedule over [0, duration_s]: its integral (a peak times the duration
+ * would refuse a schedule with a short burst; its first window's rate would miss one that grows). */
+static double schedule_arrivals(const cpn_schedule_spec_t *sp, double scale, double duration_s)
+{
+  cpn_piecewise_t pw = {.n = sp->n, .t_start_s = sp->t_s, .rate_rps = sp->rate_rps, .period_s = sp->period_s,
+                        .interp = sp->linear ? CPN_PW_LINEAR : CPN_PW_STEP};
+  if (cpn_piecewise_check(&pw) != 0 || !(duration_s > 0))
+    return 0;
+  return scale * cpn_piecewise_integral(&pw, 0, duration_s);
+}
+
+/* Requests one request of class c makes with its fan-out: itself, plus the mean calls times what each
+ * call makes (a chain of fan-outs; the loader refuses cycles, depth bounds it anyway; a fan-out into the
+ * class itself is one level). Means of the distributions, capped at their max. */
+static double fanout_requests(const cpn_scenario_t *sc, const cpn_class_spec_t *c, int depth)
+{
+  if (!c->fanout || depth >= sc->n_classes)
+    return 1;
+  double n = cpn_dist_mean(&c->fanout_calls);
+  if (c->fanout_calls.max > 0 && n > c->fanout_calls.max)
+    n = c->fanout_calls.max;
+  const cpn_class_spec_t *k = &sc->classes[c->fanout_class];
+  return 1 + n * (k == c ? 1 : fanout_requests(sc, k, depth + 1));
+}
+
+/* Requests made per arrival of class c: its session's mean turns (children never open sessions), each
+ * with its fan-out. */
+static double requests_per_arrival(const cpn_scenario_t *sc, const cpn_class_spec_t *c, int depth)
+{
+  double m = fanout_requests(sc, c, depth);
+  if (c->session) {
+    double t = cpn_dist_mean(&c->session_turns);
+    m *= c->session_turns.max > 0 && t > c->session_turns.max ? c->session_turns.max : t > 1 ? t : 1;
+  }
+  return m;
+}
+
 cpn_err_t cpn_run_check(const cpn_scenario_t *sc)
 {
   if (sc->n_sites == 0 || sc->n_models == 0 || sc->n_classes == 0 || sc->n_tenants == 0)
@@ -409,29 +452,71 @@ cpn_err_t cpn_run_check(const cpn_scenario_t *sc)
   /* Expected arrivals: the rates (at the diurnal profile's peak) over the arrival window, or the request
    * budget when one is set. Refused before anything runs, naming the key that makes it too large. */
   if (!sc->demand.trace_file[0]) {
-    double peak = sc->demand.diurnal_enabled ? cpn_diurnal_max(&sc->demand.diurnal) : 1.0, total = 0;
-    int worst = -1;
-    for (int o = 0; o < sc->n_origins; o++) {
-      double n = sc->origins[o].rate_rps * sc->demand.scale * peak * sc->run.duration_s;
+    double peak = sc->demand.diurnal_enabled ? cpn_diurnal_max(&sc->demand.diurnal) : 1.0, total = 0, worst_n = -1;
+    int worst = -1, worst_class = 0, origins_make = 0;
+    double share = 0, per_arrival = 0; /* the origins' arrivals: requests each, by the classes' shares */
+    for (int k = 0; k < sc->n_classes; k++) {
+      origins_make |= sc->classes[k].sched.n == 0;
+      if (sc->classes[k].sched.n == 0)
+        share += sc->classes[k].share, per_arrival += sc->classes[k].share * requests_per_arrival(sc, &sc->classes[k], 0);
+    }
+    per_arrival = share > 0 ? per_arrival / share : 1;
+    /* n + scheduled: origins (their rate at the profile's peak, or their schedule's integral), then the
+     * classes with their own schedule (its integral); each times the requests an arrival makes (session
+     * turns, fan-out calls). */
+    for (int i = 0; i < sc->n_origins + sc->n_classes; i++) {
+      const cpn_schedule_spec_t *sp = i < sc->n_origins ? &sc->origins[i].sched : &sc->classes[i - sc->n_origins].sched;
+      double n;
+      if (i < sc->n_origins && !origins_make)
+        continue;
+      if (sp->n)
+        n = schedule_arrivals(sp, sc->demand.scale, sc->run.duration_s);
+      else if (i < sc->n_origins)
+        n = sc->origins[i].rate_rps * sc->demand.scale * peak * sc->run.duration_s;
+      else
+        continue;
+      n *= i < sc->n_origins ? per_arrival : requests_per_arrival(sc, &sc->classes[i - sc->n_origins], 0);
       total += n;
-      if (worst < 0 || n > sc->origins[worst].rate_rps * sc->demand.scale * peak * sc->run.duration_s)
-        worst = o;
+      if (n > worst_n)
+        worst_n = n, worst = i < sc->n_origins ? i : i - sc->n_origins, worst_class = i >= sc->n_origins;
     }
     if (sc->run.max_requests > 0 && total > (double)sc->run.max_requests)
       total = (double)sc->run.max_requests;
-    if (!(total * CPN_RUN_EVENTS_PER_REQUEST <= CPN_RUN_MAX_EVENTS) && worst >= 0)
+    if (!(total * CPN_RUN_EVENTS_PER_REQUEST <= CPN_RUN_MAX_EVENTS) && worst >= 0) {
+      const cpn_schedule_spec_t *sp = worst_class ? &sc->classes[worst].sched : &sc->origins[worst].sched;
+      if (sp->n)
+        return cpn_error_set(CPN_EINVAL,
+                             "%s:%d: %s.%s.schedule: its windows (x demand.scale %g) over run.duration_s %g s make "
+                             "about %.3g requests (%.3g per arrival, with session turns and fan-out calls), %.3g "
+                             "in all, over the event budget of %.3g events (%.0f per request); lower the rates or "
+                             "the duration, or set run.max_requests",
+                             sc->file, worst_class ? sc->classes[worst].line : sc->origins[worst].line, worst_class ? "classes" : "origins",
+                             worst_class ? sc->classes[worst].name : sc->origins[worst].name, sc->demand.scale,
+                             sc->run.duration_s, worst_n,
+                             worst_class ? requests_per_arrival(sc, &sc->classes[worst], 0) : per_arrival, total,
+                             CPN_RUN_MAX_EVENTS, CPN_RUN_EVENTS_PER_REQUEST);
       return cpn_error_set(CPN_EINVAL,
                            "%s:%d: origins.%s.rate_rps: %g requests/s (x demand.scale %g) over run.duration_s %g s "
                            "would make about %.3g requests in all, over the event budget of %.3g events (%.0f per "
                            "request); lower the rates or the duration, or set run.max_requests",
                            sc->file, sc->origins[worst].line, sc->origins[worst].name, sc->origins[worst].rate_rps,
                            sc->demand.scale, sc->run.duration_s, total, CPN_RUN_MAX_EVENTS, CPN_RUN_EVENTS_PER_REQUEST);
+    }
   }
   if (!(sc->run.duration_s + sc->run.drain_s < 1e12))
     return cpn_error_set(CPN_EINVAL, "%s: run.duration_s + run.drain_s: %g s is more than 30,000 years of simulated time",
                          sc->file, sc->run.duration_s + sc->run.drain_s);
   cpn_err_t err = cpn_sources_check(sc);
   return err ? err : cpn_serving_check(sc);
+}
+
+/* A run whose classes make sessions writes the /requests columns session and parent. */
+static int sessions_made(const cpn_scenario_t *sc)
+{
+  for (int k = 0; k < sc->n_classes; k++)
+    if (sc->classes[k].session || sc->classes[k].fanout)
+      return 1;
+  return 0;
 }
 
 cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats)
@@ -454,7 +539,7 @@ cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats)
   if (!err)
     err = build(r);
   if (!err && cfg->out_path)
-    err = cpn_output_open(&r->out, cfg->out_path);
+    err = cpn_output_open_ex(&r->out, cfg->out_path, sessions_made(sc) ? CPN_OUTPUT_SESSIONS : 0);
   if (!err && r->out)
     cpn_accounting_set_output(r->acct, r->out);
   /* Names first: a name the result file cannot hold (not UTF-8) stops the run before it simulates. */

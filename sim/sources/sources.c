@@ -1,6 +1,7 @@
 /* sources: generators and trace replay (see sources.h).
  *
- * Invariant: `pending` equals the arrival events (generator and trace) in the event core. Streams are
+ * Invariant: `pending` equals the arrival events (generators, classes' own processes, trace, session
+ * turns, fan-outs) in the event core. Streams are
  * derived from the master seed by fixed ids (core/rng.h), so the workload never depends on the policy. */
 #include "sources/sources.h"
 
@@ -13,21 +14,32 @@
 #include "cpn_workload.h"
 #include "sources/trace.h"
 
-/* The rate schedule of one origin: its own windows (scaled by demand.scale) or the diurnal profile as a
- * one-day schedule in the origin's local time. The arrival process borrows `pw`. */
+/* The rate schedule a process follows: an origin's or a class's windows (scaled by demand.scale), or
+ * the diurnal profile as a one-day schedule in the origin's local time. The arrival process borrows `pw`,
+ * the window CVs and the Weibull scratch `wk`. */
 typedef struct {
   cpn_piecewise_t pw;
   double t24[24], r24[24];
-  double *rates; /* scaled copy of the origin's window rates (malloc'd) */
+  double *rates; /* scaled copy of the window rates, then 2 per window of Weibull scratch (one malloc) */
 } origin_schedule_t;
 
 /* A conversation between two turns: what the next turn carries. Slots are pooled (free list). */
 typedef struct {
   int origin, cls, tenant, model;
+  int64_t session;        /* the id of its first turn */
   int turns_left;         /* turns still to come after the one in flight */
   double context_tokens;  /* prompt + output of the turns so far */
   int next_free;          /* free list, -1 = end */
 } session_t;
+
+/* A fan-out parent waiting for its children (pooled slots, free list through `left`). */
+typedef struct {
+  cpn_req_t *parent;      /* NULL once the parent has ended (the end of the run may end it first) */
+  int left;               /* children not ended yet; the next free slot when free */
+  unsigned calls;         /* children to make when the parent's reply reaches its user */
+  uint8_t bad_status, bad_reason; /* the first child that did not complete (status 0 = none) */
+  double t_last_s;        /* the parent's own reply, then the latest reply of a child */
+} fanout_t;
 
 /* A turn in flight whose reply continues a session: request id -> slot, appended in id order. */
 typedef struct {
@@ -56,12 +68,21 @@ struct cpn_sources {
   cpn_trace_row_t row;      /* the row whose arrival is scheduled */
   gsl_rng *assign_rng;      /* origins/tenants/models for trace rows that lack them */
   double *origin_cdf;
-  int ev_arrival, ev_trace, ev_session;
+  int ev_arrival, ev_trace, ev_session, ev_class, ev_fanout;
+  /* classes with their own schedule (classes[].schedule): one process and stream each (NULL otherwise) */
+  cpn_arrival_t *class_arrivals;
+  origin_schedule_t *class_schedules;
+  gsl_rng **class_rng;
+  int origins_make;         /* some class arrives with the origins' processes */
   /* sessions (classes[].session) */
   session_t *sessions;
   int n_sessions, cap_sessions, free_session;
   awaiting_t *awaiting;
   long n_awaiting, cap_awaiting, dead_awaiting;
+  /* agent fan-out (classes[].fanout) */
+  fanout_t *fanouts;
+  int n_fanouts, cap_fanouts, free_fanout;
+  int fanout_starting;      /* 1 + the slot whose children are being made (its end waits for the loop) */
 };
 
 static int budget_spent(const cpn_sources_t *src)
@@ -108,6 +129,7 @@ static cpn_req_t *new_request(cpn_sources_t *src, int origin, int cls, int tenan
   rec->replica = -1;
   rec->t_arrival = cpn_sim_now(src->sim);
   rec->t_dispatch = rec->t_first_token = rec->t_done = NAN;
+  rec->session = rec->parent = -1;
   double u_class = gsl_rng_uniform(src->tok_rng);
   rec->cls = cls >= 0 ? cls : cpn_rng_pick(src->class_cdf, sc->n_classes, u_class);
   double u_tenant = gsl_rng_uniform(src->tok_rng), u_model = gsl_rng_uniform(src->tok_rng);
@@ -183,7 +205,7 @@ static int await_reply(cpn_sources_t *src, const cpn_req_t *q, int slot)
 
 /* After a request of a session class is made: opens the conversation (first turn) or carries it on, and
  * waits for the reply when turns are left. The slot is released when the conversation ends. */
-static void session_continue(cpn_sources_t *src, const cpn_req_t *q, int slot)
+static void session_continue(cpn_sources_t *src, cpn_req_t *q, int slot)
 {
   const cpn_class_spec_t *c = &src->sc->classes[q->rec.cls];
   if (slot < 0) {
@@ -195,20 +217,152 @@ static void session_continue(cpn_sources_t *src, const cpn_req_t *q, int slot)
       return;
     }
     src->sessions[slot] = (session_t){.origin = q->rec.origin, .cls = q->rec.cls, .tenant = q->rec.tenant,
-                                      .model = q->rec.model, .turns_left = (int)turns - 1, .next_free = -1};
-  } else if (src->sessions[slot].turns_left <= 0) {
-    session_release(src, slot);
-    return;
+                                      .model = q->rec.model, .session = (int64_t)q->rec.id,
+                                      .turns_left = (int)turns - 1, .next_free = -1};
+    q->rec.session = (int64_t)q->rec.id;
+  } else {
+    q->rec.session = src->sessions[slot].session;
+    if (src->sessions[slot].turns_left <= 0) {
+      session_release(src, slot);
+      return;
+    }
   }
   src->sessions[slot].context_tokens = (double)q->rec.prompt_tokens + q->rec.output_tokens;
   if (await_reply(src, q, slot) != 0)
     cpn_sim_fail(src->sim, cpn_error_set(CPN_ENOMEM, "sources: out of memory (sessions)"));
 }
 
-void cpn_sources_replied(cpn_sources_t *src, const cpn_req_t *q)
+static void fanout_finish(cpn_sources_t *src, int slot);
+
+/* A free fan-out slot (grown by doubling), or -1 when out of memory. */
+static int fanout_alloc(cpn_sources_t *src)
 {
-  if (!src || src->n_awaiting == 0)
+  if (src->free_fanout < 0) {
+    if (src->n_fanouts == src->cap_fanouts) {
+      int cap = src->cap_fanouts ? 2 * src->cap_fanouts : 64;
+      fanout_t *f = realloc(src->fanouts, (size_t)cap * sizeof *f);
+      if (!f)
+        return -1;
+      src->fanouts = f;
+      src->cap_fanouts = cap;
+    }
+    src->fanouts[src->n_fanouts].left = -1;
+    src->free_fanout = src->n_fanouts++;
+  }
+  int i = src->free_fanout;
+  src->free_fanout = src->fanouts[i].left;
+  return i;
+}
+
+/* The reply of a request of a fan-out class reached the site's side: q is held, and its children are
+ * made when its reply reaches its user (t_done; in fluid mode that is already known). Returns 1 when q
+ * is held, 0 when it completes now (the request budget is spent, or it makes no call). */
+static int fanout_start(cpn_sources_t *src, cpn_req_t *q)
+{
+  const cpn_class_spec_t *c = &src->sc->classes[q->rec.cls];
+  unsigned n = cpn_dist_draw(&c->fanout_calls, src->tok_rng);
+  if (budget_spent(src) || n == 0)
+    return 0;
+  int slot = fanout_alloc(src);
+  if (slot < 0) {
+    cpn_sim_fail(src->sim, cpn_error_set(CPN_ENOMEM, "sources: out of memory (fan-out)"));
+    return 0;
+  }
+  double now = cpn_sim_now(src->sim), t = q->rec.t_done > now ? q->rec.t_done : now;
+  src->fanouts[slot] = (fanout_t){.parent = q, .left = 0, .calls = n, .t_last_s = t};
+  q->src.fanout_parent = slot + 1;
+  schedule(src, t, src->ev_fanout, slot);
+  return 1;
+}
+
+/* The parent's reply reached its user: its children arrive now, at its origin, tenant and model. */
+static void on_fanout(void *ctx, const cpn_event_t *e)
+{
+  cpn_sources_t *src = ctx;
+  src->pending--;
+  int slot = e->idx;
+  fanout_t *f = &src->fanouts[slot];
+  cpn_req_t *q = f->parent;
+  if (!q) { /* ended meanwhile */
+    fanout_finish(src, slot);
     return;
+  }
+  const cpn_class_spec_t *c = &src->sc->classes[q->rec.cls];
+  const cpn_class_spec_t *cc = &src->sc->classes[c->fanout_class];
+  double context = (double)q->rec.prompt_tokens + q->rec.output_tokens;
+  src->fanout_starting = slot + 1;
+  for (unsigned i = 0; i < f->calls && !budget_spent(src); i++) {
+    const cpn_token_window_t *w = token_window(cc, cpn_sim_now(src->sim));
+    double prompt = context + cpn_dist_draw(w ? &w->prompt_tokens : &cc->prompt_tokens, src->tok_rng);
+    long output = cpn_dist_draw(w ? &w->output_tokens : &cc->output_tokens, src->tok_rng);
+    if (prompt > 4294967295.0)
+      prompt = 4294967295.0;
+    cpn_req_t *k = new_request(src, q->rec.origin, c->fanout_class, q->rec.tenant, q->rec.model, (long)prompt, output);
+    if (!k)
+      break;
+    k->rec.parent = (int64_t)q->rec.id;
+    k->rec.session = q->rec.session;
+    k->src.fanout_child = slot + 1;
+    k->src.no_fanout = c->fanout_class == q->rec.cls;
+    src->fanouts[slot].left++;
+    cpn_gateway_admit(src->gw, k);
+    f = &src->fanouts[slot];
+  }
+  src->fanout_starting = 0;
+  if (src->fanouts[slot].left == 0) /* no child in flight: none made, or all ended at once (rejected) */
+    fanout_finish(src, slot);
+}
+
+static void fanout_finish(cpn_sources_t *src, int slot)
+{
+  fanout_t *f = &src->fanouts[slot];
+  cpn_req_t *p = f->parent;
+  uint8_t status = f->bad_status, reason = f->bad_reason;
+  double f_t_last = f->t_last_s;
+  f->parent = NULL;
+  f->left = src->free_fanout;
+  src->free_fanout = slot;
+  if (!p)
+    return;
+  p->src.fanout_parent = 0;
+  double now = cpn_sim_now(src->sim);
+  p->rec.t_done = f_t_last > now ? f_t_last : now;
+  if (status == CPN_STATUS_COMPLETED)
+    cpn_accounting_complete(src->acct, p);
+  else
+    cpn_accounting_end(src->acct, p, (cpn_status_t)status, (cpn_reason_t)reason);
+}
+
+void cpn_sources_ended(cpn_sources_t *src, const cpn_req_t *q)
+{
+  if (!src)
+    return;
+  if (q->src.fanout_parent) { /* a parent ended before its children (the end of the run) */
+    fanout_t *f = &src->fanouts[q->src.fanout_parent - 1];
+    if (f->parent == q)
+      f->parent = NULL;
+  }
+  if (!q->src.fanout_child)
+    return;
+  int slot = q->src.fanout_child - 1;
+  fanout_t *f = &src->fanouts[slot];
+  if (q->rec.status != CPN_STATUS_COMPLETED && !f->bad_status)
+    f->bad_status = q->rec.status, f->bad_reason = q->rec.reason;
+  if (q->rec.t_done > f->t_last_s) /* NaN (never replied) is not later */
+    f->t_last_s = q->rec.t_done;
+  if (--f->left > 0 || src->fanout_starting == slot + 1)
+    return;
+  fanout_finish(src, slot);
+}
+
+int cpn_sources_replied(cpn_sources_t *src, cpn_req_t *q)
+{
+  if (!src)
+    return 0;
+  if (src->sc->classes[q->rec.cls].fanout && !q->src.no_fanout)
+    return fanout_start(src, q);
+  if (src->n_awaiting == 0)
+    return 0;
   long lo = 0, hi = src->n_awaiting - 1;
   while (lo < hi) {
     long mid = lo + (hi - lo) / 2;
@@ -219,16 +373,20 @@ void cpn_sources_replied(cpn_sources_t *src, const cpn_req_t *q)
   }
   awaiting_t *w = &src->awaiting[lo];
   if (w->id != q->rec.id || w->slot < 0)
-    return;
+    return 0;
   int slot = w->slot;
   w->slot = -1;
   src->dead_awaiting++;
   const cpn_class_spec_t *c = &src->sc->classes[src->sessions[slot].cls];
-  double t = cpn_sim_now(src->sim) - c->session_think_s * log(gsl_rng_uniform_pos(src->tok_rng));
+  /* The think time starts when the reply reaches the user (t_done: in fluid mode the reply is handed over
+   * when it leaves the site, with its arrival already known). */
+  double now = cpn_sim_now(src->sim), reply = q->rec.t_done > now ? q->rec.t_done : now;
+  double t = reply - c->session_think_s * log(gsl_rng_uniform_pos(src->tok_rng));
   if (t < src->t_end_arrivals && !budget_spent(src))
     schedule(src, t, src->ev_session, slot);
   else
     session_release(src, slot); /* the conversation ends with the arrivals */
+  return 0;
 }
 
 static void on_session(void *ctx, const cpn_event_t *e)
@@ -272,6 +430,30 @@ static void on_arrival(void *ctx, const cpn_event_t *e)
       schedule(src, t, src->ev_arrival, o);
   }
   if (q && src->sc->classes[q->rec.cls].session)
+    session_continue(src, q, -1);
+  if (q)
+    cpn_gateway_admit(src->gw, q);
+}
+
+/* An arrival of class k's own process: it enters at the class's origin, or at one drawn by the
+ * origins' rate_rps (class stream); tenant, model and tokens are drawn as for any request. */
+static void on_class_arrival(void *ctx, const cpn_event_t *e)
+{
+  cpn_sources_t *src = ctx;
+  src->pending--;
+  if (budget_spent(src))
+    return;
+  int k = e->idx;
+  const cpn_class_spec_t *c = &src->sc->classes[k];
+  double u = gsl_rng_uniform(src->class_rng[k]);
+  int o = c->sched_origin >= 0 ? c->sched_origin : cpn_rng_pick(src->origin_cdf, src->sc->n_origins, u);
+  cpn_req_t *q = new_request(src, o, k, -1, -1, -1, -1);
+  if (!budget_spent(src)) {
+    double t = cpn_arrival_next(&src->class_arrivals[k], cpn_sim_now(src->sim), src->class_rng[k]);
+    if (t < src->t_end_arrivals)
+      schedule(src, t, src->ev_class, k);
+  }
+  if (q && c->session)
     session_continue(src, q, -1);
   if (q)
     cpn_gateway_admit(src->gw, q);
@@ -386,6 +568,36 @@ static cpn_err_t open_trace(cpn_sources_t *src)
   return cpn_trace_open(&src->trace, d->trace_file, &o);
 }
 
+/* Points the process at the schedule `sp` (rates times scale, its window CVs). -1 when out of memory. */
+static int schedule_init(origin_schedule_t *ss, const cpn_schedule_spec_t *sp, double scale, cpn_arrival_t *a)
+{
+  if (!(ss->rates = malloc((size_t)sp->n * 3 * sizeof *ss->rates)))
+    return -1;
+  for (int i = 0; i < sp->n; i++)
+    ss->rates[i] = sp->rate_rps[i] * scale;
+  ss->pw = (cpn_piecewise_t){.n = sp->n, .t_start_s = sp->t_s, .rate_rps = ss->rates, .period_s = sp->period_s,
+                             .interp = sp->linear ? CPN_PW_LINEAR : CPN_PW_STEP};
+  a->schedule = &ss->pw;
+  a->diurnal = NULL;
+  a->window_cv = sp->cv;
+  a->window_weibull = sp->cv && a->kind == CPN_ARR_WEIBULL ? ss->rates + sp->n : NULL;
+  return 0;
+}
+
+/* The process of class k (classes[].schedule): its schedule, its CV (or demand.cv). */
+static cpn_err_t class_arrival_init(cpn_arrival_t *a, const cpn_scenario_t *sc, int k, origin_schedule_t *ss)
+{
+  const cpn_class_spec_t *c = &sc->classes[k];
+  memset(a, 0, sizeof *a);
+  a->kind = sc->demand.arrival;
+  a->cv = c->cv > 0 ? c->cv : sc->demand.cv;
+  if (schedule_init(ss, &c->sched, sc->demand.scale, a) != 0)
+    return cpn_error_set(CPN_ENOMEM, "sources: out of memory (schedule)");
+  if (cpn_arrival_prepare(a) != 0)
+    return cpn_error_set(CPN_EINVAL, "%s: classes.%s.schedule: invalid arrival process parameters", sc->file, c->name);
+  return CPN_OK;
+}
+
 /* The arrival process of origin o. An origin with rate 0 makes no request (it is valid: a demand
  * switched off with --set). Poisson with the linear diurnal profile keeps its thinning (the same draws
  * as before schedules existed); every other process with a profile, and every origin with a schedule,
@@ -406,16 +618,9 @@ static cpn_err_t arrival_init(cpn_arrival_t *a, const cpn_scenario_t *sc, int o,
   a->calm_mean_s = d->calm_mean_s;
   a->mmpp_state = 0;
   a->mmpp_switch_s = -1;
-  if (os->n_windows > 0) {
-    if (!(ss->rates = malloc((size_t)os->n_windows * sizeof *ss->rates)))
+  if (os->sched.n > 0) {
+    if (schedule_init(ss, &os->sched, d->scale, a) != 0)
       return cpn_error_set(CPN_ENOMEM, "sources: out of memory (schedule)");
-    for (int i = 0; i < os->n_windows; i++)
-      ss->rates[i] = os->window_rate_rps[i] * d->scale;
-    ss->pw = (cpn_piecewise_t){.n = os->n_windows, .t_start_s = os->window_t_s, .rate_rps = ss->rates,
-                               .period_s = os->schedule_period_s,
-                               .interp = os->schedule_linear ? CPN_PW_LINEAR : CPN_PW_STEP};
-    a->schedule = &ss->pw;
-    a->diurnal = NULL;
   } else if (a->diurnal && a->rate_rps > 0 && (a->kind != CPN_ARR_POISSON || d->diurnal_step)) {
     cpn_diurnal_schedule(a->diurnal, a->rate_rps, a->tz_offset_h, a->start_utc_h,
                          d->diurnal_step ? CPN_PW_STEP : CPN_PW_LINEAR, ss->t24, ss->r24, &ss->pw);
@@ -433,11 +638,28 @@ static int arrival_active(const cpn_arrival_t *a) { return a->schedule || a->rat
 
 cpn_err_t cpn_sources_check(const cpn_scenario_t *sc)
 {
-  for (int o = 0; o < sc->n_origins; o++) {
+  for (int o = 0; o < sc->n_origins + sc->n_classes; o++) {
     cpn_arrival_t a;
     origin_schedule_t ss = {0};
-    cpn_err_t err = arrival_init(&a, sc, o, &ss);
+    cpn_err_t err = CPN_OK;
+    if (o < sc->n_origins)
+      err = arrival_init(&a, sc, o, &ss);
+    else if (sc->classes[o - sc->n_origins].sched.n)
+      err = class_arrival_init(&a, sc, o - sc->n_origins, &ss);
     free(ss.rates);
+    if (err)
+      return err;
+  }
+  if (sc->demand.trace_file[0]) { /* the trace opens and has a first row (an empty trace is an error) */
+    cpn_sources_t tmp = {.sc = sc};
+    cpn_trace_row_t row;
+    cpn_err_t err = open_trace(&tmp);
+    if (!err && cpn_trace_next(tmp.trace, &row) < 0)
+      err = CPN_EINVAL; /* the reader's message names the file and the problem */
+    cpn_trace_close(tmp.trace);
+    if (tmp.assign_rng)
+      gsl_rng_free(tmp.assign_rng);
+    free(tmp.origin_cdf);
     if (err)
       return err;
   }
@@ -472,6 +694,26 @@ cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim
     }
     err = arrival_init(&src->arrivals[o], sc, o, &src->schedules[o]);
   }
+  for (int k = 0; k < sc->n_classes; k++)
+    src->origins_make |= sc->classes[k].sched.n == 0;
+  for (int k = 0; !err && k < sc->n_classes; k++) {
+    if (!sc->classes[k].sched.n)
+      continue;
+    if (!src->class_arrivals) {
+      src->class_arrivals = calloc((size_t)sc->n_classes, sizeof *src->class_arrivals);
+      src->class_schedules = calloc((size_t)sc->n_classes, sizeof *src->class_schedules);
+      src->class_rng = calloc((size_t)sc->n_classes, sizeof *src->class_rng);
+      src->origin_cdf = cpn_rng_cdf(&sc->origins[0].rate_rps, sizeof sc->origins[0], sc->n_origins);
+      if (!src->class_arrivals || !src->class_schedules || !src->class_rng || !src->origin_cdf) {
+        err = cpn_error_set(CPN_ENOMEM, "sources: out of memory (class schedules)");
+        break;
+      }
+    }
+    if (!(src->class_rng[k] = cpn_rng_stream(seed, CPN_STREAM_CLASS_ARRIVALS + (unsigned long)k)))
+      err = cpn_error_set(CPN_ENOMEM, "sources: out of memory (streams)");
+    else
+      err = class_arrival_init(&src->class_arrivals[k], sc, k, &src->class_schedules[k]);
+  }
   if (!err && sc->demand.trace_file[0])
     err = open_trace(src);
   if (err) {
@@ -481,7 +723,10 @@ cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim
   src->ev_arrival = cpn_sim_kind(sim, "sources.arrival", on_arrival, src);
   src->ev_trace = cpn_sim_kind(sim, "sources.trace", on_trace, src);
   src->ev_session = cpn_sim_kind(sim, "sources.session", on_session, src);
+  src->ev_class = cpn_sim_kind(sim, "sources.class_arrival", on_class_arrival, src);
+  src->ev_fanout = cpn_sim_kind(sim, "sources.fanout", on_fanout, src);
   src->free_session = -1;
+  src->free_fanout = -1;
   *out = src;
   return CPN_OK;
 }
@@ -490,11 +735,18 @@ cpn_err_t cpn_sources_start(cpn_sources_t *src)
 {
   for (int o = 0; o < src->n_origins; o++) {
     cpn_arrival_t *a = &src->arrivals[o];
-    if (arrival_active(a) && !src->sc->demand.trace_file[0]) {
+    if (arrival_active(a) && src->origins_make && !src->sc->demand.trace_file[0]) {
       double t = cpn_arrival_next(a, 0.0, src->arr_rng[o]);
       if (t < src->t_end_arrivals)
         schedule(src, t, src->ev_arrival, o);
     }
+  }
+  for (int k = 0; src->class_arrivals && k < src->sc->n_classes; k++) {
+    if (!src->class_rng[k])
+      continue;
+    double t = cpn_arrival_next(&src->class_arrivals[k], 0.0, src->class_rng[k]);
+    if (t < src->t_end_arrivals)
+      schedule(src, t, src->ev_class, k);
   }
   if (src->trace)
     trace_schedule(src);
@@ -524,8 +776,17 @@ void cpn_sources_free(cpn_sources_t *src)
   if (src->assign_rng)
     gsl_rng_free(src->assign_rng);
   free(src->origin_cdf);
+  for (int k = 0; src->class_arrivals && k < src->sc->n_classes; k++) {
+    if (src->class_rng[k])
+      gsl_rng_free(src->class_rng[k]);
+    free(src->class_schedules[k].rates);
+  }
+  free(src->class_arrivals);
+  free(src->class_schedules);
+  free(src->class_rng);
   free(src->sessions);
   free(src->awaiting);
+  free(src->fanouts);
   free(src);
 }
 

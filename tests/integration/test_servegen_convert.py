@@ -3,7 +3,8 @@ windows, one client starting late) whose aggregate is worked out by hand: the ra
 window, the CV is the request-weighted one of sqrt(sum rate_i cv_i^2 / sum rate_i), the length tables are
 the request-weighted mixtures. The fragment, merged into tiny.yaml with `extends`, passes --check and
 runs: the new origin's arrivals are within 5 standard deviations of the schedule's integral, and the new
-class's prompts take only the table's values. A malformed row is refused naming its file and line."""
+class's prompts take only the table's values. With --windows the CV per window and each window's mixed
+tables are written (worked out by hand too) and the result passes --check. A malformed row is refused naming its file and line."""
 import math
 import os
 import re
@@ -82,6 +83,26 @@ pt = set(np.asarray(r["prompt_tokens"])[cls == 2].tolist())
 print(f"class servegen prompts: {sorted(pt)}")
 if not pt or pt - {100, 1000}:
     fail(f"class servegen prompts {sorted(pt)}, want only 100 and 1000")
+
+# --windows: the CV and the tables per window.
+p = subprocess.run([sys.executable, script, src, "--node", "east", "--windows"], capture_output=True, text=True)
+if p.returncode != 0:
+    fail(f"converter --windows exited {p.returncode}: {p.stderr}")
+wtext = p.stdout
+cvw = [float(x) for x in re.search(r"cv: \[([^\]]*)\]", wtext).group(1).split(",")]
+want_w = [1.5, math.sqrt((4 * 4 + 3 * 9) / 7), math.sqrt((1 + 0.25) / 2)]
+print(f"--windows: cv per window {cvw}, want {want_w}; {wtext.count('from_s:')} token windows")
+if any(abs(a - b) > 1e-12 for a, b in zip(cvw, want_w)) or len(cvw) != 3 or wtext.count("from_s:") != 3:
+    fail("--windows: wrong CV per window or token windows")
+m = re.search(r"from_s: 600, prompt_tokens: \{dist: empirical, values: \[([^\]]*)\], probs: \[([^\]]*)\]", wtext)
+if not m or [float(x) for x in m.group(1).split(",")] != [100, 1000] or abs(float(m.group(2).split(",")[0]) - 2 / 7) > 1e-12:
+    fail("--windows: the window at 600 s does not mix the clients' prompt tables by their rates (2/7 at 100)")
+wscen = os.path.join(tmp, "merged-w.yaml")
+with open(wscen, "w") as f:
+    f.write(f"extends: {SRC}/scenarios/tiny.yaml\nname: merged\n" + wtext)
+p = subprocess.run([CPNSIM, wscen, "--check"], capture_output=True, text=True)
+if p.returncode != 0:
+    fail(f"--check of the --windows scenario exited {p.returncode}: {p.stderr}")
 
 # A malformed row: the file and line are named, exit 2.
 put("chunk-3-trace.csv", "0,1,1,Gamma,1,1\n60,fast,1,Gamma,1,1\n")

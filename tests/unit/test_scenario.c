@@ -493,6 +493,20 @@ static void dist_equal(const cpn_dist_t *a, const cpn_dist_t *b)
   }
 }
 
+static void schedule_equal(const cpn_schedule_spec_t *x, const cpn_schedule_spec_t *y)
+{
+  assert_int_equal(x->n, y->n);
+  assert_close(x->period_s, y->period_s, 0);
+  assert_int_equal(x->linear, y->linear);
+  assert_int_equal(x->cv != NULL, y->cv != NULL);
+  for (int j = 0; j < x->n; j++) {
+    assert_close(x->t_s[j], y->t_s[j], 0);
+    assert_close(x->rate_rps[j], y->rate_rps[j], 0);
+    if (x->cv)
+      assert_close(x->cv[j], y->cv[j], 0);
+  }
+}
+
 static void params_equal(int na, const char (*ka)[CPN_NAME_MAX], const double *va, int nb,
                          const char (*kb)[CPN_NAME_MAX], const double *vb)
 {
@@ -552,6 +566,12 @@ static void scenario_equal(const cpn_scenario_t *a, const cpn_scenario_t *b)
     assert_int_equal(x->session, y->session);
     dist_equal(&x->session_turns, &y->session_turns);
     assert_close(x->session_think_s, y->session_think_s, 0);
+    schedule_equal(&x->sched, &y->sched);
+    assert_int_equal(x->sched_origin, y->sched_origin);
+    assert_int_equal(x->fanout, y->fanout);
+    assert_int_equal(x->fanout_class, y->fanout_class);
+    dist_equal(&x->fanout_calls, &y->fanout_calls);
+    assert_close(x->cv, y->cv, 0);
     assert_int_equal(x->n_token_windows, y->n_token_windows);
     for (int w = 0; w < x->n_token_windows; w++) {
       assert_close(x->token_windows[w].from_s, y->token_windows[w].from_s, 0);
@@ -603,13 +623,7 @@ static void scenario_equal(const cpn_scenario_t *a, const cpn_scenario_t *b)
     assert_close(x->access_latency_s, y->access_latency_s, 0);
     assert_close(x->rate_rps, y->rate_rps, 0);
     assert_close(x->cv, y->cv, 0);
-    assert_int_equal(x->n_windows, y->n_windows);
-    assert_close(x->schedule_period_s, y->schedule_period_s, 0);
-    assert_int_equal(x->schedule_linear, y->schedule_linear);
-    for (int j = 0; j < x->n_windows; j++) {
-      assert_close(x->window_t_s[j], y->window_t_s[j], 0);
-      assert_close(x->window_rate_rps[j], y->window_rate_rps[j], 0);
-    }
+    schedule_equal(&x->sched, &y->sched);
     assert_int_equal(x->n_allowed, y->n_allowed);
     for (int j = 0; j < x->n_allowed; j++)
       assert_string_equal(x->allowed[j], y->allowed[j]);
@@ -685,8 +699,9 @@ static void roundtrip_print_reload_equal(void **state)
   const char *sets[] = {"demand.diurnal=default"};
   roundtrip_one(p, sets, 1, "rich-default-printed.yaml");
   /* Workload keys: an origin schedule (inline and from a CSV), per-origin cv, empirical tables. */
-  write_file("rates.csv", "t_s,rate_rps,note\n0,2.385,a\n3600,0,b\n7200,1.5,c\n");
+  write_file("rates.csv", "t_s,rate_rps,note,cv\n0,2.385,a,1\n3600,0,b,2\n7200,1.5,c,0.5\n");
   write_file("lengths.csv", "values,cdf\n1,0\n100,0.45\n2000,0.9\n4000,1\n");
+  write_file("cvrates.csv", "t_s,rate_rps\n0,0.5\n600,2\n");
   p = write_file("workload.yaml",
                  GOOD_HEAD
                  "demand: {arrival: gamma, cv: 2}\n"
@@ -696,11 +711,16 @@ static void roundtrip_print_reload_equal(void **state)
                  "session: {turns: {dist: geometric, mean: 3.5}, think_s: 12.5}, "
                  "token_windows: [{from_s: 600, prompt_tokens: {dist: constant, mean: 77}}, "
                  "{from_s: 1200.5, output_tokens: {dist: empirical, values: [5, 50], cdf: [0.25, 1]}}]}\n"
+                 "  - {name: night, origin: q, schedule: {period_s: 86400, t_s: [0, 21600], rate_rps: [4, 0], "
+                 "cv: [2.5, 1]}}\n"
+                 "  - {name: ramp, cv: 1.5, schedule: {file: cvrates.csv}, fanout: {calls: {dist: geometric, mean: 2.5}, "
+                 "class: night}}\n"
                  "sites: [{name: s1, pools: []}]\n"
                  "origins:\n"
                  "  - {name: o, node: s1, cv: 3.5, schedule: {interp: linear, period_s: 86400, t_s: [0, 43200], "
                  "rate_rps: [1, 3]}}\n"
-                 "  - {name: q, node: s1, schedule: {file: rates.csv}}\n");
+                 "  - {name: q, node: s1, schedule: {file: rates.csv}}\n"
+                 "  - {name: w, node: s1, rate_rps: 2, schedule: ~}\n");
   roundtrip_one(p, NULL, 0, "workload-printed.yaml");
 }
 

@@ -668,6 +668,51 @@ static void weibull_on_schedule_keeps_rate_and_cv(void **state) {
   gsl_rng_free(r);
 }
 
+/* CV per window (ServeGen publishes burstiness per window): a periodic two-hour step schedule, 10 req/s
+ * with CV 1 then 4 req/s with CV 3, gamma and Weibull. In each window the gaps that start in it have the
+ * window's CV within 5%, and the window's count is rate x time within 4.5 standard deviations (a renewal
+ * count has variance about cv^2 x mean). */
+static void cv_per_window_through_time_change(void **state) {
+  (void)state;
+  const double t0[] = {0, 3600}, rate[] = {10, 4}, cvw[] = {1.0, 3.0};
+  cpn_piecewise_t p = {.n = 2, .t_start_s = t0, .rate_rps = rate, .period_s = 7200};
+  for (int kind = 0; kind < 2; kind++) {
+    double wk[4];
+    cpn_arrival_t a = {.kind = kind ? CPN_ARR_WEIBULL : CPN_ARR_GAMMA, .cv = 2, .schedule = &p, .window_cv = cvw,
+                       .window_weibull = wk};
+    assert_int_equal(cpn_arrival_prepare(&a), 0);
+    gsl_rng *r = rng_new(21 + kind);
+    enum { PERIODS = 30 };
+    double s1[2] = {0}, s2[2] = {0}, n[2] = {0}, count[2] = {0};
+    double t = 0, horizon = PERIODS * 7200.0;
+    for (;;) {
+      double next = cpn_arrival_next(&a, t, r);
+      if (next >= horizon) break;
+      count[fmod(next, 7200) >= 3600]++;
+      int w = fmod(t, 7200) >= 3600;
+      /* gaps that cross into the other window are mixed: left out */
+      if ((fmod(next, 7200) >= 3600) == w) s1[w] += next - t, s2[w] += (next - t) * (next - t), n[w]++;
+      t = next;
+    }
+    for (int w = 0; w < 2; w++) {
+      double m = s1[w] / n[w], cv = sqrt(s2[w] / n[w] - m * m) / m, want = rate[w] * 3600 * PERIODS;
+      print_message("%s window %d: %.0f arrivals (want %.0f), mean gap %.4f s (want %.4f), CV %.3f (want %.1f)\n",
+                    kind ? "weibull" : "gamma", w, count[w], want, m, 1 / rate[w], cv, cvw[w]);
+      assert_rel(cv, cvw[w], 0.05);
+      if (fabs(count[w] - want) > 4.5 * cvw[w] * sqrt(want)) fail_msg("window %d: %.0f arrivals, want %.0f", w, count[w], want);
+    }
+    gsl_rng_free(r);
+  }
+  /* Refused: CV per window with Poisson, a Weibull without its scratch, a CV <= 0. */
+  cpn_arrival_t bad = {.kind = CPN_ARR_POISSON, .schedule = &p, .window_cv = cvw};
+  assert_int_equal(cpn_arrival_prepare(&bad), -1);
+  cpn_arrival_t nows = {.kind = CPN_ARR_WEIBULL, .cv = 1, .schedule = &p, .window_cv = cvw};
+  assert_int_equal(cpn_arrival_prepare(&nows), -1);
+  const double zero[] = {1, 0};
+  cpn_arrival_t z = {.kind = CPN_ARR_GAMMA, .cv = 1, .schedule = &p, .window_cv = zero};
+  assert_int_equal(cpn_arrival_prepare(&z), -1);
+}
+
 /* ------------------------------------------------------------------------------------------------- */
 /* Empirical token distributions */
 
@@ -764,6 +809,7 @@ int main(void) {
     cmocka_unit_test(advance_inverts_integral),
     cmocka_unit_test(hourly_step_profile_alternates),
     cmocka_unit_test(gamma_cv3_follows_diurnal_and_keeps_cv),
+    cmocka_unit_test(cv_per_window_through_time_change),
     cmocka_unit_test(schedule_refuses_mmpp_and_double_profile),
     cmocka_unit_test(weibull_on_schedule_keeps_rate_and_cv),
     cmocka_unit_test(empirical_bimodal_quantiles_match_table),
