@@ -253,15 +253,21 @@ void cpn_summary_print(const cpn_summary_t *s, FILE *f)
           m[CPN_M_CROSS_BORDER_REQUESTS]);
   if (isnan(m[CPN_M_FULL_COST_USD]))
     return;
-  fprintf(f, " cost per million tokens, USD: %-20s %12s %12s %12s\n", "", "marginal", "full", "bill USD");
+  /* The bill (a total, not per million tokens) only where accounts have prices: a column of zeros would
+   * read as "served for free". */
+  int billed = m[CPN_M_BILL_USD] > 0;
+  fprintf(f, " cost per million tokens, USD: %-20s %12s %12s", "", "marginal", "full");
+  fprintf(f, billed ? " %14s\n" : "\n", "bill USD total");
   for (int k = 0; k < CPN_GROUP_KINDS; k++)
     for (int g = 0; g < s->n_groups[k]; g++) {
       const double *x = &s->metrics[k][(size_t)g * CPN_M_COUNT];
       char label[96];
       snprintf(label, sizeof label, "%s %s", k == CPN_GROUP_OVERALL ? "" : titles[k] + 4,
                k == CPN_GROUP_OVERALL ? "overall" : s->names[k][g]);
-      fprintf(f, "  %-50s %12.4f %12.4f %12.4f\n", label, x[CPN_M_COST_PER_MTOK], x[CPN_M_FULL_COST_PER_MTOK],
-              x[CPN_M_BILL_USD]);
+      fprintf(f, "  %-50s %12.4f %12.4f", label, x[CPN_M_COST_PER_MTOK], x[CPN_M_FULL_COST_PER_MTOK]);
+      if (billed)
+        fprintf(f, " %14.4f", x[CPN_M_BILL_USD]);
+      fputc('\n', f);
     }
   fprintf(f, "  full cost: capex of the installed fleet, facility electricity incl. idle (%.1f of %.1f kWh idle), "
              "cross-border transfer\n",
