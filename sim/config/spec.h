@@ -195,6 +195,10 @@ typedef struct {
   int trace_skip_errors;       /* demand.trace.errors: skip (1) | stop (0) */
   char trace_class_col[CPN_NAME_MAX]; /* demand.trace.class_col: names the service class ("" = drawn) */
   int diurnal_step;            /* demand.diurnal_interp: 0 linear between hourly points, 1 steps (one per hour) */
+  /* Prefix caching (demand.trace.hash_col, block_tokens): the key of the rows' block-hash lists ("" = the
+   * mapping's: hash_ids for jsonl-ms, none otherwise; "none" = ignore them) and the tokens per block. */
+  char trace_hash_col[CPN_NAME_MAX];
+  int trace_block_tokens;      /* default 512 (Mooncake's block) */
 } cpn_demand_spec_t;
 
 /* faults: one planned or random outage of a link (a, b) or a site; a link may instead be degraded to a

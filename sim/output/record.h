@@ -46,6 +46,7 @@ typedef struct {
   uint8_t cross_border;         /* origin country != site country */
   uint8_t preempted;            /* times the request was preempted (saturating) */
   double cost_usd, energy_j, co2_g;
+  uint32_t cached_tokens;       /* prompt tokens found in the replica's prefix cache (not prefilled) */
 } cpn_record_t;
 
 #endif

@@ -129,7 +129,7 @@ static int cont_admit(void *state, cpn_replica_t *rep, const cpn_replica_info_t 
       break; /* waits until KV is released */
     cpn_replica_take(rep, q);
     double now = cpn_replica_now(rep);
-    double dur = info->slow * cpn_perf_prefill_s(&info->perf, ctx);
+    double dur = info->slow * cpn_perf_prefill_s(&info->perf, ctx - q->serve.cached); /* cached: not prefilled */
     c->prefill = q;
     c->kv_prefill = ctx + 1;
     c->prefill_end = now + dur;

@@ -65,7 +65,7 @@ static int fcfs_admit(void *state, cpn_replica_t *rep, const cpn_replica_info_t 
   if (!q || (double)q->rec.prompt_tokens + q->rec.output_tokens > info->kv_cap)
     return 0;
   cpn_replica_take(rep, q);
-  double dur = info->slow * prefill_s(f, info, (double)q->rec.prompt_tokens);
+  double dur = info->slow * prefill_s(f, info, (double)q->rec.prompt_tokens - q->serve.cached); /* cached: skipped */
   f->cur = q;
   f->decoding = 0;
   f->t_next = cpn_replica_now(rep) + dur;

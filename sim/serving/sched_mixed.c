@@ -180,10 +180,11 @@ static int mixed_admit(void *state, cpn_replica_t *rep, const cpn_replica_info_t
                              : kv_now(c) + ctx + 1 > info->kv_cap)
       break; /* waits until KV is released */
     cpn_replica_take(rep, q);
-    q->serve.prefill_left = ctx;
+    /* Prompt tokens found in the prefix cache are not prefilled; their KV is held all the same. */
+    q->serve.prefill_left = ctx - q->serve.cached;
     q->serve.chunk = 0;
     c->pf[c->npf++] = q;
-    c->pf_left += ctx;
+    c->pf_left += q->serve.prefill_left;
     c->kv_prefill += ctx + 1;
     if (c->flavour == TRTLLM)
       c->kv_reserved += ctx + 1 + out_left_of(q);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "serving/prefix_cache.h"
 #include "serving/scheduler.h"
 
 typedef struct {
@@ -49,6 +50,9 @@ struct cpn_replica {
   int pos;                /* position in its group */
   int heap_at;            /* index in the group's heap, -1 when not in it */
   int key;                /* requests in service when last placed in the heap */
+  /* Prefix caching: made when the first request with block hashes is taken. */
+  cpn_pcache_t *pc;
+  double pc_requests, pc_prompt_tokens, pc_cached_tokens; /* first admissions of requests with hashes */
 };
 
 struct cpn_serving {
@@ -63,6 +67,7 @@ struct cpn_serving {
   double *site_kv_cap;
   int *aside;             /* scratch for dispatch: replicas stepped aside in this round */
   long preemptions;
+  double block_tokens;    /* tokens per block of the requests' hashes (demand.trace.block_tokens) */
   int ev_step;
   void (*cold)(void *ctx, int replica);
   void (*unloaded)(void *ctx, int replica);
@@ -260,12 +265,16 @@ static void unload(cpn_replica_t *p)
     p->sv->unloaded(p->sv->fleet_ctx, (int)(p - p->sv->reps));
 }
 
+static void prefix_trim(cpn_replica_t *p);
+
 static void on_step(void *ctx, const cpn_event_t *e)
 {
   cpn_replica_t *p = e->ptr;
   if (e->gen != p->gen || (p->state != CPN_REP_READY && p->state != CPN_REP_DRAINING))
     return;
   advance(p);
+  if (p->pc)
+    prefix_trim(p); /* the KV memory decoding filled since the last event is no longer free for cached blocks */
   p->type->step(p->st, p, &p->info);
   if (p->state == CPN_REP_DRAINING && p->type->active(p->st) == 0) {
     unload(p);
@@ -324,6 +333,91 @@ static void dispatch(cpn_serving_t *sv, int site, int model)
     sync(&sv->reps[sv->aside[i]]);
 }
 
+/* ------------------------------------------------------------- prefix caching */
+
+/* The blocks of q's hash list that lie within its prompt (a list longer than the prompt is cut). */
+static int prefix_blocks(const cpn_serving_t *sv, const cpn_req_t *q)
+{
+  double n = ceil((double)q->rec.prompt_tokens / sv->block_tokens);
+  return q->prefix.n < n ? q->prefix.n : (int)n;
+}
+
+/* Prompt tokens of q covered by `hits` leading cached blocks: at least one prompt token is always
+ * prefilled (it produces the first token's logits, as vLLM recomputes the last token of a fully cached
+ * prompt). */
+static double prefix_tokens(const cpn_serving_t *sv, const cpn_req_t *q, int hits)
+{
+  double t = hits * sv->block_tokens, most = (double)q->rec.prompt_tokens - 1.0;
+  return t < most ? t : most > 0 ? most : 0.0;
+}
+
+/* Evicts the unheld blocks that no longer fit in the replica's free KV memory. */
+static void prefix_trim(cpn_replica_t *p)
+{
+  double cap = isfinite(p->info.kv_cap) ? p->info.kv_cap : cpn_perf_kv_capacity_tokens(&p->info.perf);
+  double used = p->type->kv_used(p->st);
+  cpn_pcache_trim(p->pc, floor((cap - (isfinite(used) ? used : 0.0)) / p->sv->block_tokens));
+}
+
+/* q starts on replica p: its leading cached blocks are not prefilled, and it holds all its blocks. */
+static void prefix_take(cpn_replica_t *p, cpn_req_t *q)
+{
+  cpn_serving_t *sv = p->sv;
+  cpn_err_t err = p->pc ? CPN_OK : cpn_pcache_new(&p->pc);
+  int hits = 0, n = prefix_blocks(sv, q);
+  if (!err) {
+    prefix_trim(p);
+    err = cpn_pcache_acquire(p->pc, q->prefix.ids, n, &hits);
+  }
+  if (err) {
+    cpn_sim_fail(sv->sim, err);
+    return;
+  }
+  q->serve.held = n;
+  q->serve.cached = prefix_tokens(sv, q, hits);
+  if (!q->serve.resumed) {
+    q->rec.cached_tokens = (uint32_t)q->serve.cached;
+    p->pc_requests += 1;
+    p->pc_prompt_tokens += q->rec.prompt_tokens;
+    p->pc_cached_tokens += q->serve.cached;
+  }
+}
+
+static void prefix_release(cpn_replica_t *p, cpn_req_t *q)
+{
+  if (q->serve.held > 0 && p->pc)
+    cpn_pcache_release(p->pc, q->prefix.ids, q->serve.held);
+  q->serve.held = 0;
+  q->serve.cached = 0;
+}
+
+double cpn_serving_prefix_tokens(const cpn_serving_t *sv, const cpn_req_t *q, int site)
+{
+  if (q->prefix.n == 0)
+    return 0.0;
+  const group_t *g = group_at(sv, site, q->rec.model);
+  int n = prefix_blocks(sv, q), best = 0;
+  for (int i = 0; i < g->n_replicas; i++) {
+    const cpn_replica_t *p = &sv->reps[g->replicas[i]];
+    if (p->pc && p->state == CPN_REP_READY) {
+      int h = cpn_pcache_lookup(p->pc, q->prefix.ids, n);
+      if (h > best)
+        best = h;
+    }
+  }
+  return prefix_tokens(sv, q, best);
+}
+
+void cpn_serving_prefix_stats(const cpn_serving_t *sv, int replica, double *requests, double *prompt_tokens,
+                              double *cached_tokens, double *evictions)
+{
+  const cpn_replica_t *p = &sv->reps[replica];
+  *requests = p->pc_requests;
+  *prompt_tokens = p->pc_prompt_tokens;
+  *cached_tokens = p->pc_cached_tokens;
+  *evictions = p->pc ? (double)cpn_pcache_evictions(p->pc) : 0.0;
+}
+
 /* ------------------------------------------------------------- services to schedulers */
 
 double cpn_replica_now(const cpn_replica_t *rep) { return cpn_sim_now(rep->sv->sim); }
@@ -358,12 +452,15 @@ void cpn_replica_take(cpn_replica_t *p, cpn_req_t *q)
   (void)x;
   cpn_views_queued(p->sv->views, p->info.site, p->info.model, -1);
   q->rec.replica = p->index_in_site;
+  if (q->prefix.n > 0)
+    prefix_take(p, q);
 }
 
 void cpn_replica_requeue(cpn_replica_t *p, cpn_req_t *q)
 {
   cpn_serving_t *sv = p->sv;
   sv->preemptions++;
+  prefix_release(p, q);
   queue_push(&group_at(sv, p->info.site, p->info.model)->q[q->serve.queue], q, 1);
   cpn_views_queued(sv->views, p->info.site, p->info.model, 1);
 }
@@ -381,6 +478,7 @@ void cpn_replica_complete(cpn_replica_t *p, cpn_req_t *q)
   if (q->rec.t_first_token - q->rec.t_arrival > sv->sc->classes[q->rec.cls].ttft_slo_s)
     group_at(sv, p->info.site, p->info.model)->slo_misses += 1;
   q->acct.accel_usd = q->acct.share_s * p->info.tp * p->info.accel->usd_per_hour / 3600.0;
+  prefix_release(p, q);
   cpn_network_reply(sv->net, q);
 }
 
@@ -415,6 +513,8 @@ void cpn_serving_site_fail(cpn_serving_t *sv, int site)
       return;
     }
     set_busy(p);
+    if (p->pc)
+      cpn_pcache_clear(p->pc); /* the cached blocks are lost with the KV */
     if (p->state == CPN_REP_DRAINING)
       unload(p);
   }
@@ -607,7 +707,8 @@ cpn_err_t cpn_serving_new(cpn_serving_t **out, const cpn_scenario_t *sc, cpn_sim
   if (!sv)
     return cpn_error_set(CPN_ENOMEM, "serving: out of memory");
   *sv = (cpn_serving_t){.sc = sc, .sim = sim, .views = views, .net = net, .acct = acct, .n_sites = sc->n_sites,
-                        .n_models = sc->n_models};
+                        .n_models = sc->n_models,
+                        .block_tokens = sc->demand.trace_block_tokens > 0 ? sc->demand.trace_block_tokens : 512};
   sv->groups = calloc((size_t)sc->n_sites * sc->n_models, sizeof *sv->groups);
   sv->site_kv_cap = calloc((size_t)sc->n_sites, sizeof *sv->site_kv_cap);
   cpn_err_t err = sv->groups && sv->site_kv_cap ? build(sv) : cpn_error_set(CPN_ENOMEM, "serving: out of memory");
@@ -629,6 +730,7 @@ void cpn_serving_free(cpn_serving_t *sv)
     if (p->st && p->type->destroy)
       p->type->destroy(p->st);
     free(p->st);
+    cpn_pcache_free(p->pc);
   }
   free(sv->reps);
   free(sv->aside);

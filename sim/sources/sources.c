@@ -339,6 +339,10 @@ static void on_trace(void *ctx, const cpn_event_t *e)
     return;
   }
   cpn_req_t *q = new_request(src, o, cls, tenant, model, row->prompt_tokens, row->output_tokens);
+  if (q && row->n_hashes > 0 && cpn_reqs_set_prefix(q, row->hashes, row->n_hashes) != CPN_OK) {
+    cpn_sim_fail(src->sim, CPN_ENOMEM);
+    return;
+  }
   trace_schedule(src);
   if (q)
     cpn_gateway_admit(src->gw, q);
@@ -374,7 +378,10 @@ static cpn_err_t open_trace(cpn_sources_t *src)
   COL(tenant_col, trace_tenant_col)
   COL(origin_col, trace_origin_col)
   COL(class_col, trace_class_col)
+  COL(hash_col, trace_hash_col)
 #undef COL
+  if (strcmp(d->trace_hash_col, "none") == 0)
+    o.hash_col[0] = '\0'; /* the block hashes are ignored: no prefix caching */
   o.time_scale = d->trace_time_scale > 0 ? d->trace_time_scale : 1.0;
   o.rate_scale = d->trace_rate_scale > 0 ? d->trace_rate_scale : 1.0;
   o.shift_s = d->trace_shift_s;
