@@ -45,6 +45,7 @@ static const cpn_reader_field_t trace_fields[] = {
     {CPN_FLD("loop", CPN_T_BOOL, cpn_demand_spec_t, trace_loop)},
     {CPN_FLD("errors", CPN_T_ENUM, cpn_demand_spec_t, trace_skip_errors), .enums = TRACE_ERRORS},
     {CPN_FLD_STR("hash_col", cpn_demand_spec_t, trace_hash_col), .check = CPN_STR_NAME},
+    {CPN_FLD_STR("adapter_col", cpn_demand_spec_t, trace_adapter_col), .check = CPN_STR_NAME},
     {CPN_FLD("block_tokens", CPN_T_INT, cpn_demand_spec_t, trace_block_tokens), .def = 512, CPN_GE(1)},
 };
 static const cpn_reader_section_t trace_section = CPN_SECTION(trace_fields);

@@ -37,6 +37,16 @@ typedef struct {
   int n_sched_params;
   char sched_param_keys[CPN_SCHED_PARAMS_MAX][CPN_NAME_MAX];
   double sched_param_values[CPN_SCHED_PARAMS_MAX];
+  /* Disaggregated serving (README "Serving model"): role 0 both (default), 1 prefill (the KV of each
+   * prompt goes to decode_site's decode replicas, "" = its own site), 2 decode (takes only prompts whose
+   * KV arrived from a prefill replica). The site name is resolved by the serving stage. */
+  int role;
+  char decode_site[CPN_NAME_MAX];
+  /* Speculative decoding (README "Serving model"): draft tokens per step (0 = off), the probability that
+   * the target model accepts a draft token, and a draft step's time as a fraction of a target decode step. */
+  int spec_tokens;
+  double spec_acceptance, spec_draft_cost;
+  int max_adapters;          /* adapters resident at once on a replica (default 1, vLLM's max_loras) */
 } cpn_replica_spec_t;
 
 typedef struct {
@@ -83,6 +93,10 @@ typedef struct {
   double prefill_eff, decode_eff, step_overhead_s;
   double share;                /* weight in the request model mix */
   char store[CPN_NAME_MAX];   /* site holding the weights: cold starts fetch them from there ("" = local) */
+  /* Adapters (LoRA) on this base model (README "Serving model"): how many the generated requests ask for
+   * (0 = none; popularity Zipf with exponent adapter_zipf_s), and the time to load one onto a replica. */
+  int adapters;
+  double adapter_zipf_s, adapter_load_s;
 } cpn_model_spec_t;
 
 /* classes[].token_windows[]: the token-length distributions from from_s on (until the next window). */
@@ -198,6 +212,7 @@ typedef struct {
   /* Prefix caching (demand.trace.hash_col, block_tokens): the key of the rows' block-hash lists ("" = the
    * mapping's: hash_ids for jsonl-ms, none otherwise; "none" = ignore them) and the tokens per block. */
   char trace_hash_col[CPN_NAME_MAX];
+  char trace_adapter_col[CPN_NAME_MAX]; /* demand.trace.adapter_col: the adapter a row asks for ("" = none) */
   int trace_block_tokens;      /* default 512 (Mooncake's block) */
 } cpn_demand_spec_t;
 

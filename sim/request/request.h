@@ -34,10 +34,14 @@ struct cpn_req {
     double resume_ctx, remaining;
     double v_start, v_finish, ctx0, s_start, e_start; /* the scheduler's batch bookkeeping */
     double prefill_left, chunk; /* prompt tokens left to prefill, and those of the iteration in flight */
+    int kv_in;             /* disaggregated serving: its KV came from a prefill replica (not prefilled again) */
+    int hand_tag;          /* 1 + the tag of its KV transfer in flight (0: none) */
+    int adapter_slot;      /* 1 + its replica's adapter slot it pins (0: none) */
     int held;              /* blocks it holds in its replica's prefix cache (0: none) */
     double cached;         /* prompt tokens found in the replica's prefix cache when it was taken (not
                             * prefilled); 0 without block hashes */
   } serve;
+  uint64_t adapter;        /* sources: the adapter (LoRA) it asks for, 0 = the base model */
   struct {                 /* sources: the prompt's block hashes (a trace's hash_col), one per block of
                             * demand.trace.block_tokens tokens; the buffer stays with the pool slot */
     uint64_t *ids;

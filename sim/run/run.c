@@ -326,6 +326,7 @@ static cpn_err_t write_output(run_t *r, const cpn_run_stats_t *st)
   if (!err) err = cpn_output_attr_int(o, "preemptions", st->preemptions);
   if (!err) err = cpn_output_attr_int(o, "cold_starts", st->cold_starts);
   if (!err) err = write_prefix(r, o);
+  if (!err) err = cpn_output_attr_int(o, "adapter_loads", cpn_serving_adapter_loads(r->sv));
   /* Self-profile: events handled per kind of event (one attribute per kind, "events.<kind>"). */
   for (int k = 0; !err && k < cpn_sim_kinds(r->sim); k++) {
     char name[96];

@@ -88,6 +88,9 @@ double cpn_serving_prefix_tokens(const cpn_serving_t *sv, const cpn_req_t *q, in
 void cpn_serving_prefix_stats(const cpn_serving_t *sv, int replica, double *requests, double *prompt_tokens,
                               double *cached_tokens, double *evictions);
 
+/* Adapter loads (a replica loading an adapter that was not resident), all replicas so far. */
+long cpn_serving_adapter_loads(const cpn_serving_t *sv);
+
 /* Faults (sim/faults): the site fails; its replicas' schedulers restart empty and its queues are emptied
  * (the requests that were there are the fault stage's to retry or end: it finds them on the live list).
  * Replicas keep their life-cycle state. */

@@ -51,6 +51,8 @@ struct cpn_sources {
   cpn_arrival_t *arrivals;
   origin_schedule_t *schedules; /* the rate schedule each origin's process follows (if any) */
   double *class_cdf, *tenant_cdf, *model_cdf;
+  gsl_rng *adapter_rng;     /* adapters (models[].adapters): a stream of its own, so no other draw moves */
+  double **adapter_cdf;     /* per model with adapters: Zipf(adapter_zipf_s) over 1 .. adapters */
   /* trace replay */
   cpn_trace_t *trace;
   cpn_trace_row_t row;      /* the row whose arrival is scheduled */
@@ -124,6 +126,20 @@ static cpn_req_t *new_request(cpn_sources_t *src, int origin, int cls, int tenan
       pd = &w->prompt_tokens, od = &w->output_tokens;
     rec->prompt_tokens = cpn_dist_draw(pd, src->tok_rng);
     rec->output_tokens = cpn_dist_draw(od, src->tok_rng);
+  }
+  if (src->adapter_cdf && src->adapter_cdf[rec->model]) {
+    /* The first cumulative weight above u (binary search: a model may have many adapters). */
+    const double *cdf = src->adapter_cdf[rec->model];
+    double u = gsl_rng_uniform(src->adapter_rng);
+    int lo = 0, hi = sc->models[rec->model].adapters - 1;
+    while (lo < hi) {
+      int mid = (lo + hi) / 2;
+      if (cdf[mid] > u)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+    q->adapter = (uint64_t)lo + 1;
   }
   q->net.bytes_in = rec->prompt_tokens * c->request_bytes_per_token;
   q->net.bytes_out = rec->output_tokens * c->reply_bytes_per_token;
@@ -339,6 +355,14 @@ static void on_trace(void *ctx, const cpn_event_t *e)
     return;
   }
   cpn_req_t *q = new_request(src, o, cls, tenant, model, row->prompt_tokens, row->output_tokens);
+  if (q && sc->demand.trace_adapter_col[0]) {
+    /* The trace names the adapter (none: the base model). A name's FNV-1a hash is its identity on the
+     * replicas (never 0: 0 is the base model). */
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = row->adapter; *p; p++)
+      h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    q->adapter = !row->adapter[0] ? 0 : h ? h : 1;
+  }
   if (q && row->n_hashes > 0 && cpn_reqs_set_prefix(q, row->hashes, row->n_hashes) != CPN_OK) {
     cpn_sim_fail(src->sim, CPN_ENOMEM);
     return;
@@ -379,6 +403,7 @@ static cpn_err_t open_trace(cpn_sources_t *src)
   COL(origin_col, trace_origin_col)
   COL(class_col, trace_class_col)
   COL(hash_col, trace_hash_col)
+  COL(adapter_col, trace_adapter_col)
 #undef COL
   if (strcmp(d->trace_hash_col, "none") == 0)
     o.hash_col[0] = '\0'; /* the block hashes are ignored: no prefix caching */
@@ -469,7 +494,29 @@ cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim
   src->tenant_cdf = cpn_rng_cdf(&sc->tenants[0].share, sizeof sc->tenants[0], sc->n_tenants);
   src->model_cdf = cpn_rng_cdf(&sc->models[0].share, sizeof sc->models[0], sc->n_models);
   cpn_err_t err = CPN_OK;
-  if (!src->arr_rng || !src->arrivals || !src->schedules || !src->tok_rng || !src->class_cdf || !src->tenant_cdf || !src->model_cdf)
+  for (int m = 0; m < sc->n_models && !err; m++) {
+    int n = sc->models[m].adapters;
+    if (n <= 0)
+      continue;
+    if (!src->adapter_cdf) {
+      src->adapter_cdf = calloc((size_t)sc->n_models, sizeof *src->adapter_cdf);
+      src->adapter_rng = cpn_rng_stream(seed, CPN_STREAM_ADAPTERS);
+    }
+    double *cdf = src->adapter_cdf ? malloc((size_t)n * sizeof *cdf) : NULL;
+    if (!cdf || !src->adapter_rng) {
+      free(cdf);
+      err = cpn_error_set(CPN_ENOMEM, "sources: out of memory (adapters)");
+      break;
+    }
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+      cdf[i] = sum += pow(i + 1.0, -sc->models[m].adapter_zipf_s);
+    for (int i = 0; i < n; i++)
+      cdf[i] /= sum;
+    cdf[n - 1] = 1.0;
+    src->adapter_cdf[m] = cdf;
+  }
+  if (!err && (!src->arr_rng || !src->arrivals || !src->schedules || !src->tok_rng || !src->class_cdf || !src->tenant_cdf || !src->model_cdf))
     err = cpn_error_set(CPN_ENOMEM, "sources: out of memory (workload)");
   for (int o = 0; !err && o < src->n_origins; o++) {
     src->arr_rng[o] = cpn_rng_stream(seed, CPN_STREAM_ARRIVALS + (unsigned long)o);
@@ -527,6 +574,12 @@ void cpn_sources_free(cpn_sources_t *src)
   free(src->class_cdf);
   free(src->tenant_cdf);
   free(src->model_cdf);
+  if (src->adapter_cdf)
+    for (int m = 0; m < src->sc->n_models; m++)
+      free(src->adapter_cdf[m]);
+  free(src->adapter_cdf);
+  if (src->adapter_rng)
+    gsl_rng_free(src->adapter_rng);
   cpn_trace_close(src->trace);
   if (src->assign_rng)
     gsl_rng_free(src->assign_rng);

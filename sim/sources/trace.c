@@ -26,9 +26,9 @@
 #include <sys/types.h>
 
 /* The mapped fields of a row. */
-enum { F_TIME = 0, F_PROMPT, F_OUTPUT, F_MODEL, F_TENANT, F_ORIGIN, F_CLASS, F_SESSION, F_HASH, F_N };
+enum { F_TIME = 0, F_PROMPT, F_OUTPUT, F_MODEL, F_TENANT, F_ORIGIN, F_CLASS, F_SESSION, F_HASH, F_ADAPTER, F_N };
 static const char *const FIELD_OPTION[F_N] = {"time_col",   "prompt_col", "output_col",  "model_col", "tenant_col",
-                                              "origin_col", "class_col",  "session_col", "hash_col"};
+                                              "origin_col", "class_col",  "session_col", "hash_col",  "adapter_col"};
 
 /* A value found on a line: text (CSV fields and JSON strings are NUL-terminated in the line buffer;
  * JSON numbers and literals are spans), its 1-based byte column, and for JSON its type. */
@@ -137,6 +137,7 @@ static const char *mapped_name(const cpn_trace_options_t *o, int f) {
   case F_CLASS: return o->class_col;
   case F_SESSION: return o->session_col;
   case F_HASH: return o->hash_col;
+  case F_ADAPTER: return o->adapter_col;
   }
   assert(!"bad field");
   return "";
@@ -842,6 +843,7 @@ static int read_row(cpn_trace_t *t, reader_t *r) {
     if (rc == 0) rc = get_string(t, r, F_CLASS, &v[F_CLASS], row->cls);
     if (rc == 0) rc = get_string(t, r, F_SESSION, &v[F_SESSION], row->session);
     if (rc == 0) rc = get_hashes(t, r, &v[F_HASH], row);
+    if (rc == 0) rc = get_string(t, r, F_ADAPTER, &v[F_ADAPTER], row->adapter);
     if (rc == 0 && r->have_prev && tau < r->prev_tau)
       rc = bad(t, r, v[F_TIME].col, "%s '%s': time goes backwards: %.9g s, the previous row was at %.9g s", what(t),
                mapped_name(&t->o, F_TIME), tau, r->prev_tau);

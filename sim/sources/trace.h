@@ -79,6 +79,7 @@ typedef struct {
    * non-negative integers, or in CSV a field of them separated by spaces or ';'. A row without the key
    * (JSONL) or with an empty list has none. */
   char hash_col[CPN_TRACE_NAME_MAX];
+  char adapter_col[CPN_TRACE_NAME_MAX]; /* optional, "" = absent: the adapter (LoRA) the row asks for */
 } cpn_trace_options_t;
 
 /* One request of the trace. Token counts may be 0 (passed through as recorded). */
@@ -91,6 +92,7 @@ typedef struct {
   int pass;                            /* loop pass, 0 for the first reading of the file */
   char cls[CPN_TRACE_NAME_MAX];        /* service class, "" if unmapped */
   char session[CPN_TRACE_NAME_MAX];    /* session (conversation) id, "" if unmapped */
+  char adapter[CPN_TRACE_NAME_MAX];    /* adapter name, "" if unmapped or empty (the base model) */
   int n_hashes;                        /* block hashes of the prompt (hash_col), 0 if none */
   uint64_t hashes[CPN_TRACE_HASHES_MAX];
 } cpn_trace_row_t;
