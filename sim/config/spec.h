@@ -122,6 +122,11 @@ typedef struct {
   double session_think_s;      /* mean think time, s */
   int n_token_windows;         /* classes[].token_windows: 0 = prompt_tokens and output_tokens throughout */
   cpn_token_window_t *token_windows; /* malloc'd; each window's empirical tables are its own */
+  /* Prefix caching for generated requests (fields appended): block hashes (512-token blocks) for the
+   * class's requests, and shared system prompts: system_prompts of system_prompt_tokens tokens each, one
+   * of them (uniform) ahead of every request's own prompt tokens (a session's, at its first turn). */
+  int block_hashes;
+  int system_prompts, system_prompt_tokens;
 } cpn_class_spec_t;
 
 /* A tenant is an account, or an account plan of `subscribers` accounts (AI-eSIM subscribers) that share
@@ -175,6 +180,8 @@ typedef struct {
   double decision_latency_s;   /* time from arrival to placement */
   int gateway_max_in_flight;   /* admitted requests in flight before the gateway queues by priority (0 = no limit) */
   int decision_trace;          /* write /decisions (candidates and scores per request) */
+  int prefix_slack;            /* prefix affinity within a site: requests in service a replica may have above
+                                * the least loaded one and still be preferred for its cached prefix (-1: off) */
   char autoscaler[64];         /* "none" or a built-in autoscaler name */
   double autoscaler_interval_s;
   double confidential_overhead;/* slowdown of confidential pools: times x (1 + overhead) */

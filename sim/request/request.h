@@ -46,6 +46,8 @@ struct cpn_req {
                             * demand.trace.block_tokens tokens; the buffer stays with the pool slot */
     uint64_t *ids;
     int n, cap;
+    uint64_t uid;          /* generated: the conversation its tokens belong to (its own id outside sessions) */
+    int sys;               /* generated: 1 + the shared system prompt it starts with (0: none) */
   } prefix;
   struct {                 /* accounting: what the request used, attributed by serving */
     double share_s;        /* replica-seconds */

@@ -306,6 +306,35 @@ static int can_serve(const cpn_replica_t *p, const group_t *g)
   return p->role == 2 ? g->q[2].head != NULL : p->role == 1 ? fresh : fresh || g->q[2].head;
 }
 
+static int prefix_blocks(const cpn_serving_t *sv, const cpn_req_t *q);
+
+/* Prefix affinity: when the next request (new prompts only) carries block hashes, the ready replica with
+ * a free slot that caches the longest prefix of it takes it instead of the least loaded one (`least`),
+ * provided it serves at most run.prefix_slack requests more (-1: never); ties keep the least loaded. */
+static cpn_replica_t *prefix_affinity(cpn_serving_t *sv, group_t *g, cpn_replica_t *least)
+{
+  const cpn_req_t *q = g->q[0].head;
+  if (sv->sc->run.prefix_slack < 0 || g->heap_n < 2 || !q || q->prefix.n == 0 || g->q[2].head ||
+      (least->info.conf && g->q[1].head))
+    return least;
+  int n = prefix_blocks(sv, q), best_hits = 0;
+  int limit = least->type->active(least->st) + sv->sc->run.prefix_slack;
+  cpn_replica_t *best = least;
+  if (least->pc)
+    best_hits = cpn_pcache_lookup(least->pc, q->prefix.ids, n);
+  for (int i = 0; i < g->heap_n; i++) {
+    cpn_replica_t *p = &sv->reps[g->heap[i]];
+    if (p == least || !p->pc || p->role == 2 || p->type->active(p->st) > limit)
+      continue;
+    int h = cpn_pcache_lookup(p->pc, q->prefix.ids, n);
+    if (h > best_hits || (h == best_hits && best != least && p->pos < best->pos)) {
+      best = p;
+      best_hits = h;
+    }
+  }
+  return best;
+}
+
 /* Finds a replica with a free slot for the (site, model) queues, the one with the fewest requests in
  * service, until no replica can take the head request. Asks the fleet for a cold load when nothing is
  * loaded or loading. */
@@ -341,12 +370,13 @@ static void dispatch(cpn_serving_t *sv, int site, int model)
     }
     if (!best)
       break;
+    best = prefix_affinity(sv, g, best);
     advance(best);
     if (admit(best)) {
       schedule(best);
       sync(best);
     } else {
-      heap_remove(sv, g, best); /* its KV cache is full: try the others */
+      heap_remove(sv, g, best); /* its KV cache is full (or its adapter loads): try the others */
       sv->aside[n_aside++] = (int)(best - sv->reps);
     }
   }
@@ -356,10 +386,12 @@ static void dispatch(cpn_serving_t *sv, int site, int model)
 
 /* ------------------------------------------------------------- prefix caching */
 
-/* The blocks of q's hash list that lie within its prompt (a list longer than the prompt is cut). */
+/* The blocks of q's hash list that lie within its prompt and output (a longer list is cut). A trace's list
+ * covers the prompt; a generated one (classes[].block_hashes) also the output, whose blocks the next turn
+ * of its conversation finds. */
 static int prefix_blocks(const cpn_serving_t *sv, const cpn_req_t *q)
 {
-  double n = ceil((double)q->rec.prompt_tokens / sv->block_tokens);
+  double n = ceil(((double)q->rec.prompt_tokens + q->rec.output_tokens) / sv->block_tokens);
   return q->prefix.n < n ? q->prefix.n : (int)n;
 }
 

@@ -27,6 +27,8 @@ typedef struct {
   int turns_left;         /* turns still to come after the one in flight */
   double context_tokens;  /* prompt + output of the turns so far */
   int next_free;          /* free list, -1 = end */
+  uint64_t uid;           /* the id of its first request: its blocks' identity */
+  int sys;                /* 1 + its shared system prompt (0: none) */
 } session_t;
 
 /* A turn in flight whose reply continues a session: request id -> slot, appended in id order. */
@@ -53,6 +55,9 @@ struct cpn_sources {
   double *class_cdf, *tenant_cdf, *model_cdf;
   gsl_rng *adapter_rng;     /* adapters (models[].adapters): a stream of its own, so no other draw moves */
   double **adapter_cdf;     /* per model with adapters: Zipf(adapter_zipf_s) over 1 .. adapters */
+  gsl_rng *sys_rng;         /* classes[].system_prompts: which one a request starts with (its own stream) */
+  uint64_t *hash_buf;       /* scratch for generated block hashes */
+  int hash_cap;
   /* trace replay */
   cpn_trace_t *trace;
   cpn_trace_row_t row;      /* the row whose arrival is scheduled */
@@ -91,6 +96,50 @@ static const cpn_token_window_t *token_window(const cpn_class_spec_t *c, double 
   return lo > 0 ? &c->token_windows[lo - 1] : NULL;
 }
 
+/* Mixes two 64-bit values (the SplitMix64 finalizer over a combination), for block identities. */
+static uint64_t hash2(uint64_t a, uint64_t b)
+{
+  uint64_t z = a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL + (a << 6) + (a >> 2));
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+#define GEN_BLOCK_TOKENS 512.0
+
+/* Block hashes of a generated request (classes[].block_hashes): the 512-token blocks of its conversation's
+ * tokens up to its prompt + output (the next turn's prompt starts with them). A full block inside the
+ * shared system prompt is named by (class, prompt, block), so every request with that prompt shares it; a
+ * full block past it by (conversation, block), so the turns of one conversation share it; the last,
+ * partial block is the request's own. */
+static void make_hashes(cpn_sources_t *src, cpn_req_t *q)
+{
+  const cpn_class_spec_t *c = &src->sc->classes[q->rec.cls];
+  double total = (double)q->rec.prompt_tokens + q->rec.output_tokens;
+  double sys_tokens = q->prefix.sys > 0 ? c->system_prompt_tokens : 0;
+  int n = (int)ceil(total / GEN_BLOCK_TOKENS);
+  if (n > src->hash_cap) {
+    uint64_t *b = realloc(src->hash_buf, (size_t)n * sizeof *b);
+    if (!b) {
+      cpn_sim_fail(src->sim, cpn_error_set(CPN_ENOMEM, "sources: out of memory (block hashes)"));
+      return;
+    }
+    src->hash_buf = b;
+    src->hash_cap = n;
+  }
+  for (int j = 0; j < n; j++) {
+    double end = (j + 1) * GEN_BLOCK_TOKENS;
+    if (end > total)
+      src->hash_buf[j] = hash2(hash2(hash2(3, q->prefix.uid), (uint64_t)j), (uint64_t)total);
+    else if (end <= sys_tokens)
+      src->hash_buf[j] = hash2(hash2(hash2(2, (uint64_t)q->rec.cls), (uint64_t)q->prefix.sys), (uint64_t)j);
+    else
+      src->hash_buf[j] = hash2(hash2(1, q->prefix.uid), (uint64_t)j);
+  }
+  if (cpn_reqs_set_prefix(q, src->hash_buf, n) != CPN_OK)
+    cpn_sim_fail(src->sim, CPN_ENOMEM);
+}
+
 /* Creates a live request arriving now. Class, tenant and model are drawn unless given (>= 0; the draws
  * are made either way, so that naming one in a trace does not shift the others); token
  * counts are drawn from the class unless given (trace). */
@@ -126,6 +175,16 @@ static cpn_req_t *new_request(cpn_sources_t *src, int origin, int cls, int tenan
       pd = &w->prompt_tokens, od = &w->output_tokens;
     rec->prompt_tokens = cpn_dist_draw(pd, src->tok_rng);
     rec->output_tokens = cpn_dist_draw(od, src->tok_rng);
+    if (c->system_prompts > 0) { /* a shared system prompt ahead of its own tokens */
+      int m = (int)(gsl_rng_uniform(src->sys_rng) * c->system_prompts);
+      q->prefix.sys = 1 + (m < c->system_prompts ? m : c->system_prompts - 1);
+      double p = (double)rec->prompt_tokens + c->system_prompt_tokens;
+      rec->prompt_tokens = p > 4294967295.0 ? 4294967295u : (uint32_t)p;
+    }
+    if (c->block_hashes) {
+      q->prefix.uid = rec->id;
+      make_hashes(src, q);
+    }
   }
   if (src->adapter_cdf && src->adapter_cdf[rec->model]) {
     /* The first cumulative weight above u (binary search: a model may have many adapters). */
@@ -211,7 +270,8 @@ static void session_continue(cpn_sources_t *src, const cpn_req_t *q, int slot)
       return;
     }
     src->sessions[slot] = (session_t){.origin = q->rec.origin, .cls = q->rec.cls, .tenant = q->rec.tenant,
-                                      .model = q->rec.model, .turns_left = (int)turns - 1, .next_free = -1};
+                                      .model = q->rec.model, .turns_left = (int)turns - 1, .next_free = -1,
+                                      .uid = q->rec.id, .sys = q->prefix.sys};
   } else if (src->sessions[slot].turns_left <= 0) {
     session_release(src, slot);
     return;
@@ -268,6 +328,11 @@ static void on_session(void *ctx, const cpn_event_t *e)
   if (!q) {
     session_release(src, slot);
     return;
+  }
+  if (c->block_hashes) { /* the turn's tokens continue its conversation's */
+    q->prefix.uid = s->uid;
+    q->prefix.sys = s->sys;
+    make_hashes(src, q);
   }
   session_continue(src, q, slot);
   cpn_gateway_admit(src->gw, q);
@@ -494,6 +559,10 @@ cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim
   src->tenant_cdf = cpn_rng_cdf(&sc->tenants[0].share, sizeof sc->tenants[0], sc->n_tenants);
   src->model_cdf = cpn_rng_cdf(&sc->models[0].share, sizeof sc->models[0], sc->n_models);
   cpn_err_t err = CPN_OK;
+  for (int k = 0; k < sc->n_classes && !err; k++)
+    if (sc->classes[k].system_prompts > 0 && !src->sys_rng &&
+        !(src->sys_rng = cpn_rng_stream(seed, CPN_STREAM_SYSTEM_PROMPTS)))
+      err = cpn_error_set(CPN_ENOMEM, "sources: out of memory (system prompts)");
   for (int m = 0; m < sc->n_models && !err; m++) {
     int n = sc->models[m].adapters;
     if (n <= 0)
@@ -580,6 +649,9 @@ void cpn_sources_free(cpn_sources_t *src)
   free(src->adapter_cdf);
   if (src->adapter_rng)
     gsl_rng_free(src->adapter_rng);
+  if (src->sys_rng)
+    gsl_rng_free(src->sys_rng);
+  free(src->hash_buf);
   cpn_trace_close(src->trace);
   if (src->assign_rng)
     gsl_rng_free(src->assign_rng);

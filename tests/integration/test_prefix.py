@@ -17,7 +17,9 @@
 3. Routing (tests/data/prefix-routing.yaml): requests extending one of 128 shared 16,384-token documents;
    prefix-aware keeps each document on a site that caches it and beats least-loaded on median TTFT and
    on the hit ratio.
-4. Without hashes (hash_col: none) nothing is cached and every TTFT is the full prefill."""
+4. Without hashes (hash_col: none) nothing is cached and every TTFT is the full prefill.
+5. Within one site of four replicas, prefix affinity (run.prefix_slack 4) against none (-1).
+6. Generated requests with block hashes: conversations and shared system prompts, by hand."""
 import os
 import random
 import tempfile
@@ -104,4 +106,51 @@ if not res["prefix-aware"][0] < 0.5 * res["least-loaded"][0]:
     fail(f"prefix-aware p50 TTFT {res['prefix-aware'][0]:.4f} s is not below half least-loaded's {res['least-loaded'][0]:.4f} s")
 if not res["prefix-aware"][1] > res["least-loaded"][1] + 0.1:
     fail(f"prefix-aware hit ratio {res['prefix-aware'][1]:.3f} not above least-loaded's {res['least-loaded'][1]:.3f}")
+
+# 5. Prefix affinity within a site (tests/data/prefix-site.yaml: one site of four replicas, the same
+# trace): the replica caching the longest prefix within run.prefix_slack requests of the least loaded
+# takes the request; -1 (always the least loaded) caches less and waits longer.
+aff = {}
+for slack in [-1, 4]:
+    _, out = run(f"{SRC}/tests/data/prefix-site.yaml", "--set", f"demand.trace.file={trace}", "--set",
+                 f"run.prefix_slack={slack}")
+    r = requests(out)
+    r = r[r["t_arrival"] >= 60]
+    with h5py.File(out) as f:
+        aff[slack] = (np.median(r["t_first_token"] - r["t_arrival"]), float(f.attrs["prefix_hit_ratio"]))
+    print(f"one site, prefix_slack {slack}: p50 TTFT {aff[slack][0]:.4f} s, hit ratio {aff[slack][1]:.3f}")
+if not (aff[4][1] > aff[-1][1] + 0.2 and aff[4][0] < 0.5 * aff[-1][0]):
+    fail("prefix affinity within a site should raise the hit ratio and cut the median TTFT")
+
+# 6. Generated requests (tests/data/prefix-gen.yaml, classes[].block_hashes). Two-turn conversations of
+# 1024-token prompts and 512-token replies: turn 1 caches nothing, turn 2 (2560 tokens) finds the 1536 of
+# turn 1 (3 blocks); TTFT = 1 ms x uncached prompt tokens (served one at a time, no network).
+_, out = run(f"{SRC}/tests/data/prefix-gen.yaml")
+r = requests(out)
+r = r[r["status"] == 0]
+first, second = r[r["prompt_tokens"] == 1024], r[r["prompt_tokens"] == 2560]
+if len(first) < 10 or len(second) < 10 or len(first) + len(second) != len(r):
+    fail(f"conversations: {len(first)} first turns, {len(second)} second turns of {len(r)}")
+if np.any(first["cached_tokens"] != 0) or np.any(second["cached_tokens"] != 1536):
+    fail(f"cached tokens: first turns {set(first['cached_tokens'])}, second {set(second['cached_tokens'])}")
+order = np.argsort(r["t_arrival"])
+free = r["t_arrival"][order][1:] >= r["t_done"][order][:-1]  # nothing queued ahead of it
+x = r[order][1:][free]
+if np.max(np.abs(x["t_first_token"] - x["t_arrival"] - 0.001 * (x["prompt_tokens"].astype(float) - x["cached_tokens"]))) > 1e-9:
+    fail("TTFT differs from 1 ms per uncached prompt token")
+print(f"sessions: {len(first)} conversations, second turns cache 1536 of 2560 tokens")
+# Shared system prompts: 2 of 1024 tokens ahead of 100-token prompts: each caches 1024 tokens after its
+# first use, so exactly 2 requests cache nothing and the hit ratio is (n - 2) x 1024 / (n x 1124).
+_, out = run(f"{SRC}/tests/data/prefix-gen.yaml", "--set", "classes.chat.share=0", "--set", "classes.sys.share=1")
+r = requests(out)
+with h5py.File(out) as f:
+    cached = float(f.attrs["prefix_cached_tokens"])
+n = len(r)
+if np.any(r["prompt_tokens"] != 1124) or int((r["cached_tokens"] == 0).sum()) != 2 or \
+        np.any((r["cached_tokens"] != 0) & (r["cached_tokens"] != 1024)) or cached != (n - 2) * 1024:
+    fail(f"system prompts: {n} requests, {int((r['cached_tokens'] == 0).sum())} uncached, {cached} cached tokens")
+print(f"system prompts: {n} requests, 2 uncached, hit ratio {cached / (n * 1124):.4f}")
+p, _ = run(f"{SRC}/tests/data/prefix-gen.yaml", "--set", "classes.sys.system_prompt_tokens=0", check=False)
+if p.returncode != 2 or "system_prompts and system_prompt_tokens go together" not in p.stderr:
+    fail(f"system_prompts without tokens: exit {p.returncode}, {p.stderr!r}")
 print("ok")
