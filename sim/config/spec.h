@@ -180,8 +180,9 @@ typedef struct {
   double decision_latency_s;   /* time from arrival to placement */
   int gateway_max_in_flight;   /* admitted requests in flight before the gateway queues by priority (0 = no limit) */
   int decision_trace;          /* write /decisions (candidates and scores per request) */
-  int prefix_slack;            /* prefix affinity within a site: requests in service a replica may have above
-                                * the least loaded one and still be preferred for its cached prefix (-1: off) */
+  int affinity_slack;          /* affinity within a site: requests in service a replica may have above the
+                                * least loaded one and still be preferred for its cached prefix or its
+                                * resident adapter (-1: off) */
   char autoscaler[64];         /* "none" or a built-in autoscaler name */
   double autoscaler_interval_s;
   double confidential_overhead;/* slowdown of confidential pools: times x (1 + overhead) */

@@ -60,6 +60,7 @@ struct cpn_replica {
   int n_ad;
   double adapter_load_s;
   long adapter_loads;
+  int adapter_wait;       /* its last peek found the head request waiting for its adapter */
   cpn_pcache_t *pc;
   double pc_requests, pc_prompt_tokens, pc_cached_tokens; /* first admissions of requests with hashes */
 };
@@ -308,28 +309,48 @@ static int can_serve(const cpn_replica_t *p, const group_t *g)
 
 static int prefix_blocks(const cpn_serving_t *sv, const cpn_req_t *q);
 
-/* Prefix affinity: when the next request (new prompts only) carries block hashes, the ready replica with
- * a free slot that caches the longest prefix of it takes it instead of the least loaded one (`least`),
- * provided it serves at most run.prefix_slack requests more (-1: never); ties keep the least loaded. */
-static cpn_replica_t *prefix_affinity(cpn_serving_t *sv, group_t *g, cpn_replica_t *least)
+static int adapter_resident(const cpn_replica_t *p, uint64_t id, int *empty);
+
+/* Affinity within a site, for the next waiting request (new prompts only), among the ready replicas with a
+ * free slot that serve at most run.affinity_slack requests more than the least loaded one (`least`;
+ * -1: off): with block hashes, the one caching the longest prefix of it; else, with an adapter that
+ * `least` does not hold, one that holds it, or failing that one with an empty adapter slot (so that
+ * replicas specialise instead of evicting each other's adapters). Ties keep the least loaded, then the
+ * lower position. */
+static cpn_replica_t *affinity(cpn_serving_t *sv, group_t *g, cpn_replica_t *least)
 {
   const cpn_req_t *q = g->q[0].head;
-  if (sv->sc->run.prefix_slack < 0 || g->heap_n < 2 || !q || q->prefix.n == 0 || g->q[2].head ||
-      (least->info.conf && g->q[1].head))
+  if (sv->sc->run.affinity_slack < 0 || g->heap_n < 2 || !q || (q->prefix.n == 0 && q->adapter == 0) ||
+      g->q[2].head || (least->info.conf && g->q[1].head))
     return least;
-  int n = prefix_blocks(sv, q), best_hits = 0;
-  int limit = least->type->active(least->st) + sv->sc->run.prefix_slack;
+  int limit = least->type->active(least->st) + sv->sc->run.affinity_slack;
   cpn_replica_t *best = least;
-  if (least->pc)
-    best_hits = cpn_pcache_lookup(least->pc, q->prefix.ids, n);
+  if (q->prefix.n > 0) {
+    int n = prefix_blocks(sv, q), best_hits = least->pc ? cpn_pcache_lookup(least->pc, q->prefix.ids, n) : 0;
+    for (int i = 0; i < g->heap_n; i++) {
+      cpn_replica_t *p = &sv->reps[g->heap[i]];
+      if (p == least || !p->pc || p->role == 2 || p->type->active(p->st) > limit)
+        continue;
+      int h = cpn_pcache_lookup(p->pc, q->prefix.ids, n);
+      if (h > best_hits || (h == best_hits && best != least && p->pos < best->pos)) {
+        best = p;
+        best_hits = h;
+      }
+    }
+    return best;
+  }
+  int empty;
+  if (adapter_resident(least, q->adapter, &empty))
+    return least;
+  int best_rank = empty ? 1 : 0; /* 2: resident, 1: an empty slot, 0: must evict */
   for (int i = 0; i < g->heap_n; i++) {
     cpn_replica_t *p = &sv->reps[g->heap[i]];
-    if (p == least || !p->pc || p->role == 2 || p->type->active(p->st) > limit)
+    if (p == least || p->role == 2 || p->type->active(p->st) > limit)
       continue;
-    int h = cpn_pcache_lookup(p->pc, q->prefix.ids, n);
-    if (h > best_hits || (h == best_hits && best != least && p->pos < best->pos)) {
+    int rank = adapter_resident(p, q->adapter, &empty) ? 2 : empty ? 1 : 0;
+    if (rank > best_rank || (rank == best_rank && best != least && p->pos < best->pos)) {
       best = p;
-      best_hits = h;
+      best_rank = rank;
     }
   }
   return best;
@@ -370,14 +391,16 @@ static void dispatch(cpn_serving_t *sv, int site, int model)
     }
     if (!best)
       break;
-    best = prefix_affinity(sv, g, best);
+    best = affinity(sv, g, best);
     advance(best);
     if (admit(best)) {
       schedule(best);
       sync(best);
     } else {
-      heap_remove(sv, g, best); /* its KV cache is full (or its adapter loads): try the others */
+      heap_remove(sv, g, best); /* its KV cache is full: try the others */
       sv->aside[n_aside++] = (int)(best - sv->reps);
+      if (best->adapter_wait)
+        break; /* the head request waits for its adapter on this replica: no other one loads it too */
     }
   }
   for (int i = 0; i < n_aside; i++)
@@ -523,6 +546,18 @@ static void adapter_release(cpn_replica_t *p, cpn_req_t *q)
   q->serve.adapter_slot = 0;
 }
 
+/* Does p hold adapter id (loaded or loading)? *empty: it has an empty slot. */
+static int adapter_resident(const cpn_replica_t *p, uint64_t id, int *empty)
+{
+  *empty = 0;
+  for (int i = 0; i < p->n_ad; i++) {
+    if (p->ad[i].id == id)
+      return 1;
+    *empty |= p->ad[i].id == 0;
+  }
+  return 0;
+}
+
 /* An adapter finished loading on the replica: it serves what waited for it. */
 static void on_adapter(void *ctx, const cpn_event_t *e)
 {
@@ -550,6 +585,7 @@ double cpn_replica_now(const cpn_replica_t *rep) { return cpn_sim_now(rep->sv->s
 
 cpn_req_t *cpn_replica_peek(cpn_replica_t *p)
 {
+  p->adapter_wait = 0;
   cpn_serving_t *sv = p->sv;
   group_t *g = group_at(sv, p->info.site, p->info.model);
   for (;;) {
@@ -566,8 +602,10 @@ cpn_req_t *cpn_replica_peek(cpn_replica_t *p)
       cpn_accounting_end(sv->acct, q, CPN_STATUS_TIMED_OUT, CPN_REASON_QUEUE_TIMEOUT);
       continue;
     }
-    if (q->adapter && !adapter_ready(p, q))
+    if (q->adapter && !adapter_ready(p, q)) {
+      p->adapter_wait = 1;
       return NULL; /* it waits for its adapter (loading, or every slot pinned by other adapters' requests) */
+    }
     p->peek_q = k;
     return q;
   }

@@ -10,7 +10,8 @@ resident set of at most max_adapters adapters (least recently used unpinned one 
    (probability 2/3, independent draws); with 2 slots (LRU) when it is the one adapter not among the
    last two used (1/3). Zipf popularity (5 adapters, s = 1, 1 slot): 1 - sum p_i^2 = 0.71927.
    Each checked within 4 standard deviations of a binomial count.
-3. A popularity exponent without adapters is refused (exit 2)."""
+3. Affinity within a site (run.affinity_slack): two replicas keep one adapter each instead of thrashing.
+4. A popularity exponent without adapters is refused (exit 2)."""
 import math
 import os
 
@@ -56,6 +57,20 @@ for slots, adapters, zipf, p in [(3, 3, 0, None), (1, 3, 0, 2 / 3), (2, 3, 0, 1 
     print(f"{slots} slots, {adapters} adapters, zipf {zipf}: {loads} loads of {n} requests, expected {n * p:.1f} +- {sd:.1f}")
     if abs(loads - n * p) > 4 * sd + 1:
         fail("adapter loads outside 4 standard deviations of the closed form")
+
+# Two replicas, 2 equally popular adapters, one slot each. Without affinity (run.affinity_slack -1) the
+# least loaded replica (the first, mostly idle) takes nearly every request and loads whenever the adapter
+# changes (probability 1/2); with affinity each replica keeps one adapter, and loads happen only when the
+# replica holding it is busy.
+res = {}
+for slack in [-1, 4]:
+    r, loads = loads_of("--set", "sites.s.replicas.0.count=2", "--set", "sites.s.pools.p.count=2", "--set",
+                        "models.m.adapters=2", "--set", f"run.affinity_slack={slack}")
+    res[slack] = (len(r), loads, np.median(r["t_first_token"] - r["t_arrival"]))
+    print(f"2 replicas, affinity_slack {slack}: {loads} loads of {len(r)} requests, p50 TTFT {res[slack][2]:.3f} s")
+n = res[-1][0]
+if abs(res[-1][1] - n / 2) > 4 * math.sqrt(n / 4) + 1 or not res[4][1] < n / 10 or not res[4][2] < res[-1][2]:
+    fail("adapter affinity: loads or TTFT not as expected")
 
 p, _ = run(SC, "--set", "models.m.adapters=0", check=False)
 if p.returncode != 2 or "models[0].adapter_zipf_s: has no effect" not in p.stderr:

@@ -18,7 +18,7 @@
    prefix-aware keeps each document on a site that caches it and beats least-loaded on median TTFT and
    on the hit ratio.
 4. Without hashes (hash_col: none) nothing is cached and every TTFT is the full prefill.
-5. Within one site of four replicas, prefix affinity (run.prefix_slack 4) against none (-1).
+5. Within one site of four replicas, prefix affinity (run.affinity_slack 4) against none (-1).
 6. Generated requests with block hashes: conversations and shared system prompts, by hand."""
 import os
 import random
@@ -108,17 +108,17 @@ if not res["prefix-aware"][1] > res["least-loaded"][1] + 0.1:
     fail(f"prefix-aware hit ratio {res['prefix-aware'][1]:.3f} not above least-loaded's {res['least-loaded'][1]:.3f}")
 
 # 5. Prefix affinity within a site (tests/data/prefix-site.yaml: one site of four replicas, the same
-# trace): the replica caching the longest prefix within run.prefix_slack requests of the least loaded
+# trace): the replica caching the longest prefix within run.affinity_slack requests of the least loaded
 # takes the request; -1 (always the least loaded) caches less and waits longer.
 aff = {}
 for slack in [-1, 4]:
     _, out = run(f"{SRC}/tests/data/prefix-site.yaml", "--set", f"demand.trace.file={trace}", "--set",
-                 f"run.prefix_slack={slack}")
+                 f"run.affinity_slack={slack}")
     r = requests(out)
     r = r[r["t_arrival"] >= 60]
     with h5py.File(out) as f:
         aff[slack] = (np.median(r["t_first_token"] - r["t_arrival"]), float(f.attrs["prefix_hit_ratio"]))
-    print(f"one site, prefix_slack {slack}: p50 TTFT {aff[slack][0]:.4f} s, hit ratio {aff[slack][1]:.3f}")
+    print(f"one site, affinity_slack {slack}: p50 TTFT {aff[slack][0]:.4f} s, hit ratio {aff[slack][1]:.3f}")
 if not (aff[4][1] > aff[-1][1] + 0.2 and aff[4][0] < 0.5 * aff[-1][0]):
     fail("prefix affinity within a site should raise the hit ratio and cut the median TTFT")
 
