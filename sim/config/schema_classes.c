@@ -80,6 +80,9 @@ static const cpn_reader_field_t class_fields[] = {
     {CPN_FLD_STR("origin", cpn_class_spec_t, origin), .check = CPN_STR_NAME},
     {CPN_FLD("cv", CPN_T_NUM, cpn_class_spec_t, cv), CPN_GT(0)},
     {CPN_FLD_CUSTOM("fanout", CPN_T_MAP), .sub = &fanout_section},
+    {CPN_FLD("block_hashes", CPN_T_BOOL, cpn_class_spec_t, block_hashes)},
+    {CPN_FLD("system_prompts", CPN_T_INT, cpn_class_spec_t, system_prompts), CPN_IN(0, 1000000)},
+    {CPN_FLD("system_prompt_tokens", CPN_T_INT, cpn_class_spec_t, system_prompt_tokens), CPN_IN(0, 1000000)},
 };
 const cpn_reader_section_t cpn_schema_class_section = CPN_SECTION(class_fields);
 
@@ -435,6 +438,23 @@ void cpn_schema_classes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_
       map_class_schedule(c, l.items[i], ip, l.present[i], sc, &sc->classes[i]);
       if (cpn_reader_map_get(l.items[i], "fanout") && !cpn_reader_is_null(cpn_reader_map_get(l.items[i], "fanout")))
         map_fanout(c, l.items[i], ip, sc, &sc->classes[i]);
+      const cpn_class_spec_t *k = &sc->classes[i];
+      char kp2[CPN_PATH_LEN];
+      if ((k->system_prompts > 0) != (k->system_prompt_tokens > 0)) {
+        const char *key = k->system_prompts > 0 ? "system_prompts" : "system_prompt_tokens";
+        cpn_reader_join(kp2, ip, key);
+        cpn_reader_report(c, cpn_reader_map_get(l.items[i], key), kp2,
+                          "system_prompts and system_prompt_tokens go together (how many shared prompts, and "
+                          "their length)");
+      }
+      static const char *const gen_only[] = {"block_hashes", "system_prompts"};
+      for (int g = 0; g < 2 && sc->demand.trace_file[0]; g++)
+        if (g ? k->system_prompts > 0 : k->block_hashes) {
+          cpn_reader_join(kp2, ip, gen_only[g]);
+          cpn_reader_report(c, cpn_reader_map_get(l.items[i], gen_only[g]), kp2,
+                            "has no effect when demand.trace replays a trace (its rows are the requests; "
+                            "demand.trace.hash_col gives their block hashes)");
+        }
       if (sc->classes[i].session && sc->demand.trace_file[0]) {
         char sp[CPN_PATH_LEN];
         cpn_reader_join(sp, ip, "session");

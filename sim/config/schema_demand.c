@@ -44,6 +44,9 @@ static const cpn_reader_field_t trace_fields[] = {
     {CPN_FLD("start_offset_s", CPN_T_NUM, cpn_demand_spec_t, trace_start_offset_s), CPN_GE(0)},
     {CPN_FLD("loop", CPN_T_BOOL, cpn_demand_spec_t, trace_loop)},
     {CPN_FLD("errors", CPN_T_ENUM, cpn_demand_spec_t, trace_skip_errors), .enums = TRACE_ERRORS},
+    {CPN_FLD_STR("hash_col", cpn_demand_spec_t, trace_hash_col), .check = CPN_STR_NAME},
+    {CPN_FLD_STR("adapter_col", cpn_demand_spec_t, trace_adapter_col), .check = CPN_STR_NAME},
+    {CPN_FLD("block_tokens", CPN_T_INT, cpn_demand_spec_t, trace_block_tokens), .def = 512, CPN_GE(1)},
 };
 static const cpn_reader_section_t trace_section = CPN_SECTION(trace_fields);
 
@@ -124,6 +127,12 @@ static void map_diurnal_interp(cpn_reader_t *c, const cpn_reader_node_t *demand,
                       "which a time change would stretch); use poisson, gamma or weibull, or diurnal: flat");
 }
 
+/* Does the trace's mapping read block hashes (so that block_tokens has an effect)? */
+static int reads_hashes(const cpn_demand_spec_t *d)
+{
+  return strcmp(d->trace_hash_col, "none") != 0 && (d->trace_hash_col[0] || strcmp(d->trace_mapping, "jsonl-ms") == 0);
+}
+
 /* demand.trace: the trace_* fields of the demand spec; absent = generated workload. */
 static void map_trace(cpn_reader_t *c, const cpn_reader_node_t *demand, cpn_demand_spec_t *d)
 {
@@ -138,6 +147,12 @@ static void map_trace(cpn_reader_t *c, const cpn_reader_node_t *demand, cpn_dema
   if (fv)
     cpn_reader_resolve_file(c, fv, "demand.trace.file", "the trace", d->trace_file, sizeof d->trace_file);
   int custom = strcmp(d->trace_mapping, "custom") == 0;
+  /* block_tokens only sizes the blocks of a hash list: without one it would have no effect. */
+  const cpn_reader_node_t *bk = cpn_reader_map_key(m, "block_tokens");
+  if (bk && !reads_hashes(d))
+    cpn_reader_report(c, bk, "demand.trace.block_tokens",
+                      "has no effect without block hashes (set hash_col, or use mapping jsonl-ms, whose rows carry "
+                      "hash_ids)");
   static const char *const custom_only[] = {"format", "time_unit"};
   static const char *const custom_required[] = {"time_col", "prompt_col", "output_col"};
   if (!custom) {
@@ -175,7 +190,7 @@ void cpn_schema_demand_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_d
 }
 
 /* demand.trace, when a trace is replayed: format and time_unit only for mapping custom, empty column
- * names not at all (both would be rejected on reload). */
+ * names not at all, block_tokens only when block hashes are read (all would be rejected on reload). */
 static void put_trace(FILE *f, const cpn_demand_spec_t *d)
 {
   if (!d->trace_file[0])
@@ -189,6 +204,8 @@ static void put_trace(FILE *f, const cpn_demand_spec_t *d)
     if (fl->off == CPN_NOFF || (fl->type == CPN_T_STR && !((const char *)d + fl->off)[0]))
       continue;
     if (!custom && (strcmp(fl->key, "format") == 0 || strcmp(fl->key, "time_unit") == 0))
+      continue;
+    if (!reads_hashes(d) && strcmp(fl->key, "block_tokens") == 0)
       continue;
     fprintf(f, "    %s: ", fl->key);
     cpn_reader_print_value(f, fl, d);

@@ -34,6 +34,7 @@ static const cpn_reader_field_t run_fields[] = {
     {CPN_FLD("decision_latency_s", CPN_T_NUM, cpn_run_spec_t, decision_latency_s), CPN_GE(0)},
     {CPN_FLD("gateway_max_in_flight", CPN_T_INT, cpn_run_spec_t, gateway_max_in_flight), CPN_GE(0)},
     {CPN_FLD("decision_trace", CPN_T_BOOL, cpn_run_spec_t, decision_trace)},
+    {CPN_FLD("affinity_slack", CPN_T_INT, cpn_run_spec_t, affinity_slack), .def = 4, CPN_IN(-1, 1000000)},
     {CPN_FLD_SENUM("autoscaler", cpn_run_spec_t, autoscaler, AUTOSCALERS), .sdef = "none"},
     {CPN_FLD("autoscaler_interval_s", CPN_T_NUM, cpn_run_spec_t, autoscaler_interval_s), .def = 30, CPN_GT(0)},
     /* An estimate: published confidential-computing overheads on H100 for LLM inference range from a few

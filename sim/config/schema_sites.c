@@ -25,6 +25,8 @@ static const cpn_reader_field_t pool_fields[] = {
 };
 const cpn_reader_section_t cpn_schema_pool_section = CPN_SECTION(pool_fields);
 
+static const char *const ROLES[] = {"both", "prefill", "decode", NULL}; /* index = cpn_replica_spec_t.role */
+
 static const cpn_reader_field_t replica_fields[] = {
     {CPN_FLD_CUSTOM("model", CPN_T_STR), .req = 1, .check = CPN_STR_NAME},
     {CPN_FLD_CUSTOM("pool", CPN_T_STR), .check = CPN_STR_NAME},
@@ -36,6 +38,14 @@ static const cpn_reader_field_t replica_fields[] = {
     {CPN_FLD_STR("scheduler", cpn_replica_spec_t, scheduler), .sdef = "continuous", .check = CPN_STR_NAME},
     /* Names are checked against the scheduler type's parameters by the serving stage. */
     {CPN_FLD_CUSTOM("scheduler_params", CPN_T_PARAMS)},
+    {CPN_FLD("role", CPN_T_ENUM, cpn_replica_spec_t, role), .enums = ROLES},
+    /* A site name, resolved by the serving stage (sites may come later in the list). */
+    {CPN_FLD_CUSTOM("decode_site", CPN_T_STR), .check = CPN_STR_NAME},
+    {CPN_FLD("speculative_tokens", CPN_T_INT, cpn_replica_spec_t, spec_tokens), CPN_IN(0, 16)},
+    {CPN_FLD("max_adapters", CPN_T_INT, cpn_replica_spec_t, max_adapters), .def = 1, CPN_IN(1, 100000)},
+    /* Read (and printed) only with speculative_tokens > 0, where they have an effect. */
+    {CPN_FLD_CUSTOM("speculative_acceptance", CPN_T_NUM)},
+    {CPN_FLD_CUSTOM("speculative_draft_cost", CPN_T_NUM)},
 };
 const cpn_reader_section_t cpn_schema_replica_section = CPN_SECTION(replica_fields);
 
@@ -205,6 +215,37 @@ void cpn_schema_sites_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_sc
                           "must be <= count (%d): unloaded replicas are some of the count replicas (got %d)",
                           r->count, r->unloaded);
       }
+      /* Speculative decoding: acceptance and draft cost mean something only with draft tokens, which need an
+       * acceptance rate. */
+      static const char *const spec_keys[] = {"speculative_acceptance", "speculative_draft_cost"};
+      static const double spec_hi[] = {1, 10};
+      for (int k = 0; k < 2; k++) {
+        const cpn_reader_node_t *sv = cpn_reader_map_get(ri, spec_keys[k]);
+        if (sv && cpn_reader_is_null(sv))
+          sv = NULL; /* null: absent (a --set can drop an inherited value) */
+        cpn_reader_join(kp, ip, spec_keys[k]);
+        double x = 0;
+        if (sv && r->spec_tokens == 0)
+          cpn_reader_report(c, sv, kp, "has no effect without speculative_tokens > 0 (draft tokens per step)");
+        else if (sv && cpn_reader_get_num(c, sv, kp, &x) && !(x >= 0 && x <= spec_hi[k]))
+          cpn_reader_report(c, sv, kp, "must be in [0, %g] (got %g)", spec_hi[k], x);
+        else if (sv)
+          *(k ? &r->spec_draft_cost : &r->spec_acceptance) = x;
+      }
+      const cpn_reader_node_t *acc = cpn_reader_map_get(ri, "speculative_acceptance");
+      if (r->spec_tokens > 0 && (!acc || cpn_reader_is_null(acc))) {
+        cpn_reader_join(kp, ip, "speculative_tokens");
+        cpn_reader_report(c, cpn_reader_map_get(ri, "speculative_tokens"), kp,
+                          "speculative decoding needs speculative_acceptance (the probability that a draft token is "
+                          "accepted, e.g. 0.7)");
+      }
+      const cpn_reader_node_t *dv = cpn_reader_map_get(ri, "decode_site");
+      cpn_reader_join(kp, ip, "decode_site");
+      if (dv && r->role != 1)
+        cpn_reader_report(c, dv, kp, "only replicas with role 'prefill' send their prompts' KV to a decode site "
+                          "(this group's role is '%s')", ROLES[r->role]);
+      else if (dv)
+        cpn_reader_get_str(c, dv, kp, r->decode_site, sizeof r->decode_site, CPN_STR_NAME);
       char name[CPN_NAME_MAX];
       const cpn_reader_node_t *mv = cpn_reader_map_get(ri, "model"), *pv = cpn_reader_map_get(ri, "pool");
       cpn_reader_join(kp, ip, "model");
@@ -307,6 +348,16 @@ void cpn_schema_sites_print(FILE *f, const cpn_scenario_t *sc)
       fputs(", pool: ", f);
       cpn_reader_print_str(f, r->pool >= 0 && r->pool < s->n_pools ? s->pools[r->pool].name : "");
       cpn_reader_print_flow(f, &cpn_schema_replica_section, r, 1);
+      if (r->decode_site[0]) {
+        fputs(", decode_site: ", f);
+        cpn_reader_print_str(f, r->decode_site);
+      }
+      if (r->spec_tokens > 0) {
+        fputs(", speculative_acceptance: ", f);
+        cpn_reader_print_num(f, r->spec_acceptance);
+        fputs(", speculative_draft_cost: ", f);
+        cpn_reader_print_num(f, r->spec_draft_cost);
+      }
       if (r->n_sched_params) {
         fputs(", scheduler_params: {", f);
         for (int k = 0; k < r->n_sched_params; k++) {

@@ -37,6 +37,16 @@ typedef struct {
   int n_sched_params;
   char sched_param_keys[CPN_SCHED_PARAMS_MAX][CPN_NAME_MAX];
   double sched_param_values[CPN_SCHED_PARAMS_MAX];
+  /* Disaggregated serving (README "Serving model"): role 0 both (default), 1 prefill (the KV of each
+   * prompt goes to decode_site's decode replicas, "" = its own site), 2 decode (takes only prompts whose
+   * KV arrived from a prefill replica). The site name is resolved by the serving stage. */
+  int role;
+  char decode_site[CPN_NAME_MAX];
+  /* Speculative decoding (README "Serving model"): draft tokens per step (0 = off), the probability that
+   * the target model accepts a draft token, and a draft step's time as a fraction of a target decode step. */
+  int spec_tokens;
+  double spec_acceptance, spec_draft_cost;
+  int max_adapters;          /* adapters resident at once on a replica (default 1, vLLM's max_loras) */
 } cpn_replica_spec_t;
 
 typedef struct {
@@ -84,6 +94,10 @@ typedef struct {
   double share;                /* weight in the request model mix */
   char store[CPN_NAME_MAX];   /* site holding the weights: cold starts fetch them from there ("" = local) */
   double load_s;               /* cold start: time from the weights' arrival to a ready replica */
+  /* Adapters (LoRA) on this base model (README "Serving model"): how many the generated requests ask for
+   * (0 = none; popularity Zipf with exponent adapter_zipf_s), and the time to load one onto a replica. */
+  int adapters;
+  double adapter_zipf_s, adapter_load_s;
 } cpn_model_spec_t;
 
 /* A rate schedule (origins[].schedule, classes[].schedule): windows of rates, optionally a CV each. */
@@ -136,6 +150,11 @@ typedef struct {
   cpn_dist_t fanout_calls;     /* children per request, >= 1 */
   char fanout_class_name[CPN_NAME_MAX];
   int fanout_class;            /* index of the children's class (this class when not named) */
+  /* Prefix caching for generated requests (fields appended): block hashes (512-token blocks) for the
+   * class's requests, and shared system prompts: system_prompts of system_prompt_tokens tokens each, one
+   * of them (uniform) ahead of every request's own prompt tokens (a session's, at its first turn). */
+  int block_hashes;
+  int system_prompts, system_prompt_tokens;
 } cpn_class_spec_t;
 
 /* A tenant is an account, or an account plan of `subscribers` accounts (AI-eSIM subscribers) that share
@@ -186,6 +205,9 @@ typedef struct {
   double decision_latency_s;   /* time from arrival to placement */
   int gateway_max_in_flight;   /* admitted requests in flight before the gateway queues by priority (0 = no limit) */
   int decision_trace;          /* write /decisions (candidates and scores per request) */
+  int affinity_slack;          /* affinity within a site: requests in service a replica may have above the
+                                * least loaded one and still be preferred for its cached prefix or its
+                                * resident adapter (-1: off) */
   char autoscaler[64];         /* "none" or a built-in autoscaler name */
   double autoscaler_interval_s;
   double confidential_overhead;/* slowdown of confidential pools: times x (1 + overhead) */
@@ -220,6 +242,11 @@ typedef struct {
   int trace_skip_errors;       /* demand.trace.errors: skip (1) | stop (0) */
   char trace_class_col[CPN_NAME_MAX]; /* demand.trace.class_col: names the service class ("" = drawn) */
   int diurnal_step;            /* demand.diurnal_interp: 0 linear between hourly points, 1 steps (one per hour) */
+  /* Prefix caching (demand.trace.hash_col, block_tokens): the key of the rows' block-hash lists ("" = the
+   * mapping's: hash_ids for jsonl-ms, none otherwise; "none" = ignore them) and the tokens per block. */
+  char trace_hash_col[CPN_NAME_MAX];
+  char trace_adapter_col[CPN_NAME_MAX]; /* demand.trace.adapter_col: the adapter a row asks for ("" = none) */
+  int trace_block_tokens;      /* default 512 (Mooncake's block) */
 } cpn_demand_spec_t;
 
 /* faults: one planned or random outage of a link (a, b) or a site; a link may instead be degraded to a

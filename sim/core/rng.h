@@ -14,7 +14,9 @@ enum {
   CPN_STREAM_TRACE_ASSIGN = 3000000, /* origins, tenants, models for trace rows that lack them */
   CPN_STREAM_TRACE_READER = 4000000, /* the trace reader's own thinning and looping */
   CPN_STREAM_FAULTS = 5000000,       /* + fault index: random failure and repair times of each fault */
-  CPN_STREAM_CLASS_ARRIVALS = 6000000 /* + class index: a class's own process (classes[].schedule) and origins */
+  CPN_STREAM_CLASS_ARRIVALS = 6000000, /* + class index: a class's own process (classes[].schedule) and origins */
+  CPN_STREAM_ADAPTERS = 7000000,     /* the adapter (LoRA) each generated request asks for */
+  CPN_STREAM_SYSTEM_PROMPTS = 8000000 /* the shared system prompt each generated request starts with */
 };
 
 /* A seed for stream `id` derived from the master seed (never 0). */

@@ -44,7 +44,7 @@
 
 _Static_assert(sizeof(hid_t) == sizeof(int64_t), "cpn_output_record_memtype returns an hid_t as int64_t");
 /* A tripwire: a change to cpn_record_t must be mirrored in record_fields below and in README.md "HDF5 output". */
-_Static_assert(sizeof(cpn_record_t) == 136, "cpn_record_t changed: update record_fields and README");
+_Static_assert(sizeof(cpn_record_t) == 144, "cpn_record_t changed: update record_fields and README");
 
 enum {
   ROWS_PER_CHUNK = 4096,       /* /requests chunk and buffer size, in rows */
@@ -283,6 +283,7 @@ static const field_t record_fields[] = {
   {"cost_usd", offsetof(cpn_record_t, cost_usd), K_F64},
   {"energy_j", offsetof(cpn_record_t, energy_j), K_F64},
   {"co2_g", offsetof(cpn_record_t, co2_g), K_F64},
+  {"cached_tokens", offsetof(cpn_record_t, cached_tokens), K_U32},
   /* Only with CPN_OUTPUT_SESSIONS (the last N_SESSION_FIELDS): runs without sessions keep their bytes. */
   {"session", offsetof(cpn_record_t, session), K_I64},
   {"parent", offsetof(cpn_record_t, parent), K_I64},

@@ -46,6 +46,7 @@ typedef struct {
   uint8_t cross_border;         /* origin country != site country */
   uint8_t preempted;            /* times the request was preempted (saturating) */
   double cost_usd, energy_j, co2_g;
+  uint32_t cached_tokens;       /* prompt tokens found in the replica's prefix cache (not prefilled) */
   /* Written only by runs that make sessions (the `session` and `parent` columns, see output.h). */
   int64_t session;              /* id of the conversation's first turn (its own id for a first turn); -1 none */
   int64_t parent;               /* the request that made this one (agent fan-out); -1 none */

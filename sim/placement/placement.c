@@ -22,6 +22,9 @@ struct cpn_placement {
   cpn_accounting_t *acct;
   int n_sites, n_models;
   int *eligible;
+  double *cached;           /* [site]: the request's cached prompt tokens (requests with block hashes) */
+  double (*cached_tokens)(void *ctx, const cpn_req_t *q, int site);
+  void *cached_ctx;
   long violations;
   double *decisions;        /* rows of DEC_COLS */
   size_t n_decisions, cap_decisions;
@@ -78,9 +81,10 @@ cpn_err_t cpn_placement_new(cpn_placement_t **out, const cpn_scenario_t *sc, cpn
                           .n_sites = sc->n_sites, .n_models = sc->n_models};
   pl->rng = cpn_rng_stream(sc->run.seed, CPN_STREAM_POLICY);
   pl->eligible = calloc((size_t)(sc->n_sites ? sc->n_sites : 1), sizeof(int));
+  pl->cached = calloc((size_t)(sc->n_sites ? sc->n_sites : 1), sizeof(double));
   pl->pstate = calloc(1, policy->state_size ? policy->state_size : 1);
   cpn_err_t err = CPN_OK;
-  if (!pl->rng || !pl->eligible || !pl->pstate)
+  if (!pl->rng || !pl->eligible || !pl->cached || !pl->pstate)
     err = cpn_error_set(CPN_ENOMEM, "placement: out of memory (policy state)");
   if (!err) {
     cpn_views_set_routes(views, sc->n_origins, cpn_network_latency_table(net), cpn_network_bw_table(net));
@@ -115,6 +119,7 @@ void cpn_placement_free(cpn_placement_t *pl)
   if (pl->rng)
     gsl_rng_free(pl->rng);
   free(pl->eligible);
+  free(pl->cached);
   free(pl->decisions);
   free(pl);
 }
@@ -188,9 +193,17 @@ static void place(cpn_placement_t *pl, cpn_req_t *q, cpn_status_t none_status, c
                            .output_tokens = rec->output_tokens, .ttft_slo_s = c->ttft_slo_s,
                            .tpot_slo_s = c->tpot_slo_s, .confidential = c->confidential, .n_eligible = n_el,
                            .eligible = pl->eligible};
+  if (q->prefix.n > 0 && pl->cached_tokens) {
+    for (int i = 0; i < n_el; i++)
+      pl->cached[pl->eligible[i]] = pl->cached_tokens(pl->cached_ctx, q, pl->eligible[i]);
+    rv.cached_tokens = pl->cached;
+  }
   cpn_decision_t d = {.site = -1, .replica = -1, .score = NAN};
   cpn_view_t *view = cpn_views_policy(pl->views, cpn_sim_now(pl->sim));
   pl->policy->decide(pl->pstate, view, &rv, &d);
+  if (rv.cached_tokens)
+    for (int i = 0; i < n_el; i++)
+      pl->cached[pl->eligible[i]] = 0;
   if (pl->sc->run.decision_trace)
     trace_decision(pl, view, q, &rv, &d);
   if (d.site < 0) {
@@ -212,6 +225,13 @@ static void place(cpn_placement_t *pl, cpn_req_t *q, cpn_status_t none_status, c
 }
 
 long cpn_placement_violations(const cpn_placement_t *pl) { return pl->violations; }
+
+void cpn_placement_on_prefix(cpn_placement_t *pl, double (*cached_tokens)(void *ctx, const cpn_req_t *q, int site),
+                             void *ctx)
+{
+  pl->cached_tokens = cached_tokens;
+  pl->cached_ctx = ctx;
+}
 
 cpn_err_t cpn_placement_write(const cpn_placement_t *pl, cpn_output_t *out)
 {

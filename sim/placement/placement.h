@@ -34,6 +34,9 @@ void cpn_placement_place(cpn_placement_t *pl, cpn_req_t *q);
  * eligible any more it ends `failed` with `reason`. */
 void cpn_placement_retry(cpn_placement_t *pl, cpn_req_t *q, cpn_reason_t reason);
 long cpn_placement_violations(const cpn_placement_t *pl);
+/* Prefix caching: how the policies' cached_tokens are found (set by run/: serving's caches). */
+void cpn_placement_on_prefix(cpn_placement_t *pl, double (*cached_tokens)(void *ctx, const cpn_req_t *q, int site),
+                             void *ctx);
 /* Writes /decisions when the scenario asks for the decision trace. */
 cpn_err_t cpn_placement_write(const cpn_placement_t *pl, cpn_output_t *out);
 

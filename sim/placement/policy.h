@@ -46,7 +46,7 @@ extern const size_t cpn_policy_builtin_count;
 
 /* The second set of built-ins (policy_estimated.c; their rules are documented there). */
 extern const cpn_policy_type_t cpn_policy_power_of_two, cpn_policy_jsq_latency, cpn_policy_cost, cpn_policy_carbon,
-    cpn_policy_east_west, cpn_policy_weighted;
+    cpn_policy_east_west, cpn_policy_weighted, cpn_policy_prefix_aware;
 
 /* Validation only: a built-in name, or a plug-in path that exists and can be read. Loads nothing, so
  * --check and --print-config never run a plug-in's code. */

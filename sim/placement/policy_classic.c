@@ -111,6 +111,6 @@ static const cpn_policy_type_t least_loaded_type = {
 const cpn_policy_type_t *const cpn_policy_builtins[] = {
   &random_type, &rr_type, &nearest_type, &least_loaded_type,
   &cpn_policy_power_of_two, &cpn_policy_jsq_latency, &cpn_policy_cost, &cpn_policy_carbon,
-  &cpn_policy_east_west, &cpn_policy_weighted,
+  &cpn_policy_east_west, &cpn_policy_weighted, &cpn_policy_prefix_aware,
 };
 const size_t cpn_policy_builtin_count = sizeof cpn_policy_builtins / sizeof cpn_policy_builtins[0];

@@ -1,5 +1,5 @@
-/* policy_estimated: the policies that score sites by estimated TTFT, cost or carbon (power-of-two, jsq-latency, cost,
- * carbon, east-west, weighted). Their types are listed in the built-in table of policy_classic.c.
+/* policy_estimated: the policies that score sites by estimated TTFT, cost or carbon (power-of-two, jsq-latency,
+ * prefix-aware, cost, carbon, east-west, weighted). Their types are listed in the built-in table of policy_classic.c.
  *
  * Like every policy, these only read the view and the request and fill a decision (no SimGrid, no
  * allocation). Candidates are the engine's eligible sites (req->eligible, ascending); an empty list is a
@@ -141,6 +141,36 @@ static void jsq_decide(void *state, const cpn_view_t *v, const cpn_request_view_
   for (int i = 0; i < r->n_eligible; i++) {
     int s = r->eligible[i];
     double t = ttft_of(v, r, s, st->batch), lat = cpn_view_latency(v, r, s);
+    if (best < 0 || t < best_t || (t == best_t && lat < best_lat)) {
+      best = s;
+      best_t = t;
+      best_lat = lat;
+    }
+  }
+  choose(out, best, best_t);
+}
+
+/* ---- prefix-aware ---- */
+
+/* prefix-aware (cache-aware routing, the idea of Mooncake's conductor and llm-d's prefix-aware scorer):
+ * jsq-latency's ttft(s) with the prompt's cached tokens at s taken off its prefill,
+ *     ttft(s) - cached_tokens(s) / 1000 * prefill_s_per_ktok,
+ * so a site that holds a long prefix wins as long as its queue wait does not cost more than the prefill
+ * it saves (the bound by load). Without block hashes (req->cached_tokens NULL) it is jsq-latency. Ties
+ * go to the lower route latency, then the lower site index. Score: the winner's estimate in seconds.
+ * Parameter: `batch`. */
+static void prefix_decide(void *state, const cpn_view_t *v, const cpn_request_view_t *r, cpn_decision_t *out)
+{
+  const batch_state_t *st = state;
+  if (r->n_eligible == 0)
+    return reject(out);
+  int best = -1;
+  double best_t = INFINITY, best_lat = INFINITY;
+  for (int i = 0; i < r->n_eligible; i++) {
+    int s = r->eligible[i];
+    double t = ttft_of(v, r, s, st->batch), lat = cpn_view_latency(v, r, s);
+    if (r->cached_tokens)
+      t -= r->cached_tokens[s] / 1000.0 * cpn_view_model(v, s, r->model)->prefill_s_per_ktok;
     if (best < 0 || t < best_t || (t == best_t && lat < best_lat)) {
       best = s;
       best_t = t;
@@ -379,6 +409,9 @@ const cpn_policy_type_t cpn_policy_power_of_two = {
 const cpn_policy_type_t cpn_policy_jsq_latency = {
   .abi = CPN_POLICY_ABI, .name = "jsq-latency", .state_size = sizeof(batch_state_t), .init = batch_init,
   .decide = jsq_decide};
+const cpn_policy_type_t cpn_policy_prefix_aware = {
+  .abi = CPN_POLICY_ABI, .name = "prefix-aware", .state_size = sizeof(batch_state_t), .init = batch_init,
+  .decide = prefix_decide};
 const cpn_policy_type_t cpn_policy_cost = {
   .abi = CPN_POLICY_ABI, .name = "cost", .state_size = sizeof(batch_state_t), .init = batch_init,
   .decide = cost_decide};

@@ -29,8 +29,11 @@ void cpn_reqs_free(cpn_reqs_t *p)
 {
   if (!p)
     return;
-  for (size_t i = 0; i < p->n_slabs; i++)
+  for (size_t i = 0; i < p->n_slabs; i++) {
+    for (size_t k = 0; k < POOL_SLAB; k++)
+      free(p->slabs[i][k].prefix.ids);
     free(p->slabs[i]);
+  }
   free(p->slabs);
   free(p);
 }
@@ -54,7 +57,11 @@ cpn_req_t *cpn_reqs_alloc(cpn_reqs_t *p)
   }
   cpn_req_t *q = p->free;
   p->free = q->next;
+  uint64_t *ids = q->prefix.ids; /* the slot's hash buffer outlives its requests */
+  int cap = q->prefix.cap;
   memset(q, 0, sizeof *q);
+  q->prefix.ids = ids;
+  q->prefix.cap = cap;
   q->next = p->live.next;
   q->prev = &p->live;
   p->live.next->prev = q;
@@ -62,6 +69,22 @@ cpn_req_t *cpn_reqs_alloc(cpn_reqs_t *p)
   if (++p->n_live > p->peak)
     p->peak = p->n_live;
   return q;
+}
+
+cpn_err_t cpn_reqs_set_prefix(cpn_req_t *q, const uint64_t *ids, int n)
+{
+  q->prefix.n = 0;
+  if (n > q->prefix.cap) {
+    uint64_t *b = realloc(q->prefix.ids, (size_t)n * sizeof *b);
+    if (!b)
+      return cpn_error_set(CPN_ENOMEM, "requests: out of memory (block hashes)");
+    q->prefix.ids = b;
+    q->prefix.cap = n;
+  }
+  if (n > 0)
+    memcpy(q->prefix.ids, ids, (size_t)n * sizeof *ids);
+  q->prefix.n = n;
+  return CPN_OK;
 }
 
 void cpn_reqs_release(cpn_reqs_t *p, cpn_req_t *q)

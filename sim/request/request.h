@@ -39,7 +39,21 @@ struct cpn_req {
     double resume_ctx, remaining;
     double v_start, v_finish, ctx0, s_start, e_start; /* the scheduler's batch bookkeeping */
     double prefill_left, chunk; /* prompt tokens left to prefill, and those of the iteration in flight */
+    int kv_in;             /* disaggregated serving: its KV came from a prefill replica (not prefilled again) */
+    int hand_tag;          /* 1 + the tag of its KV transfer in flight (0: none) */
+    int adapter_slot;      /* 1 + its replica's adapter slot it pins (0: none) */
+    int held;              /* blocks it holds in its replica's prefix cache (0: none) */
+    double cached;         /* prompt tokens found in the replica's prefix cache when it was taken (not
+                            * prefilled); 0 without block hashes */
   } serve;
+  uint64_t adapter;        /* sources: the adapter (LoRA) it asks for, 0 = the base model */
+  struct {                 /* sources: the prompt's block hashes (a trace's hash_col), one per block of
+                            * demand.trace.block_tokens tokens; the buffer stays with the pool slot */
+    uint64_t *ids;
+    int n, cap;
+    uint64_t uid;          /* generated: the conversation its tokens belong to (its own id outside sessions) */
+    int sys;               /* generated: 1 + the shared system prompt it starts with (0: none) */
+  } prefix;
   struct {                 /* accounting: what the request used, attributed by serving */
     double share_s;        /* replica-seconds */
     double energy_j;       /* accelerator energy, before PUE */
@@ -54,6 +68,9 @@ void cpn_reqs_free(cpn_reqs_t *p);
 
 /* A zeroed request, put at the head of the live list; NULL when out of memory. Cost: O(1) amortised. */
 cpn_req_t *cpn_reqs_alloc(cpn_reqs_t *p);
+/* Gives q the block hashes ids[0..n-1] (copied into its slot's buffer, grown when too small: after
+ * warm-up no allocation). CPN_ENOMEM leaves q without hashes. */
+cpn_err_t cpn_reqs_set_prefix(cpn_req_t *q, const uint64_t *ids, int n);
 /* Takes a request off the live list and returns it to the pool. */
 void cpn_reqs_release(cpn_reqs_t *p, cpn_req_t *q);
 /* The newest live request, or NULL when none is live. */

@@ -12,6 +12,7 @@
 #include <simgrid/engine.h>
 #include <simgrid/host.h>
 #include <simgrid/version.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -161,6 +162,54 @@ static void request_ended(void *ctx, const cpn_req_t *q)
   cpn_sources_ended(r->src, q);
 }
 
+static double prefix_tokens(void *ctx, const cpn_req_t *q, int site) { return cpn_serving_prefix_tokens(ctx, q, site); }
+
+/* Prefix caching: the root attributes (always; the ratio is NaN when no request carried block hashes)
+ * and /summary/prefix_cache, one row per replica that took requests with hashes. */
+static cpn_err_t write_prefix(const run_t *r, cpn_output_t *o)
+{
+  int n = cpn_serving_replicas(r->sv), rows = 0;
+  double tot[4] = {0};
+  for (int i = 0; i < n; i++) {
+    double v[4];
+    cpn_serving_prefix_stats(r->sv, i, &v[0], &v[1], &v[2], &v[3]);
+    rows += v[0] > 0;
+    for (int k = 0; k < 4; k++)
+      tot[k] += v[k];
+  }
+  cpn_err_t err = cpn_output_attr_double(o, "prefix_cached_tokens", tot[2]);
+  if (!err) err = cpn_output_attr_double(o, "prefix_prompt_tokens", tot[1]);
+  if (!err) err = cpn_output_attr_double(o, "prefix_hit_ratio", tot[1] > 0 ? tot[2] / tot[1] : NAN);
+  if (err || rows == 0)
+    return err;
+  static const char *const cols[] = {"site", "replica", "requests", "prompt_tokens", "cached_tokens", "hit_ratio",
+                                     "evicted_blocks"};
+  double *v = calloc((size_t)rows * 7, sizeof *v);
+  char (*names)[96] = calloc((size_t)rows, sizeof *names);
+  const char **keys = calloc((size_t)rows, sizeof *keys);
+  if (!v || !names || !keys) {
+    free(v), free(names), free(keys);
+    return cpn_error_set(CPN_ENOMEM, "run: out of memory (prefix cache table)");
+  }
+  for (int i = 0, k = 0; i < n; i++) {
+    double x[4];
+    cpn_serving_prefix_stats(r->sv, i, &x[0], &x[1], &x[2], &x[3]);
+    if (x[0] <= 0)
+      continue;
+    int site = cpn_serving_site(r->sv, i), idx = cpn_serving_index_in_site(r->sv, i);
+    snprintf(names[k], sizeof names[k], "%s/%d", r->sc->sites[site].name, idx);
+    keys[k] = names[k];
+    double row[7] = {site, idx, x[0], x[1], x[2], x[1] > 0 ? x[2] / x[1] : NAN, x[3]};
+    memcpy(&v[(size_t)k * 7], row, sizeof row);
+    k++;
+  }
+  cpn_table_t t = {.path = "/summary/prefix_cache", .n_rows = (size_t)rows, .n_cols = 7, .col_names = cols,
+                   .keys = keys, .values = v};
+  err = cpn_output_table(o, &t);
+  free(v), free(names), free(keys);
+  return err;
+}
+
 static void engine_actor(int argc, char **argv)
 {
   run_t *r = g_run;
@@ -197,6 +246,7 @@ static cpn_err_t build(run_t *r)
   if (!err) err = cpn_serving_new(&r->sv, sc, r->sim, r->views, r->net, r->acct);
   if (!err) err = cpn_fleet_new(&r->fleet, sc, r->sim, r->sv, r->net, r->log);
   if (!err) err = cpn_placement_new(&r->pl, sc, r->sim, cfg->policy, r->views, r->net, r->acct);
+  if (!err) cpn_placement_on_prefix(r->pl, prefix_tokens, r->sv);
   if (!err) err = cpn_gateway_new(&r->gw, sc, r->sim, r->pl, r->acct);
   if (!err) err = cpn_sources_new(&r->src, sc, r->sim, r->reqs, r->acct, r->gw, sc->run.duration_s);
   if (!err) err = cpn_sampling_new(&r->samp, sc, r->sim, r->sv, r->net, r->views);
@@ -289,6 +339,8 @@ static cpn_err_t write_output(run_t *r, const cpn_run_stats_t *st)
   if (!err) err = cpn_output_attr_int(o, "peak_live_requests", st->peak_live_requests);
   if (!err) err = cpn_output_attr_int(o, "preemptions", st->preemptions);
   if (!err) err = cpn_output_attr_int(o, "cold_starts", st->cold_starts);
+  if (!err) err = write_prefix(r, o);
+  if (!err) err = cpn_output_attr_int(o, "adapter_loads", cpn_serving_adapter_loads(r->sv));
   /* Self-profile: events handled per kind of event (one attribute per kind, "events.<kind>"). */
   for (int k = 0; !err && k < cpn_sim_kinds(r->sim); k++) {
     char name[96];

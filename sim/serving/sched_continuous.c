@@ -128,8 +128,17 @@ static int cont_admit(void *state, cpn_replica_t *rep, const cpn_replica_info_t 
     if (kv_now(c) + ctx + 1 > info->kv_cap)
       break; /* waits until KV is released */
     cpn_replica_take(rep, q);
+    if (q->serve.kv_in) { /* its KV arrived from a prefill replica: straight into the decode batch */
+      double tokens = q->serve.remaining;
+      if (tokens <= 0)
+        cpn_replica_complete(rep, q);
+      else
+        start_decode(c, q, ctx + 1, tokens);
+      started++;
+      continue;
+    }
     double now = cpn_replica_now(rep);
-    double dur = info->slow * cpn_perf_prefill_s(&info->perf, ctx);
+    double dur = info->slow * cpn_perf_prefill_s(&info->perf, ctx - q->serve.cached); /* cached: not prefilled */
     c->prefill = q;
     c->kv_prefill = ctx + 1;
     c->prefill_end = now + dur;
@@ -149,6 +158,10 @@ static void cont_step(void *state, cpn_replica_t *rep, const cpn_replica_info_t 
     c->kv_prefill = 0;
     double ctx0 = (q->serve.resumed ? q->serve.resume_ctx : (double)q->rec.prompt_tokens) + 1.0;
     double tokens = q->serve.resumed ? q->serve.remaining : (double)q->rec.output_tokens - 1.0;
+    if (info->prefill_only) { /* disaggregated: the KV leaves for the decode site */
+      cpn_replica_handoff(rep, q);
+      return;
+    }
     if (!q->serve.resumed)
       cpn_replica_first_token(rep, q);
     if (tokens <= 0)
@@ -189,7 +202,7 @@ static double cont_next_s(void *state, const cpn_replica_info_t *info, double no
    * sum of step times exact for the memory-bound (linear) part of the roofline. */
   double ctx = c->sum_ctx0 - c->sum_vstart + c->n * c->V;
   double mid = ctx + c->n * (k > 1 ? (k - 1) / 2.0 : 0.0);
-  c->step_s = info->slow * cpn_perf_decode_step_s(&info->perf, c->n, mid);
+  c->step_s = info->slow * cpn_sched_token_s(info, c->n, mid); /* per token: a decode step, or speculative decoding's */
   return now + k * c->step_s;
 }
 

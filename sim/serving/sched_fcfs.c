@@ -65,7 +65,7 @@ static int fcfs_admit(void *state, cpn_replica_t *rep, const cpn_replica_info_t 
   if (!q || (double)q->rec.prompt_tokens + q->rec.output_tokens > info->kv_cap)
     return 0;
   cpn_replica_take(rep, q);
-  double dur = info->slow * prefill_s(f, info, (double)q->rec.prompt_tokens);
+  double dur = info->slow * prefill_s(f, info, (double)q->rec.prompt_tokens - q->serve.cached); /* cached: skipped */
   f->cur = q;
   f->decoding = 0;
   f->t_next = cpn_replica_now(rep) + dur;
@@ -78,12 +78,19 @@ static void fcfs_step(void *state, cpn_replica_t *rep, const cpn_replica_info_t 
 {
   fcfs_t *f = state;
   cpn_req_t *q = f->cur;
+  if (!f->decoding && info->prefill_only) { /* disaggregated: the KV leaves for the decode site */
+    f->cur = NULL;
+    cpn_replica_handoff(rep, q);
+    return;
+  }
   if (!f->decoding) {
-    cpn_replica_first_token(rep, q);
+    if (!q->serve.kv_in) /* else the first token was reported when the KV arrived */
+      cpn_replica_first_token(rep, q);
     double steps = (double)q->rec.output_tokens - 1.0;
     if (steps > 0) {
       double mid = (double)q->rec.prompt_tokens + 1.0 + (steps - 1.0) / 2.0;
-      double dur = steps * info->slow * (f->step_s > 0 ? f->step_s : cpn_perf_decode_step_s(&info->perf, 1, mid));
+      double dur = steps * info->slow *
+                   (f->step_s > 0 ? cpn_sched_spec_token_s(info, f->step_s, f->step_s) : cpn_sched_token_s(info, 1, mid));
       f->decoding = 1;
       f->t_next = cpn_replica_now(rep) + dur;
       q->acct.share_s += dur;

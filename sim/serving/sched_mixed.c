@@ -161,6 +161,8 @@ static void preempt_one(mixed_t *c, cpn_replica_t *rep)
   cpn_replica_requeue(rep, q);
 }
 
+static void join_batch(mixed_t *c, cpn_replica_t *rep, cpn_req_t *q);
+
 static int mixed_admit(void *state, cpn_replica_t *rep, const cpn_replica_info_t *info)
 {
   mixed_t *c = state;
@@ -180,14 +182,19 @@ static int mixed_admit(void *state, cpn_replica_t *rep, const cpn_replica_info_t
                              : kv_now(c) + ctx + 1 > info->kv_cap)
       break; /* waits until KV is released */
     cpn_replica_take(rep, q);
-    q->serve.prefill_left = ctx;
-    q->serve.chunk = 0;
-    c->pf[c->npf++] = q;
-    c->pf_left += ctx;
-    c->kv_prefill += ctx + 1;
     if (c->flavour == TRTLLM)
       c->kv_reserved += ctx + 1 + out_left_of(q);
     started++;
+    if (q->serve.kv_in) { /* its KV arrived from a prefill replica: straight into the decode batch */
+      join_batch(c, rep, q);
+      continue;
+    }
+    /* Prompt tokens found in the prefix cache are not prefilled; their KV is held all the same. */
+    q->serve.prefill_left = ctx - q->serve.cached;
+    q->serve.chunk = 0;
+    c->pf[c->npf++] = q;
+    c->pf_left += q->serve.prefill_left;
+    c->kv_prefill += ctx + 1;
   }
   return started;
 }
@@ -199,9 +206,28 @@ static void complete(mixed_t *c, cpn_replica_t *rep, cpn_req_t *q, double reserv
   cpn_replica_complete(rep, q);
 }
 
+/* q's prompt is in the KV cache (prefilled here, or arrived from a prefill replica): it decodes its
+ * remaining tokens with the batch, or completes when none is left. */
+static void join_batch(mixed_t *c, cpn_replica_t *rep, cpn_req_t *q)
+{
+  double ctx = ctx_of(q), tokens = out_left_of(q);
+  if (tokens <= 0) {
+    complete(c, rep, q, ctx + 1);
+    return;
+  }
+  q->serve.v_start = c->V;
+  q->serve.v_finish = c->V + tokens;
+  q->serve.ctx0 = ctx + 1;
+  q->serve.s_start = c->S;
+  q->serve.e_start = c->E;
+  c->sum_ctx0 += q->serve.ctx0;
+  c->sum_vstart += q->serve.v_start;
+  cpn_batch_push(c->batch, &c->n, q);
+}
+
 /* The iteration in flight ends: prompt tokens are credited, finished prompts emit their first token and
- * join the decode batch. */
-static void end_iteration(mixed_t *c, cpn_replica_t *rep)
+ * join the decode batch (on a prefill replica: leave for their decode site). */
+static void end_iteration(mixed_t *c, cpn_replica_t *rep, const cpn_replica_info_t *info)
 {
   c->in_step = 0;
   int k = 0;
@@ -219,22 +245,17 @@ static void end_iteration(mixed_t *c, cpn_replica_t *rep)
       c->pf[k++] = q;
       continue;
     }
-    double ctx = ctx_of(q), tokens = out_left_of(q);
+    double ctx = ctx_of(q);
     c->kv_prefill -= ctx + 1;
-    if (!q->serve.resumed)
-      cpn_replica_first_token(rep, q);
-    if (tokens <= 0) {
-      complete(c, rep, q, ctx + 1);
+    if (info->prefill_only) {
+      if (c->flavour == TRTLLM)
+        c->kv_reserved -= ctx + 1 + out_left_of(q);
+      cpn_replica_handoff(rep, q);
       continue;
     }
-    q->serve.v_start = c->V;
-    q->serve.v_finish = c->V + tokens;
-    q->serve.ctx0 = ctx + 1;
-    q->serve.s_start = c->S;
-    q->serve.e_start = c->E;
-    c->sum_ctx0 += q->serve.ctx0;
-    c->sum_vstart += q->serve.v_start;
-    cpn_batch_push(c->batch, &c->n, q);
+    if (!q->serve.resumed)
+      cpn_replica_first_token(rep, q);
+    join_batch(c, rep, q);
   }
   c->npf = k;
   if (k == 0)
@@ -245,7 +266,7 @@ static void mixed_step(void *state, cpn_replica_t *rep, const cpn_replica_info_t
 {
   mixed_t *c = state;
   if (c->in_step)
-    end_iteration(c, rep);
+    end_iteration(c, rep, info);
   while (c->n > 0 && c->batch[0]->serve.v_finish <= c->V + 1e-9 * (1.0 + fabs(c->V))) {
     cpn_req_t *q = c->batch[0];
     c->batch[0] = c->batch[--c->n];
@@ -306,7 +327,7 @@ static double mixed_next_s(void *state, const cpn_replica_info_t *info, double n
     k = 0;
   double ctx = decode_ctx(c);
   double mid = ctx + c->n * (k > 1 ? (k - 1) / 2.0 : 0.0);
-  c->step_s = info->slow * cpn_perf_decode_step_s(&info->perf, c->n, mid);
+  c->step_s = info->slow * cpn_sched_token_s(info, c->n, mid); /* per token (speculative decoding: decode-only steps) */
   return now + k * c->step_s;
 }
 

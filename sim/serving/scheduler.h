@@ -32,6 +32,12 @@ typedef struct {
   int n_params;
   const char (*param_keys)[64];
   const double *param_values;
+  /* Appended: a prefill replica of disaggregated serving: when a prompt's prefill ends the scheduler
+   * hands the request on (cpn_replica_handoff) instead of decoding it. */
+  int prefill_only;
+  /* Appended: speculative decoding, draft tokens per step (0 = off), acceptance rate, draft cost. */
+  int spec_tokens;
+  double spec_acceptance, spec_draft_cost;
 } cpn_replica_info_t;
 
 typedef struct cpn_replica cpn_replica_t;
@@ -77,6 +83,18 @@ typedef struct cpn_sched_type {
 /* The value of scheduler parameter `name` for this replica, or the type's default for it. */
 double cpn_sched_param(const cpn_sched_type_t *type, const cpn_replica_info_t *info, const char *name);
 
+/* Time per decoded token of each of `batch` sequences with `ctx_tokens` of context in all (seconds,
+ * before the confidential slow-down info->slow): one decode step of the performance model, or with speculative
+ * decoding (info->spec_tokens = k > 0, acceptance a, draft cost c) one verification step over k + 1
+ * tokens per sequence plus k draft steps, divided by the tokens a step yields on average,
+ *     E = (1 - a^(k+1)) / (1 - a)   (k + 1 when a = 1; Leviathan, Kalman and Matias, ICML 2023),
+ *     token_s = (decode_step(batch x (k + 1), ctx) + k c decode_step(batch, ctx)) / E.
+ * cpn_sched_spec_token_s applies the same to given step times (fixed-time schedulers). */
+double cpn_sched_token_s(const cpn_replica_info_t *info, int batch, double ctx_tokens);
+double cpn_sched_spec_token_s(const cpn_replica_info_t *info, double verify_step_s, double step_s);
+/* E above: tokens a decode step yields per sequence (1 without speculative decoding). */
+double cpn_sched_spec_tokens_per_step(const cpn_replica_info_t *info);
+
 /* The built-in type named `name`, or NULL; the table's i-th type, or NULL past the end. */
 const cpn_sched_type_t *cpn_sched_find(const char *name);
 const cpn_sched_type_t *cpn_sched_at(size_t i);
@@ -94,6 +112,11 @@ void cpn_replica_requeue(cpn_replica_t *rep, cpn_req_t *q);
 void cpn_replica_first_token(cpn_replica_t *rep, cpn_req_t *q);
 /* The request's last token leaves the replica now: it leaves the serving stage. */
 void cpn_replica_complete(cpn_replica_t *rep, cpn_req_t *q);
+/* Prefill replicas (info->prefill_only): q's prefill has ended; its KV leaves for the decode site and q
+ * leaves this replica. A request whose KV arrived (q->serve.kv_in) is taken with serve.cached equal to
+ * its whole context: nothing to prefill, it joins the decode batch at once (its first token was
+ * reported when the KV arrived). */
+void cpn_replica_handoff(cpn_replica_t *rep, cpn_req_t *q);
 
 extern const cpn_sched_type_t cpn_sched_continuous;
 extern const cpn_sched_type_t cpn_sched_fcfs;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "serving/prefix_cache.h"
 #include "serving/scheduler.h"
 
 typedef struct {
@@ -23,7 +24,8 @@ typedef struct {
 typedef struct {
   int n_replicas;
   int *replicas;          /* indices of the replicas of this (site, model) */
-  queue_t q[2];           /* [0] ordinary, [1] confidential requests */
+  queue_t q[3];           /* [0] ordinary, [1] confidential requests, [2] requests whose KV arrived from a
+                           * prefill replica (disaggregated serving) */
   double slo_misses;
   int n_ready, n_loading; /* replicas in those states */
   /* Ready replicas with a free slot, a binary min-heap on (requests in service, position in the group):
@@ -49,6 +51,18 @@ struct cpn_replica {
   int pos;                /* position in its group */
   int heap_at;            /* index in the group's heap, -1 when not in it */
   int key;                /* requests in service when last placed in the heap */
+  /* Prefix caching: made when the first request with block hashes is taken. */
+  int role;               /* cpn_replica_spec_t.role: 0 both, 1 prefill, 2 decode */
+  int decode_site;        /* prefill replicas: the site their prompts' KV goes to */
+  double kv_bytes_per_token;
+  /* Adapters (LoRA): the resident set, at most max_adapters; a slot with id 0 is empty. */
+  struct adapter_slot { uint64_t id; int pins; double ready_s, used_s; } *ad;
+  int n_ad;
+  double adapter_load_s;
+  long adapter_loads;
+  int adapter_wait;       /* its last peek found the head request waiting for its adapter */
+  cpn_pcache_t *pc;
+  double pc_requests, pc_prompt_tokens, pc_cached_tokens; /* first admissions of requests with hashes */
 };
 
 struct cpn_serving {
@@ -63,7 +77,12 @@ struct cpn_serving {
   double *site_kv_cap;
   int *aside;             /* scratch for dispatch: replicas stepped aside in this round */
   long preemptions;
-  int ev_step;
+  /* KV transfers in flight (disaggregated serving): the request and its decode site, by tag. */
+  cpn_req_t **hand;
+  uint64_t *hand_id;      /* the request's id when the transfer started */
+  int *hand_dst, cap_hand, hand_free;
+  double block_tokens;    /* tokens per block of the requests' hashes (demand.trace.block_tokens) */
+  int ev_step, ev_adapter;
   void (*cold)(void *ctx, int replica);
   void (*unloaded)(void *ctx, int replica);
   void *fleet_ctx;
@@ -260,12 +279,16 @@ static void unload(cpn_replica_t *p)
     p->sv->unloaded(p->sv->fleet_ctx, (int)(p - p->sv->reps));
 }
 
+static void prefix_trim(cpn_replica_t *p);
+
 static void on_step(void *ctx, const cpn_event_t *e)
 {
   cpn_replica_t *p = e->ptr;
   if (e->gen != p->gen || (p->state != CPN_REP_READY && p->state != CPN_REP_DRAINING))
     return;
   advance(p);
+  if (p->pc)
+    prefix_trim(p); /* the KV memory decoding filled since the last event is no longer free for cached blocks */
   p->type->step(p->st, p, &p->info);
   if (p->state == CPN_REP_DRAINING && p->type->active(p->st) == 0) {
     unload(p);
@@ -276,13 +299,70 @@ static void on_step(void *ctx, const cpn_event_t *e)
   sync(p);
 }
 
+/* Can replica p take a request from its group's queues? Prefill replicas take new prompts, decode ones
+ * only requests whose KV arrived, replicas of role both either (KV arrivals first). */
+static int can_serve(const cpn_replica_t *p, const group_t *g)
+{
+  int fresh = g->q[0].head || (p->info.conf && g->q[1].head);
+  return p->role == 2 ? g->q[2].head != NULL : p->role == 1 ? fresh : fresh || g->q[2].head;
+}
+
+static int prefix_blocks(const cpn_serving_t *sv, const cpn_req_t *q);
+
+static int adapter_resident(const cpn_replica_t *p, uint64_t id, int *empty);
+
+/* Affinity within a site, for the next waiting request (new prompts only), among the ready replicas with a
+ * free slot that serve at most run.affinity_slack requests more than the least loaded one (`least`;
+ * -1: off): with block hashes, the one caching the longest prefix of it; else, with an adapter that
+ * `least` does not hold, one that holds it, or failing that one with an empty adapter slot (so that
+ * replicas specialise instead of evicting each other's adapters). Ties keep the least loaded, then the
+ * lower position. */
+static cpn_replica_t *affinity(cpn_serving_t *sv, group_t *g, cpn_replica_t *least)
+{
+  const cpn_req_t *q = g->q[0].head;
+  if (sv->sc->run.affinity_slack < 0 || g->heap_n < 2 || !q || (q->prefix.n == 0 && q->adapter == 0) ||
+      g->q[2].head || (least->info.conf && g->q[1].head))
+    return least;
+  int limit = least->type->active(least->st) + sv->sc->run.affinity_slack;
+  cpn_replica_t *best = least;
+  if (q->prefix.n > 0) {
+    int n = prefix_blocks(sv, q), best_hits = least->pc ? cpn_pcache_lookup(least->pc, q->prefix.ids, n) : 0;
+    for (int i = 0; i < g->heap_n; i++) {
+      cpn_replica_t *p = &sv->reps[g->heap[i]];
+      if (p == least || !p->pc || p->role == 2 || p->type->active(p->st) > limit)
+        continue;
+      int h = cpn_pcache_lookup(p->pc, q->prefix.ids, n);
+      if (h > best_hits || (h == best_hits && best != least && p->pos < best->pos)) {
+        best = p;
+        best_hits = h;
+      }
+    }
+    return best;
+  }
+  int empty;
+  if (adapter_resident(least, q->adapter, &empty))
+    return least;
+  int best_rank = empty ? 1 : 0; /* 2: resident, 1: an empty slot, 0: must evict */
+  for (int i = 0; i < g->heap_n; i++) {
+    cpn_replica_t *p = &sv->reps[g->heap[i]];
+    if (p == least || p->role == 2 || p->type->active(p->st) > limit)
+      continue;
+    int rank = adapter_resident(p, q->adapter, &empty) ? 2 : empty ? 1 : 0;
+    if (rank > best_rank || (rank == best_rank && best != least && p->pos < best->pos)) {
+      best = p;
+      best_rank = rank;
+    }
+  }
+  return best;
+}
+
 /* Finds a replica with a free slot for the (site, model) queues, the one with the fewest requests in
  * service, until no replica can take the head request. Asks the fleet for a cold load when nothing is
  * loaded or loading. */
 static void dispatch(cpn_serving_t *sv, int site, int model)
 {
   group_t *g = group_at(sv, site, model);
-  if (!g->q[0].head && !g->q[1].head)
+  if (!g->q[0].head && !g->q[1].head && !g->q[2].head)
     return;
   if (g->n_ready == 0 && g->n_loading == 0) {
     for (int i = 0; i < g->n_replicas; i++) {
@@ -302,7 +382,7 @@ static void dispatch(cpn_serving_t *sv, int site, int model)
     cpn_replica_t *best = NULL;
     while (g->heap_n > 0) {
       cpn_replica_t *p = &sv->reps[g->heap[0]];
-      if (g->q[0].head || (p->info.conf && g->q[1].head)) {
+      if (can_serve(p, g)) {
         best = p;
         break;
       }
@@ -311,6 +391,7 @@ static void dispatch(cpn_serving_t *sv, int site, int model)
     }
     if (!best)
       break;
+    best = affinity(sv, g, best);
     advance(best);
     if (admit(best)) {
       schedule(best);
@@ -318,10 +399,184 @@ static void dispatch(cpn_serving_t *sv, int site, int model)
     } else {
       heap_remove(sv, g, best); /* its KV cache is full: try the others */
       sv->aside[n_aside++] = (int)(best - sv->reps);
+      if (best->adapter_wait)
+        break; /* the head request waits for its adapter on this replica: no other one loads it too */
     }
   }
   for (int i = 0; i < n_aside; i++)
     sync(&sv->reps[sv->aside[i]]);
+}
+
+/* ------------------------------------------------------------- prefix caching */
+
+/* The blocks of q's hash list that lie within its prompt and output (a longer list is cut). A trace's list
+ * covers the prompt; a generated one (classes[].block_hashes) also the output, whose blocks the next turn
+ * of its conversation finds. */
+static int prefix_blocks(const cpn_serving_t *sv, const cpn_req_t *q)
+{
+  double n = ceil(((double)q->rec.prompt_tokens + q->rec.output_tokens) / sv->block_tokens);
+  return q->prefix.n < n ? q->prefix.n : (int)n;
+}
+
+/* Prompt tokens of q covered by `hits` leading cached blocks: at least one prompt token is always
+ * prefilled (it produces the first token's logits, as vLLM recomputes the last token of a fully cached
+ * prompt). */
+static double prefix_tokens(const cpn_serving_t *sv, const cpn_req_t *q, int hits)
+{
+  double t = hits * sv->block_tokens, most = (double)q->rec.prompt_tokens - 1.0;
+  return t < most ? t : most > 0 ? most : 0.0;
+}
+
+/* Evicts the unheld blocks that no longer fit in the replica's free KV memory. */
+static void prefix_trim(cpn_replica_t *p)
+{
+  double cap = isfinite(p->info.kv_cap) ? p->info.kv_cap : cpn_perf_kv_capacity_tokens(&p->info.perf);
+  double used = p->type->kv_used(p->st);
+  cpn_pcache_trim(p->pc, floor((cap - (isfinite(used) ? used : 0.0)) / p->sv->block_tokens));
+}
+
+/* q starts on replica p: its leading cached blocks are not prefilled, and it holds all its blocks. */
+static void prefix_take(cpn_replica_t *p, cpn_req_t *q)
+{
+  cpn_serving_t *sv = p->sv;
+  cpn_err_t err = p->pc ? CPN_OK : cpn_pcache_new(&p->pc);
+  int hits = 0, n = prefix_blocks(sv, q);
+  if (!err) {
+    prefix_trim(p);
+    err = cpn_pcache_acquire(p->pc, q->prefix.ids, n, &hits);
+  }
+  if (err) {
+    cpn_sim_fail(sv->sim, err);
+    return;
+  }
+  q->serve.held = n;
+  q->serve.cached = prefix_tokens(sv, q, hits);
+  if (!q->serve.resumed) {
+    q->rec.cached_tokens = (uint32_t)q->serve.cached;
+    p->pc_requests += 1;
+    p->pc_prompt_tokens += q->rec.prompt_tokens;
+    p->pc_cached_tokens += q->serve.cached;
+  }
+}
+
+static void prefix_release(cpn_replica_t *p, cpn_req_t *q)
+{
+  if (q->serve.held > 0 && p->pc)
+    cpn_pcache_release(p->pc, q->prefix.ids, q->serve.held);
+  q->serve.held = 0;
+  q->serve.cached = 0;
+}
+
+double cpn_serving_prefix_tokens(const cpn_serving_t *sv, const cpn_req_t *q, int site)
+{
+  if (q->prefix.n == 0)
+    return 0.0;
+  const group_t *g = group_at(sv, site, q->rec.model);
+  int n = prefix_blocks(sv, q), best = 0;
+  for (int i = 0; i < g->n_replicas; i++) {
+    const cpn_replica_t *p = &sv->reps[g->replicas[i]];
+    if (p->pc && p->state == CPN_REP_READY) {
+      int h = cpn_pcache_lookup(p->pc, q->prefix.ids, n);
+      if (h > best)
+        best = h;
+    }
+  }
+  return prefix_tokens(sv, q, best);
+}
+
+void cpn_serving_prefix_stats(const cpn_serving_t *sv, int replica, double *requests, double *prompt_tokens,
+                              double *cached_tokens, double *evictions)
+{
+  const cpn_replica_t *p = &sv->reps[replica];
+  *requests = p->pc_requests;
+  *prompt_tokens = p->pc_prompt_tokens;
+  *cached_tokens = p->pc_cached_tokens;
+  *evictions = p->pc ? (double)cpn_pcache_evictions(p->pc) : 0.0;
+}
+
+/* ------------------------------------------------------------- adapters */
+
+/* Is q's adapter resident and loaded on p? When it is not resident, a load starts into an empty slot or
+ * the least recently used slot no request in service pins (none free: it waits for one). */
+static int adapter_ready(cpn_replica_t *p, const cpn_req_t *q)
+{
+  double now = cpn_sim_now(p->sv->sim);
+  int empty = -1, lru = -1;
+  for (int i = 0; i < p->n_ad; i++) {
+    const struct adapter_slot *a = &p->ad[i];
+    if (a->id == q->adapter)
+      return a->ready_s <= now; /* resident, or still loading */
+    if (a->id == 0) {
+      if (empty < 0)
+        empty = i;
+    } else if (a->pins == 0 && a->ready_s <= now && (lru < 0 || a->used_s < p->ad[lru].used_s)) {
+      lru = i;
+    }
+  }
+  int v = empty >= 0 ? empty : lru;
+  if (v < 0)
+    return 0;
+  p->ad[v] = (struct adapter_slot){.id = q->adapter, .ready_s = now + p->adapter_load_s, .used_s = now};
+  p->adapter_loads++;
+  if (p->adapter_load_s <= 0)
+    return 1;
+  cpn_sim_at(p->sv->sim, p->ad[v].ready_s, p->sv->ev_adapter, 0, p, 0);
+  return 0;
+}
+
+static void adapter_take(cpn_replica_t *p, cpn_req_t *q)
+{
+  for (int i = 0; i < p->n_ad; i++)
+    if (p->ad[i].id == q->adapter) {
+      p->ad[i].pins++;
+      p->ad[i].used_s = cpn_sim_now(p->sv->sim);
+      q->serve.adapter_slot = i + 1;
+      return;
+    }
+  assert(!"taken without its adapter"); /* cpn_replica_peek returned it, so the adapter was ready */
+}
+
+static void adapter_release(cpn_replica_t *p, cpn_req_t *q)
+{
+  if (q->serve.adapter_slot > 0) {
+    struct adapter_slot *a = &p->ad[q->serve.adapter_slot - 1];
+    a->pins--;
+    a->used_s = cpn_sim_now(p->sv->sim);
+  }
+  q->serve.adapter_slot = 0;
+}
+
+/* Does p hold adapter id (loaded or loading)? *empty: it has an empty slot. */
+static int adapter_resident(const cpn_replica_t *p, uint64_t id, int *empty)
+{
+  *empty = 0;
+  for (int i = 0; i < p->n_ad; i++) {
+    if (p->ad[i].id == id)
+      return 1;
+    *empty |= p->ad[i].id == 0;
+  }
+  return 0;
+}
+
+/* An adapter finished loading on the replica: it serves what waited for it. */
+static void on_adapter(void *ctx, const cpn_event_t *e)
+{
+  (void)ctx;
+  cpn_replica_t *p = e->ptr;
+  if (p->state != CPN_REP_READY)
+    return;
+  advance(p);
+  if (admit(p))
+    schedule(p);
+  sync(p);
+}
+
+long cpn_serving_adapter_loads(const cpn_serving_t *sv)
+{
+  long n = 0;
+  for (int i = 0; i < sv->n_replicas; i++)
+    n += sv->reps[i].adapter_loads;
+  return n;
 }
 
 /* ------------------------------------------------------------- services to schedulers */
@@ -330,10 +585,11 @@ double cpn_replica_now(const cpn_replica_t *rep) { return cpn_sim_now(rep->sv->s
 
 cpn_req_t *cpn_replica_peek(cpn_replica_t *p)
 {
+  p->adapter_wait = 0;
   cpn_serving_t *sv = p->sv;
   group_t *g = group_at(sv, p->info.site, p->info.model);
   for (;;) {
-    int k = p->info.conf && g->q[1].head ? 1 : g->q[0].head ? 0 : -1;
+    int k = p->role != 1 && g->q[2].head ? 2 : p->role == 2 ? -1 : p->info.conf && g->q[1].head ? 1 : g->q[0].head ? 0 : -1;
     if (k < 0)
       return NULL;
     cpn_req_t *q = g->q[k].head;
@@ -346,6 +602,10 @@ cpn_req_t *cpn_replica_peek(cpn_replica_t *p)
       cpn_accounting_end(sv->acct, q, CPN_STATUS_TIMED_OUT, CPN_REASON_QUEUE_TIMEOUT);
       continue;
     }
+    if (q->adapter && !adapter_ready(p, q)) {
+      p->adapter_wait = 1;
+      return NULL; /* it waits for its adapter (loading, or every slot pinned by other adapters' requests) */
+    }
     p->peek_q = k;
     return q;
   }
@@ -357,13 +617,22 @@ void cpn_replica_take(cpn_replica_t *p, cpn_req_t *q)
   cpn_req_t *x = queue_pop(&g->q[p->peek_q]);
   (void)x;
   cpn_views_queued(p->sv->views, p->info.site, p->info.model, -1);
-  q->rec.replica = p->index_in_site;
+  q->rec.replica = p->index_in_site; /* with rec.site: after a KV transfer, the decode replica */
+  if (q->adapter)
+    adapter_take(p, q);
+  if (q->serve.kv_in)
+    q->serve.cached = q->serve.resume_ctx; /* its KV came with it: nothing to prefill */
+  if (q->prefix.n > 0 && !q->serve.kv_in)
+    prefix_take(p, q);
 }
 
 void cpn_replica_requeue(cpn_replica_t *p, cpn_req_t *q)
 {
   cpn_serving_t *sv = p->sv;
   sv->preemptions++;
+  prefix_release(p, q);
+  adapter_release(p, q);
+  q->serve.kv_in = 0; /* its KV is dropped: recomputed here when it is taken again */
   queue_push(&group_at(sv, p->info.site, p->info.model)->q[q->serve.queue], q, 1);
   cpn_views_queued(sv->views, p->info.site, p->info.model, 1);
 }
@@ -381,7 +650,74 @@ void cpn_replica_complete(cpn_replica_t *p, cpn_req_t *q)
   if (q->rec.t_first_token - q->rec.t_arrival > sv->sc->classes[q->rec.cls].ttft_slo_s)
     group_at(sv, p->info.site, p->info.model)->slo_misses += 1;
   q->acct.accel_usd = q->acct.share_s * p->info.tp * p->info.accel->usd_per_hour / 3600.0;
+  prefix_release(p, q);
+  adapter_release(p, q);
   cpn_network_reply(sv->net, q);
+}
+
+static void kv_arrived(void *ctx, int tag)
+{
+  cpn_serving_t *sv = ctx;
+  cpn_req_t *q = sv->hand[tag];
+  int site = sv->hand_dst[tag], model = q->rec.model;
+  int current = q->rec.id == sv->hand_id[tag] && q->serve.hand_tag == tag + 1;
+  sv->hand_dst[tag] = sv->hand_free; /* the slot goes back on the free list */
+  sv->hand_free = tag;
+  if (!current)
+    return; /* the decode site failed meanwhile: the fault stage placed the request again (or ended it) */
+  q->serve.hand_tag = 0;
+  /* The decode replica streams the first token (computed by the prefill) as soon as the KV is there. */
+  q->rec.t_first_token = cpn_sim_now(sv->sim) + cpn_network_latency_s(sv->net, q->rec.origin, site);
+  q->serve.resumed = 1;
+  q->serve.resume_ctx = q->rec.prompt_tokens;
+  q->serve.remaining = (double)q->rec.output_tokens - 1.0;
+  q->serve.kv_in = 1;
+  q->serve.queue = 2;
+  queue_push(&group_at(sv, site, model)->q[2], q, 0);
+  cpn_views_queued(sv->views, site, model, 1);
+  dispatch(sv, site, model);
+}
+
+void cpn_replica_handoff(cpn_replica_t *p, cpn_req_t *q)
+{
+  cpn_serving_t *sv = p->sv;
+  double need = (double)q->rec.prompt_tokens + q->rec.output_tokens;
+  prefix_release(p, q);
+  adapter_release(p, q);
+  if (sv->hand_free < 0) {
+    int cap = sv->cap_hand ? 2 * sv->cap_hand : 64;
+    cpn_req_t **h = realloc(sv->hand, (size_t)cap * sizeof *h);
+    if (h)
+      sv->hand = h;
+    uint64_t *id = h ? realloc(sv->hand_id, (size_t)cap * sizeof *id) : NULL;
+    if (id)
+      sv->hand_id = id;
+    int *d = id ? realloc(sv->hand_dst, (size_t)cap * sizeof *d) : NULL;
+    if (!d) {
+      cpn_sim_fail(sv->sim, cpn_error_set(CPN_ENOMEM, "serving: out of memory (KV transfers)"));
+      return;
+    }
+    sv->hand_dst = d;
+    for (int i = cap - 1; i >= sv->cap_hand; i--) {
+      sv->hand_dst[i] = sv->hand_free;
+      sv->hand_free = i;
+    }
+    sv->cap_hand = cap;
+  }
+  int tag = sv->hand_free;
+  sv->hand_free = sv->hand_dst[tag];
+  sv->hand[tag] = q;
+  sv->hand_id[tag] = q->rec.id;
+  sv->hand_dst[tag] = p->decode_site;
+  q->serve.hand_tag = tag + 1;
+  /* From now on the request is the decode site's (its load in the views, and the site a fault there
+   * takes it from); its KV is released here at once (not held until the transfer ends). */
+  cpn_views_tokens(sv->views, p->info.site, p->info.model, -need);
+  q->rec.site = p->decode_site;
+  cpn_views_tokens(sv->views, p->decode_site, p->info.model, need);
+  /* The prompt's KV: every prompt token's keys and values in all layers (the model's KV bytes per token). */
+  cpn_network_bulk_kind(sv->net, "kv", p->info.site, p->decode_site, q->rec.prompt_tokens * p->kv_bytes_per_token,
+                        p->info.model, tag, kv_arrived, sv);
 }
 
 /* ------------------------------------------------------------- the stage */
@@ -415,12 +751,16 @@ void cpn_serving_site_fail(cpn_serving_t *sv, int site)
       return;
     }
     set_busy(p);
+    if (p->pc)
+      cpn_pcache_clear(p->pc); /* the cached blocks are lost with the KV */
+    for (int a = 0; a < p->n_ad; a++)
+      p->ad[a].pins = 0; /* its requests are lost; the adapters stay loaded, like the weights */
     if (p->state == CPN_REP_DRAINING)
       unload(p);
   }
   for (int m = 0; m < sv->n_models; m++) {
     group_t *g = group_at(sv, site, m);
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
       cpn_views_queued(sv->views, site, m, -g->q[k].len);
       g->q[k].head = g->q[k].tail = NULL;
       g->q[k].len = 0;
@@ -429,6 +769,64 @@ void cpn_serving_site_fail(cpn_serving_t *sv, int site)
 }
 
 void cpn_serving_forget(cpn_req_t *q) { memset(&q->serve, 0, sizeof q->serve); }
+
+/* The site a prefill group sends its prompts' KV to: decode_site, or its own site; -1 when unknown. */
+static int decode_site_of(const cpn_scenario_t *sc, int s, const cpn_replica_spec_t *rs)
+{
+  if (!rs->decode_site[0])
+    return s;
+  for (int i = 0; i < sc->n_sites; i++)
+    if (strcmp(sc->sites[i].name, rs->decode_site) == 0)
+      return i;
+  return -1;
+}
+
+/* Replicas of `model` at site d with role `role` (or both). */
+static int count_role(const cpn_scenario_t *sc, int d, int model, int role)
+{
+  int n = 0;
+  for (int k = 0; k < sc->sites[d].n_replicas; k++) {
+    const cpn_replica_spec_t *rs = &sc->sites[d].replicas[k];
+    if (rs->model == model && (rs->role == role || rs->role == 0))
+      n += rs->count;
+  }
+  return n;
+}
+
+/* Disaggregated serving: a prefill group's decode site exists and decodes its model; a decode group is
+ * fed by some prefill group (otherwise it would never get work). */
+static cpn_err_t check_roles(const cpn_scenario_t *sc)
+{
+  for (int s = 0; s < sc->n_sites; s++)
+    for (int k = 0; k < sc->sites[s].n_replicas; k++) {
+      const cpn_replica_spec_t *rs = &sc->sites[s].replicas[k];
+      const char *model = sc->models[rs->model].name;
+      if (rs->role == 1) {
+        int d = decode_site_of(sc, s, rs);
+        if (d < 0)
+          return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas.%d.decode_site: no site named '%s'", sc->file,
+                               sc->sites[s].line, sc->sites[s].name, k, rs->decode_site);
+        if (count_role(sc, d, rs->model, 2) == 0)
+          return cpn_error_set(CPN_EINVAL,
+                               "%s:%d: sites.%s.replicas.%d.decode_site: site '%s' has no replica of model '%s' that "
+                               "decodes (role decode or both), so the prompts prefilled here could not finish",
+                               sc->file, sc->sites[s].line, sc->sites[s].name, k, sc->sites[d].name, model);
+      } else if (rs->role == 2) {
+        int fed = 0;
+        for (int a = 0; a < sc->n_sites && !fed; a++)
+          for (int j = 0; j < sc->sites[a].n_replicas && !fed; j++) {
+            const cpn_replica_spec_t *x = &sc->sites[a].replicas[j];
+            fed = x->role == 1 && x->model == rs->model && x->count > 0 && decode_site_of(sc, a, x) == s;
+          }
+        if (!fed)
+          return cpn_error_set(CPN_EINVAL,
+                               "%s:%d: sites.%s.replicas.%d.role: decode replicas of model '%s' here get no work: no "
+                               "prefill replica of it sends its KV to site '%s' (decode_site)",
+                               sc->file, sc->sites[s].line, sc->sites[s].name, k, model, sc->sites[s].name);
+      }
+    }
+  return CPN_OK;
+}
 
 cpn_err_t cpn_serving_check(const cpn_scenario_t *sc)
 {
@@ -509,7 +907,7 @@ cpn_err_t cpn_serving_check(const cpn_scenario_t *sc)
                              sc->file, ss->line, ss->name, ms->name, rs->tp, acc->name);
     }
   }
-  return CPN_OK;
+  return check_roles(sc);
 }
 
 static cpn_err_t build(cpn_serving_t *sv)
@@ -565,6 +963,18 @@ static cpn_err_t build(cpn_serving_t *sv)
         p->info = (cpn_replica_info_t){.site = s, .model = rs->model, .tp = rs->tp, .max_batch = rs->max_batch,
                                        .conf = pool->confidential, .accel = acc, .perf = perf, .kv_cap = kv0};
         p->info.slow = 1.0 + (p->info.conf ? sc->run.confidential_overhead : 0.0);
+        p->n_ad = rs->max_adapters > 0 ? rs->max_adapters : 1;
+        p->ad = calloc((size_t)p->n_ad, sizeof *p->ad);
+        if (!p->ad)
+          return cpn_error_set(CPN_ENOMEM, "serving: out of memory (adapters)");
+        p->adapter_load_s = ms->adapter_load_s;
+        p->info.spec_tokens = rs->spec_tokens;
+        p->info.spec_acceptance = rs->spec_acceptance;
+        p->info.spec_draft_cost = rs->spec_draft_cost;
+        p->role = rs->role;
+        p->info.prefill_only = rs->role == 1;
+        p->decode_site = rs->role == 1 ? decode_site_of(sc, s, rs) : -1;
+        p->kv_bytes_per_token = llm->kv_bytes_per_token;
         p->info.n_params = rs->n_sched_params;
         p->info.param_keys = rs->sched_param_keys;
         p->info.param_values = rs->sched_param_values;
@@ -592,8 +1002,10 @@ static cpn_err_t build(cpn_serving_t *sv)
         sync(p);
         if (isfinite(kv))
           sv->site_kv_cap[s] += kv;
-        cpn_views_add_replica(sv->views, s, rs->model, p->info.conf, kv, rs->tp, prefill_est_s, step_s,
-                              step_s * p->info.tp * cpn_perf_power_w(acc, 0.4), p->info.tp * acc->usd_per_hour);
+        /* Decode replicas take no new prompt: placement does not see them. */
+        if (p->role != 2)
+          cpn_views_add_replica(sv->views, s, rs->model, p->info.conf, kv, rs->tp, prefill_est_s, step_s,
+                                step_s * p->info.tp * cpn_perf_power_w(acc, 0.4), p->info.tp * acc->usd_per_hour);
       }
     }
   }
@@ -607,7 +1019,9 @@ cpn_err_t cpn_serving_new(cpn_serving_t **out, const cpn_scenario_t *sc, cpn_sim
   if (!sv)
     return cpn_error_set(CPN_ENOMEM, "serving: out of memory");
   *sv = (cpn_serving_t){.sc = sc, .sim = sim, .views = views, .net = net, .acct = acct, .n_sites = sc->n_sites,
-                        .n_models = sc->n_models};
+                        .n_models = sc->n_models,
+                        .block_tokens = sc->demand.trace_block_tokens > 0 ? sc->demand.trace_block_tokens : 512,
+                        .hand_free = -1};
   sv->groups = calloc((size_t)sc->n_sites * sc->n_models, sizeof *sv->groups);
   sv->site_kv_cap = calloc((size_t)sc->n_sites, sizeof *sv->site_kv_cap);
   cpn_err_t err = sv->groups && sv->site_kv_cap ? build(sv) : cpn_error_set(CPN_ENOMEM, "serving: out of memory");
@@ -616,6 +1030,7 @@ cpn_err_t cpn_serving_new(cpn_serving_t **out, const cpn_scenario_t *sc, cpn_sim
     return err;
   }
   sv->ev_step = cpn_sim_kind(sim, "serving.step", on_step, sv);
+  sv->ev_adapter = cpn_sim_kind(sim, "serving.adapter", on_adapter, sv);
   *out = sv;
   return CPN_OK;
 }
@@ -629,6 +1044,8 @@ void cpn_serving_free(cpn_serving_t *sv)
     if (p->st && p->type->destroy)
       p->type->destroy(p->st);
     free(p->st);
+    cpn_pcache_free(p->pc);
+    free(p->ad);
   }
   free(sv->reps);
   free(sv->aside);
@@ -639,6 +1056,9 @@ void cpn_serving_free(cpn_serving_t *sv)
     }
   free(sv->groups);
   free(sv->site_kv_cap);
+  free(sv->hand);
+  free(sv->hand_id);
+  free(sv->hand_dst);
   free(sv);
 }
 
@@ -667,7 +1087,7 @@ int cpn_serving_group_replica(const cpn_serving_t *sv, int site, int model, int 
 int cpn_serving_queue_len(const cpn_serving_t *sv, int site, int model)
 {
   const group_t *g = group_at(sv, site, model);
-  return g->q[0].len + g->q[1].len;
+  return g->q[0].len + g->q[1].len + g->q[2].len;
 }
 
 double cpn_serving_take_slo_misses(cpn_serving_t *sv, int site, int model)

@@ -81,6 +81,16 @@ long cpn_serving_preemptions(const cpn_serving_t *sv);
  * serves (each request's share of its batch), so per-request energies + idle = total. */
 void cpn_serving_energy_j(const cpn_serving_t *sv, int replica, double *total_j, double *idle_j);
 
+/* Prefix caching (requests with block hashes, prefix_cache.h): the prompt tokens of q the best ready
+ * replica of its model at `site` holds in its cache now (0 without hashes); per replica, its requests
+ * with hashes (first admissions), their prompt and cached tokens, and the blocks it evicted. */
+double cpn_serving_prefix_tokens(const cpn_serving_t *sv, const cpn_req_t *q, int site);
+void cpn_serving_prefix_stats(const cpn_serving_t *sv, int replica, double *requests, double *prompt_tokens,
+                              double *cached_tokens, double *evictions);
+
+/* Adapter loads (a replica loading an adapter that was not resident), all replicas so far. */
+long cpn_serving_adapter_loads(const cpn_serving_t *sv);
+
 /* Faults (sim/faults): the site fails; its replicas' schedulers restart empty and its queues are emptied
  * (the requests that were there are the fault stage's to retry or end: it finds them on the live list).
  * Replicas keep their life-cycle state. */

@@ -30,6 +30,8 @@ typedef struct {
   int turns_left;         /* turns still to come after the one in flight */
   double context_tokens;  /* prompt + output of the turns so far */
   int next_free;          /* free list, -1 = end */
+  uint64_t uid;           /* the id of its first request: its blocks' identity */
+  int sys;                /* 1 + its shared system prompt (0: none) */
 } session_t;
 
 /* A fan-out parent waiting for its children (pooled slots, free list through `left`). */
@@ -63,6 +65,11 @@ struct cpn_sources {
   cpn_arrival_t *arrivals;
   origin_schedule_t *schedules; /* the rate schedule each origin's process follows (if any) */
   double *class_cdf, *tenant_cdf, *model_cdf;
+  gsl_rng *adapter_rng;     /* adapters (models[].adapters): a stream of its own, so no other draw moves */
+  double **adapter_cdf;     /* per model with adapters: Zipf(adapter_zipf_s) over 1 .. adapters */
+  gsl_rng *sys_rng;         /* classes[].system_prompts: which one a request starts with (its own stream) */
+  uint64_t *hash_buf;       /* scratch for generated block hashes */
+  int hash_cap;
   /* trace replay */
   cpn_trace_t *trace;
   cpn_trace_row_t row;      /* the row whose arrival is scheduled */
@@ -110,6 +117,50 @@ static const cpn_token_window_t *token_window(const cpn_class_spec_t *c, double 
   return lo > 0 ? &c->token_windows[lo - 1] : NULL;
 }
 
+/* Mixes two 64-bit values (the SplitMix64 finalizer over a combination), for block identities. */
+static uint64_t hash2(uint64_t a, uint64_t b)
+{
+  uint64_t z = a * 0x9E3779B97F4A7C15ULL ^ (b + 0x632BE59BD9B4E019ULL + (a << 6) + (a >> 2));
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+#define GEN_BLOCK_TOKENS 512.0
+
+/* Block hashes of a generated request (classes[].block_hashes): the 512-token blocks of its conversation's
+ * tokens up to its prompt + output (the next turn's prompt starts with them). A full block inside the
+ * shared system prompt is named by (class, prompt, block), so every request with that prompt shares it; a
+ * full block past it by (conversation, block), so the turns of one conversation share it; the last,
+ * partial block is the request's own. */
+static void make_hashes(cpn_sources_t *src, cpn_req_t *q)
+{
+  const cpn_class_spec_t *c = &src->sc->classes[q->rec.cls];
+  double total = (double)q->rec.prompt_tokens + q->rec.output_tokens;
+  double sys_tokens = q->prefix.sys > 0 ? c->system_prompt_tokens : 0;
+  int n = (int)ceil(total / GEN_BLOCK_TOKENS);
+  if (n > src->hash_cap) {
+    uint64_t *b = realloc(src->hash_buf, (size_t)n * sizeof *b);
+    if (!b) {
+      cpn_sim_fail(src->sim, cpn_error_set(CPN_ENOMEM, "sources: out of memory (block hashes)"));
+      return;
+    }
+    src->hash_buf = b;
+    src->hash_cap = n;
+  }
+  for (int j = 0; j < n; j++) {
+    double end = (j + 1) * GEN_BLOCK_TOKENS;
+    if (end > total)
+      src->hash_buf[j] = hash2(hash2(hash2(3, q->prefix.uid), (uint64_t)j), (uint64_t)total);
+    else if (end <= sys_tokens)
+      src->hash_buf[j] = hash2(hash2(hash2(2, (uint64_t)q->rec.cls), (uint64_t)q->prefix.sys), (uint64_t)j);
+    else
+      src->hash_buf[j] = hash2(hash2(1, q->prefix.uid), (uint64_t)j);
+  }
+  if (cpn_reqs_set_prefix(q, src->hash_buf, n) != CPN_OK)
+    cpn_sim_fail(src->sim, CPN_ENOMEM);
+}
+
 /* Creates a live request arriving now. Class, tenant and model are drawn unless given (>= 0; the draws
  * are made either way, so that naming one in a trace does not shift the others); token
  * counts are drawn from the class unless given (trace). */
@@ -146,6 +197,30 @@ static cpn_req_t *new_request(cpn_sources_t *src, int origin, int cls, int tenan
       pd = &w->prompt_tokens, od = &w->output_tokens;
     rec->prompt_tokens = cpn_dist_draw(pd, src->tok_rng);
     rec->output_tokens = cpn_dist_draw(od, src->tok_rng);
+    if (c->system_prompts > 0) { /* a shared system prompt ahead of its own tokens */
+      int m = (int)(gsl_rng_uniform(src->sys_rng) * c->system_prompts);
+      q->prefix.sys = 1 + (m < c->system_prompts ? m : c->system_prompts - 1);
+      double p = (double)rec->prompt_tokens + c->system_prompt_tokens;
+      rec->prompt_tokens = p > 4294967295.0 ? 4294967295u : (uint32_t)p;
+    }
+    if (c->block_hashes) {
+      q->prefix.uid = rec->id;
+      make_hashes(src, q);
+    }
+  }
+  if (src->adapter_cdf && src->adapter_cdf[rec->model]) {
+    /* The first cumulative weight above u (binary search: a model may have many adapters). */
+    const double *cdf = src->adapter_cdf[rec->model];
+    double u = gsl_rng_uniform(src->adapter_rng);
+    int lo = 0, hi = sc->models[rec->model].adapters - 1;
+    while (lo < hi) {
+      int mid = (lo + hi) / 2;
+      if (cdf[mid] > u)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+    q->adapter = (uint64_t)lo + 1;
   }
   q->net.bytes_in = rec->prompt_tokens * c->request_bytes_per_token;
   q->net.bytes_out = rec->output_tokens * c->reply_bytes_per_token;
@@ -218,7 +293,8 @@ static void session_continue(cpn_sources_t *src, cpn_req_t *q, int slot)
     }
     src->sessions[slot] = (session_t){.origin = q->rec.origin, .cls = q->rec.cls, .tenant = q->rec.tenant,
                                       .model = q->rec.model, .session = (int64_t)q->rec.id,
-                                      .turns_left = (int)turns - 1, .next_free = -1};
+                                      .turns_left = (int)turns - 1, .next_free = -1, .uid = q->rec.id,
+                                      .sys = q->prefix.sys};
     q->rec.session = (int64_t)q->rec.id;
   } else {
     q->rec.session = src->sessions[slot].session;
@@ -411,6 +487,11 @@ static void on_session(void *ctx, const cpn_event_t *e)
     session_release(src, slot);
     return;
   }
+  if (c->block_hashes) { /* the turn's tokens continue its conversation's */
+    q->prefix.uid = s->uid;
+    q->prefix.sys = s->sys;
+    make_hashes(src, q);
+  }
   session_continue(src, q, slot);
   cpn_gateway_admit(src->gw, q);
 }
@@ -521,6 +602,18 @@ static void on_trace(void *ctx, const cpn_event_t *e)
     return;
   }
   cpn_req_t *q = new_request(src, o, cls, tenant, model, row->prompt_tokens, row->output_tokens);
+  if (q && sc->demand.trace_adapter_col[0]) {
+    /* The trace names the adapter (none: the base model). A name's FNV-1a hash is its identity on the
+     * replicas (never 0: 0 is the base model). */
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = row->adapter; *p; p++)
+      h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    q->adapter = !row->adapter[0] ? 0 : h ? h : 1;
+  }
+  if (q && row->n_hashes > 0 && cpn_reqs_set_prefix(q, row->hashes, row->n_hashes) != CPN_OK) {
+    cpn_sim_fail(src->sim, CPN_ENOMEM);
+    return;
+  }
   trace_schedule(src);
   if (q)
     cpn_gateway_admit(src->gw, q);
@@ -556,7 +649,11 @@ static cpn_err_t open_trace(cpn_sources_t *src)
   COL(tenant_col, trace_tenant_col)
   COL(origin_col, trace_origin_col)
   COL(class_col, trace_class_col)
+  COL(hash_col, trace_hash_col)
+  COL(adapter_col, trace_adapter_col)
 #undef COL
+  if (strcmp(d->trace_hash_col, "none") == 0)
+    o.hash_col[0] = '\0'; /* the block hashes are ignored: no prefix caching */
   o.time_scale = d->trace_time_scale > 0 ? d->trace_time_scale : 1.0;
   o.rate_scale = d->trace_rate_scale > 0 ? d->trace_rate_scale : 1.0;
   o.shift_s = d->trace_shift_s;
@@ -684,7 +781,33 @@ cpn_err_t cpn_sources_new(cpn_sources_t **out, const cpn_scenario_t *sc, cpn_sim
   src->tenant_cdf = cpn_rng_cdf(&sc->tenants[0].share, sizeof sc->tenants[0], sc->n_tenants);
   src->model_cdf = cpn_rng_cdf(&sc->models[0].share, sizeof sc->models[0], sc->n_models);
   cpn_err_t err = CPN_OK;
-  if (!src->arr_rng || !src->arrivals || !src->schedules || !src->tok_rng || !src->class_cdf || !src->tenant_cdf || !src->model_cdf)
+  for (int k = 0; k < sc->n_classes && !err; k++)
+    if (sc->classes[k].system_prompts > 0 && !src->sys_rng &&
+        !(src->sys_rng = cpn_rng_stream(seed, CPN_STREAM_SYSTEM_PROMPTS)))
+      err = cpn_error_set(CPN_ENOMEM, "sources: out of memory (system prompts)");
+  for (int m = 0; m < sc->n_models && !err; m++) {
+    int n = sc->models[m].adapters;
+    if (n <= 0)
+      continue;
+    if (!src->adapter_cdf) {
+      src->adapter_cdf = calloc((size_t)sc->n_models, sizeof *src->adapter_cdf);
+      src->adapter_rng = cpn_rng_stream(seed, CPN_STREAM_ADAPTERS);
+    }
+    double *cdf = src->adapter_cdf ? malloc((size_t)n * sizeof *cdf) : NULL;
+    if (!cdf || !src->adapter_rng) {
+      free(cdf);
+      err = cpn_error_set(CPN_ENOMEM, "sources: out of memory (adapters)");
+      break;
+    }
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+      cdf[i] = sum += pow(i + 1.0, -sc->models[m].adapter_zipf_s);
+    for (int i = 0; i < n; i++)
+      cdf[i] /= sum;
+    cdf[n - 1] = 1.0;
+    src->adapter_cdf[m] = cdf;
+  }
+  if (!err && (!src->arr_rng || !src->arrivals || !src->schedules || !src->tok_rng || !src->class_cdf || !src->tenant_cdf || !src->model_cdf))
     err = cpn_error_set(CPN_ENOMEM, "sources: out of memory (workload)");
   for (int o = 0; !err && o < src->n_origins; o++) {
     src->arr_rng[o] = cpn_rng_stream(seed, CPN_STREAM_ARRIVALS + (unsigned long)o);
@@ -772,6 +895,15 @@ void cpn_sources_free(cpn_sources_t *src)
   free(src->class_cdf);
   free(src->tenant_cdf);
   free(src->model_cdf);
+  if (src->adapter_cdf)
+    for (int m = 0; m < src->sc->n_models; m++)
+      free(src->adapter_cdf[m]);
+  free(src->adapter_cdf);
+  if (src->adapter_rng)
+    gsl_rng_free(src->adapter_rng);
+  if (src->sys_rng)
+    gsl_rng_free(src->sys_rng);
+  free(src->hash_buf);
   cpn_trace_close(src->trace);
   if (src->assign_rng)
     gsl_rng_free(src->assign_rng);

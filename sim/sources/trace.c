@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,9 +26,9 @@
 #include <sys/types.h>
 
 /* The mapped fields of a row. */
-enum { F_TIME = 0, F_PROMPT, F_OUTPUT, F_MODEL, F_TENANT, F_ORIGIN, F_CLASS, F_SESSION, F_N };
-static const char *const FIELD_OPTION[F_N] = {"time_col",   "prompt_col", "output_col", "model_col",
-                                              "tenant_col", "origin_col", "class_col",  "session_col"};
+enum { F_TIME = 0, F_PROMPT, F_OUTPUT, F_MODEL, F_TENANT, F_ORIGIN, F_CLASS, F_SESSION, F_HASH, F_ADAPTER, F_N };
+static const char *const FIELD_OPTION[F_N] = {"time_col",   "prompt_col", "output_col",  "model_col", "tenant_col",
+                                              "origin_col", "class_col",  "session_col", "hash_col",  "adapter_col"};
 
 /* A value found on a line: text (CSV fields and JSON strings are NUL-terminated in the line buffer;
  * JSON numbers and literals are spans), its 1-based byte column, and for JSON its type. */
@@ -116,6 +117,7 @@ cpn_err_t cpn_trace_mapping(const char *name, cpn_trace_options_t *o) {
     set_name(m.time_col, "timestamp");
     set_name(m.prompt_col, "input_length");
     set_name(m.output_col, "output_length");
+    set_name(m.hash_col, "hash_ids");
   } else {
     return cpn_error_set(CPN_ENOTFOUND, "unknown trace mapping '%s' (known: azure-2023, vidur, splitwise, jsonl-ms)",
                          name);
@@ -134,6 +136,8 @@ static const char *mapped_name(const cpn_trace_options_t *o, int f) {
   case F_ORIGIN: return o->origin_col;
   case F_CLASS: return o->class_col;
   case F_SESSION: return o->session_col;
+  case F_HASH: return o->hash_col;
+  case F_ADAPTER: return o->adapter_col;
   }
   assert(!"bad field");
   return "";
@@ -661,6 +665,38 @@ static int get_string(cpn_trace_t *t, reader_t *r, int f, const value_t *v, char
   return 0;
 }
 
+/* The block hashes of field F_HASH: a JSON array of integers, or (CSV) integers separated by spaces or ';'
+ * (brackets and commas are also accepted). Absent or null: none. */
+static int get_hashes(cpn_trace_t *t, reader_t *r, const value_t *v, cpn_trace_row_t *row) {
+  row->n_hashes = 0;
+  if (!v->present || v->type == V_NULL) return 0;
+  const char *name = mapped_name(&t->o, F_HASH);
+  if (v->type != V_NESTED && v->type != V_TEXT)
+    return bad(t, r, v->col, "%s '%s': expected a list of block hashes [h1, h2, ...]", what(t), name);
+  const char *p = v->s, *end = v->s + v->len;
+  if (v->type == V_NESTED && *p != '[')
+    return bad(t, r, v->col, "%s '%s': expected a list of block hashes, found an object", what(t), name);
+  while (p < end) {
+    char c = *p;
+    if (c == '[' || c == ']' || c == ',' || c == ';' || c == ' ' || c == '\t') {
+      p++;
+      continue;
+    }
+    if (!isdigit((unsigned char)c))
+      return bad(t, r, v->col + (int)(p - v->s), "%s '%s': a block hash must be a non-negative integer", what(t), name);
+    errno = 0;
+    char *e;
+    unsigned long long h = strtoull(p, &e, 10);
+    if (errno == ERANGE || (e < end && (*e == '.' || *e == 'e' || *e == 'E')))
+      return bad(t, r, v->col + (int)(p - v->s), "%s '%s': a block hash must be an integer in [0, 2^64)", what(t), name);
+    if (row->n_hashes == CPN_TRACE_HASHES_MAX)
+      return bad(t, r, v->col, "%s '%s': more than %d block hashes", what(t), name, CPN_TRACE_HASHES_MAX);
+    row->hashes[row->n_hashes++] = (uint64_t)h;
+    p = e;
+  }
+  return 0;
+}
+
 /* Trace time tau of the row (seconds); sets *origin_* to commit if the row is kept. */
 static int get_time(cpn_trace_t *t, reader_t *r, const value_t *v, double *tau, long long *origin_ns,
                     double *origin_s) {
@@ -806,6 +842,8 @@ static int read_row(cpn_trace_t *t, reader_t *r) {
     if (rc == 0) rc = get_string(t, r, F_ORIGIN, &v[F_ORIGIN], row->origin);
     if (rc == 0) rc = get_string(t, r, F_CLASS, &v[F_CLASS], row->cls);
     if (rc == 0) rc = get_string(t, r, F_SESSION, &v[F_SESSION], row->session);
+    if (rc == 0) rc = get_hashes(t, r, &v[F_HASH], row);
+    if (rc == 0) rc = get_string(t, r, F_ADAPTER, &v[F_ADAPTER], row->adapter);
     if (rc == 0 && r->have_prev && tau < r->prev_tau)
       rc = bad(t, r, v[F_TIME].col, "%s '%s': time goes backwards: %.9g s, the previous row was at %.9g s", what(t),
                mapped_name(&t->o, F_TIME), tau, r->prev_tau);
@@ -984,7 +1022,9 @@ int cpn_trace_next(cpn_trace_t *t, cpn_trace_row_t *row) {
     return 0;
   }
   int c = heap_pop(t);
-  *row = t->r[c].row;
+  /* The row without the unused part of its hash array (16 KiB that most traces never fill). */
+  memcpy(row, &t->r[c].row, offsetof(cpn_trace_row_t, hashes));
+  memcpy(row->hashes, t->r[c].row.hashes, (size_t)t->r[c].row.n_hashes * sizeof row->hashes[0]);
   t->refill[t->nrefill++] = c;
   t->st.rows_returned++;
   return 1;

@@ -11,11 +11,14 @@
 #ifndef CPN_SOURCES_TRACE_H
 #define CPN_SOURCES_TRACE_H
 
+#include <stdint.h>
+
 #include "core/error.h"
 
 #define CPN_TRACE_NAME_MAX 64      /* size of column names and of the model/tenant/origin strings */
 #define CPN_TRACE_LINE_MAX 65536   /* longest accepted line, terminator included; longer lines are bad rows */
 #define CPN_TRACE_COPIES_MAX 256   /* ceil(rate_scale) at most: one open file per copy */
+#define CPN_TRACE_HASHES_MAX 2048  /* block hashes per row at most (2048 x 512 tokens = 1 Mi tokens) */
 
 typedef enum { CPN_TRACE_CSV = 0, CPN_TRACE_JSONL } cpn_trace_format_t;
 
@@ -72,6 +75,11 @@ typedef struct {
                            * reason (cpn_trace_next -1), not an empty replay. Default 0 */
   char class_col[CPN_TRACE_NAME_MAX];   /* optional, "" = absent: the service class */
   char session_col[CPN_TRACE_NAME_MAX]; /* optional, "" = absent: the conversation (session) id */
+  /* optional, "" = absent: the prompt's block hashes (Mooncake's `hash_ids`): a JSON array of
+   * non-negative integers, or in CSV a field of them separated by spaces or ';'. A row without the key
+   * (JSONL) or with an empty list has none. */
+  char hash_col[CPN_TRACE_NAME_MAX];
+  char adapter_col[CPN_TRACE_NAME_MAX]; /* optional, "" = absent: the adapter (LoRA) the row asks for */
 } cpn_trace_options_t;
 
 /* One request of the trace. Token counts may be 0 (passed through as recorded). */
@@ -84,6 +92,9 @@ typedef struct {
   int pass;                            /* loop pass, 0 for the first reading of the file */
   char cls[CPN_TRACE_NAME_MAX];        /* service class, "" if unmapped */
   char session[CPN_TRACE_NAME_MAX];    /* session (conversation) id, "" if unmapped */
+  char adapter[CPN_TRACE_NAME_MAX];    /* adapter name, "" if unmapped or empty (the base model) */
+  int n_hashes;                        /* block hashes of the prompt (hash_col), 0 if none */
+  uint64_t hashes[CPN_TRACE_HASHES_MAX];
 } cpn_trace_row_t;
 
 /* Counters, for logs and for the summary. */
@@ -105,7 +116,8 @@ void cpn_trace_options_default(cpn_trace_options_t *o);
 /* Resets o to the defaults and applies a built-in mapping:
  *   "azure-2023"          CSV  TIMESTAMP (datetime), ContextTokens, GeneratedTokens
  *   "vidur", "splitwise"  CSV  arrived_at (seconds), num_prefill_tokens, num_decode_tokens
- *   "jsonl-ms"            JSONL timestamp (milliseconds), input_length, output_length (Mooncake layout)
+ *   "jsonl-ms"            JSONL timestamp (milliseconds), input_length, output_length, hash_ids
+ *                         (Mooncake layout; rows without hash_ids have no block hashes)
  * Returns CPN_ENOTFOUND (message lists the names) for an unknown name; o is then unchanged. */
 cpn_err_t cpn_trace_mapping(const char *name, cpn_trace_options_t *o);
 
@@ -124,7 +136,8 @@ cpn_err_t cpn_trace_open(cpn_trace_t **t, const char *path, const cpn_trace_opti
  * unparsable datetime or one outside 1677-09-21 .. 2262-04-11, a datetime more than 292 years from the
  * first valid row, a time earlier than the previous valid row's, malformed JSON, a line longer than
  * CPN_TRACE_LINE_MAX - 1 bytes, a line containing a NUL byte, a string value longer than
- * CPN_TRACE_NAME_MAX - 1 bytes. Blank lines (nothing but spaces, tabs and the line end) are ignored.
+ * CPN_TRACE_NAME_MAX - 1 bytes, a hash list that is not a list of integers in [0, 2^64) or holds more than
+ * CPN_TRACE_HASHES_MAX of them. Blank lines (nothing but spaces, tabs and the line end) are ignored.
  * Cost: one line parse per row read plus O(log copies); no allocation. */
 int cpn_trace_next(cpn_trace_t *t, cpn_trace_row_t *row);
 

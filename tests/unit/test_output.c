@@ -293,7 +293,7 @@ static void fields_mirror_the_record(void **state)
   static const char *const names[] = {
     "id", "tenant", "class", "origin", "model", "site", "replica", "t_arrival", "t_dispatch",
     "t_first_token", "t_done", "prompt_tokens", "output_tokens", "net_in_s", "net_out_s", "status",
-    "reason", "cross_border", "preempted", "cost_usd", "energy_j", "co2_g"};
+    "reason", "cross_border", "preempted", "cost_usd", "energy_j", "co2_g", "cached_tokens"};
   enum { N_NAMES = sizeof names / sizeof names[0] };
   const char *path = in_dir(state, "run.h5");
   assert_int_equal(write_rows(path, 0), CPN_OK);

@@ -154,10 +154,10 @@ static void all_new_policies_are_registered(void **state)
   cpn_policy_registry_t *reg;
   assert_int_equal(cpn_policy_registry_new(&reg), CPN_OK);
   static const char *names[] = {"power-of-two", "jsq-latency", "cost", "carbon", "east-west", "weighted",
-                                "random", "round-robin", "nearest", "least-loaded"};
+                                "random", "round-robin", "nearest", "least-loaded", "prefix-aware"};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     assert_non_null(cpn_policy_registry_find(reg, names[i]));
-  assert_int_equal(cpn_policy_registry_count(reg), 10);
+  assert_int_equal(cpn_policy_registry_count(reg), 11);
   cpn_policy_registry_free(reg);
 }
 
@@ -253,6 +253,26 @@ static void jsq_latency_picks_lowest_predicted_ttft(void **state)
    * 0.002385 + 0.45 + 1.0 = 1.452385 s < site 1: 0.0117 + 0.225 + 2.4 = 2.6367 s. */
   r.prompt_tokens = 20000;
   assert_int_equal(pick("jsq-latency", f, &r), 0);
+}
+
+/* prefix-aware: ttft(s) less cached(s) / 1000 x prefill_s_per_ktok. 1000 cached tokens at sh save 0.05 s:
+ * 0.502385 s, still above gz's 0.4767 s (its queue costs more than the prefill it saves); 1999 save
+ * 0.09995 s: 0.452435 s, sh wins. The same saving at bj (0.61175 s) does not beat gz. Without hashes
+ * (cached_tokens NULL) it is jsq-latency. */
+static void prefix_aware_trades_cached_prefill_against_queue(void **state)
+{
+  fixture_t *f = *state;
+  cpn_request_view_t r = request(0, "interactive", 2000, 0, all, NS);
+  assert_int_equal(pick("prefix-aware", f, &r), 1);
+  double some[NS] = {1000, 0, 0, 0}, most[NS] = {1999, 0, 0, 0}, far[NS] = {0, 0, 0, 1999};
+  r.cached_tokens = some;
+  assert_int_equal(pick("prefix-aware", f, &r), 1);
+  r.cached_tokens = most;
+  cpn_decision_t d = run("prefix-aware", f, NULL, &r);
+  assert_int_equal(d.site, 0);
+  assert_close(d.score, 0.552385 - 1.999 * 0.05);
+  r.cached_tokens = far;
+  assert_int_equal(pick("prefix-aware", f, &r), 1);
 }
 
 static void jsq_latency_batch_parameter_scales_queue_wait(void **state)
@@ -563,6 +583,7 @@ int main(void)
     T(power_of_two_draws_two_distinct_sites),
     T(jsq_latency_picks_lowest_predicted_ttft),
     T(jsq_latency_batch_parameter_scales_queue_wait),
+    T(prefix_aware_trades_cached_prefill_against_queue),
     T(jsq_latency_breaks_ttft_tie_by_latency_then_index),
     T(cost_picks_cheapest_token),
     T(cost_skips_site_that_misses_slo),

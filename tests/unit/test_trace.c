@@ -287,6 +287,30 @@ static void vidur_format(void **state) {
   cpn_trace_close(t);
 }
 
+/* A CSV hash column: integers separated by spaces or ';', up to 2^64 - 1; an empty field has none. */
+static void csv_hash_column(void **state) {
+  (void)state;
+  char path[512];
+  write_file("hash.csv", "t,p,o,h\n0,1024,2,1 2;18446744073709551615\n1,10,2,\n2,10,2,3 x\n", path);
+  cpn_trace_options_t o;
+  cpn_trace_options_default(&o);
+  strcpy(o.time_col, "t");
+  strcpy(o.prompt_col, "p");
+  strcpy(o.output_col, "o");
+  strcpy(o.hash_col, "h");
+  cpn_trace_t *t = open_ok(path, &o);
+  cpn_trace_row_t r;
+  assert_int_equal(cpn_trace_next(t, &r), 1);
+  assert_int_equal(r.n_hashes, 3);
+  assert_true(r.hashes[0] == 1 && r.hashes[1] == 2 && r.hashes[2] == UINT64_MAX);
+  assert_int_equal(cpn_trace_next(t, &r), 1);
+  assert_int_equal(r.n_hashes, 0);
+  assert_int_equal(cpn_trace_next(t, &r), -1);
+  assert_non_null(strstr(cpn_error_message(), ":4:"));
+  assert_non_null(strstr(cpn_error_message(), "a block hash must be a non-negative integer"));
+  cpn_trace_close(t);
+}
+
 static void jsonl_ms_format(void **state) {
   (void)state;
   char path[512];
@@ -310,14 +334,18 @@ static void jsonl_ms_format(void **state) {
   assert_int_equal(r.output_tokens, 52);
   assert_string_equal(r.tenant, "");
   assert_int_equal(r.line, 1);
+  assert_int_equal(r.n_hashes, 3); /* the mapping reads hash_ids (prefix caching) */
+  assert_true(r.hashes[0] == 46 && r.hashes[1] == 47 && r.hashes[2] == 48);
   assert_int_equal(cpn_trace_next(t, &r), 1);
   assert_true(fabs(r.t_s - 27.482) < 1e-12);
+  assert_int_equal(r.n_hashes, 2);
   assert_int_equal(r.prompt_tokens, 6472);
   assert_string_equal(r.tenant, "t\xc3\xa9st \"q\"");
   assert_string_equal(r.origin, "7");
   assert_int_equal(r.line, 3);
   assert_int_equal(cpn_trace_next(t, &r), 1);
   assert_true(fabs(r.t_s - 30.0005) < 1e-12);
+  assert_int_equal(r.n_hashes, 0); /* no hash_ids key: no hashes, not an error */
   assert_int_equal(r.prompt_tokens, 1);
   assert_int_equal(r.output_tokens, 3);
   assert_string_equal(r.tenant, "");
@@ -911,6 +939,7 @@ int main(void) {
     cmocka_unit_test(datetime_parsing_to_microsecond),
     cmocka_unit_test(vidur_format),
     cmocka_unit_test(jsonl_ms_format),
+    cmocka_unit_test(csv_hash_column),
     cmocka_unit_test(time_scale_halves_span),
     cmocka_unit_test(thinning_keeps_fraction),
     cmocka_unit_test(superposing_doubles_count),
