@@ -32,6 +32,7 @@ struct cpn_network {
   cpn_sim_t *sim;
   int n_sites, n_origins, n_links, flow_mode;
   int *origin_node;
+  unsigned char *node_role;  /* [topology nodes]: ROLE_ORIGIN | ROLE_BULK_SRC, for the platform's routes */
   double *route_lat; /* [origin * n_sites + site]: access + route, one way */
   double *route_bw;
   double *link_bytes_window, *link_load_bps;
@@ -45,6 +46,11 @@ struct cpn_network {
   cpn_net_deliver_fn arrived, replied;
   void *arrived_ctx, *replied_ctx;
 };
+
+/* node_role bits: the node is some origin's entry node; bulk flows may leave it (a model's weight store
+ * or a distribution's source site). */
+#define ROLE_ORIGIN 1u
+#define ROLE_BULK_SRC 2u
 
 /* SimGrid actors take argc/argv only: the network of the run (one per process). */
 static cpn_network_t *g_net;
@@ -134,6 +140,22 @@ cpn_err_t cpn_network_new(cpn_network_t **out, const cpn_scenario_t *sc, const c
     net->link_frac[l] = 1.0;
   for (int o = 0; o < net->n_origins; o++)
     net->origin_node[o] = cpn_topology_node_index(topo, sc->origins[o].node);
+  net->node_role = calloc((size_t)cpn_topology_node_count(topo) + 1, 1);
+  if (!net->node_role) {
+    cpn_network_free(net);
+    return cpn_error_set(CPN_ENOMEM, "network: out of memory");
+  }
+  for (int o = 0; o < net->n_origins; o++)
+    if (net->origin_node[o] >= 0)
+      net->node_role[net->origin_node[o]] |= ROLE_ORIGIN;
+  for (int m = 0; m < sc->n_models; m++) {
+    int s = sc->models[m].store[0] ? cpn_scenario_site_index(sc, sc->models[m].store) : -1;
+    if (s >= 0)
+      net->node_role[s] |= ROLE_BULK_SRC;
+  }
+  for (int i = 0; i < sc->n_distributions; i++)
+    if (sc->distributions[i].from_site >= 0)
+      net->node_role[sc->distributions[i].from_site] |= ROLE_BULK_SRC;
   cpn_network_reroute(net);
   net->ev_arrive = cpn_sim_kind(sim, "network.arrive", on_arrive, net);
   net->ev_reply = cpn_sim_kind(sim, "network.reply", on_reply, net);
@@ -148,6 +170,7 @@ void cpn_network_free(cpn_network_t *net)
   if (!net)
     return;
   free(net->origin_node);
+  free(net->node_role);
   free(net->link_bytes_window);
   free(net->link_load_bps);
   free(net->link_frac);
@@ -177,6 +200,19 @@ void cpn_network_on_replied(cpn_network_t *net, cpn_net_deliver_fn fn, void *ctx
 double cpn_network_latency_s(const cpn_network_t *net, int origin, int site)
 {
   return net->route_lat[(size_t)origin * net->n_sites + site];
+}
+
+int cpn_network_route_needed(void *ctx, int src, int dst)
+{
+  const cpn_network_t *net = ctx;
+  if (src == dst)
+    return 0;
+  /* Bulk flows: from a store or a distribution source to any site. */
+  if ((net->node_role[src] & ROLE_BULK_SRC) && dst < net->n_sites)
+    return 1;
+  /* Flow mode: uploads (origin -> site) and replies (site -> origin). */
+  return net->flow_mode && ((src < net->n_sites && (net->node_role[dst] & ROLE_ORIGIN)) ||
+                            ((net->node_role[src] & ROLE_ORIGIN) && dst < net->n_sites));
 }
 
 const double *cpn_network_latency_table(const cpn_network_t *net) { return net->route_lat; }
@@ -308,6 +344,13 @@ void cpn_network_bulk_kind(cpn_network_t *net, const char *kind, int src, int ds
     }
     net->bulk = v;
     net->cap_bulk = cap;
+  }
+  if (src != dst && !cpn_network_route_needed(net, src, dst)) {
+    /* A new kind of bulk flow must be declared in cpn_network_route_needed, or SimGrid has no route. */
+    cpn_sim_fail(net->sim, cpn_error_set(CPN_EINVAL, "network: a %s flow from %s to %s has no route in the platform",
+                                         kind, cpn_topology_node_name(net->topo, src),
+                                         cpn_topology_node_name(net->topo, dst)));
+    return;
   }
   size_t i = net->n_bulk++;
   net->bulk[i] = (bulk_t){.kind = kind, .src = src, .dst = dst, .model = model, .tag = tag, .bytes = src == dst ? 0 : bytes,

@@ -32,6 +32,10 @@ void cpn_network_on_replied(cpn_network_t *net, cpn_net_deliver_fn fn, void *ctx
 
 /* One-way latency from an origin to a site: access + route (seconds). */
 double cpn_network_latency_s(const cpn_network_t *net, int origin, int site);
+/* For cpn_topology_write_platform (ctx: the network): 1 if SimGrid flows may go from node src to node
+ * dst (flow-mode uploads and replies; bulk flows from model stores and distribution sources to sites).
+ * A bulk flow outside these pairs fails the run. */
+int cpn_network_route_needed(void *ctx, int src, int dst);
 /* Tables for the policies' view: [origin * n_sites + site]. */
 const double *cpn_network_latency_table(const cpn_network_t *net);
 const double *cpn_network_bw_table(const cpn_network_t *net);

@@ -515,7 +515,8 @@ static void write_route(const cpn_topology_t *t, FILE *f, int src, int dst, cons
   fputs("    </route>\n", f);
 }
 
-cpn_err_t cpn_topology_write_platform(const cpn_topology_t *t, const char *xml_path)
+cpn_err_t cpn_topology_write_platform(const cpn_topology_t *t, const char *xml_path, cpn_topology_route_need_fn need,
+                                      void *ctx)
 {
   FILE *f = fopen(xml_path, "w");
   if (!f)
@@ -548,11 +549,14 @@ cpn_err_t cpn_topology_write_platform(const cpn_topology_t *t, const char *xml_p
             t->link_shared[e] ? "SHARED" : "SPLITDUPLEX");
   }
   /* Routes for every ordered pair of distinct nodes where one end is a site and the other a site or a
-   * routing source: requests (origin -> site), replies (site -> origin), transfers (site -> site). */
+   * routing source: requests (origin -> site), replies (site -> origin), transfers (site -> site); with
+   * `need`, only those it accepts. */
   for (int row = 0; row < t->n_sources; row++) {
     int src = t->source_node[row];
     for (int dst = 0; dst < t->n_nodes; dst++) {
       if (dst == src || t->source_row[dst] < 0 || (src >= t->n_sites && dst >= t->n_sites))
+        continue;
+      if (need && !need(ctx, src, dst))
         continue;
       int k = route_into(t, src, dst, buf);
       if (k < 0)

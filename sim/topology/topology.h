@@ -30,9 +30,14 @@ double cpn_topology_route_latency_s(const cpn_topology_t *t, int src, int dst);
 int cpn_topology_route_links(const cpn_topology_t *t, int src, int dst, const int **links);
 /* Smallest bandwidth along the route (bits/s); INFINITY when src == dst, 0 when there is no route. */
 double cpn_topology_route_bw_bps(const cpn_topology_t *t, int src, int dst);
+/* Which routes the platform needs: 1 if SimGrid traffic may go from node src to node dst. */
+typedef int (*cpn_topology_route_need_fn)(void *ctx, int src, int dst);
 /* Writes a SimGrid platform XML: one host per node, one link per scenario link (SHARED or
- * SPLITDUPLEX), routes from the igraph shortest paths between routing sources. */
-cpn_err_t cpn_topology_write_platform(const cpn_topology_t *t, const char *xml_path);
+ * SPLITDUPLEX), routes from the igraph shortest paths between routing sources where one end is a site;
+ * with `need`, only the routes it accepts (SimGrid loads every route it is given: a million of them at
+ * 1,000 sites took seconds, while a fluid run without bulk flows uses none). */
+cpn_err_t cpn_topology_write_platform(const cpn_topology_t *t, const char *xml_path, cpn_topology_route_need_fn need,
+                                      void *ctx);
 
 /* 1 if routes were computed from `node` (a site, or an origin's entry node). */
 int cpn_topology_is_routing_source(const cpn_topology_t *t, int node);

@@ -316,8 +316,54 @@ static void platform_write_reports_unwritable_path(void **state)
   cpn_topology_t *t = NULL;
   add_site(&sc, "a");
   assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
-  assert_int_equal(cpn_topology_write_platform(t, "/nonexistent-dir/platform.xml"), CPN_EIO);
+  assert_int_equal(cpn_topology_write_platform(t, "/nonexistent-dir/platform.xml", NULL, NULL), CPN_EIO);
   assert_non_null(strstr(cpn_error_message(), "/nonexistent-dir/platform.xml"));
+  cpn_topology_free(t);
+  free_scenario(&sc);
+}
+
+/* A route filter: counts the pairs it is asked about and accepts only east -> west. */
+static int need_east_west(void *ctx, int src, int dst)
+{
+  int *asked = ctx;
+  (*asked)++;
+  return src == 0 && dst == 1;
+}
+
+static int count_in_file(const char *path, const char *needle)
+{
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  char line[512];
+  int n = 0;
+  while (fgets(line, sizeof line, f))
+    n += strstr(line, needle) != NULL;
+  fclose(f);
+  return n;
+}
+
+static void platform_writes_only_the_routes_asked_for(void **state)
+{
+  cpn_scenario_t sc = new_scenario();
+  cpn_topology_t *t = NULL;
+  add_site(&sc, "east");
+  add_site(&sc, "west");
+  add_node(&sc, "relay");
+  add_link(&sc, "east", "relay", 0.006, 4e11, 0);
+  add_link(&sc, "west", "relay", 0.007, 4e11, 0);
+  add_origin(&sc, "relay-users", "relay");
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  const char *path = "test_topology_filtered.xml";
+  int asked = 0;
+  assert_int_equal(cpn_topology_write_platform(t, path, need_east_west, &asked), CPN_OK);
+  assert_int_equal(asked, 2 + 2 + 2); /* site-site, site-origin, origin-site */
+  assert_int_equal(count_in_file(path, "<route "), 1);
+  assert_int_equal(count_in_file(path, "<route src=\"east\" dst=\"west\""), 1);
+  assert_int_equal(count_in_file(path, "<host "), 3); /* every node and link is still written */
+  assert_int_equal(count_in_file(path, "<link "), 2);
+  assert_int_equal(cpn_topology_write_platform(t, path, NULL, NULL), CPN_OK);
+  assert_int_equal(count_in_file(path, "<route "), 6);
+  remove(path);
   cpn_topology_free(t);
   free_scenario(&sc);
 }
@@ -343,7 +389,7 @@ static void platform_xml_loads_in_simgrid_with_same_latency(void **state)
   add_origin(&sc, "relay-users", "relay");
   assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
   const char *path = "test_topology_platform.xml";
-  assert_int_equal(cpn_topology_write_platform(t, path), CPN_OK);
+  assert_int_equal(cpn_topology_write_platform(t, path, NULL, NULL), CPN_OK);
 
   char *argv0 = g_argv[0], *argv[] = {argv0, NULL};
   int argc = 1;
@@ -638,6 +684,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(bad_scenarios_are_rejected_with_location),
       cmocka_unit_test(empty_scenario_gives_empty_topology),
       cmocka_unit_test(platform_write_reports_unwritable_path),
+      cmocka_unit_test(platform_writes_only_the_routes_asked_for),
       cmocka_unit_test(platform_xml_loads_in_simgrid_with_same_latency),
       cmocka_unit_test(chinanet_has_42_nodes_66_edges),
       cmocka_unit_test(chinanet_beijing_to_guangzhou_is_8_to_25_ms),
