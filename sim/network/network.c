@@ -383,12 +383,13 @@ void cpn_network_abort(cpn_network_t *net, cpn_req_t *q)
 
 void cpn_network_reroute(cpn_network_t *net)
 {
-  for (int o = 0; o < net->n_origins; o++)
+  for (int o = 0; o < net->n_origins; o++) {
     for (int s = 0; s < net->n_sites; s++) {
       double lat = cpn_topology_route_latency_s(net->topo, net->origin_node[o], s);
       net->route_lat[(size_t)o * net->n_sites + s] = net->sc->origins[o].access_latency_s + lat;
-      net->route_bw[(size_t)o * net->n_sites + s] = cpn_topology_route_bw_bps(net->topo, net->origin_node[o], s);
     }
+    cpn_topology_route_bw_row(net->topo, net->origin_node[o], net->n_sites, net->route_bw + (size_t)o * net->n_sites);
+  }
 }
 
 /* SimGrid names a scenario link l<i> (shared) or l<i>_UP and l<i>_DOWN (full duplex); bw in bytes/s. */

@@ -60,6 +60,7 @@ struct cpn_topology {
   int *pred_link;              /* [n_sources * n_nodes]: last link of the route; -1 at the source or
                                 * when unreachable */
   int *route_buf;              /* [n_nodes]: storage returned by cpn_topology_route_links */
+  double *bw_memo;             /* [n_nodes]: scratch of cpn_topology_route_bw_row */
 };
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -198,18 +199,18 @@ static cpn_err_t pick_sources(cpn_topology_t *t, const cpn_scenario_t *sc)
   return CPN_OK;
 }
 
-/* Chooses the route tree of one source from igraph's distances `d` (d[v] = MATRIX(*dist, row, v)) by the
+/* Chooses the route tree of one source from igraph's distances `d` (d[v]: from the source to v) by the
  * tie rule of the file comment: a breadth-first search over tight links gives each node its fewest
  * links among near-shortest routes, then each node takes the lowest-numbered tight link from a node
  * one link closer. Latencies are then summed down the tree in route order. */
-static void choose_routes(cpn_topology_t *t, const igraph_inclist_t *il, const igraph_matrix_t *dist, int row,
-                          int *hops, int *queue)
+static void choose_routes(cpn_topology_t *t, const igraph_inclist_t *il, const double *d, int row, int *hops,
+                          int *queue)
 {
   int n = t->n_nodes, s = t->source_node[row];
   int *pred = t->pred_link + (size_t)row * n;
   double *lat = t->route_latency_s + (size_t)row * n;
   const double *w = t->link_weight_s;
-#define D(v) MATRIX(*dist, row, (v))
+#define D(v) d[(v)]
 
   for (int v = 0; v < n; v++) {
     hops[v] = -1;
@@ -262,11 +263,11 @@ static cpn_err_t compute_routes(cpn_topology_t *t)
   cpn_err_t err = CPN_OK;
   igraph_error_t rc;
   igraph_t g;
-  igraph_vector_int_t edges, from;
+  igraph_vector_int_t edges;
   igraph_vector_t weights;
   igraph_matrix_t dist;
   igraph_inclist_t il;
-  int have_graph = 0, have_edges = 0, have_from = 0, have_dist = 0, have_il = 0;
+  int have_graph = 0, have_edges = 0, have_dist = 0, have_il = 0;
   int *hops = NULL, *queue = NULL;
   igraph_error_handler_t *old_handler = igraph_set_error_handler(igraph_error_handler_ignore);
 
@@ -280,19 +281,11 @@ static cpn_err_t compute_routes(cpn_topology_t *t)
   if ((rc = igraph_create(&g, &edges, t->n_nodes, IGRAPH_UNDIRECTED)) != IGRAPH_SUCCESS)
     goto igraph_fail;
   have_graph = 1;
-  if ((rc = igraph_vector_int_init(&from, t->n_sources)) != IGRAPH_SUCCESS)
-    goto igraph_fail;
-  have_from = 1;
-  for (int i = 0; i < t->n_sources; i++)
-    VECTOR(from)[i] = t->source_node[i];
   if ((rc = igraph_matrix_init(&dist, 0, 0)) != IGRAPH_SUCCESS)
     goto igraph_fail;
   have_dist = 1;
   const igraph_vector_t *w =
       t->n_links > 0 ? igraph_vector_view(&weights, t->link_weight_s, t->n_links) : NULL;
-  if ((rc = igraph_distances_dijkstra(&g, &dist, igraph_vss_vector(&from), igraph_vss_all(), w, IGRAPH_ALL)) !=
-      IGRAPH_SUCCESS)
-    goto igraph_fail;
   if ((rc = igraph_inclist_init(&g, &il, IGRAPH_ALL, IGRAPH_LOOPS_ONCE)) != IGRAPH_SUCCESS)
     goto igraph_fail;
   have_il = 1;
@@ -303,8 +296,15 @@ static cpn_err_t compute_routes(cpn_topology_t *t)
     err = cpn_error_set(CPN_ENOMEM, "topology: out of memory computing routes for %d nodes", t->n_nodes);
     goto done;
   }
-  for (int row = 0; row < t->n_sources; row++)
-    choose_routes(t, &il, &dist, row, hops, queue);
+  /* One source at a time: a 1 x n distance row (contiguous) instead of an S x n matrix, which igraph
+   * stores by column (every read of a source's row strode over S doubles) and which at 10,000 sites
+   * took 800 MB. Each source's Dijkstra is independent, so the distances are the same. */
+  for (int row = 0; row < t->n_sources; row++) {
+    if ((rc = igraph_distances_dijkstra(&g, &dist, igraph_vss_1(t->source_node[row]), igraph_vss_all(), w,
+                                        IGRAPH_ALL)) != IGRAPH_SUCCESS)
+      goto igraph_fail;
+    choose_routes(t, &il, &MATRIX(dist, 0, 0), row, hops, queue);
+  }
   goto done;
 
 igraph_fail:
@@ -316,8 +316,6 @@ done:
     igraph_inclist_destroy(&il);
   if (have_dist)
     igraph_matrix_destroy(&dist);
-  if (have_from)
-    igraph_vector_int_destroy(&from);
   if (have_graph)
     igraph_destroy(&g);
   if (have_edges)
@@ -348,7 +346,8 @@ cpn_err_t cpn_topology_new(cpn_topology_t **out, const cpn_scenario_t *sc)
   t->source_node = calloc(s_max, sizeof *t->source_node);
   t->source_row = calloc(n + 1, sizeof *t->source_row);
   t->route_buf = calloc(n + 1, sizeof *t->route_buf);
-  if (!t->names || !t->by_name || !t->link_a || !t->link_b || !t->link_latency_s || !t->link_weight_s || !t->link_bw_bps ||
+  t->bw_memo = calloc(n + 1, sizeof *t->bw_memo);
+  if (!t->bw_memo || !t->names || !t->by_name || !t->link_a || !t->link_b || !t->link_latency_s || !t->link_weight_s || !t->link_bw_bps ||
       !t->link_shared || !t->source_node || !t->source_row || !t->route_buf) {
     err = cpn_error_set(CPN_ENOMEM, "topology: out of memory for %d nodes and %d links", t->n_nodes, t->n_links);
     goto fail;
@@ -392,6 +391,7 @@ void cpn_topology_free(cpn_topology_t *t)
   free(t->route_latency_s);
   free(t->pred_link);
   free(t->route_buf);
+  free(t->bw_memo);
   free(t);
 }
 
@@ -491,6 +491,41 @@ double cpn_topology_route_bw_bps(const cpn_topology_t *t, int src, int dst)
     if (t->link_bw_bps[pred[v]] < bw)
       bw = t->link_bw_bps[pred[v]];
   return bw;
+}
+
+void cpn_topology_route_bw_row(const cpn_topology_t *t, int src, int n, double *bw)
+{
+  assert(src >= 0 && src < t->n_nodes && n >= 0 && n <= t->n_nodes);
+  int row = t->source_row[src];
+  if (row < 0) {
+    for (int v = 0; v < n; v++)
+      bw[v] = v == src ? INFINITY : 0;
+    return;
+  }
+  /* memo[v]: bottleneck of the route to v, NAN until known. A node's value is the smaller of its
+   * parent's and its last link's (a minimum is exact in any order, so each equals the route walk's). */
+  const int *pred = t->pred_link + (size_t)row * t->n_nodes;
+  double *memo = t->bw_memo;
+  int *stack = t->route_buf;
+  for (int v = 0; v < t->n_nodes; v++)
+    memo[v] = NAN;
+  memo[src] = INFINITY;
+  for (int v = 0; v < n; v++) {
+    int k = 0, u = v;
+    while (isnan(memo[u]) && pred[u] >= 0) {
+      stack[k++] = u;
+      u = other_end(t, pred[u], u);
+    }
+    if (isnan(memo[u]))
+      memo[u] = 0; /* unreachable */
+    while (k > 0) {
+      int x = stack[--k];
+      double b = t->link_bw_bps[pred[x]];
+      memo[x] = memo[u] < b ? memo[u] : b;
+      u = x;
+    }
+    bw[v] = memo[v];
+  }
 }
 
 /* ------------------------------------------------------------------------------------------------ */

@@ -30,6 +30,9 @@ double cpn_topology_route_latency_s(const cpn_topology_t *t, int src, int dst);
 int cpn_topology_route_links(const cpn_topology_t *t, int src, int dst, const int **links);
 /* Smallest bandwidth along the route (bits/s); INFINITY when src == dst, 0 when there is no route. */
 double cpn_topology_route_bw_bps(const cpn_topology_t *t, int src, int dst);
+/* bw[v] = cpn_topology_route_bw_bps(t, src, v) for the first n nodes (e.g. n = the site count), in
+ * O(n_nodes) time instead of one route walk per node. */
+void cpn_topology_route_bw_row(const cpn_topology_t *t, int src, int n, double *bw);
 /* Which routes the platform needs: 1 if SimGrid traffic may go from node src to node dst. */
 typedef int (*cpn_topology_route_need_fn)(void *ctx, int src, int dst);
 /* Writes a SimGrid platform XML: one host per node, one link per scenario link (SHARED or

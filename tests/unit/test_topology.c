@@ -201,6 +201,44 @@ static void bw_is_min_along_route(void **state)
   free_scenario(&sc);
 }
 
+/* The row form gives, node by node, what the route walk gives: from every node (sources or not), to
+ * every node, including an unreachable one and the source itself. */
+static void bw_row_equals_route_walk(void **state)
+{
+  cpn_scenario_t sc = new_scenario();
+  cpn_topology_t *t = NULL;
+  add_site(&sc, "a");
+  add_site(&sc, "b");
+  add_site(&sc, "c");
+  add_node(&sc, "x");
+  add_node(&sc, "y");
+  add_node(&sc, "island");
+  add_link(&sc, "a", "x", 0.001, 4e11, 0);
+  add_link(&sc, "x", "y", 0.001, 2.385e10, 1);
+  add_link(&sc, "y", "b", 0.001, 1e11, 0);
+  add_link(&sc, "x", "c", 0.002, 7e9, 0);
+  add_link(&sc, "c", "b", 0.0005, 3e11, 0);
+  add_origin(&sc, "y-users", "y");
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  int n = cpn_topology_node_count(t);
+  double row[6];
+  assert_int_equal(n, 6);
+  for (int src = 0; src < n; src++) {
+    cpn_topology_route_bw_row(t, src, n, row);
+    for (int v = 0; v < n; v++) {
+      double want = cpn_topology_route_bw_bps(t, src, v);
+      if (!(row[v] == want))
+        fail_msg("%s -> %s: row %g, walk %g", cpn_topology_node_name(t, src), cpn_topology_node_name(t, v), row[v],
+                 want);
+    }
+  }
+  cpn_topology_route_bw_row(t, idx(t, "a"), n, row);
+  assert_true(row[idx(t, "island")] == 0 && isinf(row[idx(t, "a")]));
+  assert_true(row[idx(t, "b")] == 2.385e10 && row[idx(t, "c")] == 7e9); /* via y (3 ms), via x (3 ms) */
+  cpn_topology_free(t);
+  free_scenario(&sc);
+}
+
 static void equal_latency_ties_take_fewest_links_then_lowest_link(void **state)
 {
   cpn_scenario_t sc = new_scenario();
@@ -685,6 +723,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(empty_scenario_gives_empty_topology),
       cmocka_unit_test(platform_write_reports_unwritable_path),
       cmocka_unit_test(platform_writes_only_the_routes_asked_for),
+      cmocka_unit_test(bw_row_equals_route_walk),
       cmocka_unit_test(platform_xml_loads_in_simgrid_with_same_latency),
       cmocka_unit_test(chinanet_has_42_nodes_66_edges),
       cmocka_unit_test(chinanet_beijing_to_guangzhou_is_8_to_25_ms),
