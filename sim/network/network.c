@@ -5,9 +5,6 @@
 #include "network/network.h"
 
 #include <math.h>
-#include <simgrid/actor.h>
-#include <simgrid/engine.h>
-#include <simgrid/host.h>
 #include <simgrid/link.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,9 +48,6 @@ struct cpn_network {
  * or a distribution's source site). */
 #define ROLE_ORIGIN 1u
 #define ROLE_BULK_SRC 2u
-
-/* SimGrid actors take argc/argv only: the network of the run (one per process). */
-static cpn_network_t *g_net;
 
 static void on_arrive(void *ctx, const cpn_event_t *e)
 {
@@ -108,6 +102,8 @@ static void on_bulk(void *ctx, const cpn_event_t *e)
 {
   cpn_network_t *net = ctx;
   bulk_t *b = &net->bulk[e->idx];
+  b->end_s = cpn_sim_now(net->sim);
+  b->status = 0;
   bulk_links(net, b, -1);
   b->done(b->ctx, b->tag);
 }
@@ -160,7 +156,6 @@ cpn_err_t cpn_network_new(cpn_network_t **out, const cpn_scenario_t *sc, const c
   net->ev_arrive = cpn_sim_kind(sim, "network.arrive", on_arrive, net);
   net->ev_reply = cpn_sim_kind(sim, "network.reply", on_reply, net);
   net->ev_bulk = cpn_sim_kind(sim, "network.bulk", on_bulk, net);
-  g_net = net;
   *out = net;
   return CPN_OK;
 }
@@ -180,8 +175,6 @@ void cpn_network_free(cpn_network_t *net)
   for (size_t i = 0; net->bulk && i < net->n_bulk; i++)
     free(net->bulk[i].links);
   free(net->bulk);
-  if (g_net == net)
-    g_net = NULL;
   free(net);
 }
 
@@ -247,30 +240,15 @@ static double fluid_s(cpn_network_t *net, int origin, int site, double bytes)
   return t;
 }
 
-/* Flow mode: one actor per request transfer (upload or reply), a SimGrid flow between the origin's
- * entry node and the site; the completion (plus the origin's access latency) is posted as an event. */
-static void flow_actor(int argc, char **argv)
-{
-  cpn_network_t *net = g_net;
-  cpn_req_t *q = (cpn_req_t *)(uintptr_t)strtoull(argv[1], NULL, 16);
-  int upload = argv[2][0] == 'u';
-  int a = net->origin_node[q->rec.origin], b = q->rec.site;
-  if (a != b)
-    sg_host_sendto(sg_host_by_name(cpn_topology_node_name(net->topo, upload ? a : b)),
-                   sg_host_by_name(cpn_topology_node_name(net->topo, upload ? b : a)),
-                   upload ? q->net.bytes_in : q->net.bytes_out);
-  double t = simgrid_get_clock() + net->sc->origins[q->rec.origin].access_latency_s;
-  cpn_sim_post(net->sim, t, upload ? net->ev_arrive : net->ev_reply, 0, q);
-}
-
+/* Flow mode: each request transfer (upload or reply) is a SimGrid flow between the origin's entry node
+ * and the site, started by the event core; its end plus the origin's access latency is the event. */
 static void start_flow(cpn_network_t *net, cpn_req_t *q, int upload)
 {
-  char ptr[32];
-  snprintf(ptr, sizeof ptr, "%llx", (unsigned long long)(uintptr_t)q);
-  const char *argv[] = {"flow", ptr, upload ? "u" : "r", NULL};
-  cpn_sim_activity_begin(net->sim);
-  int from = upload ? net->origin_node[q->rec.origin] : q->rec.site;
-  sg_actor_create_("flow", sg_host_by_name(cpn_topology_node_name(net->topo, from)), flow_actor, 3, argv);
+  int a = net->origin_node[q->rec.origin], b = q->rec.site;
+  const char *from = cpn_topology_node_name(net->topo, upload ? a : b);
+  const char *to = cpn_topology_node_name(net->topo, upload ? b : a);
+  cpn_sim_transfer(net->sim, from, to, a == b ? 0 : upload ? q->net.bytes_in : q->net.bytes_out,
+                   net->sc->origins[q->rec.origin].access_latency_s, upload ? net->ev_arrive : net->ev_reply, 0, q);
 }
 
 void cpn_network_upload(cpn_network_t *net, cpn_req_t *q)
@@ -311,21 +289,6 @@ void cpn_network_reply(cpn_network_t *net, cpn_req_t *q)
   net->replied(net->replied_ctx, q);
 }
 
-/* The SimGrid side of a bulk transfer: one actor, a blocking host-to-host send (a SimGrid flow sharing
- * bandwidth with every other flow), then the completion is posted to the event core. */
-static void bulk_actor(int argc, char **argv)
-{
-  cpn_network_t *net = g_net;
-  size_t i = (size_t)strtoul(argv[1], NULL, 10);
-  bulk_t *x = &net->bulk[i];
-  if (x->bytes > 0)
-    sg_host_sendto(sg_host_by_name(cpn_topology_node_name(net->topo, x->src)),
-                   sg_host_by_name(cpn_topology_node_name(net->topo, x->dst)), x->bytes);
-  x->end_s = simgrid_get_clock();
-  x->status = 0;
-  cpn_sim_post(net->sim, x->end_s, net->ev_bulk, (int)i, NULL);
-}
-
 void cpn_network_bulk(cpn_network_t *net, int src, int dst, double bytes, int model, int tag,
                       cpn_net_bulk_done_fn done, void *ctx)
 {
@@ -356,11 +319,9 @@ void cpn_network_bulk_kind(cpn_network_t *net, const char *kind, int src, int ds
   net->bulk[i] = (bulk_t){.kind = kind, .src = src, .dst = dst, .model = model, .tag = tag, .bytes = src == dst ? 0 : bytes,
                           .start_s = cpn_sim_now(net->sim), .end_s = NAN, .status = 1, .done = done, .ctx = ctx};
   bulk_links(net, &net->bulk[i], +1);
-  char arg[32];
-  snprintf(arg, sizeof arg, "%zu", i);
-  const char *argv[] = {"load", arg, NULL};
-  cpn_sim_activity_begin(net->sim);
-  sg_actor_create_("load", sg_host_by_name(cpn_topology_node_name(net->topo, dst)), bulk_actor, 2, argv);
+  /* A SimGrid flow sharing bandwidth with every other flow; its end is the network.bulk event. */
+  cpn_sim_transfer(net->sim, cpn_topology_node_name(net->topo, src), cpn_topology_node_name(net->topo, dst),
+                   net->bulk[i].bytes, 0, net->ev_bulk, (int)i, NULL);
 }
 
 void cpn_network_track_replies(cpn_network_t *net) { net->track_replies = 1; }

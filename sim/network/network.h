@@ -2,7 +2,7 @@
  *
  * Fluid mode (default): a request's transfer time is computed from its route, latency plus size over the
  * bottleneck bandwidth left by the request traffic of the last sampling window, and its bytes are added
- * to the links' load. Flow mode: every upload and reply is a SimGrid flow (one actor each). Bulk
+ * to the links' load. Flow mode: every upload and reply is a SimGrid flow (started by the event core, no actor). Bulk
  * transfers (model weights) are always SimGrid flows, sharing bandwidth under SimGrid's flow model.
  *
  * Owns: origins' entry nodes, route latency and bandwidth tables, link loads, and the table of bulk
