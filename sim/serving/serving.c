@@ -300,6 +300,11 @@ static void dispatch(cpn_serving_t *sv, int site, int model)
   int n_aside = 0;
   for (;;) {
     cpn_replica_t *best = NULL;
+    /* An empty queue ends the round: without this every free replica of the group would step aside (and
+     * come back) once the last request was taken, O(n log n) per dispatch for n free replicas. The heap's
+     * order (requests in service, position) is total, so the replicas chosen do not depend on it. */
+    if (!g->q[0].head && !g->q[1].head)
+      break;
     while (g->heap_n > 0) {
       cpn_replica_t *p = &sv->reps[g->heap[0]];
       if (g->q[0].head || (p->info.conf && g->q[1].head)) {
