@@ -16,7 +16,7 @@
  *   Dijkstra gives the least latency d(v); among routes within 1e-12 (relative) of d(v) the one with the
  *   fewest links wins, then, walking back from the destination, the lowest-numbered link at each step.
  *
- * Cost: building is one Dijkstra per routing source, O(S (E + N log N)) time and O(S N) memory; a latency
+ * Cost: building is one Dijkstra per routing source (our own binary heap over igraph's incidence lists), O(S (E + N log N)) time and O(S N) memory; a latency
  * lookup is O(1), a link list O(route length). */
 #include "topology/topology.h"
 
@@ -258,16 +258,86 @@ static void choose_routes(cpn_topology_t *t, const igraph_inclist_t *il, const d
 #undef D
 }
 
+/* A pending entry of the Dijkstra heap: a tentative distance of a node (stale once the node is settled
+ * or a shorter one was pushed). */
+typedef struct {
+  double d;
+  int v;
+} dist_ent_t;
+
+static void dist_push(dist_ent_t *h, size_t *n, double d, int v)
+{
+  size_t i = (*n)++;
+  while (i > 0) {
+    size_t p = (i - 1) / 2;
+    if (h[p].d <= d)
+      break;
+    h[i] = h[p];
+    i = p;
+  }
+  h[i] = (dist_ent_t){d, v};
+}
+
+static dist_ent_t dist_pop(dist_ent_t *h, size_t *n)
+{
+  dist_ent_t top = h[0], last = h[--*n];
+  size_t i = 0;
+  for (;;) {
+    size_t l = 2 * i + 1, m = i;
+    double best = last.d;
+    if (l < *n && h[l].d < best)
+      m = l, best = h[l].d;
+    if (l + 1 < *n && h[l + 1].d < best)
+      m = l + 1;
+    if (m == i)
+      break;
+    h[i] = h[m];
+    i = m;
+  }
+  if (*n)
+    h[i] = last;
+  return top;
+}
+
+/* Least route latencies from s to every node (INFINITY when unreachable) over the routing weights.
+ * Each node's distance is the least d(u) + w over the links from nodes settled before it, the same sums
+ * igraph's Dijkstra takes, so the values are the same whatever the order of ties; written here because
+ * calling igraph once per source rebuilt its adjacency lists each time (most of the set-up at 10,000
+ * sites). `heap` holds 2 links + 1 entries. */
+static void dijkstra(const cpn_topology_t *t, const igraph_inclist_t *il, int s, double *d, dist_ent_t *heap)
+{
+  size_t n = 0;
+  for (int v = 0; v < t->n_nodes; v++)
+    d[v] = INFINITY;
+  d[s] = 0;
+  dist_push(heap, &n, 0, s);
+  while (n > 0) {
+    dist_ent_t e = dist_pop(heap, &n);
+    if (e.d > d[e.v])
+      continue; /* stale */
+    const igraph_vector_int_t *inc = igraph_inclist_get(il, e.v);
+    igraph_integer_t k_end = igraph_vector_int_size(inc);
+    for (igraph_integer_t k = 0; k < k_end; k++) {
+      int l = (int)VECTOR(*inc)[k], u = other_end(t, l, e.v);
+      double alt = e.d + t->link_weight_s[l];
+      if (alt < d[u]) {
+        d[u] = alt;
+        dist_push(heap, &n, alt, u);
+      }
+    }
+  }
+}
+
 static cpn_err_t compute_routes(cpn_topology_t *t)
 {
   cpn_err_t err = CPN_OK;
   igraph_error_t rc;
   igraph_t g;
   igraph_vector_int_t edges;
-  igraph_vector_t weights;
-  igraph_matrix_t dist;
   igraph_inclist_t il;
-  int have_graph = 0, have_edges = 0, have_dist = 0, have_il = 0;
+  int have_graph = 0, have_edges = 0, have_il = 0;
+  double *dist = NULL;
+  dist_ent_t *heap = NULL;
   int *hops = NULL, *queue = NULL;
   igraph_error_handler_t *old_handler = igraph_set_error_handler(igraph_error_handler_ignore);
 
@@ -281,29 +351,23 @@ static cpn_err_t compute_routes(cpn_topology_t *t)
   if ((rc = igraph_create(&g, &edges, t->n_nodes, IGRAPH_UNDIRECTED)) != IGRAPH_SUCCESS)
     goto igraph_fail;
   have_graph = 1;
-  if ((rc = igraph_matrix_init(&dist, 0, 0)) != IGRAPH_SUCCESS)
-    goto igraph_fail;
-  have_dist = 1;
-  const igraph_vector_t *w =
-      t->n_links > 0 ? igraph_vector_view(&weights, t->link_weight_s, t->n_links) : NULL;
   if ((rc = igraph_inclist_init(&g, &il, IGRAPH_ALL, IGRAPH_LOOPS_ONCE)) != IGRAPH_SUCCESS)
     goto igraph_fail;
   have_il = 1;
 
   hops = malloc(sizeof *hops * ((size_t)t->n_nodes + 1));
   queue = malloc(sizeof *queue * ((size_t)t->n_nodes + 1));
-  if (!hops || !queue) {
+  dist = malloc(sizeof *dist * ((size_t)t->n_nodes + 1));
+  heap = malloc(sizeof *heap * (2 * (size_t)t->n_links + 2));
+  if (!hops || !queue || !dist || !heap) {
     err = cpn_error_set(CPN_ENOMEM, "topology: out of memory computing routes for %d nodes", t->n_nodes);
     goto done;
   }
-  /* One source at a time: a 1 x n distance row (contiguous) instead of an S x n matrix, which igraph
-   * stores by column (every read of a source's row strode over S doubles) and which at 10,000 sites
-   * took 800 MB. Each source's Dijkstra is independent, so the distances are the same. */
+  /* One source at a time: a distance row (contiguous) instead of an S x n matrix, which igraph stores by
+   * column (every read of a source's row strode over S doubles) and which at 10,000 sites took 800 MB. */
   for (int row = 0; row < t->n_sources; row++) {
-    if ((rc = igraph_distances_dijkstra(&g, &dist, igraph_vss_1(t->source_node[row]), igraph_vss_all(), w,
-                                        IGRAPH_ALL)) != IGRAPH_SUCCESS)
-      goto igraph_fail;
-    choose_routes(t, &il, &MATRIX(dist, 0, 0), row, hops, queue);
+    dijkstra(t, &il, t->source_node[row], dist, heap);
+    choose_routes(t, &il, dist, row, hops, queue);
   }
   goto done;
 
@@ -312,10 +376,10 @@ igraph_fail:
 done:
   free(hops);
   free(queue);
+  free(dist);
+  free(heap);
   if (have_il)
     igraph_inclist_destroy(&il);
-  if (have_dist)
-    igraph_matrix_destroy(&dist);
   if (have_graph)
     igraph_destroy(&g);
   if (have_edges)
