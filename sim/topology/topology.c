@@ -16,8 +16,9 @@
  *   Dijkstra gives the least latency d(v); among routes within 1e-12 (relative) of d(v) the one with the
  *   fewest links wins, then, walking back from the destination, the lowest-numbered link at each step.
  *
- * Cost: building is one Dijkstra per routing source (our own binary heap over igraph's incidence lists), O(S (E + N log N)) time and O(S N) memory; a latency
- * lookup is O(1), a link list O(route length). */
+ * Cost: building is one Dijkstra per routing source (a binary heap of this file over igraph's incidence
+ * lists), O(S (E + N log N)) time and O(S N) memory; a latency lookup is O(1), a link list O(route
+ * length). */
 #include "topology/topology.h"
 
 #include <assert.h>
