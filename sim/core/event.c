@@ -1,5 +1,7 @@
-/* event: the event core (see event.h). Owns the binary heap of events, the clock, the handler table and
- * the SimGrid flows in flight (core/transfers.h) with the event each one schedules when it ends.
+/* event: the event core (see event.h). Owns the heap of events (4-ary: half the levels of a binary heap,
+ * and a node's children sit side by side, which counts with millions of pending events), the clock, the
+ * handler table and the SimGrid flows in flight (core/transfers.h) with the event each one schedules
+ * when it ends.
  *
  * Invariants: the heap is ordered by (t, seq); `now` never decreases; `activities` counts the SimGrid
  * flows started and not yet ended; a flow's pending event is slot `tag` of `pend` until it ends, and
@@ -95,7 +97,7 @@ int cpn_sim_at(cpn_sim_t *sim, double t, int kind, int idx, void *ptr, uint64_t 
   cpn_event_t e = {.t = t, .seq = sim->seq++, .ptr = ptr, .gen = gen, .kind = kind, .idx = idx};
   size_t i = sim->n++;
   while (i > 0) {
-    size_t p = (i - 1) / 2;
+    size_t p = (i - 1) / 4;
     if (!ev_less(&e, &sim->v[p]))
       break;
     sim->v[i] = sim->v[p];
@@ -110,12 +112,11 @@ static cpn_event_t heap_pop(cpn_sim_t *h)
   cpn_event_t top = h->v[0], last = h->v[--h->n];
   size_t i = 0;
   for (;;) {
-    size_t l = 2 * i + 1, r = l + 1, m = i;
+    size_t c = 4 * i + 1, m = i, end = c + 4 < h->n ? c + 4 : h->n;
     const cpn_event_t *best = &last;
-    if (l < h->n && ev_less(&h->v[l], best))
-      m = l, best = &h->v[l];
-    if (r < h->n && ev_less(&h->v[r], best))
-      m = r;
+    for (; c < end; c++)
+      if (ev_less(&h->v[c], best))
+        m = c, best = &h->v[c];
     if (m == i)
       break;
     h->v[i] = h->v[m];
