@@ -1,15 +1,20 @@
-/* event: the event core (see event.h). Owns the binary heap of events, the clock, the handler table and
- * the SimGrid synchronisation (a semaphore that activity actors release when they post an event).
+/* event: the event core (see event.h). Owns the heap of events (4-ary: half the levels of a binary heap,
+ * and a node's children sit side by side, which counts with millions of pending events), the clock, the
+ * handler table and the SimGrid flows in flight (core/transfers.h) with the event each one schedules
+ * when it ends.
  *
  * Invariants: the heap is ordered by (t, seq); `now` never decreases; `activities` counts the SimGrid
- * activities started and not yet posted. */
+ * flows started and not yet ended; a flow's pending event is slot `tag` of `pend` until it ends, and
+ * free slots are chained through `next_free`. */
 #include "core/event.h"
 
 #include <math.h>
 #include <simgrid/actor.h>
 #include <simgrid/engine.h>
-#include <simgrid/semaphore.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "core/transfers.h"
 
 typedef struct {
   const char *name;
@@ -27,7 +32,15 @@ struct cpn_sim {
   handler_t kinds[CPN_SIM_MAX_KINDS];
   int n_kinds;
   int activities;
-  sg_sem_t wake;
+  cpn_transfers_t *flows;
+  struct pending {
+    double delay_s;
+    void *ptr;
+    int kind, idx;
+    long next_free;
+  } *pend;
+  size_t n_pend, cap_pend;
+  long free_pend; /* first free slot of pend, -1 when none */
   int (*idle)(void *arg);
   void *idle_arg;
   int (*tick)(void *arg);
@@ -46,6 +59,7 @@ cpn_err_t cpn_sim_new(cpn_sim_t **out)
   cpn_sim_t *s = calloc(1, sizeof *s);
   if (!s)
     return cpn_error_set(CPN_ENOMEM, "event core: out of memory");
+  s->free_pend = -1;
   *out = s;
   return CPN_OK;
 }
@@ -54,6 +68,8 @@ void cpn_sim_free(cpn_sim_t *sim)
 {
   if (!sim)
     return;
+  cpn_transfers_free(sim->flows);
+  free(sim->pend);
   free(sim->v);
   free(sim);
 }
@@ -81,7 +97,7 @@ int cpn_sim_at(cpn_sim_t *sim, double t, int kind, int idx, void *ptr, uint64_t 
   cpn_event_t e = {.t = t, .seq = sim->seq++, .ptr = ptr, .gen = gen, .kind = kind, .idx = idx};
   size_t i = sim->n++;
   while (i > 0) {
-    size_t p = (i - 1) / 2;
+    size_t p = (i - 1) / 4;
     if (!ev_less(&e, &sim->v[p]))
       break;
     sim->v[i] = sim->v[p];
@@ -96,12 +112,11 @@ static cpn_event_t heap_pop(cpn_sim_t *h)
   cpn_event_t top = h->v[0], last = h->v[--h->n];
   size_t i = 0;
   for (;;) {
-    size_t l = 2 * i + 1, r = l + 1, m = i;
+    size_t c = 4 * i + 1, m = i, end = c + 4 < h->n ? c + 4 : h->n;
     const cpn_event_t *best = &last;
-    if (l < h->n && ev_less(&h->v[l], best))
-      m = l, best = &h->v[l];
-    if (r < h->n && ev_less(&h->v[r], best))
-      m = r;
+    for (; c < end; c++)
+      if (ev_less(&h->v[c], best))
+        m = c, best = &h->v[c];
     if (m == i)
       break;
     h->v[i] = h->v[m];
@@ -122,22 +137,45 @@ void cpn_sim_fail(cpn_sim_t *sim, cpn_err_t err)
 
 cpn_err_t cpn_sim_error(const cpn_sim_t *sim) { return sim->err; }
 
-/* While no activity is in flight the loop does not follow SimGrid's clock (nothing in SimGrid can act
- * before the next event); an activity must start at the simulated now, so the clock is brought there
- * first. Called from a handler, that is from the engine actor. */
-void cpn_sim_activity_begin(cpn_sim_t *sim)
+/* While no flow is in flight the loop does not follow SimGrid's clock (nothing in SimGrid can act before
+ * the next event); a flow must start at the simulated now, so the clock is brought there first. Called
+ * from a handler, that is from the engine actor. */
+void cpn_sim_transfer(cpn_sim_t *sim, const char *from, const char *to, double bytes, double delay_s, int kind,
+                      int idx, void *ptr)
 {
+  if (bytes <= 0 || strcmp(from, to) == 0) {
+    cpn_sim_at(sim, sim->now + delay_s, kind, idx, ptr, 0);
+    return;
+  }
+  if (!sim->flows && !(sim->flows = cpn_transfers_new())) {
+    cpn_sim_fail(sim, cpn_error_set(CPN_ENOMEM, "event core: out of memory (flows)"));
+    return;
+  }
+  if (sim->free_pend < 0) {
+    if (sim->n_pend == sim->cap_pend) {
+      size_t cap = sim->cap_pend ? sim->cap_pend * 2 : 64;
+      struct pending *v = realloc(sim->pend, cap * sizeof *v);
+      if (!v) {
+        cpn_sim_fail(sim, cpn_error_set(CPN_ENOMEM, "event core: out of memory (flows)"));
+        return;
+      }
+      sim->pend = v;
+      sim->cap_pend = cap;
+    }
+    sim->pend[sim->n_pend].next_free = -1;
+    sim->free_pend = (long)sim->n_pend++;
+  }
+  size_t tag = (size_t)sim->free_pend;
+  struct pending *p = &sim->pend[tag];
+  sim->free_pend = p->next_free;
+  *p = (struct pending){.delay_s = delay_s, .ptr = ptr, .kind = kind, .idx = idx, .next_free = -1};
   if (simgrid_get_clock() < sim->now)
     sg_actor_sleep_until(sim->now);
+  if (cpn_transfers_start(sim->flows, from, to, bytes, tag) != 0) {
+    cpn_sim_fail(sim, cpn_error_set(CPN_EINVAL, "event core: no SimGrid host '%s' or '%s'", from, to));
+    return;
+  }
   sim->activities++;
-}
-
-void cpn_sim_post(cpn_sim_t *sim, double t, int kind, int idx, void *ptr)
-{
-  sim->activities--;
-  cpn_sim_at(sim, t, kind, idx, ptr, 0);
-  if (sim->wake)
-    sg_sem_release(sim->wake);
 }
 
 int cpn_sim_activities(const cpn_sim_t *sim) { return sim->activities; }
@@ -160,9 +198,6 @@ int cpn_sim_idle(const cpn_sim_t *sim) { return sim->idle ? sim->idle(sim->idle_
 int cpn_sim_run(cpn_sim_t *sim, double t_end)
 {
   int cut = 0;
-  /* SimGrid 3.32's sg_cond_wait_for aborts when another actor notifies ("not the owner" of the mutex),
-   * so activities wake the loop through a semaphore. Actors are cooperative: the heap needs no lock. */
-  sim->wake = sg_sem_init(0);
   while (!sim->err) {
     double t = sim->n ? sim->v[0].t : INFINITY;
     double clock = simgrid_get_clock();
@@ -172,12 +207,20 @@ int cpn_sim_run(cpn_sim_t *sim, double t_end)
         break;
       }
     }
-    /* Activities in flight can post an earlier event: wait on the semaphore until the next event instead
-     * of processing it. With none in flight, SimGrid has nothing to do before the next event: the event
-     * is processed without a context switch (the clock catches up when an activity starts). */
+    /* Flows in flight can end before the next event: wait for them until the next event instead of
+     * processing it; a flow's end schedules its event. With none in flight, SimGrid has nothing to do
+     * before the next event: the event is processed without a context switch (the clock catches up when
+     * a flow starts). */
     if (sim->activities > 0 && t > clock + 1e-12 * (1.0 + clock)) {
       double until = t < t_end ? t : t_end;
-      sg_sem_acquire_timeout(sim->wake, until - clock);
+      size_t tag;
+      if (cpn_transfers_wait_any_for(sim->flows, until - clock, &tag)) {
+        struct pending *p = &sim->pend[tag];
+        sim->activities--;
+        cpn_sim_at(sim, simgrid_get_clock() + p->delay_s, p->kind, p->idx, p->ptr, 0);
+        p->next_free = sim->free_pend;
+        sim->free_pend = (long)tag;
+      }
       continue;
     }
     cpn_event_t e = heap_pop(sim);
@@ -194,11 +237,10 @@ int cpn_sim_run(cpn_sim_t *sim, double t_end)
   }
   if (!sim->err && cut)
     sim->now = t_end;
-  /* Activities still running would keep SimGrid going: stop them. */
-  if (sim->activities > 0)
-    sg_actor_kill_all();
-  sg_sem_destroy(sim->wake);
-  sim->wake = NULL;
+  /* Flows still in flight end with the run. */
+  if (sim->flows)
+    cpn_transfers_cancel_all(sim->flows);
+  sim->activities = 0;
   return cut;
 }
 

@@ -5,9 +5,9 @@
  * (cpn_sim_at); the loop (cpn_sim_run, inside one SimGrid actor) pops them in time order and calls the
  * handler. Equal times pop in the order they were scheduled, which makes runs deterministic.
  *
- * SimGrid activities (bulk flows, flow-mode transfers) run in other actors; while any is in flight the
- * loop waits on a semaphore until the next event instead of sleeping, so that an activity that ends
- * earlier can post its completion (cpn_sim_post) and wake it. The first error stops the run. */
+ * SimGrid activities (bulk flows, flow-mode transfers) are asynchronous flows the loop starts itself
+ * (cpn_sim_transfer); while any is in flight the loop waits for them until the next event, and a flow's
+ * end schedules its event. The first error stops the run. */
 #ifndef CPN_CORE_EVENT_H
 #define CPN_CORE_EVENT_H
 
@@ -49,10 +49,14 @@ double cpn_sim_now(const cpn_sim_t *sim);
 void cpn_sim_fail(cpn_sim_t *sim, cpn_err_t err);
 cpn_err_t cpn_sim_error(const cpn_sim_t *sim);
 
-/* SimGrid activities in flight: begin before starting one; the activity's actor ends it by posting its
- * completion event (cpn_sim_post), which also wakes the loop. */
-void cpn_sim_activity_begin(cpn_sim_t *sim);
-void cpn_sim_post(cpn_sim_t *sim, double t, int kind, int idx, void *ptr);
+/* A SimGrid flow of `bytes` from host `from` to host `to` (node names of the platform) starts now under
+ * SimGrid's network model; when it ends at time T, the event (kind, idx, ptr, gen 0) is scheduled at
+ * T + delay_s. With no bytes or from == to there is no flow: the event is scheduled at now + delay_s.
+ * Flows still in flight when the loop returns are cancelled. Call from a handler. Cost: O(1) amortised,
+ * no actor. */
+void cpn_sim_transfer(cpn_sim_t *sim, const char *from, const char *to, double bytes, double delay_s, int kind,
+                      int idx, void *ptr);
+/* SimGrid flows in flight. */
 int cpn_sim_activities(const cpn_sim_t *sim);
 
 /* Periodic events stop once the run is idle; what "idle" means is the run's (set once). */

@@ -6,9 +6,6 @@
 #include "network/network.h"
 
 #include <math.h>
-#include <simgrid/actor.h>
-#include <simgrid/engine.h>
-#include <simgrid/host.h>
 #include <simgrid/link.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +41,7 @@ struct cpn_network {
   cpn_sim_t *sim;
   int n_sites, n_origins, n_links, flow_mode;
   int *origin_node;
+  unsigned char *node_role;  /* [topology nodes]: ROLE_ORIGIN | ROLE_BULK_SRC, for the platform's routes */
   double *route_lat; /* [origin * n_sites + site]: access + route, one way */
   double *route_bw;
   double *link_bytes_window, *link_load_bps;
@@ -61,8 +59,10 @@ struct cpn_network {
   void *arrived_ctx, *replied_ctx;
 };
 
-/* SimGrid actors take argc/argv only: the network of the run (one per process). */
-static cpn_network_t *g_net;
+/* node_role bits: the node is some origin's entry node; bulk flows may leave it (a model's weight store
+ * or a distribution's source site). */
+#define ROLE_ORIGIN 1u
+#define ROLE_BULK_SRC 2u
 
 static void on_arrive(void *ctx, const cpn_event_t *e)
 {
@@ -145,6 +145,8 @@ static void on_bulk(void *ctx, const cpn_event_t *e)
 {
   cpn_network_t *net = ctx;
   bulk_t *b = &net->bulk[e->idx];
+  b->end_s = cpn_sim_now(net->sim);
+  b->status = 0;
   if (b->stalled) {
     /* It finished on the trickle a cut link keeps (a few bytes were left). */
     b->stalled = 0;
@@ -190,11 +192,34 @@ cpn_err_t cpn_network_new(cpn_network_t **out, const cpn_scenario_t *sc, const c
   }
   for (int o = 0; o < net->n_origins; o++)
     net->origin_node[o] = cpn_topology_node_index(topo, sc->origins[o].node);
+  net->node_role = calloc((size_t)cpn_topology_node_count(topo) + 1, 1);
+  if (!net->node_role) {
+    cpn_network_free(net);
+    return cpn_error_set(CPN_ENOMEM, "network: out of memory");
+  }
+  for (int o = 0; o < net->n_origins; o++)
+    if (net->origin_node[o] >= 0)
+      net->node_role[net->origin_node[o]] |= ROLE_ORIGIN;
+  for (int m = 0; m < sc->n_models; m++) {
+    int s = sc->models[m].store[0] ? cpn_scenario_site_index(sc, sc->models[m].store) : -1;
+    if (s >= 0)
+      net->node_role[s] |= ROLE_BULK_SRC;
+  }
+  for (int i = 0; i < sc->n_distributions; i++)
+    if (sc->distributions[i].from_site >= 0)
+      net->node_role[sc->distributions[i].from_site] |= ROLE_BULK_SRC;
+  /* Training rings (all-reduce between neighbours) and disaggregated serving (KV from a prefill site). */
+  for (int j = 0; j < sc->n_trainings; j++)
+    for (int k = 0; k < sc->trainings[j].n_sites; k++)
+      net->node_role[sc->trainings[j].sites[k]] |= ROLE_BULK_SRC;
+  for (int st = 0; st < sc->n_sites; st++)
+    for (int r = 0; r < sc->sites[st].n_replicas; r++)
+      if (sc->sites[st].replicas[r].role == 1)
+        net->node_role[st] |= ROLE_BULK_SRC;
   cpn_network_reroute(net);
   net->ev_arrive = cpn_sim_kind(sim, "network.arrive", on_arrive, net);
   net->ev_reply = cpn_sim_kind(sim, "network.reply", on_reply, net);
   net->ev_bulk = cpn_sim_kind(sim, "network.bulk", on_bulk, net);
-  g_net = net;
   *out = net;
   return CPN_OK;
 }
@@ -204,6 +229,7 @@ void cpn_network_free(cpn_network_t *net)
   if (!net)
     return;
   free(net->origin_node);
+  free(net->node_role);
   free(net->link_bytes_window);
   free(net->link_load_bps);
   free(net->link_frac);
@@ -216,8 +242,6 @@ void cpn_network_free(cpn_network_t *net)
   for (size_t i = 0; net->bulk && i < net->n_bulk; i++)
     free(net->bulk[i].links);
   free(net->bulk);
-  if (g_net == net)
-    g_net = NULL;
   free(net);
 }
 
@@ -236,6 +260,19 @@ void cpn_network_on_replied(cpn_network_t *net, cpn_net_deliver_fn fn, void *ctx
 double cpn_network_latency_s(const cpn_network_t *net, int origin, int site)
 {
   return net->route_lat[(size_t)origin * net->n_sites + site];
+}
+
+int cpn_network_route_needed(void *ctx, int src, int dst)
+{
+  const cpn_network_t *net = ctx;
+  if (src == dst)
+    return 0;
+  /* Bulk flows: from a store, a distribution source, a training site or a prefill site to any site. */
+  if ((net->node_role[src] & ROLE_BULK_SRC) && dst < net->n_sites)
+    return 1;
+  /* Flow mode: uploads (origin -> site) and replies (site -> origin). */
+  return net->flow_mode && ((src < net->n_sites && (net->node_role[dst] & ROLE_ORIGIN)) ||
+                            ((net->node_role[src] & ROLE_ORIGIN) && dst < net->n_sites));
 }
 
 const double *cpn_network_latency_table(const cpn_network_t *net) { return net->route_lat; }
@@ -331,30 +368,15 @@ static double fluid_s(cpn_network_t *net, int origin, int site, double bytes, in
   return t;
 }
 
-/* Flow mode: one actor per request transfer (upload or reply), a SimGrid flow between the origin's
- * entry node and the site; the completion (plus the origin's access latency) is posted as an event. */
-static void flow_actor(int argc, char **argv)
-{
-  cpn_network_t *net = g_net;
-  cpn_req_t *q = (cpn_req_t *)(uintptr_t)strtoull(argv[1], NULL, 16);
-  int upload = argv[2][0] == 'u';
-  int a = net->origin_node[q->rec.origin], b = q->rec.site;
-  if (a != b)
-    sg_host_sendto(sg_host_by_name(cpn_topology_node_name(net->topo, upload ? a : b)),
-                   sg_host_by_name(cpn_topology_node_name(net->topo, upload ? b : a)),
-                   upload ? q->net.bytes_in : q->net.bytes_out);
-  double t = simgrid_get_clock() + net->sc->origins[q->rec.origin].access_latency_s;
-  cpn_sim_post(net->sim, t, upload ? net->ev_arrive : net->ev_reply, 0, q);
-}
-
+/* Flow mode: each request transfer (upload or reply) is a SimGrid flow between the origin's entry node
+ * and the site, started by the event core; its end plus the origin's access latency is the event. */
 static void start_flow(cpn_network_t *net, cpn_req_t *q, int upload)
 {
-  char ptr[32];
-  snprintf(ptr, sizeof ptr, "%llx", (unsigned long long)(uintptr_t)q);
-  const char *argv[] = {"flow", ptr, upload ? "u" : "r", NULL};
-  cpn_sim_activity_begin(net->sim);
-  int from = upload ? net->origin_node[q->rec.origin] : q->rec.site;
-  sg_actor_create_("flow", sg_host_by_name(cpn_topology_node_name(net->topo, from)), flow_actor, 3, argv);
+  int a = net->origin_node[q->rec.origin], b = q->rec.site;
+  const char *from = cpn_topology_node_name(net->topo, upload ? a : b);
+  const char *to = cpn_topology_node_name(net->topo, upload ? b : a);
+  cpn_sim_transfer(net->sim, from, to, a == b ? 0 : upload ? q->net.bytes_in : q->net.bytes_out,
+                   net->sc->origins[q->rec.origin].access_latency_s, upload ? net->ev_arrive : net->ev_reply, 0, q);
 }
 
 void cpn_network_upload(cpn_network_t *net, cpn_req_t *q)
@@ -395,21 +417,6 @@ void cpn_network_reply(cpn_network_t *net, cpn_req_t *q)
   net->replied(net->replied_ctx, q);
 }
 
-/* The SimGrid side of a bulk transfer: one actor, a blocking host-to-host send (a SimGrid flow sharing
- * bandwidth with every other flow), then the completion is posted to the event core. */
-static void bulk_actor(int argc, char **argv)
-{
-  cpn_network_t *net = g_net;
-  size_t i = (size_t)strtoul(argv[1], NULL, 10);
-  bulk_t *x = &net->bulk[i];
-  if (x->bytes > 0)
-    sg_host_sendto(sg_host_by_name(cpn_topology_node_name(net->topo, x->src)),
-                   sg_host_by_name(cpn_topology_node_name(net->topo, x->dst)), x->bytes);
-  x->end_s = simgrid_get_clock();
-  x->status = 0;
-  cpn_sim_post(net->sim, x->end_s, net->ev_bulk, (int)i, NULL);
-}
-
 void cpn_network_bulk(cpn_network_t *net, int src, int dst, double bytes, int model, int tag,
                       cpn_net_bulk_done_fn done, void *ctx)
 {
@@ -429,6 +436,13 @@ void cpn_network_bulk_kind(cpn_network_t *net, const char *kind, int src, int ds
     net->bulk = v;
     net->cap_bulk = cap;
   }
+  if (src != dst && !cpn_network_route_needed(net, src, dst)) {
+    /* A new kind of bulk flow must be declared in cpn_network_route_needed, or SimGrid has no route. */
+    cpn_sim_fail(net->sim, cpn_error_set(CPN_EINVAL, "network: a %s flow from %s to %s has no route in the platform",
+                                         kind, cpn_topology_node_name(net->topo, src),
+                                         cpn_topology_node_name(net->topo, dst)));
+    return;
+  }
   size_t i = net->n_bulk++;
   net->bulk[i] = (bulk_t){.kind = kind, .src = src, .dst = dst, .model = model, .tag = tag, .bytes = src == dst ? 0 : bytes,
                           .start_s = cpn_sim_now(net->sim), .end_s = NAN, .status = 1, .done = done, .ctx = ctx};
@@ -439,11 +453,9 @@ void cpn_network_bulk_kind(cpn_network_t *net, const char *kind, int src, int ds
       bulk_update_stall(net, i, net->bulk[i].links[k]);
       break;
     }
-  char arg[32];
-  snprintf(arg, sizeof arg, "%zu", i);
-  const char *argv[] = {"load", arg, NULL};
-  cpn_sim_activity_begin(net->sim);
-  sg_actor_create_("load", sg_host_by_name(cpn_topology_node_name(net->topo, dst)), bulk_actor, 2, argv);
+  /* A SimGrid flow sharing bandwidth with every other flow; its end is the network.bulk event. */
+  cpn_sim_transfer(net->sim, cpn_topology_node_name(net->topo, src), cpn_topology_node_name(net->topo, dst),
+                   net->bulk[i].bytes, 0, net->ev_bulk, (int)i, NULL);
 }
 
 void cpn_network_track_replies(cpn_network_t *net) { net->track_replies = 1; }
@@ -476,12 +488,13 @@ void cpn_network_abort(cpn_network_t *net, cpn_req_t *q)
 
 void cpn_network_reroute(cpn_network_t *net)
 {
-  for (int o = 0; o < net->n_origins; o++)
+  for (int o = 0; o < net->n_origins; o++) {
     for (int s = 0; s < net->n_sites; s++) {
       double lat = cpn_topology_route_latency_s(net->topo, net->origin_node[o], s);
       net->route_lat[(size_t)o * net->n_sites + s] = net->sc->origins[o].access_latency_s + lat;
-      net->route_bw[(size_t)o * net->n_sites + s] = cpn_topology_route_bw_bps(net->topo, net->origin_node[o], s);
     }
+    cpn_topology_route_bw_row(net->topo, net->origin_node[o], net->n_sites, net->route_bw + (size_t)o * net->n_sites);
+  }
 }
 
 /* SimGrid names a scenario link l<i> (shared) or l<i>_UP and l<i>_DOWN (full duplex); bw in bytes/s. */

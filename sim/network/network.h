@@ -4,7 +4,8 @@
  * bottleneck bandwidth left by the request traffic of the last sampling window, and its bytes are added
  * to the links' load. With run.fluid_share: concurrent, the bandwidth is instead shared with the request
  * transmissions under way on each link when the transfer begins, and SimGrid's flows get what the
- * request traffic of the last window leaves of each link. Flow mode: every upload and reply is a SimGrid flow (one actor each). Bulk
+ * request traffic of the last window leaves of each link. Flow mode: every upload and reply is a SimGrid
+ * flow (started by the event core, no actor). Bulk
  * transfers (model weights) are always SimGrid flows, sharing bandwidth under SimGrid's flow model.
  *
  * Owns: origins' entry nodes, route latency and bandwidth tables, link loads, and the table of bulk
@@ -35,6 +36,10 @@ void cpn_network_on_replied(cpn_network_t *net, cpn_net_deliver_fn fn, void *ctx
 
 /* One-way latency from an origin to a site: access + route (seconds). */
 double cpn_network_latency_s(const cpn_network_t *net, int origin, int site);
+/* For cpn_topology_write_platform (ctx: the network): 1 if SimGrid flows may go from node src to node
+ * dst (flow-mode uploads and replies; bulk flows from model stores and distribution sources to sites).
+ * A bulk flow outside these pairs fails the run. */
+int cpn_network_route_needed(void *ctx, int src, int dst);
 /* Tables for the policies' view: [origin * n_sites + site]. */
 const double *cpn_network_latency_table(const cpn_network_t *net);
 const double *cpn_network_bw_table(const cpn_network_t *net);

@@ -605,7 +605,7 @@ cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats)
       close(pfd);
   }
   if (!err)
-    err = cpn_topology_write_platform(r->topo, platform);
+    err = cpn_topology_write_platform(r->topo, platform, cpn_network_route_needed, r->net);
   if (!err)
     err = setup_simgrid(r, platform);
   if (pfd >= 0)

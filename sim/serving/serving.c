@@ -21,6 +21,14 @@ typedef struct {
   int len;
 } queue_t;
 
+/* An entry of a group's heap of free replicas: the order's keys are copied in, so that comparisons read
+ * the heap only (with tens of thousands of replicas per group, reading each replica's struct at every
+ * level was most of the dispatch time: one cache miss per comparison). */
+typedef struct {
+  int key, pos; /* requests in service when placed or last moved; position in the group */
+  int rep;
+} heap_ent_t;
+
 typedef struct {
   int n_replicas;
   int *replicas;          /* indices of the replicas of this (site, model) */
@@ -30,7 +38,8 @@ typedef struct {
   int n_ready, n_loading; /* replicas in those states */
   /* Ready replicas with a free slot, a binary min-heap on (requests in service, position in the group):
    * dispatch takes the least loaded in O(log n) instead of scanning the group. */
-  int *heap, heap_n;
+  heap_ent_t *heap;
+  int heap_n;
 } group_t;
 
 struct cpn_replica {
@@ -95,59 +104,58 @@ static group_t *group_at(const cpn_serving_t *sv, int site, int model)
 
 /* ------------------------------------------------------------- the group's heap of free replicas */
 
-static int heap_less(const cpn_serving_t *sv, int a, int b)
+static int heap_less(const heap_ent_t *x, const heap_ent_t *y)
 {
-  const cpn_replica_t *x = &sv->reps[a], *y = &sv->reps[b];
   return x->key < y->key || (x->key == y->key && x->pos < y->pos);
 }
 
-static void heap_set(cpn_serving_t *sv, group_t *g, int at, int r)
+static void heap_set(cpn_serving_t *sv, group_t *g, int at, heap_ent_t e)
 {
-  g->heap[at] = r;
-  sv->reps[r].heap_at = at;
+  g->heap[at] = e;
+  sv->reps[e.rep].heap_at = at;
 }
 
 static void heap_up(cpn_serving_t *sv, group_t *g, int at)
 {
-  int r = g->heap[at];
+  heap_ent_t e = g->heap[at];
   while (at > 0) {
     int parent = (at - 1) / 2;
-    if (!heap_less(sv, r, g->heap[parent]))
+    if (!heap_less(&e, &g->heap[parent]))
       break;
     heap_set(sv, g, at, g->heap[parent]);
     at = parent;
   }
-  heap_set(sv, g, at, r);
+  heap_set(sv, g, at, e);
 }
 
 static void heap_down(cpn_serving_t *sv, group_t *g, int at)
 {
-  int r = g->heap[at];
+  heap_ent_t e = g->heap[at];
   for (;;) {
     int l = 2 * at + 1, best = at;
-    int best_r = r;
-    if (l < g->heap_n && heap_less(sv, g->heap[l], best_r))
-      best = l, best_r = g->heap[l];
-    if (l + 1 < g->heap_n && heap_less(sv, g->heap[l + 1], best_r))
-      best = l + 1, best_r = g->heap[l + 1];
+    const heap_ent_t *b = &e;
+    if (l < g->heap_n && heap_less(&g->heap[l], b))
+      best = l, b = &g->heap[l];
+    if (l + 1 < g->heap_n && heap_less(&g->heap[l + 1], b))
+      best = l + 1, b = &g->heap[l + 1];
     if (best == at)
       break;
-    heap_set(sv, g, at, best_r);
+    heap_set(sv, g, at, *b);
     at = best;
   }
-  heap_set(sv, g, at, r);
+  heap_set(sv, g, at, e);
 }
 
 static void heap_remove(cpn_serving_t *sv, group_t *g, cpn_replica_t *p)
 {
   int at = p->heap_at;
   p->heap_at = -1;
-  int last = g->heap[--g->heap_n];
+  heap_ent_t last = g->heap[--g->heap_n];
   if (at == g->heap_n)
     return;
   heap_set(sv, g, at, last);
   heap_up(sv, g, at);
-  heap_down(sv, g, sv->reps[last].heap_at);
+  heap_down(sv, g, sv->reps[last.rep].heap_at);
 }
 
 /* Puts the replica in its group's heap, takes it out, or moves it, after anything that may have changed
@@ -165,11 +173,12 @@ static void sync(cpn_replica_t *p)
   }
   if (p->heap_at < 0) {
     p->key = key;
-    g->heap[g->heap_n] = (int)(p - sv->reps);
+    g->heap[g->heap_n] = (heap_ent_t){.key = key, .pos = p->pos, .rep = (int)(p - sv->reps)};
     p->heap_at = g->heap_n++;
     heap_up(sv, g, p->heap_at);
   } else if (key != p->key) {
     p->key = key;
+    g->heap[p->heap_at].key = key;
     heap_up(sv, g, p->heap_at);
     heap_down(sv, g, p->heap_at);
   }
@@ -328,7 +337,7 @@ static cpn_replica_t *affinity(cpn_serving_t *sv, group_t *g, cpn_replica_t *lea
   if (q->prefix.n > 0) {
     int n = prefix_blocks(sv, q), best_hits = least->pc ? cpn_pcache_lookup(least->pc, q->prefix.ids, n) : 0;
     for (int i = 0; i < g->heap_n; i++) {
-      cpn_replica_t *p = &sv->reps[g->heap[i]];
+      cpn_replica_t *p = &sv->reps[g->heap[i].rep];
       if (p == least || !p->pc || p->role == 2 || p->type->active(p->st) > limit)
         continue;
       int h = cpn_pcache_lookup(p->pc, q->prefix.ids, n);
@@ -344,7 +353,7 @@ static cpn_replica_t *affinity(cpn_serving_t *sv, group_t *g, cpn_replica_t *lea
     return least;
   int best_rank = empty ? 1 : 0; /* 2: resident, 1: an empty slot, 0: must evict */
   for (int i = 0; i < g->heap_n; i++) {
-    cpn_replica_t *p = &sv->reps[g->heap[i]];
+    cpn_replica_t *p = &sv->reps[g->heap[i].rep];
     if (p == least || p->role == 2 || p->type->active(p->st) > limit)
       continue;
     int rank = adapter_resident(p, q->adapter, &empty) ? 2 : empty ? 1 : 0;
@@ -380,8 +389,13 @@ static void dispatch(cpn_serving_t *sv, int site, int model)
   int n_aside = 0;
   for (;;) {
     cpn_replica_t *best = NULL;
+    /* An empty queue ends the round: without this every free replica of the group would step aside (and
+     * come back) once the last request was taken, O(n log n) per dispatch for n free replicas. The heap's
+     * order (requests in service, position) is total, so the replicas chosen do not depend on it. */
+    if (!g->q[0].head && !g->q[1].head && !g->q[2].head)
+      break;
     while (g->heap_n > 0) {
-      cpn_replica_t *p = &sv->reps[g->heap[0]];
+      cpn_replica_t *p = &sv->reps[g->heap[0].rep];
       if (can_serve(p, g)) {
         best = p;
         break;
@@ -932,7 +946,7 @@ static cpn_err_t build(cpn_serving_t *sv)
       group_at(sv, s, sc->sites[s].replicas[k].model)->n_replicas += sc->sites[s].replicas[k].count;
   for (int i = 0; i < sc->n_sites * sc->n_models; i++) {
     sv->groups[i].replicas = calloc((size_t)(sv->groups[i].n_replicas ? sv->groups[i].n_replicas : 1), sizeof(int));
-    sv->groups[i].heap = calloc((size_t)(sv->groups[i].n_replicas ? sv->groups[i].n_replicas : 1), sizeof(int));
+    sv->groups[i].heap = calloc((size_t)(sv->groups[i].n_replicas ? sv->groups[i].n_replicas : 1), sizeof(heap_ent_t));
     if (!sv->groups[i].replicas || !sv->groups[i].heap)
       return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replicas)");
     sv->groups[i].n_replicas = 0;

@@ -16,8 +16,9 @@
  *   Dijkstra gives the least latency d(v); among routes within 1e-12 (relative) of d(v) the one with the
  *   fewest links wins, then, walking back from the destination, the lowest-numbered link at each step.
  *
- * Cost: building is one Dijkstra per routing source, O(S (E + N log N)) time and O(S N) memory; a latency
- * lookup is O(1), a link list O(route length). */
+ * Cost: building is one Dijkstra per routing source (a binary heap of this file over igraph's incidence
+ * lists), O(S (E + N log N)) time and O(S N) memory; a latency lookup is O(1), a link list O(route
+ * length). */
 #include "topology/topology.h"
 
 #include <assert.h>
@@ -62,6 +63,7 @@ struct cpn_topology {
   int *route_buf;              /* [n_nodes]: storage returned by cpn_topology_route_links */
   int *platform_pred_link;     /* the routes of the SimGrid platform (as first computed), kept once a
                                 * fault changes pred_link; NULL before */
+  double *bw_memo;             /* [n_nodes]: scratch of cpn_topology_route_bw_row */
 };
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -200,18 +202,18 @@ static cpn_err_t pick_sources(cpn_topology_t *t, const cpn_scenario_t *sc)
   return CPN_OK;
 }
 
-/* Chooses the route tree of one source from igraph's distances `d` (d[v] = MATRIX(*dist, row, v)) by the
+/* Chooses the route tree of one source from igraph's distances `d` (d[v]: from the source to v) by the
  * tie rule of the file comment: a breadth-first search over tight links gives each node its fewest
  * links among near-shortest routes, then each node takes the lowest-numbered tight link from a node
  * one link closer. Latencies are then summed down the tree in route order. */
-static void choose_routes(cpn_topology_t *t, const igraph_inclist_t *il, const igraph_matrix_t *dist, int row,
-                          int *hops, int *queue)
+static void choose_routes(cpn_topology_t *t, const igraph_inclist_t *il, const double *d, int row, int *hops,
+                          int *queue)
 {
   int n = t->n_nodes, s = t->source_node[row];
   int *pred = t->pred_link + (size_t)row * n;
   double *lat = t->route_latency_s + (size_t)row * n;
   const double *w = t->link_weight_s;
-#define D(v) MATRIX(*dist, row, (v))
+#define D(v) d[(v)]
 
   for (int v = 0; v < n; v++) {
     hops[v] = -1;
@@ -259,16 +261,86 @@ static void choose_routes(cpn_topology_t *t, const igraph_inclist_t *il, const i
 #undef D
 }
 
+/* A pending entry of the Dijkstra heap: a tentative distance of a node (stale once the node is settled
+ * or a shorter one was pushed). */
+typedef struct {
+  double d;
+  int v;
+} dist_ent_t;
+
+static void dist_push(dist_ent_t *h, size_t *n, double d, int v)
+{
+  size_t i = (*n)++;
+  while (i > 0) {
+    size_t p = (i - 1) / 2;
+    if (h[p].d <= d)
+      break;
+    h[i] = h[p];
+    i = p;
+  }
+  h[i] = (dist_ent_t){d, v};
+}
+
+static dist_ent_t dist_pop(dist_ent_t *h, size_t *n)
+{
+  dist_ent_t top = h[0], last = h[--*n];
+  size_t i = 0;
+  for (;;) {
+    size_t l = 2 * i + 1, m = i;
+    double best = last.d;
+    if (l < *n && h[l].d < best)
+      m = l, best = h[l].d;
+    if (l + 1 < *n && h[l + 1].d < best)
+      m = l + 1;
+    if (m == i)
+      break;
+    h[i] = h[m];
+    i = m;
+  }
+  if (*n)
+    h[i] = last;
+  return top;
+}
+
+/* Least route latencies from s to every node (INFINITY when unreachable) over the routing weights.
+ * Each node's distance is the least d(u) + w over the links from nodes settled before it, the same sums
+ * igraph's Dijkstra takes, so the values are the same whatever the order of ties; written here because
+ * calling igraph once per source rebuilt its adjacency lists each time (most of the set-up at 10,000
+ * sites). `heap` holds 2 links + 1 entries. */
+static void dijkstra(const cpn_topology_t *t, const igraph_inclist_t *il, int s, double *d, dist_ent_t *heap)
+{
+  size_t n = 0;
+  for (int v = 0; v < t->n_nodes; v++)
+    d[v] = INFINITY;
+  d[s] = 0;
+  dist_push(heap, &n, 0, s);
+  while (n > 0) {
+    dist_ent_t e = dist_pop(heap, &n);
+    if (e.d > d[e.v])
+      continue; /* stale */
+    const igraph_vector_int_t *inc = igraph_inclist_get(il, e.v);
+    igraph_integer_t k_end = igraph_vector_int_size(inc);
+    for (igraph_integer_t k = 0; k < k_end; k++) {
+      int l = (int)VECTOR(*inc)[k], u = other_end(t, l, e.v);
+      double alt = e.d + t->link_weight_s[l];
+      if (alt < d[u]) {
+        d[u] = alt;
+        dist_push(heap, &n, alt, u);
+      }
+    }
+  }
+}
+
 static cpn_err_t compute_routes(cpn_topology_t *t)
 {
   cpn_err_t err = CPN_OK;
   igraph_error_t rc;
   igraph_t g;
-  igraph_vector_int_t edges, from;
-  igraph_vector_t weights;
-  igraph_matrix_t dist;
+  igraph_vector_int_t edges;
   igraph_inclist_t il;
-  int have_graph = 0, have_edges = 0, have_from = 0, have_dist = 0, have_il = 0;
+  int have_graph = 0, have_edges = 0, have_il = 0;
+  double *dist = NULL;
+  dist_ent_t *heap = NULL;
   int *hops = NULL, *queue = NULL;
   igraph_error_handler_t *old_handler = igraph_set_error_handler(igraph_error_handler_ignore);
 
@@ -282,31 +354,24 @@ static cpn_err_t compute_routes(cpn_topology_t *t)
   if ((rc = igraph_create(&g, &edges, t->n_nodes, IGRAPH_UNDIRECTED)) != IGRAPH_SUCCESS)
     goto igraph_fail;
   have_graph = 1;
-  if ((rc = igraph_vector_int_init(&from, t->n_sources)) != IGRAPH_SUCCESS)
-    goto igraph_fail;
-  have_from = 1;
-  for (int i = 0; i < t->n_sources; i++)
-    VECTOR(from)[i] = t->source_node[i];
-  if ((rc = igraph_matrix_init(&dist, 0, 0)) != IGRAPH_SUCCESS)
-    goto igraph_fail;
-  have_dist = 1;
-  const igraph_vector_t *w =
-      t->n_links > 0 ? igraph_vector_view(&weights, t->link_weight_s, t->n_links) : NULL;
-  if ((rc = igraph_distances_dijkstra(&g, &dist, igraph_vss_vector(&from), igraph_vss_all(), w, IGRAPH_ALL)) !=
-      IGRAPH_SUCCESS)
-    goto igraph_fail;
   if ((rc = igraph_inclist_init(&g, &il, IGRAPH_ALL, IGRAPH_LOOPS_ONCE)) != IGRAPH_SUCCESS)
     goto igraph_fail;
   have_il = 1;
 
   hops = malloc(sizeof *hops * ((size_t)t->n_nodes + 1));
   queue = malloc(sizeof *queue * ((size_t)t->n_nodes + 1));
-  if (!hops || !queue) {
+  dist = malloc(sizeof *dist * ((size_t)t->n_nodes + 1));
+  heap = malloc(sizeof *heap * (2 * (size_t)t->n_links + 2));
+  if (!hops || !queue || !dist || !heap) {
     err = cpn_error_set(CPN_ENOMEM, "topology: out of memory computing routes for %d nodes", t->n_nodes);
     goto done;
   }
-  for (int row = 0; row < t->n_sources; row++)
-    choose_routes(t, &il, &dist, row, hops, queue);
+  /* One source at a time: a distance row (contiguous) instead of an S x n matrix, which igraph stores by
+   * column (every read of a source's row strode over S doubles) and which at 10,000 sites took 800 MB. */
+  for (int row = 0; row < t->n_sources; row++) {
+    dijkstra(t, &il, t->source_node[row], dist, heap);
+    choose_routes(t, &il, dist, row, hops, queue);
+  }
   goto done;
 
 igraph_fail:
@@ -314,12 +379,10 @@ igraph_fail:
 done:
   free(hops);
   free(queue);
+  free(dist);
+  free(heap);
   if (have_il)
     igraph_inclist_destroy(&il);
-  if (have_dist)
-    igraph_matrix_destroy(&dist);
-  if (have_from)
-    igraph_vector_int_destroy(&from);
   if (have_graph)
     igraph_destroy(&g);
   if (have_edges)
@@ -350,7 +413,8 @@ cpn_err_t cpn_topology_new(cpn_topology_t **out, const cpn_scenario_t *sc)
   t->source_node = calloc(s_max, sizeof *t->source_node);
   t->source_row = calloc(n + 1, sizeof *t->source_row);
   t->route_buf = calloc(n + 1, sizeof *t->route_buf);
-  if (!t->names || !t->by_name || !t->link_a || !t->link_b || !t->link_latency_s || !t->link_weight_s || !t->link_bw_bps ||
+  t->bw_memo = calloc(n + 1, sizeof *t->bw_memo);
+  if (!t->bw_memo || !t->names || !t->by_name || !t->link_a || !t->link_b || !t->link_latency_s || !t->link_weight_s || !t->link_bw_bps ||
       !t->link_shared || !t->source_node || !t->source_row || !t->route_buf) {
     err = cpn_error_set(CPN_ENOMEM, "topology: out of memory for %d nodes and %d links", t->n_nodes, t->n_links);
     goto fail;
@@ -395,6 +459,7 @@ void cpn_topology_free(cpn_topology_t *t)
   free(t->pred_link);
   free(t->route_buf);
   free(t->platform_pred_link);
+  free(t->bw_memo);
   free(t);
 }
 
@@ -518,6 +583,41 @@ double cpn_topology_route_bw_bps(const cpn_topology_t *t, int src, int dst)
   return bw;
 }
 
+void cpn_topology_route_bw_row(const cpn_topology_t *t, int src, int n, double *bw)
+{
+  assert(src >= 0 && src < t->n_nodes && n >= 0 && n <= t->n_nodes);
+  int row = t->source_row[src];
+  if (row < 0) {
+    for (int v = 0; v < n; v++)
+      bw[v] = v == src ? INFINITY : 0;
+    return;
+  }
+  /* memo[v]: bottleneck of the route to v, NAN until known. A node's value is the smaller of its
+   * parent's and its last link's (a minimum is exact in any order, so each equals the route walk's). */
+  const int *pred = t->pred_link + (size_t)row * t->n_nodes;
+  double *memo = t->bw_memo;
+  int *stack = t->route_buf;
+  for (int v = 0; v < t->n_nodes; v++)
+    memo[v] = NAN;
+  memo[src] = INFINITY;
+  for (int v = 0; v < n; v++) {
+    int k = 0, u = v;
+    while (isnan(memo[u]) && pred[u] >= 0) {
+      stack[k++] = u;
+      u = other_end(t, pred[u], u);
+    }
+    if (isnan(memo[u]))
+      memo[u] = 0; /* unreachable */
+    while (k > 0) {
+      int x = stack[--k];
+      double b = t->link_bw_bps[pred[x]];
+      memo[x] = memo[u] < b ? memo[u] : b;
+      u = x;
+    }
+    bw[v] = memo[v];
+  }
+}
+
 /* ------------------------------------------------------------------------------------------------ */
 /* SimGrid platform                                                                                  */
 
@@ -540,7 +640,8 @@ static void write_route(const cpn_topology_t *t, FILE *f, int src, int dst, cons
   fputs("    </route>\n", f);
 }
 
-cpn_err_t cpn_topology_write_platform(const cpn_topology_t *t, const char *xml_path)
+cpn_err_t cpn_topology_write_platform(const cpn_topology_t *t, const char *xml_path, cpn_topology_route_need_fn need,
+                                      void *ctx)
 {
   FILE *f = fopen(xml_path, "w");
   if (!f)
@@ -573,11 +674,14 @@ cpn_err_t cpn_topology_write_platform(const cpn_topology_t *t, const char *xml_p
             t->link_shared[e] ? "SHARED" : "SPLITDUPLEX");
   }
   /* Routes for every ordered pair of distinct nodes where one end is a site and the other a site or a
-   * routing source: requests (origin -> site), replies (site -> origin), transfers (site -> site). */
+   * routing source: requests (origin -> site), replies (site -> origin), transfers (site -> site); with
+   * `need`, only those it accepts. */
   for (int row = 0; row < t->n_sources; row++) {
     int src = t->source_node[row];
     for (int dst = 0; dst < t->n_nodes; dst++) {
       if (dst == src || t->source_row[dst] < 0 || (src >= t->n_sites && dst >= t->n_sites))
+        continue;
+      if (need && !need(ctx, src, dst))
         continue;
       int k = route_into(t, t->pred_link, src, dst, buf);
       if (k < 0)

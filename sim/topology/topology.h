@@ -35,9 +35,17 @@ int cpn_topology_platform_route_links(const cpn_topology_t *t, int src, int dst,
 void cpn_topology_link_ends(const cpn_topology_t *t, int link, int *a, int *b);
 /* Smallest bandwidth along the route (bits/s); INFINITY when src == dst, 0 when there is no route. */
 double cpn_topology_route_bw_bps(const cpn_topology_t *t, int src, int dst);
+/* bw[v] = cpn_topology_route_bw_bps(t, src, v) for the first n nodes (e.g. n = the site count), in
+ * O(n_nodes) time instead of one route walk per node. */
+void cpn_topology_route_bw_row(const cpn_topology_t *t, int src, int n, double *bw);
+/* Which routes the platform needs: 1 if SimGrid traffic may go from node src to node dst. */
+typedef int (*cpn_topology_route_need_fn)(void *ctx, int src, int dst);
 /* Writes a SimGrid platform XML: one host per node, one link per scenario link (SHARED or
- * SPLITDUPLEX), routes from the igraph shortest paths between routing sources. */
-cpn_err_t cpn_topology_write_platform(const cpn_topology_t *t, const char *xml_path);
+ * SPLITDUPLEX), routes from the igraph shortest paths between routing sources where one end is a site;
+ * with `need`, only the routes it accepts (SimGrid loads every route it is given: a million of them at
+ * 1,000 sites took seconds, while a fluid run without bulk flows uses none). */
+cpn_err_t cpn_topology_write_platform(const cpn_topology_t *t, const char *xml_path, cpn_topology_route_need_fn need,
+                                      void *ctx);
 
 /* 1 if routes were computed from `node` (a site, or an origin's entry node). */
 int cpn_topology_is_routing_source(const cpn_topology_t *t, int node);

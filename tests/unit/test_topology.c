@@ -201,6 +201,44 @@ static void bw_is_min_along_route(void **state)
   free_scenario(&sc);
 }
 
+/* The row form gives, node by node, what the route walk gives: from every node (sources or not), to
+ * every node, including an unreachable one and the source itself. */
+static void bw_row_equals_route_walk(void **state)
+{
+  cpn_scenario_t sc = new_scenario();
+  cpn_topology_t *t = NULL;
+  add_site(&sc, "a");
+  add_site(&sc, "b");
+  add_site(&sc, "c");
+  add_node(&sc, "x");
+  add_node(&sc, "y");
+  add_node(&sc, "island");
+  add_link(&sc, "a", "x", 0.001, 4e11, 0);
+  add_link(&sc, "x", "y", 0.001, 2.385e10, 1);
+  add_link(&sc, "y", "b", 0.001, 1e11, 0);
+  add_link(&sc, "x", "c", 0.002, 7e9, 0);
+  add_link(&sc, "c", "b", 0.0005, 3e11, 0);
+  add_origin(&sc, "y-users", "y");
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  int n = cpn_topology_node_count(t);
+  double row[6];
+  assert_int_equal(n, 6);
+  for (int src = 0; src < n; src++) {
+    cpn_topology_route_bw_row(t, src, n, row);
+    for (int v = 0; v < n; v++) {
+      double want = cpn_topology_route_bw_bps(t, src, v);
+      if (!(row[v] == want))
+        fail_msg("%s -> %s: row %g, walk %g", cpn_topology_node_name(t, src), cpn_topology_node_name(t, v), row[v],
+                 want);
+    }
+  }
+  cpn_topology_route_bw_row(t, idx(t, "a"), n, row);
+  assert_true(row[idx(t, "island")] == 0 && isinf(row[idx(t, "a")]));
+  assert_true(row[idx(t, "b")] == 2.385e10 && row[idx(t, "c")] == 7e9); /* via y (3 ms), via x (3 ms) */
+  cpn_topology_free(t);
+  free_scenario(&sc);
+}
+
 static void equal_latency_ties_take_fewest_links_then_lowest_link(void **state)
 {
   cpn_scenario_t sc = new_scenario();
@@ -316,8 +354,54 @@ static void platform_write_reports_unwritable_path(void **state)
   cpn_topology_t *t = NULL;
   add_site(&sc, "a");
   assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
-  assert_int_equal(cpn_topology_write_platform(t, "/nonexistent-dir/platform.xml"), CPN_EIO);
+  assert_int_equal(cpn_topology_write_platform(t, "/nonexistent-dir/platform.xml", NULL, NULL), CPN_EIO);
   assert_non_null(strstr(cpn_error_message(), "/nonexistent-dir/platform.xml"));
+  cpn_topology_free(t);
+  free_scenario(&sc);
+}
+
+/* A route filter: counts the pairs it is asked about and accepts only east -> west. */
+static int need_east_west(void *ctx, int src, int dst)
+{
+  int *asked = ctx;
+  (*asked)++;
+  return src == 0 && dst == 1;
+}
+
+static int count_in_file(const char *path, const char *needle)
+{
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  char line[512];
+  int n = 0;
+  while (fgets(line, sizeof line, f))
+    n += strstr(line, needle) != NULL;
+  fclose(f);
+  return n;
+}
+
+static void platform_writes_only_the_routes_asked_for(void **state)
+{
+  cpn_scenario_t sc = new_scenario();
+  cpn_topology_t *t = NULL;
+  add_site(&sc, "east");
+  add_site(&sc, "west");
+  add_node(&sc, "relay");
+  add_link(&sc, "east", "relay", 0.006, 4e11, 0);
+  add_link(&sc, "west", "relay", 0.007, 4e11, 0);
+  add_origin(&sc, "relay-users", "relay");
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  const char *path = "test_topology_filtered.xml";
+  int asked = 0;
+  assert_int_equal(cpn_topology_write_platform(t, path, need_east_west, &asked), CPN_OK);
+  assert_int_equal(asked, 2 + 2 + 2); /* site-site, site-origin, origin-site */
+  assert_int_equal(count_in_file(path, "<route "), 1);
+  assert_int_equal(count_in_file(path, "<route src=\"east\" dst=\"west\""), 1);
+  assert_int_equal(count_in_file(path, "<host "), 3); /* every node and link is still written */
+  assert_int_equal(count_in_file(path, "<link "), 2);
+  assert_int_equal(cpn_topology_write_platform(t, path, NULL, NULL), CPN_OK);
+  assert_int_equal(count_in_file(path, "<route "), 6);
+  remove(path);
   cpn_topology_free(t);
   free_scenario(&sc);
 }
@@ -343,7 +427,7 @@ static void platform_xml_loads_in_simgrid_with_same_latency(void **state)
   add_origin(&sc, "relay-users", "relay");
   assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
   const char *path = "test_topology_platform.xml";
-  assert_int_equal(cpn_topology_write_platform(t, path), CPN_OK);
+  assert_int_equal(cpn_topology_write_platform(t, path, NULL, NULL), CPN_OK);
 
   char *argv0 = g_argv[0], *argv[] = {argv0, NULL};
   int argc = 1;
@@ -646,6 +730,8 @@ int main(int argc, char **argv)
       cmocka_unit_test(bad_scenarios_are_rejected_with_location),
       cmocka_unit_test(empty_scenario_gives_empty_topology),
       cmocka_unit_test(platform_write_reports_unwritable_path),
+      cmocka_unit_test(platform_writes_only_the_routes_asked_for),
+      cmocka_unit_test(bw_row_equals_route_walk),
       cmocka_unit_test(platform_xml_loads_in_simgrid_with_same_latency),
       cmocka_unit_test(chinanet_has_42_nodes_66_edges),
       cmocka_unit_test(chinanet_beijing_to_guangzhou_is_8_to_25_ms),

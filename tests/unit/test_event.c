@@ -1,0 +1,157 @@
+/* test_event: the event core. Events pop in (time, scheduling order) through the 4-ary heap, including
+ * events scheduled from handlers at the current time; SimGrid flows started with cpn_sim_transfer end at
+ * CM02's closed form (latency + bytes / bandwidth, shared equally by two flows on one link) and schedule
+ * their event after the given delay; a transfer with no bytes or to its own host is no flow.
+ *
+ * SimGrid allows one engine per process: one case runs the engine, with one actor doing both parts. */
+#include "core/event.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+#include <simgrid/actor.h>
+#include <simgrid/engine.h>
+#include <simgrid/host.h>
+
+static char **g_argv;
+
+enum { N_START = 20000, N_MAX = 3 * N_START };
+
+typedef struct {
+  double t;
+  uint64_t seq;
+  int idx;
+} seen_t;
+
+static struct {
+  cpn_sim_t *sim;
+  int kind_order, kind_flow;
+  seen_t seen[N_MAX];
+  int n_seen, n_scheduled;
+  double flow_t[8];
+  int flow_n;
+  unsigned long lcg;
+} g;
+
+static unsigned next_rand(void)
+{
+  g.lcg = g.lcg * 6364136223846793005UL + 1442695040888963407UL;
+  return (unsigned)(g.lcg >> 33);
+}
+
+/* Logs the event; every third one schedules another at the same time or up to 2.5 s later (half-second
+ * steps, so that ties are frequent). */
+static void on_order(void *ctx, const cpn_event_t *e)
+{
+  (void)ctx;
+  g.seen[g.n_seen++] = (seen_t){.t = e->t, .seq = e->seq, .idx = e->idx};
+  if (e->idx % 3 == 0 && g.n_scheduled < N_MAX) {
+    cpn_sim_at(g.sim, cpn_sim_now(g.sim) + 0.5 * (next_rand() % 6), g.kind_order, g.n_scheduled, NULL, 0);
+    g.n_scheduled++;
+  }
+}
+
+static void on_flow(void *ctx, const cpn_event_t *e)
+{
+  (void)ctx;
+  assert_true(e->idx >= 0 && e->idx < 8);
+  g.flow_t[e->idx] = cpn_sim_now(g.sim);
+  g.flow_n++;
+}
+
+static void engine_actor(int argc, char **argv)
+{
+  (void)argc, (void)argv;
+  for (int i = 0; i < N_START; i++)
+    cpn_sim_at(g.sim, 0.5 * (next_rand() % 200), g.kind_order, g.n_scheduled++, NULL, 0);
+  cpn_sim_run(g.sim, 1e9);
+  assert_true(cpn_sim_now(g.sim) < 1000);
+  /* Flows from t = 1000 on the 1e8 B/s, 10 ms link between a and b (CM02, no TCP window). */
+  cpn_sim_at(g.sim, 1000, g.kind_order, -1, NULL, 0);
+  cpn_sim_run(g.sim, 1e9);
+  cpn_sim_transfer(g.sim, "a", "b", 2.385e6, 0.5, g.kind_flow, 0, NULL); /* alone at first */
+  cpn_sim_transfer(g.sim, "a", "a", 2.385e6, 0.25, g.kind_flow, 1, NULL); /* its own host: no flow */
+  cpn_sim_transfer(g.sim, "a", "b", 0, 0.125, g.kind_flow, 2, NULL);      /* no bytes: no flow */
+  assert_int_equal(cpn_sim_activities(g.sim), 1);
+  cpn_sim_run(g.sim, 1e9);
+  assert_int_equal(cpn_sim_activities(g.sim), 0);
+  cpn_sim_at(g.sim, 1001.5, g.kind_order, -1, NULL, 0);
+  cpn_sim_run(g.sim, 1e9);
+  cpn_sim_transfer(g.sim, "a", "b", 2.385e6, 0, g.kind_flow, 3, NULL); /* two at once share the link */
+  cpn_sim_transfer(g.sim, "a", "b", 2.385e6, 0.75, g.kind_flow, 4, NULL);
+  g.flow_t[6] = cpn_sim_now(g.sim);
+  cpn_sim_run(g.sim, 1e9);
+}
+
+static void events_pop_in_time_then_scheduling_order_and_flows_end_at_cm02(void **state)
+{
+  (void)state;
+  char *argv[] = {g_argv[0], "--cfg=network/model:CM02", "--cfg=network/TCP-gamma:0", "--log=root.thres:critical",
+                  NULL};
+  int argc = 4;
+  /* The same network model as cpnsim's runs (run/run.c). */
+  simgrid_init(&argc, argv);
+  const char *path = "test_event_platform.xml";
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("<?xml version='1.0'?>\n<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
+        "<platform version=\"4.1\"><zone id=\"z\" routing=\"Full\">\n"
+        "<host id=\"a\" speed=\"1Gf\"/><host id=\"b\" speed=\"1Gf\"/>\n"
+        "<link id=\"l\" bandwidth=\"800Mbps\" latency=\"10ms\" sharing_policy=\"SPLITDUPLEX\"/>\n"
+        "<route src=\"a\" dst=\"b\" symmetrical=\"YES\"><link_ctn id=\"l\" direction=\"UP\"/></route>\n"
+        "</zone></platform>\n",
+        f);
+  fclose(f);
+  simgrid_load_platform(path);
+  remove(path);
+  assert_int_equal(cpn_sim_new(&g.sim), CPN_OK);
+  g.lcg = 2385;
+  g.kind_order = cpn_sim_kind(g.sim, "order", on_order, NULL);
+  g.kind_flow = cpn_sim_kind(g.sim, "flow", on_flow, NULL);
+  sg_actor_create("engine", sg_host_by_name("a"), engine_actor, 0, NULL);
+  simgrid_run();
+  assert_null(cpn_sim_error(g.sim));
+
+  /* Order: every event popped once, by time, equal times in scheduling order. */
+  int n_order = 0;
+  for (int i = 0; i < g.n_seen; i++)
+    n_order += g.seen[i].idx >= 0;
+  assert_int_equal(n_order, g.n_scheduled);
+  int ties = 0;
+  for (int i = 1; i < g.n_seen; i++) {
+    const seen_t *a = &g.seen[i - 1], *b = &g.seen[i];
+    if (!(a->t < b->t || (a->t == b->t && a->seq < b->seq)))
+      fail_msg("event %d (t %g, seq %llu) popped after (t %g, seq %llu)", i, b->t, (unsigned long long)b->seq, a->t,
+               (unsigned long long)a->seq);
+    ties += a->t == b->t;
+  }
+  assert_true(ties > N_START / 2); /* the case tests ties */
+
+  /* Flows: 10 ms + 2.385e6 B / 1e8 B/s = 33.85 ms; with two on one direction, each has half. */
+  assert_int_equal(g.flow_n, 5);
+  if (fabs(g.flow_t[0] - (1000 + 0.03385 + 0.5)) > 1e-9)
+    fail_msg("flow alone ended at %.12f", g.flow_t[0]);
+  assert_true(g.flow_t[1] == 1000.25);
+  assert_true(g.flow_t[2] == 1000.125);
+  assert_true(g.flow_t[6] == 1001.5);
+  if (fabs(g.flow_t[3] - (g.flow_t[6] + 0.01 + 2 * 0.02385)) > 1e-9 ||
+      fabs(g.flow_t[4] - (g.flow_t[6] + 0.01 + 2 * 0.02385 + 0.75)) > 1e-9)
+    fail_msg("two flows ended at %.12f and %.12f", g.flow_t[3], g.flow_t[4]);
+  cpn_sim_free(g.sim);
+}
+
+int main(int argc, char **argv)
+{
+  (void)argc;
+  g_argv = argv;
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(events_pop_in_time_then_scheduling_order_and_flows_end_at_cm02),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
