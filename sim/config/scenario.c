@@ -184,7 +184,7 @@ int cpn_scenario_model_index(const cpn_scenario_t *sc, const char *name)
 /* ------------------------------------------------------------------------------------------------
  * Known keys. */
 
-#define KNOWN_MAX 256
+#define KNOWN_MAX 1024
 static const char *known_ptr[KNOWN_MAX + 1];
 static char known_text[KNOWN_MAX * 56];
 static size_t n_known;
