@@ -541,6 +541,58 @@ static void graphml_errors_are_reported(void **state)
   assert_true(nodes == (cpn_node_spec_t *)(intptr_t)1 && n == -7 && m == -7);
 }
 
+/* A GraphML key's attr.type decides how igraph stores the attribute; reading it as another type was a
+ * wild pointer (the fuzzer's SEGV: a label declared double read as a string). Each attribute is read
+ * through its declared type: a numeric label is written as a number, a string Latitude is parsed, a
+ * boolean one counts as absent, and a numeric Country is refused with an error naming the value. */
+static void graphml_attributes_read_through_their_declared_type(void **state)
+{
+  (void)state;
+  const char *path = "test_topology_types.graphml";
+  const char *head = "<?xml version=\"1.0\"?><graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">"
+                     "<key attr.name=\"label\" attr.type=\"double\" for=\"node\" id=\"d1\"/>"
+                     "<key attr.name=\"Latitude\" attr.type=\"string\" for=\"node\" id=\"d2\"/>"
+                     "<key attr.name=\"Longitude\" attr.type=\"boolean\" for=\"node\" id=\"d3\"/>"
+                     "<key attr.name=\"LinkSpeed\" attr.type=\"string\" for=\"edge\" id=\"e1\"/>"
+                     "<key attr.name=\"LinkSpeedUnits\" attr.type=\"double\" for=\"edge\" id=\"e2\"/>";
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "%s<graph edgedefault=\"undirected\">"
+             "<node id=\"a\"><data key=\"d1\">3.5</data><data key=\"d2\">12.5</data><data key=\"d3\">true</data></node>"
+             "<node id=\"b\"><data key=\"d1\">42</data></node>"
+             "<edge source=\"a\" target=\"b\"><data key=\"e1\">7</data><data key=\"e2\">9</data></edge>"
+             "</graph></graphml>\n", head);
+  fclose(f);
+  cpn_node_spec_t *nodes = NULL;
+  cpn_link_spec_t *links = NULL;
+  int n = 0, m = 0;
+  assert_int_equal(cpn_topology_graphml_read(path, &nodes, &n, &links, &m, 1e11), CPN_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(m, 1);
+  assert_string_equal(nodes[0].name, "3.5");
+  assert_string_equal(nodes[1].name, "42");
+  /* Latitude "12.5" parsed, but Longitude is boolean (no number): no coordinates, default latency. */
+  assert_true(isnan(nodes[0].lat_deg) && isnan(nodes[0].lon_deg));
+  assert_true(links[0].latency_s == 1e-3);
+  /* LinkSpeed "7" x LinkSpeedUnits 9 (a number, no unit letter: factor NAN): the default bandwidth. */
+  assert_true(links[0].bw_bps == 1e11);
+  free(nodes);
+  free(links);
+  /* A Country declared int: its text "7" is no country name, an error naming file, node and value. */
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "<?xml version=\"1.0\"?><graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">"
+             "<key attr.name=\"Country\" attr.type=\"int\" for=\"node\" id=\"d0\"/>"
+             "<graph edgedefault=\"undirected\"><node id=\"0\"><data key=\"d0\">7</data></node></graph></graphml>\n");
+  fclose(f);
+  nodes = NULL;
+  assert_int_equal(cpn_topology_graphml_read(path, &nodes, &n, &links, &m, 1e11), CPN_EINVAL);
+  assert_non_null(strstr(cpn_error_message(), path));
+  assert_non_null(strstr(cpn_error_message(), "node 0 'node-0': Country '7'"));
+  assert_null(nodes);
+  remove(path);
+}
+
 /* ---- generated topologies ---------------------------------------------------------------------- */
 
 /* Builds a topology with n0 as a routing source and checks every node is reachable from it. */
@@ -642,6 +694,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(chinanet_has_42_nodes_66_edges),
       cmocka_unit_test(chinanet_beijing_to_guangzhou_is_8_to_25_ms),
       cmocka_unit_test(graphml_errors_are_reported),
+      cmocka_unit_test(graphml_attributes_read_through_their_declared_type),
       cmocka_unit_test(graphml_zoo_style_parallel_edges_countries_speeds),
       cmocka_unit_test(generated_waxman_is_connected_with_n_nodes),
       cmocka_unit_test(generated_barabasi_is_connected_with_n_nodes),
