@@ -593,6 +593,131 @@ static void graphml_attributes_read_through_their_declared_type(void **state)
   remove(path);
 }
 
+/* ---- --check's reachability warnings ------------------------------------------------------------ */
+
+/* The warnings as the routes give them: for each (origin, site) pair, the route latency's finiteness
+ * (how --check computed them before cpn_topology_check, with O(S N) route memory). */
+static void warnings_from_routes(const cpn_topology_t *t, const cpn_scenario_t *sc, FILE *f)
+{
+  for (int s = 0; s < sc->n_sites; s++) {
+    int n = 0;
+    for (int o = 0; o < sc->n_origins; o++) {
+      int node = cpn_topology_node_index(t, sc->origins[o].node);
+      n += node >= 0 && !isfinite(cpn_topology_route_latency_s(t, node, s));
+    }
+    if (n == sc->n_origins && n > 0) {
+      fprintf(f, "%s:%d: warning: sites.%s: no route reaches it from any origin; it will serve nothing\n", sc->file,
+              sc->sites[s].line, sc->sites[s].name);
+    } else if (n > 0) {
+      fprintf(f, "%s:%d: warning: sites.%s: no route reaches it from %d of %d origins (", sc->file, sc->sites[s].line,
+              sc->sites[s].name, n, sc->n_origins);
+      int k = 0;
+      for (int o = 0; o < sc->n_origins; o++) {
+        int node = cpn_topology_node_index(t, sc->origins[o].node);
+        if (node >= 0 && !isfinite(cpn_topology_route_latency_s(t, node, s)))
+          fprintf(f, "%s%s", k++ ? ", " : "", sc->origins[o].name);
+        if (k == 5 && n > 5) {
+          fprintf(f, ", ...");
+          break;
+        }
+      }
+      fprintf(f, "); their requests are never sent there\n");
+    }
+  }
+  for (int o = 0; o < sc->n_origins; o++) {
+    int node = cpn_topology_node_index(t, sc->origins[o].node), reach = 0;
+    for (int s = 0; node >= 0 && s < sc->n_sites; s++)
+      reach += isfinite(cpn_topology_route_latency_s(t, node, s)) != 0;
+    if (node >= 0 && reach == 0)
+      fprintf(f, "%s:%d: warning: origins.%s: no route reaches any site from node '%s'; every request will be "
+                 "rejected\n", sc->file, sc->origins[o].line, sc->origins[o].name, sc->origins[o].node);
+  }
+}
+
+/* cpn_topology_check answers reachability from connected components, without routes (a 100,000-site
+ * --check cannot hold S x N routes): on random sparse networks of several components, with origins at
+ * sites and plain nodes, its warnings are, byte for byte, those the routes give. */
+static void check_warnings_equal_the_routes(void **state)
+{
+  (void)state;
+  unsigned long x = 12345;
+  int total_warnings = 0, with_list = 0;
+  for (int trial = 0; trial < 40; trial++) {
+    cpn_scenario_t sc = new_scenario();
+    int n_sites = 3 + trial % 17, n_nodes = trial % 5, n_links = trial % 23, n_origins = 1 + trial % 13;
+    char name[32], other[32];
+    for (int i = 0; i < n_sites; i++) {
+      snprintf(name, sizeof name, "s%d", i);
+      add_site(&sc, name);
+    }
+    for (int i = 0; i < n_nodes; i++) {
+      snprintf(name, sizeof name, "p%d", i);
+      add_node(&sc, name);
+    }
+    int n_all = n_sites + n_nodes;
+    for (int i = 0, tries = 0; i < n_links && tries < 1000; tries++) {
+      x = x * 6364136223846793005ul + 1442695040888963407ul;
+      int a = (int)((x >> 33) % (unsigned long)n_all), b = (int)((x >> 13) % (unsigned long)n_all), dup = 0;
+      snprintf(name, sizeof name, "%c%d", a < n_sites ? 's' : 'p', a < n_sites ? a : a - n_sites);
+      snprintf(other, sizeof other, "%c%d", b < n_sites ? 's' : 'p', b < n_sites ? b : b - n_sites);
+      for (int l = 0; l < sc.n_links; l++)
+        dup |= (!strcmp(sc.links[l].a, name) && !strcmp(sc.links[l].b, other)) ||
+               (!strcmp(sc.links[l].a, other) && !strcmp(sc.links[l].b, name));
+      if (a == b || dup)
+        continue;
+      add_link(&sc, name, other, 1e-3 * (1 + i % 7), 1e9, 0);
+      i++;
+    }
+    for (int i = 0; i < n_origins; i++) {
+      x = x * 6364136223846793005ul + 1442695040888963407ul;
+      int a = (int)((x >> 33) % (unsigned long)n_all);
+      snprintf(name, sizeof name, "o%d", i);
+      snprintf(other, sizeof other, "%c%d", a < n_sites ? 's' : 'p', a < n_sites ? a : a - n_sites);
+      add_origin(&sc, name, other);
+    }
+    char *want = NULL, *got = NULL;
+    size_t want_len = 0, got_len = 0;
+    FILE *fw = open_memstream(&want, &want_len), *fg = open_memstream(&got, &got_len);
+    assert_non_null(fw);
+    assert_non_null(fg);
+    cpn_topology_t *t = NULL;
+    assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+    warnings_from_routes(t, &sc, fw);
+    cpn_topology_free(t);
+    int n_warn = -1;
+    assert_int_equal(cpn_topology_check(&sc, fg, &n_warn), CPN_OK);
+    fclose(fw);
+    fclose(fg);
+    if (strcmp(want, got) != 0)
+      print_message("trial %d:\n-- routes --\n%s-- check --\n%s", trial, want, got);
+    assert_string_equal(got, want);
+    int lines = 0;
+    for (const char *p = want; *p; p++)
+      lines += *p == '\n';
+    assert_int_equal(n_warn, lines);
+    total_warnings += lines;
+    with_list += strstr(want, ", ...") != NULL;
+    free(want);
+    free(got);
+    free_scenario(&sc);
+  }
+  print_message("40 random networks: %d warnings, %d with a list cut at five origins\n", total_warnings, with_list);
+  assert_true(total_warnings > 40 && with_list > 0); /* the comparison saw every kind of warning */
+}
+
+/* cpn_topology_check refuses what cpn_topology_new refuses (it validates without the routes). */
+static void check_refuses_what_new_refuses(void **state)
+{
+  (void)state;
+  cpn_scenario_t sc = new_scenario();
+  add_site(&sc, "a");
+  add_site(&sc, "b");
+  add_link(&sc, "a", "nowhere", 1e-3, 1e9, 0);
+  assert_int_equal(cpn_topology_check(&sc, stderr, NULL), CPN_EINVAL);
+  assert_non_null(strstr(cpn_error_message(), "'nowhere' is not a site or node"));
+  free_scenario(&sc);
+}
+
 /* ---- generated topologies ---------------------------------------------------------------------- */
 
 /* Builds a topology with n0 as a routing source and checks every node is reachable from it. */
@@ -695,6 +820,8 @@ int main(int argc, char **argv)
       cmocka_unit_test(chinanet_beijing_to_guangzhou_is_8_to_25_ms),
       cmocka_unit_test(graphml_errors_are_reported),
       cmocka_unit_test(graphml_attributes_read_through_their_declared_type),
+      cmocka_unit_test(check_warnings_equal_the_routes),
+      cmocka_unit_test(check_refuses_what_new_refuses),
       cmocka_unit_test(graphml_zoo_style_parallel_edges_countries_speeds),
       cmocka_unit_test(generated_waxman_is_connected_with_n_nodes),
       cmocka_unit_test(generated_barabasi_is_connected_with_n_nodes),
