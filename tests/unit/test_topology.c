@@ -747,6 +747,95 @@ static void assert_connected(const char *kind, int n, unsigned long seed)
   free_scenario(&sc);
 }
 
+/* Waxman above WAXMAN_EXACT_MAX_NODES (4096) draws by thinning on a grid instead of visiting every pair
+ * (a 100,000-node graph took most of a 19-minute --check). It must draw the same law: each pair (u, v)
+ * an edge with probability alpha exp(-d / (0.1 L)), L the largest distance, alpha for a mean degree of 4.
+ * Checked on the generated graph itself: planar coordinates back from latitude and longitude, then, over
+ * distance bins from 300 km (shorter edges include the components' joining edges, which are not drawn
+ * from the law), the edges in each bin against alpha x the sum of exp(-d / (0.1 L)) over the bin's pairs,
+ * alpha fitted over those bins: within 5 Poisson standard deviations. The same check on the exact
+ * sampler (n = 4096) shows the check itself holds on a known-good graph. */
+static void waxman_law_check(int n, unsigned long seed)
+{
+  cpn_node_spec_t *nodes = NULL;
+  cpn_link_spec_t *links = NULL;
+  int nn = 0, nl = 0;
+  assert_int_equal(cpn_topology_generate("waxman", n, seed, &nodes, &nn, &links, &nl), CPN_OK);
+  assert_int_equal(nn, n);
+  double *x = malloc(sizeof *x * (size_t)n), *y = malloc(sizeof *y * (size_t)n);
+  int *parent = malloc(sizeof *parent * (size_t)n);
+  assert_non_null(x);
+  assert_non_null(y);
+  assert_non_null(parent);
+  const double km_per_deg = 111.195, c35 = cos(35.0 * 3.14159265358979323846 / 180);
+  for (int i = 0; i < n; i++) {
+    y[i] = (nodes[i].lat_deg - 35.0) * km_per_deg + 1500;
+    x[i] = (nodes[i].lon_deg - 105.0) * km_per_deg * c35 + 1500;
+    parent[i] = i;
+  }
+  double max_d = 0;
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++)
+      max_d = fmax(max_d, hypot(x[i] - x[j], y[i] - y[j]));
+  double scale = 0.1 * max_d;
+  enum { BINS = 6 };
+  const double edge_km[BINS + 1] = {300, 600, 900, 1200, 1600, 2200, 1e9};
+  double weight[BINS] = {0}, seen[BINS] = {0};
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++) {
+      double d = hypot(x[i] - x[j], y[i] - y[j]);
+      for (int b = 0; b < BINS; b++)
+        if (d >= edge_km[b] && d < edge_km[b + 1])
+          weight[b] += exp(-d / scale);
+    }
+  for (int e = 0; e < nl; e++) {
+    int a = atoi(links[e].a + 1), b = atoi(links[e].b + 1);
+    assert_true(a >= 0 && a < n && b >= 0 && b < n && a < b);
+    double d = hypot(x[a] - x[b], y[a] - y[b]);
+    for (int k = 0; k < BINS; k++)
+      if (d >= edge_km[k] && d < edge_km[k + 1])
+        seen[k]++;
+    int ra = a, rb = b;
+    while (parent[ra] != ra)
+      ra = parent[ra];
+    while (parent[rb] != rb)
+      rb = parent[rb];
+    parent[ra] = rb;
+  }
+  int roots = 0;
+  for (int i = 0; i < n; i++)
+    roots += parent[i] == i;
+  assert_int_equal(roots, 1); /* connected */
+  double sum_w = 0, sum_seen = 0;
+  for (int b = 0; b < BINS; b++) {
+    sum_w += weight[b];
+    sum_seen += seen[b];
+  }
+  double alpha = sum_seen / sum_w, degree = 2.0 * nl / n;
+  print_message("waxman n=%d seed %lu: mean degree %.3f, L %.0f km, alpha %.3g; edges per bin (seen/expected):", n,
+                seed, degree, max_d, alpha);
+  for (int b = 0; b < BINS; b++) {
+    double want = alpha * weight[b];
+    print_message(" %.0f/%.0f", seen[b], want);
+    assert_true(fabs(seen[b] - want) <= 5 * sqrt(want) + 1);
+  }
+  print_message("\n");
+  assert_true(degree > 3.8 && degree < 4.3);
+  free(x);
+  free(y);
+  free(parent);
+  free(nodes);
+  free(links);
+}
+
+static void generated_waxman_large_n_draws_the_same_law(void **state)
+{
+  (void)state;
+  waxman_law_check(4096, 11); /* the exact sampler */
+  waxman_law_check(6000, 11); /* the grid sampler */
+  waxman_law_check(6000, 12);
+}
+
 static void generated_waxman_is_connected_with_n_nodes(void **state)
 {
   assert_connected("waxman", 200, 42);
@@ -822,6 +911,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(graphml_attributes_read_through_their_declared_type),
       cmocka_unit_test(check_warnings_equal_the_routes),
       cmocka_unit_test(check_refuses_what_new_refuses),
+      cmocka_unit_test(generated_waxman_large_n_draws_the_same_law),
       cmocka_unit_test(graphml_zoo_style_parallel_edges_countries_speeds),
       cmocka_unit_test(generated_waxman_is_connected_with_n_nodes),
       cmocka_unit_test(generated_barabasi_is_connected_with_n_nodes),
