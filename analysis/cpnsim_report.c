@@ -35,6 +35,7 @@
 #include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <execinfo.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <ucontext.h>
@@ -911,17 +912,30 @@ static void child_crash(int sig, siginfo_t *info, void *ctx)
 #else
   (void)ctx;
 #endif
-  /* dladdr is not async-signal-safe, but this process only ever ends here: at worst it hangs or dies, and
-   * the parent then reports the file as unreadable all the same. */
+  /* dladdr and backtrace are not async-signal-safe, but this process only ever ends here: should they
+   * hang, the alarm ends it, and the parent reports the file as unreadable all the same. The frame that
+   * decides is the faulting one, or, when that is in libc (libhdf5 calls memmove), its first caller
+   * outside libc. */
+  alarm(5);
+  void *frames[64];
+  int n = backtrace(frames, 64), at = -1;
+  for (int i = 0; i < n && at < 0; i++)
+    if (frames[i] == pc)
+      at = i;
   Dl_info where;
-  int in_hdf5 = pc && dladdr(pc, &where) && where.dli_fname && strstr(where.dli_fname, "libhdf5");
+  const char *module = pc && dladdr(pc, &where) ? where.dli_fname : NULL;
+  for (int i = at; at >= 0 && i < n && module && strstr(module, "/libc.so"); i++)
+    module = dladdr(frames[i], &where) ? where.dli_fname : NULL;
+  int in_hdf5 = module && strstr(module, "libhdf5");
   _exit((in_hdf5 ? CHILD_CRASH_HDF5 : CHILD_CRASH_OTHER) + (sig & 31));
 }
 
-/* Under AddressSanitizer (the sanitizer build, the fuzz target) libhdf5's own out-of-bounds reads of its
- * buffers are caught by ASan's memcpy interceptor and reported instead of crashing. In the child such a
- * report is classified like a signal: by its first stack frame that is not the sanitizer's. Weak: absent
- * (NULL) in a build without ASan. */
+/* Under AddressSanitizer (the sanitizer build, the fuzz target) the child leaves fatal signals to ASan,
+ * whose report has the whole stack: libhdf5's own out-of-bounds reads of its buffers are caught by ASan's
+ * memcpy interceptor, and a SEGV inside libhdf5's memmove shows ASan's memmove on top. Such a report is
+ * classified by its first stack frame that is not the sanitizer's or a mem* / *alloc interceptor. Weak:
+ * absent (NULL) in a build without ASan, where child_crash classifies by the faulting instruction (a
+ * crash in libc's memmove called by libhdf5 is then "a crash", not "inside libhdf5": same exit 2). */
 extern void __asan_set_error_report_callback(void (*callback)(const char *)) __attribute__((weak));
 
 static void child_asan_report(const char *report)
@@ -936,7 +950,13 @@ static void child_asan_report(const char *report)
     size_t len = end ? (size_t)(end - p) : strlen(p);
     char frame[512];
     snprintf(frame, sizeof frame, "%.*s", (int)(len < sizeof frame ? len : sizeof frame - 1), p);
-    if (strstr(frame, " in __interceptor_") || strstr(frame, " in __asan") || strstr(frame, " in __sanitizer"))
+    static const char *const runtime[] = {" in __interceptor_", " in __asan", " in __sanitizer", " in __lsan",
+                                          " in __ubsan", " in memmove ", " in memcpy ", " in memset ",
+                                          " in malloc ", " in calloc ", " in realloc ", " in strdup ", "libasan.so"};
+    int skip = 0;
+    for (size_t r = 0; r < sizeof runtime / sizeof runtime[0]; r++)
+      skip |= strstr(frame, runtime[r]) != NULL;
+    if (skip)
       continue;
     if (strstr(frame, "libhdf5"))
       _exit(CHILD_CRASH_HDF5 + SIGSEGV); /* a memory error inside libhdf5, reported as one */
@@ -1074,10 +1094,14 @@ static int run_load_isolated(run_t *r, const char *path, int *how)
     sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
     sigemptyset(&sa.sa_mask);
     const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
-    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
-      sigaction(fatal[i], &sa, NULL);
     if (__asan_set_error_report_callback)
       __asan_set_error_report_callback(child_asan_report);
+    else {
+      void *warm[1];
+      backtrace(warm, 1); /* loads the unwinder now, not in the signal handler */
+      for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+        sigaction(fatal[i], &sa, NULL);
+    }
     wbuf_t b = {0};
     run_t x;
     if (run_load(&x, path) == 0) {

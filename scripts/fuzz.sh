@@ -62,7 +62,7 @@ asan_extra() {
 }
 
 # Seconds one input may take before it counts as a hang: the scenario seeds include scale-1000.yaml (1,000
-# generated sites, loaded twice per input: the loader's topology checks are quadratic), several seconds
+# generated sites, loaded twice per input: Waxman draws every pair up to 4,096 nodes), several seconds
 # under the sanitizers on a busy machine.
 timeout_s() {
   case $1 in scenario) echo 60 ;; *) echo 10 ;; esac
