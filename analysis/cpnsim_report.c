@@ -37,6 +37,8 @@
 #include <errno.h>
 #include <execinfo.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -899,6 +901,10 @@ fail:
  * inside libhdf5 (CHILD_CRASH_HDF5 + signal) or elsewhere (CHILD_CRASH_OTHER + signal). The parent reads
  * the pipe to its end, then waits for the child. Costs one fork per file; a file is read once. */
 enum { CHILD_CRASH_HDF5 = 64, CHILD_CRASH_OTHER = 96 };
+/* libhdf5 1.10 also loops forever on some corrupt files (in H5HG_read / H5C_protect on a bad global-heap
+ * collection). The child gets a CPU time limit: this many seconds, or, when 0, 60 s plus 1 s per MiB of
+ * the file (far more than reading takes: about 100 MiB/s); past it, SIGXCPU, classified like a crash. */
+static int report_child_cpu_s = 0;
 enum { LOAD_OK_OR_ERROR = 0, LOAD_CRASH_IN_HDF5 = 1, LOAD_CRASH_OTHER = 2 };
 
 static void child_crash(int sig, siginfo_t *info, void *ctx)
@@ -1076,6 +1082,9 @@ static int run_load_isolated(run_t *r, const char *path, int *how)
   how = how ? how : &dummy;
   *how = LOAD_OK_OR_ERROR;
   memset(r, 0, sizeof *r);
+  struct stat st_file;
+  long cpu_s = report_child_cpu_s > 0 ? report_child_cpu_s
+                                      : 60 + (stat(path, &st_file) == 0 ? (long)(st_file.st_size >> 20) : 0);
   fflush(NULL);
   if (pipe(fds) < 0)
     return fail("%s: cannot read it in a child process: pipe: %s", path, strerror(errno));
@@ -1094,6 +1103,11 @@ static int run_load_isolated(run_t *r, const char *path, int *how)
     sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
     sigemptyset(&sa.sa_mask);
     const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+    /* The CPU limit: SIGXCPU at cpu_s (classified by child_crash, also under ASan, which leaves it alone),
+     * SIGKILL 5 s later should that handler not end the process. */
+    struct rlimit cpu = {(rlim_t)cpu_s, (rlim_t)cpu_s + 5};
+    setrlimit(RLIMIT_CPU, &cpu);
+    sigaction(SIGXCPU, &sa, NULL);
     if (__asan_set_error_report_callback)
       __asan_set_error_report_callback(child_asan_report);
     else {
@@ -1141,11 +1155,17 @@ static int run_load_isolated(run_t *r, const char *path, int *how)
     fail("%.*s", (int)(b.n - 1 < sizeof err_msg - 1 ? b.n - 1 : sizeof err_msg - 1), b.p + 1);
   } else if (WIFEXITED(st) && WEXITSTATUS(st) > CHILD_CRASH_HDF5 && WEXITSTATUS(st) < CHILD_CRASH_OTHER) {
     *how = LOAD_CRASH_IN_HDF5;
-    fail("%s: libhdf5 crashed reading this file (signal %d inside the library): it is corrupt or not an HDF5 "
-         "file cpnsim wrote", path, WEXITSTATUS(st) - CHILD_CRASH_HDF5);
+    if (WEXITSTATUS(st) - CHILD_CRASH_HDF5 == SIGXCPU)
+      fail("%s: libhdf5 did not finish reading this file in %ld s of CPU time (a loop on a corrupt file?)", path,
+           cpu_s);
+    else
+      fail("%s: libhdf5 crashed reading this file (signal %d inside the library): it is corrupt or not an HDF5 "
+           "file cpnsim wrote", path, WEXITSTATUS(st) - CHILD_CRASH_HDF5);
   } else {
     *how = LOAD_CRASH_OTHER;
-    if (WIFSIGNALED(st))
+    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+      fail("%s: reading this file was killed (signal 9; over its CPU time limit of %ld s?)", path, cpu_s);
+    else if (WIFSIGNALED(st))
       fail("%s: reading this file was killed by signal %d", path, WTERMSIG(st));
     else if (WIFEXITED(st) && WEXITSTATUS(st) > CHILD_CRASH_OTHER)
       fail("%s: reading this file crashed (signal %d)", path, WEXITSTATUS(st) - CHILD_CRASH_OTHER);
