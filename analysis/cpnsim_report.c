@@ -21,12 +21,28 @@
  * Exit codes: 0 fine, 1 regression (check only), 2 bad input: command line, an unreadable or invalid
  * result file (the message names the file), a bad tolerance file (the message names file:line).
  *
+ * Untrusted files: every size read from a file is bounded before it is allocated (see "limits" below),
+ * and each file is read in a forked child (run_load_isolated), since libhdf5 1.10 itself crashes on some
+ * corrupt files (e.g. a SEGV in H5HG_read on a bad global-heap id) and that cannot be fixed here: a crash
+ * there becomes an error naming the file and exit 2, and the child sends the loaded run back through a pipe.
+ *
  * This tool includes hdf5.h although it lives outside sim/output.c on purpose: it is a reader of the
  * documented format, independent of the simulator's code, so that machines that only analyse results
  * need neither SimGrid nor igraph, and old result files stay readable. It links only cpn_models (pure
  * functions, GSL and libc) for the metric definitions, never the simulator core. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* dladdr and the registers of a ucontext, to name the library a crash was in */
+#endif
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <execinfo.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <ucontext.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -192,27 +208,100 @@ static int group_find(const run_t *r, int k, const char *name)
 static hid_t string_memtype(hid_t ft)
 {
   hid_t mt = H5Tcopy(H5T_C_S1);
-  if (H5Tis_variable_str(ft) > 0)
-    H5Tset_size(mt, H5T_VARIABLE);
-  else {
-    H5Tset_size(mt, H5Tget_size(ft));
-    H5Tset_strpad(mt, H5T_STR_NULLPAD);
+  htri_t var = H5Tis_variable_str(ft);
+  size_t size = H5Tget_size(ft);
+  H5T_cset_t cset = H5Tget_cset(ft);
+  if (mt < 0 || var < 0 || cset < 0 || (var > 0 ? H5Tset_size(mt, H5T_VARIABLE) < 0
+                                                 : size == 0 || H5Tset_size(mt, size) < 0 ||
+                                                       H5Tset_strpad(mt, H5T_STR_NULLPAD) < 0) ||
+      H5Tset_cset(mt, cset) < 0) {
+    if (mt >= 0)
+      H5Tclose(mt);
+    return -1; /* the caller reports it */
   }
-  H5Tset_cset(mt, H5Tget_cset(ft));
   return mt;
+}
+
+/* ---- limits on what a file may claim ------------------------------------------------------------
+ * A result file is untrusted input: every size read from it (a dataspace's extent, a string's width, a
+ * compound's member count) is checked against the limits below and against the bytes the dataset really
+ * stores before anything is allocated from it (a /names dataset that claims 2^32 entries of 8 bytes used
+ * to allocate 32 GiB from a 2 KB file). */
+enum {
+  MAX_GROUPS = 1 << 22,          /* entries of a /names dataset or /summary table (sites, classes, tenants) */
+  MAX_STRING_BYTES = 1 << 16,    /* width of a fixed-length string (cpnsim writes names of at most 256) */
+  MAX_TABLE_COLUMNS = 4096,      /* members of a /summary table */
+  MAX_COMPRESSION_RATIO = 1100,  /* deflate's ratio cannot pass 1032:1 (RFC 1951: 258 bytes per 2 bits) */
+};
+#define MAX_REQUEST_ROWS ((hsize_t)1 << 36) /* /requests rows (a sane bound; the stored bytes bind first) */
+
+/* The number of entries n of the 1-D dataset d (space sp, file type ft), checked: at most max_n, and no
+ * more than its stored bytes can hold: n x element size <= storage size (x MAX_COMPRESSION_RATIO when the
+ * dataset is filtered), the storage no larger than the file. */
+static int dataset_extent(hid_t f, hid_t d, hid_t sp, hid_t ft, const char *file, const char *dset,
+                          hsize_t max_n, hsize_t *n_out)
+{
+  hsize_t n = 0, file_size = 0;
+  size_t elem = H5Tget_size(ft);
+  if (H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, &n, NULL) != 1)
+    return fail("%s: %s is not a 1-D dataset", file, dset);
+  if (n > max_n)
+    return fail("%s: %s claims %llu entries, over this report's limit of %llu (corrupt file?)", file, dset,
+                (unsigned long long)n, (unsigned long long)max_n);
+  if (elem == 0 || elem > (size_t)MAX_STRING_BYTES * MAX_TABLE_COLUMNS)
+    return fail("%s: %s has entries of %zu bytes (corrupt file?)", file, dset, elem);
+  hid_t dcpl = H5Dget_create_plist(d);
+  int n_filters = dcpl < 0 ? -1 : H5Pget_nfilters(dcpl);
+  if (dcpl >= 0)
+    H5Pclose(dcpl);
+  if (n_filters < 0 || H5Fget_filesize(f, &file_size) < 0)
+    return fail("%s: cannot read the storage properties of %s", file, dset);
+  hsize_t stored = H5Dget_storage_size(d);
+  double need = (double)n * (double)elem, can = (double)stored * (n_filters > 0 ? MAX_COMPRESSION_RATIO : 1);
+  if (stored > file_size || need > can)
+    return fail("%s: %s claims %llu entries of %zu bytes but stores %llu bytes in a file of %llu: truncated or "
+                "corrupt", file, dset, (unsigned long long)n, elem, (unsigned long long)stored,
+                (unsigned long long)file_size);
+  *n_out = n;
+  return 0;
+}
+
+/* Opens the root attribute `name` and checks it holds one value (scalar or 1 element): the reads below
+ * write one value, and H5Aread writes as many as the attribute's space holds. */
+static hid_t open_attr1(hid_t f, const char *file, const char *name, hid_t *ft)
+{
+  if (H5Aexists(f, name) <= 0) {
+    fail("%s: root attribute '%s' is missing (not a cpnsim result file?)", file, name);
+    return -1;
+  }
+  hid_t a = H5Aopen(f, name, H5P_DEFAULT);
+  hid_t sp = a < 0 ? -1 : H5Aget_space(a);
+  hssize_t npoints = sp < 0 ? -1 : H5Sget_simple_extent_npoints(sp);
+  if (sp >= 0)
+    H5Sclose(sp);
+  *ft = npoints == 1 ? H5Aget_type(a) : -1;
+  if (*ft < 0) {
+    if (a >= 0)
+      H5Aclose(a);
+    fail("%s: root attribute '%s' is unreadable or not a single value", file, name);
+    return -1;
+  }
+  return a;
 }
 
 static int read_attr_str(hid_t f, const char *file, const char *name, char *out, size_t size)
 {
-  if (H5Aexists(f, name) <= 0)
-    return fail("%s: root attribute '%s' is missing (not a cpnsim result file?)", file, name);
-  hid_t a = H5Aopen(f, name, H5P_DEFAULT), ft = H5Aget_type(a);
+  hid_t ft, a = open_attr1(f, file, name, &ft);
+  if (a < 0)
+    return -1;
   int rc = 0;
   if (H5Tget_class(ft) != H5T_STRING) {
     rc = fail("%s: root attribute '%s' is not a string", file, name);
   } else {
     hid_t mt = string_memtype(ft);
-    if (H5Tis_variable_str(ft) > 0) {
+    if (mt < 0) {
+      rc = fail("%s: root attribute '%s' has an unreadable string type", file, name);
+    } else if (H5Tis_variable_str(ft) > 0) {
       char *s = NULL;
       if (H5Aread(a, mt, &s) < 0)
         rc = fail("%s: cannot read root attribute '%s'", file, name);
@@ -221,14 +310,19 @@ static int read_attr_str(hid_t f, const char *file, const char *name, char *out,
       H5free_memory(s);
     } else {
       size_t n = H5Tget_size(ft);
-      char *buf = xcalloc(n + 1, 1);
-      if (H5Aread(a, mt, buf) < 0)
-        rc = fail("%s: cannot read root attribute '%s'", file, name);
-      else
-        snprintf(out, size, "%s", buf);
-      free(buf);
+      if (n == 0 || n > MAX_STRING_BYTES) {
+        rc = fail("%s: root attribute '%s' is a string of %zu bytes (corrupt file?)", file, name, n);
+      } else {
+        char *buf = xcalloc(n + 1, 1);
+        if (H5Aread(a, mt, buf) < 0)
+          rc = fail("%s: cannot read root attribute '%s'", file, name);
+        else
+          snprintf(out, size, "%s", buf);
+        free(buf);
+      }
     }
-    H5Tclose(mt);
+    if (mt >= 0)
+      H5Tclose(mt);
   }
   H5Tclose(ft);
   H5Aclose(a);
@@ -237,9 +331,9 @@ static int read_attr_str(hid_t f, const char *file, const char *name, char *out,
 
 static int read_attr_double(hid_t f, const char *file, const char *name, double *out)
 {
-  if (H5Aexists(f, name) <= 0)
-    return fail("%s: root attribute '%s' is missing (not a cpnsim result file?)", file, name);
-  hid_t a = H5Aopen(f, name, H5P_DEFAULT), ft = H5Aget_type(a);
+  hid_t ft, a = open_attr1(f, file, name, &ft);
+  if (a < 0)
+    return -1;
   H5T_class_t c = H5Tget_class(ft);
   double v = NAN;
   int rc = 0;
@@ -252,35 +346,65 @@ static int read_attr_double(hid_t f, const char *file, const char *name, double 
   return rc;
 }
 
-/* Reads the 1-D string dataset `dset` into a new array of n new strings. */
-static int read_strings(hid_t f, const char *file, const char *dset, char ***out, int *n_out)
+/* Opens dataset `dset` with its file type and space; -1 (after fail) when any of them cannot be had. */
+static int open_dataset(hid_t f, const char *file, const char *dset, hid_t *d, hid_t *ft, hid_t *sp)
 {
+  *d = *ft = *sp = -1;
   if (H5Lexists(f, dset, H5P_DEFAULT) <= 0)
     return fail("%s: %s is missing (not a cpnsim result file?)", file, dset);
-  hid_t d = H5Dopen2(f, dset, H5P_DEFAULT), ft = H5Dget_type(d), sp = H5Dget_space(d);
+  if ((*d = H5Dopen2(f, dset, H5P_DEFAULT)) < 0 || (*ft = H5Dget_type(*d)) < 0 || (*sp = H5Dget_space(*d)) < 0)
+    return fail("%s: %s cannot be opened (corrupt file?)", file, dset);
+  return 0;
+}
+
+static void close_dataset(hid_t d, hid_t ft, hid_t sp)
+{
+  if (sp >= 0)
+    H5Sclose(sp);
+  if (ft >= 0)
+    H5Tclose(ft);
+  if (d >= 0)
+    H5Dclose(d);
+}
+
+/* Reads the 1-D string dataset `dset` into a new array of n new strings (room for n + 1). */
+static int read_strings(hid_t f, const char *file, const char *dset, char ***out, int *n_out)
+{
+  hid_t d, ft, sp, mt = -1;
   hsize_t n = 0;
-  int rc = 0;
   char **names = NULL;
+  int rc = open_dataset(f, file, dset, &d, &ft, &sp);
+  if (rc)
+    goto done;
   if (H5Tget_class(ft) != H5T_STRING || H5Sget_simple_extent_ndims(sp) != 1) {
     rc = fail("%s: %s is not a 1-D string dataset", file, dset);
     goto done;
   }
-  H5Sget_simple_extent_dims(sp, &n, NULL);
+  htri_t var = H5Tis_variable_str(ft);
+  size_t sz = H5Tget_size(ft);
+  if (var < 0 || (!var && (sz == 0 || sz > MAX_STRING_BYTES))) {
+    rc = fail("%s: %s has strings of %zu bytes (corrupt file?)", file, dset, sz);
+    goto done;
+  }
+  if ((rc = dataset_extent(f, d, sp, ft, file, dset, MAX_GROUPS, &n)))
+    goto done;
+  if ((mt = string_memtype(ft)) < 0) {
+    rc = fail("%s: %s has an unreadable string type", file, dset);
+    goto done;
+  }
   names = xcalloc((size_t)n + 1, sizeof *names); /* +1: room for a group the caller appends */
-  hid_t mt = string_memtype(ft);
-  if (H5Tis_variable_str(ft) > 0) {
+  if (var) {
     char **tmp = xcalloc((size_t)n, sizeof *tmp);
     if (H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, tmp) < 0)
       rc = fail("%s: cannot read %s", file, dset);
     else {
       for (hsize_t i = 0; i < n; i++)
-        names[i] = xstrdup(tmp[i] ? tmp[i] : "");
+        names[i] = xstrndup(tmp[i] ? tmp[i] : "", MAX_STRING_BYTES);
       H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, tmp);
     }
     free(tmp);
   } else {
-    size_t sz = H5Tget_size(ft);
-    char *buf = xcalloc((size_t)n * sz, 1);
+    char *buf = xcalloc((size_t)n, sz);
     if (H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
       rc = fail("%s: cannot read %s", file, dset);
     else
@@ -288,11 +412,10 @@ static int read_strings(hid_t f, const char *file, const char *dset, char ***out
         names[i] = xstrndup(buf + i * sz, sz);
     free(buf);
   }
-  H5Tclose(mt);
 done:
-  H5Sclose(sp);
-  H5Tclose(ft);
-  H5Dclose(d);
+  if (mt >= 0)
+    H5Tclose(mt);
+  close_dataset(d, ft, sp);
   if (rc) {
     if (names)
       for (hsize_t i = 0; i < n; i++)
@@ -328,18 +451,23 @@ static void h5table_destroy(h5table_t *t)
 static int read_table(hid_t f, const char *file, const char *dset, h5table_t *t)
 {
   memset(t, 0, sizeof *t);
-  if (H5Lexists(f, "/summary", H5P_DEFAULT) <= 0 || H5Lexists(f, dset, H5P_DEFAULT) <= 0)
-    return fail("%s: %s is missing (not a cpnsim result file?)", file, dset);
-  hid_t d = H5Dopen2(f, dset, H5P_DEFAULT), ft = H5Dget_type(d), sp = H5Dget_space(d);
-  int rc = 0, nm = H5Tget_nmembers(ft), key = -1;
+  hid_t d = -1, ft = -1, sp = -1, mt = -1, kt = -1, kft = -1;
+  int rc = 0, nm = 0, key = -1;
   hsize_t n = 0;
-  hid_t mt = -1, kt = -1, kft = -1;
   char *buf = NULL;
-  if (H5Tget_class(ft) != H5T_COMPOUND || nm < 0 || H5Sget_simple_extent_ndims(sp) != 1) {
-    rc = fail("%s: %s is not a 1-D table", file, dset);
+  if (H5Lexists(f, "/summary", H5P_DEFAULT) <= 0) {
+    rc = fail("%s: %s is missing (not a cpnsim result file?)", file, dset);
     goto done;
   }
-  H5Sget_simple_extent_dims(sp, &n, NULL);
+  if ((rc = open_dataset(f, file, dset, &d, &ft, &sp)))
+    goto done;
+  nm = H5Tget_nmembers(ft);
+  if (H5Tget_class(ft) != H5T_COMPOUND || nm < 0 || nm > MAX_TABLE_COLUMNS || H5Sget_simple_extent_ndims(sp) != 1) {
+    rc = fail("%s: %s is not a 1-D table of at most %d columns", file, dset, MAX_TABLE_COLUMNS);
+    goto done;
+  }
+  if ((rc = dataset_extent(f, d, sp, ft, file, dset, MAX_GROUPS + 1, &n)))
+    goto done;
   t->cols = xcalloc((size_t)nm, sizeof *t->cols);
   int nc = 0;
   for (int i = 0; i < nm; i++) {
@@ -361,17 +489,31 @@ static int read_table(hid_t f, const char *file, const char *dset, h5table_t *t)
     goto done;
   }
   kft = H5Tget_member_type(ft, (unsigned)key);
-  if (H5Tis_variable_str(kft) > 0) {
-    rc = fail("%s: %s: variable-length keys are not supported", file, dset);
+  htri_t kvar = kft < 0 ? -1 : H5Tis_variable_str(kft);
+  if (kvar != 0) {
+    rc = fail("%s: %s: %s", file, dset, kvar > 0 ? "variable-length keys are not supported" : "unreadable key type");
     goto done;
   }
   /* Memory row: the doubles first (aligned), then the key. */
-  size_t ks = H5Tget_size(kft), row = ((size_t)nc * sizeof(double) + ks + 7) / 8 * 8;
-  mt = H5Tcreate(H5T_COMPOUND, row);
+  size_t ks = H5Tget_size(kft);
+  if (ks == 0 || ks > MAX_STRING_BYTES) {
+    rc = fail("%s: %s: keys of %zu bytes (corrupt file?)", file, dset, ks);
+    goto done;
+  }
+  size_t row = ((size_t)nc * sizeof(double) + ks + 7) / 8 * 8;
+  if ((mt = H5Tcreate(H5T_COMPOUND, row)) < 0 || (kt = string_memtype(kft)) < 0) {
+    rc = fail("%s: %s: cannot make its memory type", file, dset);
+    goto done;
+  }
   for (int j = 0; j < nc; j++)
-    H5Tinsert(mt, t->cols[j], (size_t)j * sizeof(double), H5T_NATIVE_DOUBLE);
-  kt = string_memtype(kft);
-  H5Tinsert(mt, "key", (size_t)nc * sizeof(double), kt);
+    if (H5Tinsert(mt, t->cols[j], (size_t)j * sizeof(double), H5T_NATIVE_DOUBLE) < 0) {
+      rc = fail("%s: %s: column '%s' cannot be read (a repeated name?)", file, dset, t->cols[j]);
+      goto done;
+    }
+  if (H5Tinsert(mt, "key", (size_t)nc * sizeof(double), kt) < 0) {
+    rc = fail("%s: %s: column 'key' cannot be read", file, dset);
+    goto done;
+  }
   buf = xcalloc((size_t)n, row);
   if (H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
     rc = fail("%s: cannot read %s", file, dset);
@@ -393,9 +535,7 @@ done:
     H5Tclose(kft);
   if (mt >= 0)
     H5Tclose(mt);
-  H5Sclose(sp);
-  H5Tclose(ft);
-  H5Dclose(d);
+  close_dataset(d, ft, sp);
   if (rc)
     h5table_destroy(t);
   return rc;
@@ -421,19 +561,26 @@ static int enum_map(hid_t ft, const char *file, const char *col, int first, cons
                     const char *prefix, const char *skip, int map[256])
 {
   int idx = H5Tget_member_index(ft, col);
-  hid_t et = H5Tget_member_type(ft, (unsigned)idx);
+  hid_t et = idx < 0 ? -1 : H5Tget_member_type(ft, (unsigned)idx);
   int rc = 0;
   for (int i = 0; i < 256; i++)
     map[i] = -1;
-  if (H5Tget_class(et) != H5T_ENUM || H5Tget_size(et) != 1) {
-    H5Tclose(et);
+  if (et < 0 || H5Tget_class(et) != H5T_ENUM || H5Tget_size(et) != 1) {
+    if (et >= 0)
+      H5Tclose(et);
     return fail("%s: /requests column '%s' is not a one-byte enum", file, col);
   }
   int nm = H5Tget_nmembers(et);
+  if (nm < 0 || nm > 256)
+    rc = fail("%s: /requests column '%s' has %d values (corrupt file?)", file, col, nm);
   for (int i = 0; i < nm && !rc; i++) {
     char *name = H5Tget_member_name(et, (unsigned)i);
     uint8_t v = 0;
-    H5Tget_member_value(et, (unsigned)i, &v);
+    if (!name || H5Tget_member_value(et, (unsigned)i, &v) < 0) {
+      H5free_memory(name);
+      rc = fail("%s: /requests column '%s': value %d is unreadable", file, col, i);
+      break;
+    }
     if (skip && !strcmp(name, skip))
       map[v] = -2;
     for (int j = 0; j < n && map[v] == -1; j++) {
@@ -470,6 +617,10 @@ static hid_t row_memtype(hid_t ft, const char *file)
     {"cross_border", offsetof(row_t, cross_border), 3},
   };
   hid_t mt = H5Tcreate(H5T_COMPOUND, sizeof(row_t));
+  if (mt < 0) {
+    fail("%s: cannot make the memory type of /requests", file);
+    return -1;
+  }
   for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
     int idx = H5Tget_member_index(ft, cols[i].name);
     if (idx < 0) {
@@ -479,15 +630,24 @@ static hid_t row_memtype(hid_t ft, const char *file)
     }
     hid_t t;
     if (cols[i].kind == 3) {
-      /* Enums convert only to enums: use the file's own enum with a native base, so values pass as is. */
+      /* Enums convert only to enums: use the file's own enum with a native base, so values pass as is
+       * (one byte only: the field in row_t is one byte). */
       hid_t fm = H5Tget_member_type(ft, (unsigned)idx);
-      t = H5Tget_class(fm) == H5T_ENUM ? H5Tget_native_type(fm, H5T_DIR_ASCEND) : H5Tcopy(H5T_NATIVE_UINT8);
-      H5Tclose(fm);
+      H5T_class_t c = fm < 0 ? H5T_NO_CLASS : H5Tget_class(fm);
+      t = c != H5T_ENUM ? H5Tcopy(H5T_NATIVE_UINT8) : H5Tget_size(fm) == 1 ? H5Tget_native_type(fm, H5T_DIR_ASCEND) : -1;
+      if (fm >= 0)
+        H5Tclose(fm);
     } else {
       t = H5Tcopy(cols[i].kind == 0 ? H5T_NATIVE_DOUBLE : cols[i].kind == 1 ? H5T_NATIVE_INT32 : H5T_NATIVE_UINT32);
     }
-    H5Tinsert(mt, cols[i].name, cols[i].off, t);
-    H5Tclose(t);
+    herr_t ins = t < 0 ? -1 : H5Tinsert(mt, cols[i].name, cols[i].off, t);
+    if (t >= 0)
+      H5Tclose(t);
+    if (ins < 0) {
+      H5Tclose(mt);
+      fail("%s: /requests column '%s' has a type this report cannot read", file, cols[i].name);
+      return -1;
+    }
   }
   return mt;
 }
@@ -535,18 +695,21 @@ static void latency_metrics(run_t *r, int k, const sample_t *s, size_t n, double
 static int read_requests(hid_t f, run_t *r)
 {
   const char *file = r->path;
-  if (H5Lexists(f, "/requests", H5P_DEFAULT) <= 0)
-    return fail("%s: /requests is missing (not a cpnsim result file?)", file);
-  hid_t d = H5Dopen2(f, "/requests", H5P_DEFAULT), ft = H5Dget_type(d), sp = H5Dget_space(d), mt = -1;
-  int rc = 0, status_map[256], reason_map[256];
+  hid_t d, ft, sp, mt = -1;
+  int status_map[256], reason_map[256];
   hsize_t n = 0;
   row_t *rows = NULL;
   sample_t *samples = NULL;
   size_t n_samples = 0;
+  int rc = open_dataset(f, file, "/requests", &d, &ft, &sp);
+  if (rc)
+    goto done;
   if (H5Tget_class(ft) != H5T_COMPOUND || H5Sget_simple_extent_ndims(sp) != 1) {
     rc = fail("%s: /requests is not a 1-D table", file);
     goto done;
   }
+  if ((rc = dataset_extent(f, d, sp, ft, file, "/requests", MAX_REQUEST_ROWS, &n)))
+    goto done;
   if ((mt = row_memtype(ft, file)) < 0 ||
       enum_map(ft, file, "status", M_COMPLETED, &metric_names[M_COMPLETED], 4, "", NULL, status_map) ||
       enum_map(ft, file, "reason", M_R_NO_ELIGIBLE_SITE, &metric_names[M_R_NO_ELIGIBLE_SITE],
@@ -562,18 +725,18 @@ static int read_requests(hid_t f, run_t *r)
     rc = fail("%s: /requests status enum has no 'completed'", file);
     goto done;
   }
-  H5Sget_simple_extent_dims(sp, &n, NULL);
   rows = xcalloc(BLOCK_ROWS, sizeof *rows);
   samples = xcalloc((size_t)n, sizeof *samples);
   int n_site = r->n_groups[K_SITE];
   for (hsize_t start = 0; start < n && !rc; start += BLOCK_ROWS) {
     hsize_t cnt = n - start < BLOCK_ROWS ? n - start : BLOCK_ROWS;
     hid_t ms = H5Screate_simple(1, &cnt, NULL);
-    H5Sselect_hyperslab(sp, H5S_SELECT_SET, &start, NULL, &cnt, NULL);
-    if (H5Dread(d, mt, ms, sp, H5P_DEFAULT, rows) < 0)
+    if (ms < 0 || H5Sselect_hyperslab(sp, H5S_SELECT_SET, &start, NULL, &cnt, NULL) < 0 ||
+        H5Dread(d, mt, ms, sp, H5P_DEFAULT, rows) < 0)
       rc = fail("%s: cannot read /requests rows %llu..%llu", file, (unsigned long long)start,
                 (unsigned long long)(start + cnt - 1));
-    H5Sclose(ms);
+    if (ms >= 0)
+      H5Sclose(ms);
     for (hsize_t i = 0; i < cnt && !rc; i++) {
       const row_t *x = &rows[i];
       if (!cpn_metric_measured(x->t_arrival, r->warmup_s))
@@ -646,9 +809,7 @@ done:
   free(samples);
   if (mt >= 0)
     H5Tclose(mt);
-  H5Sclose(sp);
-  H5Tclose(ft);
-  H5Dclose(d);
+  close_dataset(d, ft, sp);
   return rc;
 }
 
@@ -738,6 +899,289 @@ static int run_load(run_t *r, const char *path)
 fail:
   run_destroy(r);
   return -1;
+}
+
+/* ---- reading a file in a child process ---------------------------------------------------------
+ * run_load_isolated forks; the child runs run_load and writes 'O' and the run, or 'E' and the error
+ * message, to a pipe, then _exits (so nothing of the parent's stdio is flushed twice). A fatal signal in
+ * the child is caught by child_crash, which exits with a code saying whether the faulting instruction was
+ * inside libhdf5 (CHILD_CRASH_HDF5 + signal) or elsewhere (CHILD_CRASH_OTHER + signal). The parent reads
+ * the pipe to its end, then waits for the child. Costs one fork per file; a file is read once. */
+enum { CHILD_CRASH_HDF5 = 64, CHILD_CRASH_OTHER = 96 };
+/* libhdf5 1.10 also loops forever on some corrupt files (in H5HG_read / H5C_protect on a bad global-heap
+ * collection). The child gets a CPU time limit: this many seconds, or, when 0, 60 s plus 1 s per MiB of
+ * the file (far more than reading takes: about 100 MiB/s); past it, SIGXCPU, classified like a crash. */
+static int report_child_cpu_s = 0;
+enum { LOAD_OK_OR_ERROR = 0, LOAD_CRASH_IN_HDF5 = 1, LOAD_CRASH_OTHER = 2 };
+
+static void child_crash(int sig, siginfo_t *info, void *ctx)
+{
+  (void)info;
+  void *pc = NULL;
+#if defined(__x86_64__)
+  pc = (void *)((ucontext_t *)ctx)->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+  pc = (void *)((ucontext_t *)ctx)->uc_mcontext.pc;
+#else
+  (void)ctx;
+#endif
+  /* dladdr and backtrace are not async-signal-safe, but this process only ever ends here: should they
+   * hang, the alarm ends it, and the parent reports the file as unreadable all the same. The frame that
+   * decides is the faulting one, or, when that is in libc (libhdf5 calls memmove), its first caller
+   * outside libc. */
+  alarm(5);
+  void *frames[64];
+  int n = backtrace(frames, 64), at = -1;
+  for (int i = 0; i < n && at < 0; i++)
+    if (frames[i] == pc)
+      at = i;
+  Dl_info where;
+  const char *module = pc && dladdr(pc, &where) ? where.dli_fname : NULL;
+  for (int i = at; at >= 0 && i < n && module && strstr(module, "/libc.so"); i++)
+    module = dladdr(frames[i], &where) ? where.dli_fname : NULL;
+  int in_hdf5 = module && strstr(module, "libhdf5");
+  _exit((in_hdf5 ? CHILD_CRASH_HDF5 : CHILD_CRASH_OTHER) + (sig & 31));
+}
+
+/* Under AddressSanitizer (the sanitizer build, the fuzz target) the child leaves fatal signals to ASan,
+ * whose report has the whole stack: libhdf5's own out-of-bounds reads of its buffers are caught by ASan's
+ * memcpy interceptor, and a SEGV inside libhdf5's memmove shows ASan's memmove on top. Such a report is
+ * classified by its first stack frame that is not the sanitizer's or a mem* / *alloc interceptor. Weak:
+ * absent (NULL) in a build without ASan, where child_crash classifies by the faulting instruction (a
+ * crash in libc's memmove called by libhdf5 is then "a crash", not "inside libhdf5": same exit 2). */
+extern void __asan_set_error_report_callback(void (*callback)(const char *)) __attribute__((weak));
+
+static void child_asan_report(const char *report)
+{
+  for (const char *line = report; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+    const char *p = line;
+    while (*p == ' ')
+      p++;
+    if (*p != '#')
+      continue;
+    const char *end = strchr(p, '\n');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    char frame[512];
+    snprintf(frame, sizeof frame, "%.*s", (int)(len < sizeof frame ? len : sizeof frame - 1), p);
+    static const char *const runtime[] = {" in __interceptor_", " in __asan", " in __sanitizer", " in __lsan",
+                                          " in __ubsan", " in memmove ", " in memcpy ", " in memset ",
+                                          " in malloc ", " in calloc ", " in realloc ", " in strdup ", "libasan.so"};
+    int skip = 0;
+    for (size_t r = 0; r < sizeof runtime / sizeof runtime[0]; r++)
+      skip |= strstr(frame, runtime[r]) != NULL;
+    if (skip)
+      continue;
+    if (strstr(frame, "libhdf5"))
+      _exit(CHILD_CRASH_HDF5 + SIGSEGV); /* a memory error inside libhdf5, reported as one */
+    return; /* in cpnsim's code: ASan goes on and dies with its report */
+  }
+}
+
+typedef struct {
+  char *p;
+  size_t n, cap;
+} wbuf_t;
+
+static void wbuf_put(wbuf_t *b, const void *x, size_t n)
+{
+  if (b->n + n > b->cap) {
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->n + n)
+      cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) { /* in the child, the parent then reports the file as unreadable */
+      fprintf(stderr, "cpnsim-report: out of memory\n");
+      _exit(EXIT_BAD_INPUT);
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->n, x, n);
+  b->n += n;
+}
+
+/* The run as bytes: its fixed fields, then per kind the slot names (length, bytes) and the metrics. */
+static void run_serialise(const run_t *r, wbuf_t *b)
+{
+  wbuf_put(b, "O", 1);
+  wbuf_put(b, r->policy, sizeof r->policy);
+  wbuf_put(b, r->scenario, sizeof r->scenario);
+  wbuf_put(b, r->format_version, sizeof r->format_version);
+  wbuf_put(b, &r->seed, sizeof r->seed);
+  wbuf_put(b, &r->warmup_s, sizeof r->warmup_s);
+  wbuf_put(b, &r->duration_s, sizeof r->duration_s);
+  wbuf_put(b, &r->n_rows, sizeof r->n_rows);
+  wbuf_put(b, &r->n_measured, sizeof r->n_measured);
+  wbuf_put(b, r->n_groups, sizeof r->n_groups);
+  wbuf_put(b, r->n_slots, sizeof r->n_slots);
+  for (int k = 0; k < KINDS; k++) {
+    for (int g = 0; g < r->n_slots[k]; g++) {
+      uint32_t len = (uint32_t)strlen(r->names[k][g]);
+      wbuf_put(b, &len, sizeof len);
+      wbuf_put(b, r->names[k][g], len);
+    }
+    wbuf_put(b, r->m[k], (size_t)r->n_slots[k] * M_COUNT * sizeof(double));
+  }
+}
+
+static int take(const char *p, size_t n, size_t *at, void *x, size_t size)
+{
+  if (n - *at < size)
+    return -1;
+  memcpy(x, p + *at, size);
+  *at += size;
+  return 0;
+}
+
+/* The inverse of run_serialise into r (r->path already set); -1 when the bytes are short or inconsistent. */
+static int run_deserialise(run_t *r, const char *p, size_t n)
+{
+  size_t at = 1;
+  if (take(p, n, &at, r->policy, sizeof r->policy) || take(p, n, &at, r->scenario, sizeof r->scenario) ||
+      take(p, n, &at, r->format_version, sizeof r->format_version) || take(p, n, &at, &r->seed, sizeof r->seed) ||
+      take(p, n, &at, &r->warmup_s, sizeof r->warmup_s) || take(p, n, &at, &r->duration_s, sizeof r->duration_s) ||
+      take(p, n, &at, &r->n_rows, sizeof r->n_rows) || take(p, n, &at, &r->n_measured, sizeof r->n_measured) ||
+      take(p, n, &at, r->n_groups, sizeof r->n_groups) || take(p, n, &at, r->n_slots, sizeof r->n_slots))
+    return -1;
+  r->policy[sizeof r->policy - 1] = r->scenario[sizeof r->scenario - 1] = 0;
+  r->format_version[sizeof r->format_version - 1] = 0;
+  int slots[KINDS];
+  memcpy(slots, r->n_slots, sizeof slots);
+  memset(r->n_slots, 0, sizeof r->n_slots); /* counts what is allocated, for run_destroy on failure */
+  for (int k = 0; k < KINDS; k++) {
+    if (slots[k] < 0 || slots[k] > MAX_GROUPS + 1 || r->n_groups[k] < 0 || r->n_groups[k] > slots[k])
+      return -1;
+    r->names[k] = xcalloc((size_t)slots[k], sizeof(char *));
+    for (int g = 0; g < slots[k]; g++) {
+      uint32_t len;
+      if (take(p, n, &at, &len, sizeof len) || n - at < len)
+        return -1;
+      r->names[k][g] = xstrndup(p + at, len);
+      r->n_slots[k] = g + 1;
+      at += len;
+    }
+    r->n_slots[k] = slots[k];
+    r->m[k] = xcalloc((size_t)slots[k] * M_COUNT, sizeof(double));
+    if (take(p, n, &at, r->m[k], (size_t)slots[k] * M_COUNT * sizeof(double)))
+      return -1;
+  }
+  return at == n ? 0 : -1;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return;
+    p += w;
+    n -= (size_t)w;
+  }
+}
+
+/* run_load in a child process. *how (may be NULL) tells a clean outcome (loaded, or refused with a
+ * message) from a crash inside libhdf5 or elsewhere; every failure sets the message and returns -1. */
+static int run_load_isolated(run_t *r, const char *path, int *how)
+{
+  int fds[2], dummy;
+  how = how ? how : &dummy;
+  *how = LOAD_OK_OR_ERROR;
+  memset(r, 0, sizeof *r);
+  struct stat st_file;
+  long cpu_s = report_child_cpu_s > 0 ? report_child_cpu_s
+                                      : 60 + (stat(path, &st_file) == 0 ? (long)(st_file.st_size >> 20) : 0);
+  fflush(NULL);
+  if (pipe(fds) < 0)
+    return fail("%s: cannot read it in a child process: pipe: %s", path, strerror(errno));
+  pid_t pid = fork();
+  if (pid < 0) {
+    int e = errno;
+    close(fds[0]);
+    close(fds[1]);
+    return fail("%s: cannot read it in a child process: fork: %s", path, strerror(e));
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = child_crash;
+    sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+    /* The CPU limit: SIGXCPU at cpu_s (classified by child_crash, also under ASan, which leaves it alone),
+     * SIGKILL 5 s later should that handler not end the process. */
+    struct rlimit cpu = {(rlim_t)cpu_s, (rlim_t)cpu_s + 5};
+    setrlimit(RLIMIT_CPU, &cpu);
+    sigaction(SIGXCPU, &sa, NULL);
+    if (__asan_set_error_report_callback)
+      __asan_set_error_report_callback(child_asan_report);
+    else {
+      void *warm[1];
+      backtrace(warm, 1); /* loads the unwinder now, not in the signal handler */
+      for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+        sigaction(fatal[i], &sa, NULL);
+    }
+    wbuf_t b = {0};
+    run_t x;
+    if (run_load(&x, path) == 0) {
+      run_serialise(&x, &b);
+      run_destroy(&x);
+    } else {
+      wbuf_put(&b, "E", 1);
+      wbuf_put(&b, err_msg, strlen(err_msg));
+    }
+    write_all(fds[1], b.p, b.n);
+    _exit(0);
+  }
+  close(fds[1]);
+  wbuf_t b = {0};
+  char chunk[65536];
+  for (;;) {
+    ssize_t got = read(fds[0], chunk, sizeof chunk);
+    if (got < 0 && errno == EINTR)
+      continue;
+    if (got <= 0)
+      break;
+    wbuf_put(&b, chunk, (size_t)got);
+  }
+  close(fds[0]);
+  int st = 0;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  int rc = -1;
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && b.n > 0 && b.p[0] == 'O') {
+    r->path = xstrdup(path);
+    rc = run_deserialise(r, b.p, b.n);
+    if (rc) {
+      run_destroy(r);
+      fail("%s: the reading process sent back a malformed result", path);
+    }
+  } else if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && b.n > 0 && b.p[0] == 'E') {
+    fail("%.*s", (int)(b.n - 1 < sizeof err_msg - 1 ? b.n - 1 : sizeof err_msg - 1), b.p + 1);
+  } else if (WIFEXITED(st) && WEXITSTATUS(st) > CHILD_CRASH_HDF5 && WEXITSTATUS(st) < CHILD_CRASH_OTHER) {
+    *how = LOAD_CRASH_IN_HDF5;
+    if (WEXITSTATUS(st) - CHILD_CRASH_HDF5 == SIGXCPU)
+      fail("%s: libhdf5 did not finish reading this file in %ld s of CPU time (a loop on a corrupt file?)", path,
+           cpu_s);
+    else
+      fail("%s: libhdf5 crashed reading this file (signal %d inside the library): it is corrupt or not an HDF5 "
+           "file cpnsim wrote", path, WEXITSTATUS(st) - CHILD_CRASH_HDF5);
+  } else {
+    *how = LOAD_CRASH_OTHER;
+    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+      fail("%s: reading this file was killed (signal 9; over its CPU time limit of %ld s?)", path, cpu_s);
+    else if (WIFSIGNALED(st))
+      fail("%s: reading this file was killed by signal %d", path, WTERMSIG(st));
+    else if (WIFEXITED(st) && WEXITSTATUS(st) > CHILD_CRASH_OTHER)
+      fail("%s: reading this file crashed (signal %d)", path, WEXITSTATUS(st) - CHILD_CRASH_OTHER);
+    else
+      fail("%s: reading this file failed (the reading process exited %d)", path,
+           WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+  }
+  free(b.p);
+  return rc;
 }
 
 /* ---- statistics across files -------------------------------------------------------------------- */
@@ -1039,7 +1483,7 @@ static run_t **load_runs(char *const *paths, int n)
   run_t **runs = xcalloc((size_t)n, sizeof *runs);
   for (int i = 0; i < n; i++) {
     runs[i] = xcalloc(1, sizeof *runs[i]);
-    if (run_load(runs[i], paths[i])) {
+    if (run_load_isolated(runs[i], paths[i], NULL)) {
       for (int j = 0; j <= i; j++) {
         run_destroy(runs[j]);
         free(runs[j]);

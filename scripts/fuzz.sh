@@ -49,19 +49,24 @@ max_len() {
 # libhdf5 allocates the length a variable-length string's heap id claims before it reads it (up to 4 GiB
 # from a few bytes of a file): not a leak or a crash (the read then fails), but over libFuzzer's default
 # single-malloc limit (rss_limit_mb). That target gets a higher limit; resident memory is still capped.
-# libhdf5 1.10 also crashes on some corrupt files (a SEGV in H5HG_read on a bad global-heap id), inside
-# the library, which is not instrumented and not ours to fix: that target runs in libFuzzer's fork mode,
-# which goes on after a crash, and each crash is then classified by its top frame: inside libhdf5 (counted
-# and reported, not a failure) or in cpnsim's code (a finding).
+# libhdf5 1.10 also crashes on some corrupt files, inside the library: cpnsim-report reads each file in a
+# forked child where such a crash is an error naming the file (analysis/cpnsim_report.c,
+# run_load_isolated), and the target does the same (tests/fuzz/fuzz_report_h5.c), so a crash in libhdf5 is
+# the tool's designed error, not a finding; so is a loop inside libhdf5, ended by the child's CPU limit
+# (3 s in the target, under this target's 30 s timeout). Its fork per input is slower with a large heap:
+# a smaller ASan quarantine keeps it cheaper.
 extra() {
-  case $1 in report_h5) echo -malloc_limit_mb=16384 -fork=1 -ignore_crashes=1 -ignore_ooms=1 ;; esac
+  case $1 in report_h5) echo -malloc_limit_mb=16384 ;; esac
+}
+asan_extra() {
+  case $1 in report_h5) echo :quarantine_size_mb=16 ;; esac
 }
 
 # Seconds one input may take before it counts as a hang: the scenario seeds include scale-1000.yaml (1,000
-# generated sites, loaded twice per input: the loader's topology checks are quadratic), several seconds
+# generated sites, loaded twice per input: Waxman draws every pair up to 4,096 nodes), several seconds
 # under the sanitizers on a busy machine.
 timeout_s() {
-  case $1 in scenario) echo 60 ;; *) echo 10 ;; esac
+  case $1 in scenario) echo 60 ;; report_h5) echo 30 ;; *) echo 10 ;; esac
 }
 
 status=0
@@ -71,39 +76,12 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus" "$art"
   supp=/dev/null
   [ -f "$here/tests/fuzz/$t.lsan.supp" ] && supp=$here/tests/fuzz/$t.lsan.supp
-  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1$(asan_extra "$t") UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     LSAN_OPTIONS=suppressions=$supp \
     "$build/tests/fuzz/fuzz_$t" "$corpus" "$build/fuzz-seeds/$t" -max_total_time="$secs" -timeout="$(timeout_s "$t")" \
     -rss_limit_mb=2048 -max_len="$(max_len "$t")" -print_final_stats=1 -artifact_prefix="$art" $(extra "$t") \
     > "$log" 2>&1
   rc=$?
-  if [ "$t" = report_h5 ]; then
-    # Fork mode: progress lines "#N: cov: C ft: F corp: K exec/s E oom/timeout/crash: a/b/c time: ..."
-    last=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1)
-    runs=$(printf '%s' "$last" | sed -E 's/^#([0-9]+):.*/\1/')
-    cov=$(printf '%s' "$last" | grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+')
-    lib=0 ours=0 gone=0
-    for a in "$art"crash-* "$art"leak-* "$art"timeout-*; do
-      [ -f "$a" ] || continue
-      # The first frame that is not the sanitizer's (an interceptor of memcpy, memmove, malloc...).
-      top=$(ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 LSAN_OPTIONS=suppressions=$supp \
-            "$build/tests/fuzz/fuzz_$t" $(extra "$t" | sed 's/-fork=1//; s/-ignore_[a-z]*=1//g') "$a" 2>&1 |
-            grep -E '^ +#[0-9]+ ' | grep -vE ' in (__interceptor_|__sanitizer|__asan|mem(move|cpy|set) |(m|c|re)alloc )' |
-            head -1)
-      case $top in
-        '') gone=$((gone + 1)) ;; # does not fail when run alone (a slow or memory-hungry input under load)
-        *libhdf5*) lib=$((lib + 1)) ;;
-        *) ours=$((ours + 1)); echo "fuzz: $t: $a: $top" ;;
-      esac
-    done
-    if [ $rc -eq 0 ] && [ $ours -eq 0 ]; then
-      echo "fuzz: $t: ${runs:-?} runs in ${secs}s, $(( ${runs:-0} / (secs > 0 ? secs : 1) )) exec/s, ${cov:-no coverage line}: no finding in cpnsim's code ($lib crashes inside libhdf5, $gone not reproduced alone; inputs in $art)"
-    else
-      status=1
-      echo "fuzz: $t: FINDING (exit $rc, $ours crashes outside libhdf5); log $log"
-    fi
-    continue
-  fi
   done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
   cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' "$log" | tail -1)
   eps=$(grep -oE 'average_exec_per_sec: +[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)

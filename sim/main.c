@@ -54,12 +54,7 @@ static int interrupted_exit(int sig)
 /* --check: warnings about places no route reaches (the run itself never sends a request there). */
 static cpn_err_t check_routes(const cpn_scenario_t *sc)
 {
-  cpn_topology_t *t = NULL;
-  cpn_err_t err = cpn_topology_new(&t, sc);
-  if (!err)
-    cpn_topology_warn_unreachable(t, sc, stderr);
-  cpn_topology_free(t);
-  return err;
+  return cpn_topology_check(sc, stderr, NULL);
 }
 
 int main(int argc, char **argv)

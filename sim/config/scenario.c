@@ -70,7 +70,7 @@ static void map_scenario(cpn_reader_t *c, cpn_reader_node_t *root, const char *p
     return;
   }
   cpn_schema_topology_expand(c, root);
-  cpn_schema_mapping_t mp = {sc, NULL, NULL};
+  cpn_schema_mapping_t mp = {sc, NULL, NULL, NULL};
   uint64_t p = cpn_reader_map_fields(c, root, "", &root_section, sc);
   if (!(p & cpn_reader_bit(&root_section, "name")))
     default_name(path, sc->name, sizeof sc->name);
@@ -92,6 +92,7 @@ static void map_scenario(cpn_reader_t *c, cpn_reader_node_t *root, const char *p
   cpn_schema_jobs_map(c, root, sc);
   free(mp.site_geo);
   free(mp.node_geo);
+  cpn_name_index_free(mp.endpoints);
 }
 
 cpn_err_t cpn_scenario_load(cpn_scenario_t *sc, const char *path, const char *const *sets, int n_sets)

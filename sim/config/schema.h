@@ -18,11 +18,15 @@
 #include "config/reader.h"
 #include "config/scenario.h"
 #include "config/spec.h"
+#include "core/name_index.h"
 
 /* What mapping one section leaves for the next. */
 typedef struct {
   cpn_scenario_t *sc;
   unsigned char *site_geo, *node_geo; /* 1 where both lat and lon were given (malloc'd, the caller frees) */
+  /* Site and node names -> site i, or n_sites + node j: made by the first endpoint lookup, once sites and
+   * nodes are read (the caller frees it); NULL until then, or when out of memory (lookups then scan). */
+  cpn_name_index_t *endpoints;
 } cpn_schema_mapping_t;
 
 /* A site or node found by name: its index in sites[] or nodes[], -1 for the other (both -1: absent). */
@@ -68,10 +72,10 @@ extern const cpn_reader_section_t cpn_schema_node_section, cpn_schema_link_secti
 void cpn_schema_nodes_map(cpn_reader_t *r, const cpn_reader_node_t *root, cpn_schema_mapping_t *mp);
 void cpn_schema_links_map(cpn_reader_t *r, const cpn_reader_node_t *root, cpn_schema_mapping_t *mp);
 void cpn_schema_network_print(FILE *f, const cpn_scenario_t *sc);
-cpn_schema_endpoint_t cpn_schema_find_endpoint(const cpn_scenario_t *sc, const char *name);
+cpn_schema_endpoint_t cpn_schema_find_endpoint(cpn_schema_mapping_t *mp, const char *name);
 /* As cpn_schema_find_endpoint, reporting a name that is no site or node (with a suggestion) at `v`.
  * Returns 1 when found. */
-int cpn_schema_resolve_endpoint(cpn_reader_t *r, const cpn_scenario_t *sc, const cpn_reader_node_t *v,
+int cpn_schema_resolve_endpoint(cpn_reader_t *r, cpn_schema_mapping_t *mp, const cpn_reader_node_t *v,
                                 const char *path, const char *name, cpn_schema_endpoint_t *e);
 
 /* schema_origins.c: origins (needs sites, nodes and links). */

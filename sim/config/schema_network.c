@@ -39,9 +39,28 @@ static const cpn_reader_field_t link_fields[] = {
 };
 const cpn_reader_section_t cpn_schema_link_section = CPN_SECTION(link_fields);
 
-cpn_schema_endpoint_t cpn_schema_find_endpoint(const cpn_scenario_t *sc, const char *name)
+cpn_schema_endpoint_t cpn_schema_find_endpoint(cpn_schema_mapping_t *mp, const char *name)
 {
+  const cpn_scenario_t *sc = mp->sc;
   cpn_schema_endpoint_t e = {-1, -1};
+  if (!mp->endpoints && (mp->endpoints = cpn_name_index_new(sc->n_sites + sc->n_nodes))) {
+    /* Sites first, so that a name used by both (an error reported elsewhere) finds the site, as the
+     * scan below does. */
+    for (int i = 0; i < sc->n_sites + sc->n_nodes && mp->endpoints; i++)
+      if (cpn_name_index_put(mp->endpoints, i < sc->n_sites ? sc->sites[i].name : sc->nodes[i - sc->n_sites].name,
+                             i) == -2) {
+        cpn_name_index_free(mp->endpoints);
+        mp->endpoints = NULL;
+      }
+  }
+  if (mp->endpoints) {
+    int k = cpn_name_index_get(mp->endpoints, name);
+    if (k >= 0 && k < sc->n_sites)
+      e.site = k;
+    else if (k >= 0)
+      e.node = k - sc->n_sites;
+    return e;
+  }
   for (int i = 0; i < sc->n_sites && e.site < 0; i++)
     if (strcmp(sc->sites[i].name, name) == 0)
       e.site = i;
@@ -51,10 +70,11 @@ cpn_schema_endpoint_t cpn_schema_find_endpoint(const cpn_scenario_t *sc, const c
   return e;
 }
 
-int cpn_schema_resolve_endpoint(cpn_reader_t *c, const cpn_scenario_t *sc, const cpn_reader_node_t *v, const char *path,
+int cpn_schema_resolve_endpoint(cpn_reader_t *c, cpn_schema_mapping_t *mp, const cpn_reader_node_t *v, const char *path,
                                 const char *name, cpn_schema_endpoint_t *e)
 {
-  *e = cpn_schema_find_endpoint(sc, name);
+  const cpn_scenario_t *sc = mp->sc;
+  *e = cpn_schema_find_endpoint(mp, name);
   if (e->site >= 0 || e->node >= 0)
     return 1;
   const char *best = NULL;
@@ -98,20 +118,28 @@ void cpn_schema_nodes_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_sc
     mp->node_geo[i] = (l.present[i] & cpn_reader_bit(&cpn_schema_node_section, "lat")) &&
                       (l.present[i] & cpn_reader_bit(&cpn_schema_node_section, "lon"));
   cpn_reader_check_unique_names(c, &l, sizeof(cpn_node_spec_t), offsetof(cpn_node_spec_t, name), "nodes", "node");
-  /* Sites and nodes share one namespace: links and origins name either. */
-  for (int i = 0; i < l.n; i++) {
+  /* Sites and nodes share one namespace: links and origins name either. The sites' names in a hash index
+   * (a GraphML or SimGrid topology may have many nodes and sites). */
+  cpn_name_index_t *site_names = cpn_name_index_new(sc->n_sites);
+  for (int j = 0; site_names && j < sc->n_sites; j++)
+    if (cpn_name_index_put(site_names, sc->sites[j].name, j) == -2) {
+      cpn_name_index_free(site_names);
+      site_names = NULL;
+    }
+  if (!site_names)
+    cpn_reader_set_out_of_memory(c);
+  for (int i = 0; site_names && i < l.n; i++) {
     if (!l.items[i] || !sc->nodes[i].name[0])
       continue;
-    for (int j = 0; j < sc->n_sites; j++) {
-      if (strcmp(sc->nodes[i].name, sc->sites[j].name) == 0) {
-        char ip[CPN_PATH_LEN];
-        cpn_reader_pathf(ip, "nodes[%d].name", i);
-        cpn_reader_report(c, cpn_reader_map_get(l.items[i], "name"), ip,
-                          "name '%s' is already used by site %d (sites and nodes share names)", sc->nodes[i].name, j);
-        break;
-      }
+    int j = cpn_name_index_get(site_names, sc->nodes[i].name);
+    if (j >= 0) {
+      char ip[CPN_PATH_LEN];
+      cpn_reader_pathf(ip, "nodes[%d].name", i);
+      cpn_reader_report(c, cpn_reader_map_get(l.items[i], "name"), ip,
+                        "name '%s' is already used by site %d (sites and nodes share names)", sc->nodes[i].name, j);
     }
   }
+  cpn_name_index_free(site_names);
   cpn_reader_list_destroy(&l);
 }
 
@@ -123,6 +151,17 @@ void cpn_schema_links_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_sc
     return;
   sc->links = l.arr;
   sc->n_links = l.n;
+  /* Links seen so far by their two ends ("lower:higher" endpoint numbers), so that a second link between
+   * the same places is found in O(1), not by a scan of the links before it. */
+  char (*pair_keys)[24] = malloc(sizeof *pair_keys * ((size_t)l.n + 1));
+  cpn_name_index_t *pairs = cpn_name_index_new(l.n);
+  if (!pair_keys || !pairs) {
+    free(pair_keys);
+    cpn_name_index_free(pairs);
+    cpn_reader_list_destroy(&l);
+    cpn_reader_set_out_of_memory(c);
+    return;
+  }
   for (int i = 0; i < l.n; i++) {
     cpn_link_spec_t *k = &sc->links[i];
     const cpn_reader_node_t *it = l.items[i];
@@ -135,12 +174,12 @@ void cpn_schema_links_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_sc
     int ok = 1;
     cpn_reader_join(kp, ip, "a");
     if (k->a[0])
-      ok &= cpn_schema_resolve_endpoint(c, sc, cpn_reader_map_get(it, "a"), kp, k->a, &ea);
+      ok &= cpn_schema_resolve_endpoint(c, mp, cpn_reader_map_get(it, "a"), kp, k->a, &ea);
     else
       ok = 0;
     cpn_reader_join(kp, ip, "b");
     if (k->b[0])
-      ok &= cpn_schema_resolve_endpoint(c, sc, cpn_reader_map_get(it, "b"), kp, k->b, &eb);
+      ok &= cpn_schema_resolve_endpoint(c, mp, cpn_reader_map_get(it, "b"), kp, k->b, &eb);
     else
       ok = 0;
     if (!ok)
@@ -150,15 +189,14 @@ void cpn_schema_links_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_sc
                         "a link must join two different places (a and b are both '%s')", k->a);
       continue;
     }
-    for (int j = 0; j < i; j++) {
-      const cpn_link_spec_t *o = &sc->links[j];
-      if (l.items[j] && ((strcmp(o->a, k->a) == 0 && strcmp(o->b, k->b) == 0) ||
-                         (strcmp(o->a, k->b) == 0 && strcmp(o->b, k->a) == 0))) {
-        cpn_reader_report(c, it, ip, "a second link between '%s' and '%s' (the first is links[%d], line %d)", k->a,
-                          k->b, j, o->line);
-        break;
-      }
-    }
+    int va = ea.site >= 0 ? ea.site : sc->n_sites + ea.node, vb = eb.site >= 0 ? eb.site : sc->n_sites + eb.node;
+    snprintf(pair_keys[i], sizeof pair_keys[i], "%d:%d", va < vb ? va : vb, va < vb ? vb : va);
+    int j = cpn_name_index_put(pairs, pair_keys[i], i);
+    if (j == -2)
+      cpn_reader_set_out_of_memory(c);
+    else if (j >= 0)
+      cpn_reader_report(c, it, ip, "a second link between '%s' and '%s' (the first is links[%d], line %d)", k->a,
+                        k->b, j, sc->links[j].line);
     const cpn_reader_node_t *rf = cpn_reader_map_get(it, "route_factor");
     double route_factor = CPN_ROUTE_FACTOR_DEFAULT;
     if (rf) {
@@ -192,6 +230,8 @@ void cpn_schema_links_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_sc
       }
     }
   }
+  free(pair_keys);
+  cpn_name_index_free(pairs);
   cpn_reader_list_destroy(&l);
 }
 

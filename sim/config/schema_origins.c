@@ -266,8 +266,8 @@ void cpn_schema_origins_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_
   for (int i = 0; i < nv; i++)
     parent[i] = i;
   for (int i = 0; i < sc->n_links; i++) {
-    cpn_schema_endpoint_t a = cpn_schema_find_endpoint(sc, sc->links[i].a),
-                          b = cpn_schema_find_endpoint(sc, sc->links[i].b);
+    cpn_schema_endpoint_t a = cpn_schema_find_endpoint(mp, sc->links[i].a),
+                          b = cpn_schema_find_endpoint(mp, sc->links[i].b);
     if ((a.site < 0 && a.node < 0) || (b.site < 0 && b.node < 0))
       continue;
     int ia = a.site >= 0 ? a.site : sc->n_sites + a.node, ib = b.site >= 0 ? b.site : sc->n_sites + b.node;
@@ -286,7 +286,7 @@ void cpn_schema_origins_map(cpn_reader_t *c, const cpn_reader_node_t *root, cpn_
     cpn_reader_join_index(ip, "origins", i);
     cpn_reader_join(kp, ip, "node");
     cpn_schema_endpoint_t e = {-1, -1};
-    int found = o->node[0] && cpn_schema_resolve_endpoint(c, sc, cpn_reader_map_get(it, "node"), kp, o->node, &e);
+    int found = o->node[0] && cpn_schema_resolve_endpoint(c, mp, cpn_reader_map_get(it, "node"), kp, o->node, &e);
     if (!(l.present[i] & cpn_reader_bit(&cpn_schema_origin_section, "country"))) {
       const char *cc = !found ? "CN" : e.site >= 0 ? sc->sites[e.site].country : sc->nodes[e.node].country;
       snprintf(o->country, sizeof o->country, "%s", cc);

@@ -85,13 +85,49 @@ static double unit_factor(const char *u)
   }
 }
 
-/* A numeric edge attribute, whether igraph read it as a number or a string; NAN when absent or empty. */
-static double edge_num(const igraph_t *g, const char *name, int type, int e)
+/* igraph's C attribute table stores each attribute as the type its GraphML key declares (attr.type:
+ * string, double/float/int/long, boolean), and its accessors (VAS, VAN, EAS, EAN) do not check it: VAS on
+ * a numeric attribute reads a number vector as a string vector (a wild pointer: the fuzzer's SEGV in
+ * name_from_label). So every attribute is read through its type, found once per read. */
+
+/* The type of a vertex or edge attribute (IGRAPH_ATTRIBUTE_UNSPECIFIED when absent or on out of
+ * memory, so it is then treated as absent). */
+static int attr_type(const igraph_t *g, igraph_attribute_elemtype_t elem, const char *name)
+{
+  igraph_strvector_t gn, vn, en;
+  igraph_vector_int_t gt, vt, et;
+  int type = IGRAPH_ATTRIBUTE_UNSPECIFIED;
+  /* Made in order; on a failure only those made are destroyed. */
+  int made = 0;
+  if (!igraph_strvector_init(&gn, 0) && ++made && !igraph_strvector_init(&vn, 0) && ++made &&
+      !igraph_strvector_init(&en, 0) && ++made && !igraph_vector_int_init(&gt, 0) && ++made &&
+      !igraph_vector_int_init(&vt, 0) && ++made && !igraph_vector_int_init(&et, 0) && ++made &&
+      igraph_cattribute_list(g, &gn, &gt, &vn, &vt, &en, &et) == IGRAPH_SUCCESS) {
+    const igraph_strvector_t *names = elem == IGRAPH_ATTRIBUTE_VERTEX ? &vn : &en;
+    const igraph_vector_int_t *types = elem == IGRAPH_ATTRIBUTE_VERTEX ? &vt : &et;
+    for (igraph_integer_t i = 0; i < igraph_strvector_size(names); i++)
+      if (strcmp(igraph_strvector_get(names, i), name) == 0)
+        type = (int)VECTOR(*types)[i];
+  }
+  if (made > 5) igraph_vector_int_destroy(&et);
+  if (made > 4) igraph_vector_int_destroy(&vt);
+  if (made > 3) igraph_vector_int_destroy(&gt);
+  if (made > 2) igraph_strvector_destroy(&en);
+  if (made > 1) igraph_strvector_destroy(&vn);
+  if (made > 0) igraph_strvector_destroy(&gn);
+  return type;
+}
+
+/* A vertex (elem IGRAPH_ATTRIBUTE_VERTEX) or edge attribute of type `type` (from attr_type) as a number:
+ * a numeric one as it is, a string one parsed (NAN when it is no number); NAN when absent, empty or of
+ * another type (boolean). */
+static double attr_num(const igraph_t *g, igraph_attribute_elemtype_t elem, const char *name, int type,
+                       igraph_integer_t i)
 {
   if (type == IGRAPH_ATTRIBUTE_NUMERIC)
-    return EAN(g, name, e);
+    return elem == IGRAPH_ATTRIBUTE_VERTEX ? VAN(g, name, i) : EAN(g, name, i);
   if (type == IGRAPH_ATTRIBUTE_STRING) {
-    const char *v = EAS(g, name, e);
+    const char *v = elem == IGRAPH_ATTRIBUTE_VERTEX ? VAS(g, name, i) : EAS(g, name, i);
     char *end;
     double x = strtod(v, &end);
     return end == v ? NAN : x;
@@ -99,26 +135,23 @@ static double edge_num(const igraph_t *g, const char *name, int type, int e)
   return NAN;
 }
 
-/* The type of an edge attribute (IGRAPH_ATTRIBUTE_UNSPECIFIED when absent). */
-static int edge_attr_type(const igraph_t *g, const char *name)
+/* The same attribute as text: a string one as it is, a numeric one written with %.15g into buf (a
+ * GraphML label declared attr.type="double" is still a label), "" when absent or of another type. */
+static const char *attr_str(const igraph_t *g, igraph_attribute_elemtype_t elem, const char *name, int type,
+                            igraph_integer_t i, char *buf, size_t buf_len)
 {
-  igraph_strvector_t gn, vn, en;
-  igraph_vector_int_t gt, vt, et;
-  int type = IGRAPH_ATTRIBUTE_UNSPECIFIED;
-  if (igraph_strvector_init(&gn, 0) || igraph_strvector_init(&vn, 0) || igraph_strvector_init(&en, 0) ||
-      igraph_vector_int_init(&gt, 0) || igraph_vector_int_init(&vt, 0) || igraph_vector_int_init(&et, 0))
-    return type; /* out of memory: the attribute is treated as absent */
-  if (igraph_cattribute_list(g, &gn, &gt, &vn, &vt, &en, &et) == IGRAPH_SUCCESS)
-    for (igraph_integer_t i = 0; i < igraph_strvector_size(&en); i++)
-      if (strcmp(igraph_strvector_get(&en, i), name) == 0)
-        type = (int)VECTOR(et)[i];
-  igraph_strvector_destroy(&gn);
-  igraph_strvector_destroy(&vn);
-  igraph_strvector_destroy(&en);
-  igraph_vector_int_destroy(&gt);
-  igraph_vector_int_destroy(&vt);
-  igraph_vector_int_destroy(&et);
-  return type;
+  if (type == IGRAPH_ATTRIBUTE_STRING) {
+    const char *v = elem == IGRAPH_ATTRIBUTE_VERTEX ? VAS(g, name, i) : EAS(g, name, i);
+    return v ? v : "";
+  }
+  if (type == IGRAPH_ATTRIBUTE_NUMERIC) {
+    double x = elem == IGRAPH_ATTRIBUTE_VERTEX ? VAN(g, name, i) : EAN(g, name, i);
+    if (isnan(x)) /* igraph's value for a node without this attribute */
+      return "";
+    snprintf(buf, buf_len, "%.15g", x);
+    return buf;
+  }
+  return "";
 }
 
 /* Makes a node name from a label: trimmed, lowercased, each run of white space turned into one '-';
@@ -217,12 +250,12 @@ cpn_err_t cpn_topology_graphml_read(const char *path, cpn_node_spec_t **nodes_ou
   }
 
   int n = (int)igraph_vcount(&g), m = (int)igraph_ecount(&g);
-  int has_label = igraph_cattribute_has_attr(&g, IGRAPH_ATTRIBUTE_VERTEX, "label");
-  int has_lat = igraph_cattribute_has_attr(&g, IGRAPH_ATTRIBUTE_VERTEX, "Latitude");
-  int has_lon = igraph_cattribute_has_attr(&g, IGRAPH_ATTRIBUTE_VERTEX, "Longitude");
-  int has_country = igraph_cattribute_has_attr(&g, IGRAPH_ATTRIBUTE_VERTEX, "Country");
-  int t_raw = edge_attr_type(&g, "LinkSpeedRaw"), t_speed = edge_attr_type(&g, "LinkSpeed");
-  int has_units = igraph_cattribute_has_attr(&g, IGRAPH_ATTRIBUTE_EDGE, "LinkSpeedUnits");
+  const igraph_attribute_elemtype_t V = IGRAPH_ATTRIBUTE_VERTEX, E = IGRAPH_ATTRIBUTE_EDGE;
+  int t_label = attr_type(&g, V, "label"), t_country = attr_type(&g, V, "Country");
+  int t_lat = attr_type(&g, V, "Latitude"), t_lon = attr_type(&g, V, "Longitude");
+  int t_raw = attr_type(&g, E, "LinkSpeedRaw"), t_speed = attr_type(&g, E, "LinkSpeed");
+  int t_units = attr_type(&g, E, "LinkSpeedUnits");
+  char text[64];
   int merged = 0;
   nodes = calloc((size_t)n + 1, sizeof *nodes);
   links = calloc((size_t)m + 1, sizeof *links);
@@ -231,11 +264,11 @@ cpn_err_t cpn_topology_graphml_read(const char *path, cpn_node_spec_t **nodes_ou
     goto destroy;
   }
   for (int v = 0; v < n; v++) {
-    name_from_label(nodes[v].name, has_label ? VAS(&g, "label", v) : "", v);
+    name_from_label(nodes[v].name, attr_str(&g, V, "label", t_label, v, text, sizeof text), v);
     make_unique(nodes, v);
-    nodes[v].lat_deg = has_lat ? VAN(&g, "Latitude", v) : NAN;
-    nodes[v].lon_deg = has_lon ? VAN(&g, "Longitude", v) : NAN;
-    const char *cv = has_country ? VAS(&g, "Country", v) : "";
+    nodes[v].lat_deg = attr_num(&g, V, "Latitude", t_lat, v);
+    nodes[v].lon_deg = attr_num(&g, V, "Longitude", t_lon, v);
+    const char *cv = attr_str(&g, V, "Country", t_country, v, text, sizeof text);
     if (cv[0] && !country_code(cv, nodes[v].country)) {
       err = cpn_error_set(CPN_EINVAL, "%s: node %d '%s': Country '%.60s' is no country name known to the importer "
                           "(give a 2-letter ISO 3166 code instead)", path, v, nodes[v].name, cv);
@@ -256,10 +289,10 @@ cpn_err_t cpn_topology_graphml_read(const char *path, cpn_node_spec_t **nodes_ou
     }
     /* Bandwidth: LinkSpeedRaw (bit/s) when given, else LinkSpeed x LinkSpeedUnits (K, M, G, T), else
      * the default. */
-    double bw = edge_num(&g, "LinkSpeedRaw", t_raw, e);
+    double bw = attr_num(&g, E, "LinkSpeedRaw", t_raw, e);
     if (!(bw > 0)) {
-      double x = edge_num(&g, "LinkSpeed", t_speed, e);
-      bw = x * unit_factor(has_units ? EAS(&g, "LinkSpeedUnits", e) : "");
+      double x = attr_num(&g, E, "LinkSpeed", t_speed, e);
+      bw = x * unit_factor(attr_str(&g, E, "LinkSpeedUnits", t_units, e, text, sizeof text));
     }
     if (!(isfinite(bw) && bw > 0))
       bw = default_bw_bps;

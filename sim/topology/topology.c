@@ -391,7 +391,9 @@ done:
   return err;
 }
 
-cpn_err_t cpn_topology_new(cpn_topology_t **out, const cpn_scenario_t *sc)
+/* Builds the topology; routes only when `routed` (cpn_topology_check needs none: O(S N) memory that a
+ * 100,000-site check cannot have). */
+static cpn_err_t topology_build(cpn_topology_t **out, const cpn_scenario_t *sc, int routed)
 {
   cpn_err_t err;
   cpn_topology_t *t = calloc(1, sizeof *t);
@@ -422,6 +424,10 @@ cpn_err_t cpn_topology_new(cpn_topology_t **out, const cpn_scenario_t *sc)
   if ((err = copy_nodes(t, sc)) != CPN_OK || (err = copy_links(t, sc)) != CPN_OK ||
       (err = pick_sources(t, sc)) != CPN_OK)
     goto fail;
+  if (!routed) {
+    *out = t;
+    return CPN_OK;
+  }
   size_t cells = (size_t)t->n_sources * n + 1;
   t->route_latency_s = malloc(cells * sizeof *t->route_latency_s);
   t->pred_link = malloc(cells * sizeof *t->pred_link);
@@ -439,6 +445,11 @@ cpn_err_t cpn_topology_new(cpn_topology_t **out, const cpn_scenario_t *sc)
 fail:
   cpn_topology_free(t);
   return err;
+}
+
+cpn_err_t cpn_topology_new(cpn_topology_t **out, const cpn_scenario_t *sc)
+{
+  return topology_build(out, sc, 1);
 }
 
 void cpn_topology_free(cpn_topology_t *t)
@@ -702,47 +713,114 @@ cpn_err_t cpn_topology_write_platform(const cpn_topology_t *t, const char *xml_p
   return CPN_OK;
 }
 
-int cpn_topology_warn_unreachable(const cpn_topology_t *t, const cpn_scenario_t *sc, FILE *f)
+static int comp_find(int *parent, int x)
 {
-  int warnings = 0;
+  while (parent[x] != x) {
+    parent[x] = parent[parent[x]];
+    x = parent[x];
+  }
+  return x;
+}
+
+/* The warnings of cpn_topology_check. A route from u to v exists exactly when u and v are in the same
+ * connected component of the links that are up (routes are shortest paths over those links), so the
+ * components (union-find, O(N + E)) answer what the routes would, without computing them. The warnings
+ * and their order are those the per-pair route lookups gave. Cost O(N + E + S + O), plus, for each
+ * component holding a site that some origin cannot reach, one pass over the origins to name up to five
+ * of them (once per component, not per site). */
+static cpn_err_t warn_unreachable(const cpn_topology_t *t, const cpn_scenario_t *sc, FILE *f, int *warnings_out)
+{
+  int n = t->n_nodes, n_o = sc->n_origins, warnings = 0;
+  int *parent = malloc(sizeof *parent * ((size_t)n + 1)), *origin_node = malloc(sizeof *origin_node * ((size_t)n_o + 1));
+  int *origins_in = calloc((size_t)n + 1, sizeof *origins_in), *sites_in = calloc((size_t)n + 1, sizeof *sites_in);
+  int *named = malloc(sizeof *named * ((size_t)n + 1)); /* per component: offset of its origin list, or -1 */
+  int *names = NULL, n_names = 0, cap_names = 0;
+  cpn_err_t err = CPN_OK;
+  if (!parent || !origin_node || !origins_in || !sites_in || !named) {
+    err = cpn_error_set(CPN_ENOMEM, "topology: out of memory checking reachability of %d nodes", n);
+    goto done;
+  }
+  for (int v = 0; v < n; v++) {
+    parent[v] = v;
+    named[v] = -1;
+  }
+  for (int l = 0; l < t->n_links; l++)
+    if (cpn_topology_link_up(t, l)) {
+      int a = comp_find(parent, t->link_a[l]), b = comp_find(parent, t->link_b[l]);
+      if (a != b)
+        parent[a] = b;
+    }
+  int valid = 0; /* origins whose node exists (the loader refuses the others) */
+  for (int o = 0; o < n_o; o++) {
+    origin_node[o] = cpn_topology_node_index(t, sc->origins[o].node);
+    if (origin_node[o] >= 0) {
+      origins_in[comp_find(parent, origin_node[o])]++;
+      valid++;
+    }
+  }
+  for (int s = 0; s < sc->n_sites; s++)
+    sites_in[comp_find(parent, s)]++;
   const char *file = scenario_file(sc);
   for (int s = 0; s < sc->n_sites; s++) {
-    int n = 0;
-    for (int o = 0; o < sc->n_origins; o++) {
-      int node = cpn_topology_node_index(t, sc->origins[o].node);
-      if (node >= 0 && !isfinite(cpn_topology_route_latency_s(t, node, s)))
-        n++;
-    }
-    if (n == sc->n_origins && n > 0) {
+    int c = comp_find(parent, s), unreached = valid - origins_in[c];
+    if (unreached == n_o && unreached > 0) {
       fprintf(f, "%s:%d: warning: sites.%s: no route reaches it from any origin; it will serve nothing\n", file,
               sc->sites[s].line, sc->sites[s].name);
       warnings++;
-    } else if (n > 0) {
-      fprintf(f, "%s:%d: warning: sites.%s: no route reaches it from %d of %d origins (", file, sc->sites[s].line,
-              sc->sites[s].name, n, sc->n_origins);
-      int k = 0;
-      for (int o = 0; o < sc->n_origins; o++) {
-        int node = cpn_topology_node_index(t, sc->origins[o].node);
-        if (node >= 0 && !isfinite(cpn_topology_route_latency_s(t, node, s)))
-          fprintf(f, "%s%s", k++ ? ", " : "", sc->origins[o].name);
-        if (k == 5 && n > 5) {
-          fprintf(f, ", ...");
-          break;
+    } else if (unreached > 0) {
+      if (named[c] < 0) { /* the first six origins outside component c, in order (-1 ends the list) */
+        if (n_names + 7 > cap_names) {
+          int cap = cap_names ? 2 * cap_names : 64;
+          int *p = realloc(names, sizeof *p * (size_t)cap);
+          if (!p) {
+            err = cpn_error_set(CPN_ENOMEM, "topology: out of memory checking reachability");
+            goto done;
+          }
+          names = p;
+          cap_names = cap;
         }
+        named[c] = n_names;
+        names[n_names] = -1;
+        for (int o = 0, k = 0; o < n_o && k < 6; o++)
+          if (origin_node[o] >= 0 && comp_find(parent, origin_node[o]) != c)
+            names[n_names + k++] = o, names[n_names + k] = -1;
+        n_names += 7;
       }
+      fprintf(f, "%s:%d: warning: sites.%s: no route reaches it from %d of %d origins (", file, sc->sites[s].line,
+              sc->sites[s].name, unreached, n_o);
+      const int *list = names + named[c];
+      for (int k = 0; k < 5 && list[k] >= 0; k++)
+        fprintf(f, "%s%s", k ? ", " : "", sc->origins[list[k]].name);
+      if (unreached > 5)
+        fprintf(f, ", ...");
       fprintf(f, "); their requests are never sent there\n");
       warnings++;
     }
   }
-  for (int o = 0; o < sc->n_origins; o++) {
-    int node = cpn_topology_node_index(t, sc->origins[o].node), reach = 0;
-    for (int s = 0; node >= 0 && s < sc->n_sites; s++)
-      reach += isfinite(cpn_topology_route_latency_s(t, node, s)) != 0;
-    if (node >= 0 && reach == 0) {
+  for (int o = 0; o < n_o; o++)
+    if (origin_node[o] >= 0 && sites_in[comp_find(parent, origin_node[o])] == 0) {
       fprintf(f, "%s:%d: warning: origins.%s: no route reaches any site from node '%s'; every request will be "
                  "rejected\n", file, sc->origins[o].line, sc->origins[o].name, sc->origins[o].node);
       warnings++;
     }
-  }
-  return warnings;
+done:
+  free(parent);
+  free(origin_node);
+  free(origins_in);
+  free(sites_in);
+  free(named);
+  free(names);
+  if (warnings_out)
+    *warnings_out = warnings;
+  return err;
+}
+
+cpn_err_t cpn_topology_check(const cpn_scenario_t *sc, FILE *f, int *warnings)
+{
+  cpn_topology_t *t = NULL;
+  cpn_err_t err = topology_build(&t, sc, 0);
+  if (!err)
+    err = warn_unreachable(t, sc, f, warnings);
+  cpn_topology_free(t);
+  return err;
 }

@@ -50,9 +50,11 @@ cpn_err_t cpn_topology_write_platform(const cpn_topology_t *t, const char *xml_p
 /* 1 if routes were computed from `node` (a site, or an origin's entry node). */
 int cpn_topology_is_routing_source(const cpn_topology_t *t, int node);
 int cpn_topology_link_count(const cpn_topology_t *t);
-/* --check: warns (to f, naming the scenario's file and line) about sites that no route reaches from some
- * or all origins, and origins from which no site is reachable. Returns the number of warnings. */
-int cpn_topology_warn_unreachable(const cpn_topology_t *t, const cpn_scenario_t *sc, FILE *f);
+/* --check: validates the topology as cpn_topology_new does (names, links, origins' nodes) without
+ * computing routes, and warns (to f, naming the scenario's file and line) about sites that no route
+ * reaches from some or all origins, and origins from which no site is reachable; *warnings (may be NULL)
+ * gets their number. O(N log N + E + S + O): a 100,000-site topology is checked in seconds. */
+cpn_err_t cpn_topology_check(const cpn_scenario_t *sc, FILE *f, int *warnings);
 /* Faults: a link goes down (up = 0: no route uses it) or comes back; every route is computed again by
  * the same rule (routes that only a down link joined become unreachable). The SimGrid platform written
  * before is not changed. Cost: one Dijkstra per routing source. */

@@ -17,6 +17,11 @@ tmp = tempfile.mkdtemp(prefix="cpnsweep-mpi-")
 # As root, OpenMPI wants --allow-run-as-root; in a container, --oversubscribe (more ranks than cores it
 # counts) and no cross-memory-attach single copy.
 env = dict(os.environ, OMPI_MCA_btl_vader_single_copy_mechanism="none", OMPI_MCA_rmaps_base_oversubscribe="1")
+if "ASAN_OPTIONS" in env:
+    # Under the sanitizers (scripts/sanitize.sh): full malloc stacks, so that Open MPI's own leaks are
+    # matched by the libraries on their stacks (tests/sanitizer/lsan.supp) even when the component that
+    # allocated was unloaded since.
+    env["ASAN_OPTIONS"] += ":fast_unwind_on_malloc=0"
 cmd = [mpirun, "-np", "2", "--oversubscribe"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
 p = subprocess.run(cmd + [SWEEP, SMALL, "--mpi", "--out", f"{tmp}/mpi"], capture_output=True, text=True, env=env,
                    timeout=600)

@@ -633,6 +633,183 @@ static void graphml_errors_are_reported(void **state)
   assert_true(nodes == (cpn_node_spec_t *)(intptr_t)1 && n == -7 && m == -7);
 }
 
+/* A GraphML key's attr.type decides how igraph stores the attribute; reading it as another type was a
+ * wild pointer (the fuzzer's SEGV: a label declared double read as a string). Each attribute is read
+ * through its declared type: a numeric label is written as a number, a string Latitude is parsed, a
+ * boolean one counts as absent, and a numeric Country is refused with an error naming the value. */
+static void graphml_attributes_read_through_their_declared_type(void **state)
+{
+  (void)state;
+  const char *path = "test_topology_types.graphml";
+  const char *head = "<?xml version=\"1.0\"?><graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">"
+                     "<key attr.name=\"label\" attr.type=\"double\" for=\"node\" id=\"d1\"/>"
+                     "<key attr.name=\"Latitude\" attr.type=\"string\" for=\"node\" id=\"d2\"/>"
+                     "<key attr.name=\"Longitude\" attr.type=\"boolean\" for=\"node\" id=\"d3\"/>"
+                     "<key attr.name=\"LinkSpeed\" attr.type=\"string\" for=\"edge\" id=\"e1\"/>"
+                     "<key attr.name=\"LinkSpeedUnits\" attr.type=\"double\" for=\"edge\" id=\"e2\"/>";
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "%s<graph edgedefault=\"undirected\">"
+             "<node id=\"a\"><data key=\"d1\">3.5</data><data key=\"d2\">12.5</data><data key=\"d3\">true</data></node>"
+             "<node id=\"b\"><data key=\"d1\">42</data></node>"
+             "<edge source=\"a\" target=\"b\"><data key=\"e1\">7</data><data key=\"e2\">9</data></edge>"
+             "</graph></graphml>\n", head);
+  fclose(f);
+  cpn_node_spec_t *nodes = NULL;
+  cpn_link_spec_t *links = NULL;
+  int n = 0, m = 0;
+  assert_int_equal(cpn_topology_graphml_read(path, &nodes, &n, &links, &m, 1e11, 1.0), CPN_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(m, 1);
+  assert_string_equal(nodes[0].name, "3.5");
+  assert_string_equal(nodes[1].name, "42");
+  /* Latitude "12.5" parsed, but Longitude is boolean (no number): no coordinates, default latency. */
+  assert_true(isnan(nodes[0].lat_deg) && isnan(nodes[0].lon_deg));
+  assert_true(links[0].latency_s == 1e-3);
+  /* LinkSpeed "7" x LinkSpeedUnits 9 (a number, no unit letter: factor NAN): the default bandwidth. */
+  assert_true(links[0].bw_bps == 1e11);
+  free(nodes);
+  free(links);
+  /* A Country declared int: its text "7" is no country name, an error naming file, node and value. */
+  f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "<?xml version=\"1.0\"?><graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">"
+             "<key attr.name=\"Country\" attr.type=\"int\" for=\"node\" id=\"d0\"/>"
+             "<graph edgedefault=\"undirected\"><node id=\"0\"><data key=\"d0\">7</data></node></graph></graphml>\n");
+  fclose(f);
+  nodes = NULL;
+  assert_int_equal(cpn_topology_graphml_read(path, &nodes, &n, &links, &m, 1e11, 1.0), CPN_EINVAL);
+  assert_non_null(strstr(cpn_error_message(), path));
+  assert_non_null(strstr(cpn_error_message(), "node 0 'node-0': Country '7'"));
+  assert_null(nodes);
+  remove(path);
+}
+
+/* ---- --check's reachability warnings ------------------------------------------------------------ */
+
+/* The warnings as the routes give them: for each (origin, site) pair, the route latency's finiteness
+ * (how --check computed them before cpn_topology_check, with O(S N) route memory). */
+static void warnings_from_routes(const cpn_topology_t *t, const cpn_scenario_t *sc, FILE *f)
+{
+  for (int s = 0; s < sc->n_sites; s++) {
+    int n = 0;
+    for (int o = 0; o < sc->n_origins; o++) {
+      int node = cpn_topology_node_index(t, sc->origins[o].node);
+      n += node >= 0 && !isfinite(cpn_topology_route_latency_s(t, node, s));
+    }
+    if (n == sc->n_origins && n > 0) {
+      fprintf(f, "%s:%d: warning: sites.%s: no route reaches it from any origin; it will serve nothing\n", sc->file,
+              sc->sites[s].line, sc->sites[s].name);
+    } else if (n > 0) {
+      fprintf(f, "%s:%d: warning: sites.%s: no route reaches it from %d of %d origins (", sc->file, sc->sites[s].line,
+              sc->sites[s].name, n, sc->n_origins);
+      int k = 0;
+      for (int o = 0; o < sc->n_origins; o++) {
+        int node = cpn_topology_node_index(t, sc->origins[o].node);
+        if (node >= 0 && !isfinite(cpn_topology_route_latency_s(t, node, s)))
+          fprintf(f, "%s%s", k++ ? ", " : "", sc->origins[o].name);
+        if (k == 5 && n > 5) {
+          fprintf(f, ", ...");
+          break;
+        }
+      }
+      fprintf(f, "); their requests are never sent there\n");
+    }
+  }
+  for (int o = 0; o < sc->n_origins; o++) {
+    int node = cpn_topology_node_index(t, sc->origins[o].node), reach = 0;
+    for (int s = 0; node >= 0 && s < sc->n_sites; s++)
+      reach += isfinite(cpn_topology_route_latency_s(t, node, s)) != 0;
+    if (node >= 0 && reach == 0)
+      fprintf(f, "%s:%d: warning: origins.%s: no route reaches any site from node '%s'; every request will be "
+                 "rejected\n", sc->file, sc->origins[o].line, sc->origins[o].name, sc->origins[o].node);
+  }
+}
+
+/* cpn_topology_check answers reachability from connected components, without routes (a 100,000-site
+ * --check cannot hold S x N routes): on random sparse networks of several components, with origins at
+ * sites and plain nodes, its warnings are, byte for byte, those the routes give. */
+static void check_warnings_equal_the_routes(void **state)
+{
+  (void)state;
+  unsigned long x = 12345;
+  int total_warnings = 0, with_list = 0;
+  for (int trial = 0; trial < 40; trial++) {
+    cpn_scenario_t sc = new_scenario();
+    int n_sites = 3 + trial % 17, n_nodes = trial % 5, n_links = trial % 23, n_origins = 1 + trial % 13;
+    char name[32], other[32];
+    for (int i = 0; i < n_sites; i++) {
+      snprintf(name, sizeof name, "s%d", i);
+      add_site(&sc, name);
+    }
+    for (int i = 0; i < n_nodes; i++) {
+      snprintf(name, sizeof name, "p%d", i);
+      add_node(&sc, name);
+    }
+    int n_all = n_sites + n_nodes;
+    for (int i = 0, tries = 0; i < n_links && tries < 1000; tries++) {
+      x = x * 6364136223846793005ul + 1442695040888963407ul;
+      int a = (int)((x >> 33) % (unsigned long)n_all), b = (int)((x >> 13) % (unsigned long)n_all), dup = 0;
+      snprintf(name, sizeof name, "%c%d", a < n_sites ? 's' : 'p', a < n_sites ? a : a - n_sites);
+      snprintf(other, sizeof other, "%c%d", b < n_sites ? 's' : 'p', b < n_sites ? b : b - n_sites);
+      for (int l = 0; l < sc.n_links; l++)
+        dup |= (!strcmp(sc.links[l].a, name) && !strcmp(sc.links[l].b, other)) ||
+               (!strcmp(sc.links[l].a, other) && !strcmp(sc.links[l].b, name));
+      if (a == b || dup)
+        continue;
+      add_link(&sc, name, other, 1e-3 * (1 + i % 7), 1e9, 0);
+      i++;
+    }
+    for (int i = 0; i < n_origins; i++) {
+      x = x * 6364136223846793005ul + 1442695040888963407ul;
+      int a = (int)((x >> 33) % (unsigned long)n_all);
+      snprintf(name, sizeof name, "o%d", i);
+      snprintf(other, sizeof other, "%c%d", a < n_sites ? 's' : 'p', a < n_sites ? a : a - n_sites);
+      add_origin(&sc, name, other);
+    }
+    char *want = NULL, *got = NULL;
+    size_t want_len = 0, got_len = 0;
+    FILE *fw = open_memstream(&want, &want_len), *fg = open_memstream(&got, &got_len);
+    assert_non_null(fw);
+    assert_non_null(fg);
+    cpn_topology_t *t = NULL;
+    assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+    warnings_from_routes(t, &sc, fw);
+    cpn_topology_free(t);
+    int n_warn = -1;
+    assert_int_equal(cpn_topology_check(&sc, fg, &n_warn), CPN_OK);
+    fclose(fw);
+    fclose(fg);
+    if (strcmp(want, got) != 0)
+      print_message("trial %d:\n-- routes --\n%s-- check --\n%s", trial, want, got);
+    assert_string_equal(got, want);
+    int lines = 0;
+    for (const char *p = want; *p; p++)
+      lines += *p == '\n';
+    assert_int_equal(n_warn, lines);
+    total_warnings += lines;
+    with_list += strstr(want, ", ...") != NULL;
+    free(want);
+    free(got);
+    free_scenario(&sc);
+  }
+  print_message("40 random networks: %d warnings, %d with a list cut at five origins\n", total_warnings, with_list);
+  assert_true(total_warnings > 40 && with_list > 0); /* the comparison saw every kind of warning */
+}
+
+/* cpn_topology_check refuses what cpn_topology_new refuses (it validates without the routes). */
+static void check_refuses_what_new_refuses(void **state)
+{
+  (void)state;
+  cpn_scenario_t sc = new_scenario();
+  add_site(&sc, "a");
+  add_site(&sc, "b");
+  add_link(&sc, "a", "nowhere", 1e-3, 1e9, 0);
+  assert_int_equal(cpn_topology_check(&sc, stderr, NULL), CPN_EINVAL);
+  assert_non_null(strstr(cpn_error_message(), "'nowhere' is not a site or node"));
+  free_scenario(&sc);
+}
+
 /* ---- generated topologies ---------------------------------------------------------------------- */
 
 /* Builds a topology with n0 as a routing source and checks every node is reachable from it. */
@@ -660,6 +837,95 @@ static void assert_connected(const char *kind, int n, unsigned long seed)
     assert_true(isfinite(cpn_topology_route_latency_s(t, n0, v)));
   cpn_topology_free(t);
   free_scenario(&sc);
+}
+
+/* Waxman above WAXMAN_EXACT_MAX_NODES (4096) draws by thinning on a grid instead of visiting every pair
+ * (a 100,000-node graph took most of a 19-minute --check). It must draw the same law: each pair (u, v)
+ * an edge with probability alpha exp(-d / (0.1 L)), L the largest distance, alpha for a mean degree of 4.
+ * Checked on the generated graph itself: planar coordinates back from latitude and longitude, then, over
+ * distance bins from 300 km (shorter edges include the components' joining edges, which are not drawn
+ * from the law), the edges in each bin against alpha x the sum of exp(-d / (0.1 L)) over the bin's pairs,
+ * alpha fitted over those bins: within 5 Poisson standard deviations. The same check on the exact
+ * sampler (n = 4096) shows the check itself holds on a known-good graph. */
+static void waxman_law_check(int n, unsigned long seed)
+{
+  cpn_node_spec_t *nodes = NULL;
+  cpn_link_spec_t *links = NULL;
+  int nn = 0, nl = 0;
+  assert_int_equal(cpn_topology_generate("waxman", n, seed, &nodes, &nn, &links, &nl), CPN_OK);
+  assert_int_equal(nn, n);
+  double *x = malloc(sizeof *x * (size_t)n), *y = malloc(sizeof *y * (size_t)n);
+  int *parent = malloc(sizeof *parent * (size_t)n);
+  assert_non_null(x);
+  assert_non_null(y);
+  assert_non_null(parent);
+  const double km_per_deg = 111.195, c35 = cos(35.0 * 3.14159265358979323846 / 180);
+  for (int i = 0; i < n; i++) {
+    y[i] = (nodes[i].lat_deg - 35.0) * km_per_deg + 1500;
+    x[i] = (nodes[i].lon_deg - 105.0) * km_per_deg * c35 + 1500;
+    parent[i] = i;
+  }
+  double max_d = 0;
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++)
+      max_d = fmax(max_d, hypot(x[i] - x[j], y[i] - y[j]));
+  double scale = 0.1 * max_d;
+  enum { BINS = 6 };
+  const double edge_km[BINS + 1] = {300, 600, 900, 1200, 1600, 2200, 1e9};
+  double weight[BINS] = {0}, seen[BINS] = {0};
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++) {
+      double d = hypot(x[i] - x[j], y[i] - y[j]);
+      for (int b = 0; b < BINS; b++)
+        if (d >= edge_km[b] && d < edge_km[b + 1])
+          weight[b] += exp(-d / scale);
+    }
+  for (int e = 0; e < nl; e++) {
+    int a = atoi(links[e].a + 1), b = atoi(links[e].b + 1);
+    assert_true(a >= 0 && a < n && b >= 0 && b < n && a < b);
+    double d = hypot(x[a] - x[b], y[a] - y[b]);
+    for (int k = 0; k < BINS; k++)
+      if (d >= edge_km[k] && d < edge_km[k + 1])
+        seen[k]++;
+    int ra = a, rb = b;
+    while (parent[ra] != ra)
+      ra = parent[ra];
+    while (parent[rb] != rb)
+      rb = parent[rb];
+    parent[ra] = rb;
+  }
+  int roots = 0;
+  for (int i = 0; i < n; i++)
+    roots += parent[i] == i;
+  assert_int_equal(roots, 1); /* connected */
+  double sum_w = 0, sum_seen = 0;
+  for (int b = 0; b < BINS; b++) {
+    sum_w += weight[b];
+    sum_seen += seen[b];
+  }
+  double alpha = sum_seen / sum_w, degree = 2.0 * nl / n;
+  print_message("waxman n=%d seed %lu: mean degree %.3f, L %.0f km, alpha %.3g; edges per bin (seen/expected):", n,
+                seed, degree, max_d, alpha);
+  for (int b = 0; b < BINS; b++) {
+    double want = alpha * weight[b];
+    print_message(" %.0f/%.0f", seen[b], want);
+    assert_true(fabs(seen[b] - want) <= 5 * sqrt(want) + 1);
+  }
+  print_message("\n");
+  assert_true(degree > 3.8 && degree < 4.3);
+  free(x);
+  free(y);
+  free(parent);
+  free(nodes);
+  free(links);
+}
+
+static void generated_waxman_large_n_draws_the_same_law(void **state)
+{
+  (void)state;
+  waxman_law_check(4096, 11); /* the exact sampler */
+  waxman_law_check(6000, 11); /* the grid sampler */
+  waxman_law_check(6000, 12);
 }
 
 static void generated_waxman_is_connected_with_n_nodes(void **state)
@@ -736,6 +1002,10 @@ int main(int argc, char **argv)
       cmocka_unit_test(chinanet_has_42_nodes_66_edges),
       cmocka_unit_test(chinanet_beijing_to_guangzhou_is_8_to_25_ms),
       cmocka_unit_test(graphml_errors_are_reported),
+      cmocka_unit_test(graphml_attributes_read_through_their_declared_type),
+      cmocka_unit_test(check_warnings_equal_the_routes),
+      cmocka_unit_test(check_refuses_what_new_refuses),
+      cmocka_unit_test(generated_waxman_large_n_draws_the_same_law),
       cmocka_unit_test(graphml_zoo_style_parallel_edges_countries_speeds),
       cmocka_unit_test(generated_waxman_is_connected_with_n_nodes),
       cmocka_unit_test(generated_barabasi_is_connected_with_n_nodes),
