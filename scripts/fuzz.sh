@@ -25,6 +25,13 @@ cmake --build "$build" -j2 --target "${targets[@]/#/fuzz_}" > "$build/fuzz-build
 
 # Seeds: the files readers see in the project; trace inputs start with the options byte (0: azure-2023,
 # stop at bad rows; see tests/fuzz/fuzz_trace.c).
+# ASan's stacks must be symbolized: the report_h5 target tells a crash inside libhdf5 (not a finding) from
+# one in cpnsim by the function names in them (analysis/cpnsim_report.c, child_asan_report). Without a
+# symbolizer every libhdf5 crash would count as cpnsim's (seen in a fresh root, where none was on PATH).
+sym=/usr/lib/llvm-14/bin/llvm-symbolizer
+[ -x "$sym" ] || { echo "fuzz: $sym is missing: install the Debian package llvm-14 (scripts/setup.sh does)"; exit 1; }
+export ASAN_SYMBOLIZER_PATH=$sym
+
 seed() {
   local t=$1 dir=$build/fuzz-seeds/$1
   rm -rf "$dir"; mkdir -p "$dir"

@@ -17,6 +17,8 @@ cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCPN_SANITIZE=ON
 say "building"
 cmake --build "$build" -j2 > "$build/sanitize-build.log" 2>&1 || { tail -30 "$build/sanitize-build.log"; exit 1; }
 say "running the test suite under the sanitizers"
+# Symbolized stacks (function names) in the sanitizers' reports: llvm-14's symbolizer (scripts/setup.sh).
+[ -x /usr/lib/llvm-14/bin/llvm-symbolizer ] && export ASAN_SYMBOLIZER_PATH=/usr/lib/llvm-14/bin/llvm-symbolizer
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0:strict_string_checks=1
 export LSAN_OPTIONS=suppressions=$here/tests/sanitizer/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -6,7 +6,8 @@
 # and the Python packages of scripts/python-deps.txt (tests, analysis/plots.py, README's snippets); for
 # sweeps and reports: OpenMPI (cpnsim-sweep --mpi), Chromium (the report's browser test) and
 # gmt-gshhg-low (coastlines and borders of the report's map, read from /usr/share/gmt-gshhg); clang-14 and
-# libclang-rt-14-dev (libFuzzer and sanitizer runtimes, for scripts/fuzz.sh).
+# libclang-rt-14-dev (libFuzzer and sanitizer runtimes, for scripts/fuzz.sh); llvm-14 (llvm-symbolizer: the
+# report_h5 fuzz target tells a crash inside libhdf5 from one in cpnsim by ASan's symbolized stack).
 # It says what it does as it goes, each line with the seconds since it started; apt's full output is kept
 # in a log file whose tail is printed when apt fails.
 set -euo pipefail
@@ -15,7 +16,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 pkgs=(build-essential cmake pkg-config libsimgrid-dev libigraph-dev libgsl-dev libhdf5-dev zlib1g-dev hdf5-tools
       libcmocka-dev libyaml-dev python3
       openmpi-bin libopenmpi-dev chromium gmt-gshhg-low
-      clang-14 libclang-rt-14-dev)   # clang's libFuzzer and sanitizer runtimes (scripts/fuzz.sh)
+      clang-14 libclang-rt-14-dev   # clang's libFuzzer and sanitizer runtimes (scripts/fuzz.sh)
+      llvm-14)                      # llvm-symbolizer, for the sanitizers' stacks (scripts/fuzz.sh, sanitize.sh)
 while read -r module pkg _; do
   case $module in '' | '#'*) continue ;; esac
   [ -n "$pkg" ] || { echo "setup: scripts/python-deps.txt: no package for module '$module'" >&2; exit 1; }
