@@ -2,6 +2,7 @@
  *
  * Invariant: on success every hour 0..23 of the site was given exactly once, in every column the file has. */
 #include "config/hourly_csv.h"
+#include "config/csv_line.h"
 
 #include <errno.h>
 #include <math.h>
@@ -14,37 +15,6 @@
 
 enum { C_HOUR, C_PRICE, C_CO2, C_SITE, C_SOURCE, C_N };
 static const char *const COLS[C_N] = {"hour", "price_usd_per_kwh", "co2_g_per_kwh", "site", "source"};
-
-static char *trim(char *s)
-{
-  while (*s == ' ' || *s == '\t')
-    s++;
-  char *e = s + strlen(s);
-  while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
-    *--e = '\0';
-  return s;
-}
-
-/* Splits a line at commas in place; returns the number of fields (those past max are counted, not kept). */
-static int split(char *line, char **f, int *col, int max)
-{
-  int k = 0;
-  char *s = line;
-  for (;;) {
-    char *c = strchr(s, ',');
-    if (c)
-      *c = '\0';
-    if (k < max) {
-      col[k] = (int)(s - line) + 1;
-      f[k] = trim(s);
-    }
-    k++;
-    if (!c)
-      break;
-    s = c + 1;
-  }
-  return k;
-}
 
 static int number(cpn_reader_t *r, const char *fn, int line, int col, const char *path, const char *name,
                   const char *text, double *out)
@@ -81,10 +51,10 @@ int cpn_hourly_csv_read(cpn_reader_t *r, const char *file_abs, const char *path,
       ok = 0;
       break;
     }
-    char *t = trim(line);
+    char *t = cpn_csv_trim(line);
     if (t[0] == '\0' || t[0] == '#')
       continue;
-    int k = split(line, fld, col, FIELDS_MAX);
+    int k = cpn_csv_split(line, fld, col, FIELDS_MAX);
     if (nf < 0) { /* the header */
       nf = k;
       if (k > FIELDS_MAX) {

@@ -4,6 +4,7 @@
  * CPN_TABLE_ROWS_MAX); what the numbers must satisfy (increasing times, probabilities) is the caller's
  * check, since only it knows the meaning. */
 #include "config/table.h"
+#include "config/csv_line.h"
 
 #include <errno.h>
 #include <math.h>
@@ -54,37 +55,6 @@ static int pairs_finish(pairs_t *p, int *n, double **a, double **b)
   return 0;
 }
 
-static char *trim(char *s)
-{
-  while (*s == ' ' || *s == '\t')
-    s++;
-  char *e = s + strlen(s);
-  while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
-    *--e = '\0';
-  return s;
-}
-
-/* Fields of one CSV line (no quoting: the tables are numbers and plain names), at most 64. */
-static int split(char *line, char **f, int *col, int max)
-{
-  int k = 0;
-  char *s = line;
-  for (;;) {
-    char *c = strchr(s, ',');
-    if (c)
-      *c = '\0';
-    if (k < max) {
-      col[k] = (int)(s - line) + 1;
-      f[k] = trim(s);
-    }
-    k++;
-    if (!c)
-      break;
-    s = c + 1;
-  }
-  return k;
-}
-
 static int read_csv(cpn_reader_t *r, const char *file_abs, const char *path, const char *col_a,
                     const char *const *col_b, pairs_t *p, int *which)
 {
@@ -104,9 +74,9 @@ static int read_csv(cpn_reader_t *r, const char *file_abs, const char *path, con
       ok = 0;
       break;
     }
-    if (trim(line)[0] == '\0')
+    if (cpn_csv_trim(line)[0] == '\0')
       continue;
-    int k = split(line, fld, col, 64);
+    int k = cpn_csv_split(line, fld, col, 64);
     if (ia < 0) { /* the header */
       nf = k;
       for (int i = 0; i < k && i < 64; i++) {
@@ -282,9 +252,9 @@ int cpn_table_has_column(cpn_reader_t *r, const cpn_reader_node_t *m, const char
   if (!f)
     return 0;
   while (fgets(line, sizeof line, f)) {
-    if (trim(line)[0] == '\0')
+    if (cpn_csv_trim(line)[0] == '\0')
       continue;
-    int k = split(line, fld, cols, 64);
+    int k = cpn_csv_split(line, fld, cols, 64);
     for (int i = 0; i < k && i < 64; i++)
       found |= strcmp(fld[i], col) == 0;
     break;

@@ -1,0 +1,34 @@
+/* csv_line: see csv_line.h. */
+#include "config/csv_line.h"
+
+#include <string.h>
+
+char *cpn_csv_trim(char *s)
+{
+  while (*s == ' ' || *s == '\t')
+    s++;
+  char *e = s + strlen(s);
+  while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+    *--e = '\0';
+  return s;
+}
+
+int cpn_csv_split(char *line, char **f, int *col, int max)
+{
+  int k = 0;
+  char *s = line;
+  for (;;) {
+    char *c = strchr(s, ',');
+    if (c)
+      *c = '\0';
+    if (k < max) {
+      col[k] = (int)(s - line) + 1;
+      f[k] = cpn_csv_trim(s);
+    }
+    k++;
+    if (!c)
+      break;
+    s = c + 1;
+  }
+  return k;
+}
