@@ -40,3 +40,22 @@ cpn_req_t *cpn_batch_remove(cpn_req_t **batch, int *n, int i)
     cpn_batch_sift_down(batch, *n, k);
   return x;
 }
+
+int cpn_batch_newest(cpn_req_t *const *batch, int n)
+{
+  int victim = 0;
+  for (int i = 1; i < n; i++)
+    if (batch[i]->serve.v_start > batch[victim]->serve.v_start ||
+        (batch[i]->serve.v_start == batch[victim]->serve.v_start && batch[i]->rec.id > batch[victim]->rec.id))
+      victim = i;
+  return victim;
+}
+
+void cpn_batch_mark_preempted(cpn_req_t *q, double v)
+{
+  q->serve.resume_ctx = q->serve.ctx0 + (v - q->serve.v_start);
+  q->serve.remaining = q->serve.v_finish - v;
+  q->serve.resumed = 1;
+  if (q->rec.preempted < 255)
+    q->rec.preempted++;
+}

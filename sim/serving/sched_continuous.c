@@ -99,20 +99,9 @@ static void leave_batch(cont_t *c, cpn_req_t *q)
 /* The most recently admitted member (the highest virtual start, then the highest id) is preempted. */
 static void preempt_one(cont_t *c, cpn_replica_t *rep)
 {
-  int victim = 0;
-  for (int i = 1; i < c->n; i++)
-    if (c->batch[i]->serve.v_start > c->batch[victim]->serve.v_start ||
-        (c->batch[i]->serve.v_start == c->batch[victim]->serve.v_start &&
-         c->batch[i]->rec.id > c->batch[victim]->rec.id))
-      victim = i;
-  cpn_req_t *q = cpn_batch_remove(c->batch, &c->n, victim);
+  cpn_req_t *q = cpn_batch_remove(c->batch, &c->n, cpn_batch_newest(c->batch, c->n));
   leave_batch(c, q);
-  double generated = c->V - q->serve.v_start;
-  q->serve.resume_ctx = q->serve.ctx0 + generated;
-  q->serve.remaining = q->serve.v_finish - c->V;
-  q->serve.resumed = 1;
-  if (q->rec.preempted < 255)
-    q->rec.preempted++;
+  cpn_batch_mark_preempted(q, c->V);
   cpn_replica_requeue(rep, q);
 }
 
