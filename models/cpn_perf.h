@@ -20,6 +20,9 @@ typedef struct {
   int confidential;          /* supports confidential compute */
   double usd_per_hour;       /* amortised cost of one accelerator-hour (estimate) */
   double capex_usd;          /* purchase price of one accelerator, for the full cost (estimate) */
+  /* Appended: scale-up link bandwidth of one accelerator, one direction, bytes/s (NVLink: half the
+   * datasheet's bidirectional figure); the bandwidth term of tensor-parallel all-reduces. 0 = none. */
+  double link_bw_Bps;
 } cpn_accel_t;
 
 typedef struct {
@@ -29,6 +32,9 @@ typedef struct {
   double bytes_per_param;    /* weight precision in bytes (1 = FP8/INT8, 2 = FP16) */
   double kv_bytes_per_token; /* KV cache bytes per token of context (all layers) */
   int layers;
+  /* Appended: model (hidden) dimension, the activation width a tensor-parallel all-reduce carries per
+   * token (0 = no bandwidth term). */
+  int hidden;
 } cpn_llm_t;
 
 /* One (model, accelerator, tensor-parallel degree) serving configuration and its calibration. */
@@ -36,13 +42,15 @@ typedef struct {
   const cpn_accel_t *accel;
   const cpn_llm_t *llm;
   int tp;                    /* accelerators per replica (tensor parallel) */
-  double prefill_eff;        /* fraction of peak FLOP/s reached in prefill (0,1] */
-  double decode_eff;         /* fraction of peak memory bandwidth reached in decode (0,1] */
-  double step_overhead_s;    /* fixed cost of one decode step (scheduling, kernel launches) */
+  double prefill_eff;        /* fraction of peak FLOP/s reached by the matrix multiplies (prefill and decode
+                              * tokens alike) (0,1] */
+  double decode_eff;         /* fraction of peak memory bandwidth reached reading weights and KV (0,1] */
+  double step_overhead_s;    /* fixed cost of one forward pass (scheduling, kernel launches) */
   double kv_mem_fraction;    /* fraction of the replica's memory that weights + KV may use (0,1], vLLM's
                               * gpu_memory_utilization: KV gets tp*mem_bytes*kv_mem_fraction - weights */
-  /* Appended: cost of one tensor-parallel all-reduce; a forward pass pays 2 * layers of them when
-   * tp > 1 (0 = no communication cost). Set by cpn_perf_init. */
+  /* Appended: fixed (latency) part of one tensor-parallel all-reduce; a forward pass of T tokens pays
+   * 2 * layers of them when tp > 1, each tp_allreduce_s + 2*(tp-1)/tp * T*hidden*2 B / link_bw_Bps
+   * (ring all-reduce of BF16 activations). Set by cpn_perf_init. */
   double tp_allreduce_s;
 } cpn_perf_t;
 
@@ -57,19 +65,19 @@ const cpn_llm_t *cpn_llm_at(size_t i);
 /* Fills *perf with the default calibration for (llm, accel, tp). */
 void cpn_perf_init(cpn_perf_t *perf, const cpn_llm_t *llm, const cpn_accel_t *accel, int tp);
 
-/* Seconds to prefill `prompt_tokens` tokens (compute bound). */
+/* Seconds to prefill `prompt_tokens` tokens in a pass of their own: mixed_step_s(0, 0, prompt_tokens);
+ * 0 for no tokens. */
 double cpn_perf_prefill_s(const cpn_perf_t *perf, double prompt_tokens);
 /* Seconds of one decode step producing one token for each of `batch` requests whose contexts total
- * `ctx_tokens` tokens (memory bound: weights + KV read once per step). batch >= 1. */
+ * `ctx_tokens` tokens: mixed_step_s(batch, ctx_tokens, 0). batch >= 1. */
 double cpn_perf_decode_step_s(const cpn_perf_t *perf, int batch, double ctx_tokens);
-/* Seconds of one engine iteration that decodes one token for each of `batch` requests (contexts totalling
+/* Seconds of one forward pass that decodes one token for each of `batch` requests (contexts totalling
  * `ctx_tokens`) and prefills `prefill_tokens` prompt tokens in the same pass (continuous batching that
- * mixes prefill and decode: vLLM's chunked prefill, TensorRT-LLM's in-flight batching). The decode part
- * costs decode_step_s(batch, ctx_tokens) and the prefill tokens add prefill_s(prefill_tokens) less one
- * step_overhead_s (their compute and their all-reduces, not a second scheduling overhead): the prefill
- * adds to the step rather than overlapping its memory time, which is how the calibration (a prefill
- * pausing decode) was fitted. batch 0: prefill_s(prefill_tokens).
- * batch >= 0, prefill_tokens >= 0, not both 0. */
+ * mixes prefill and decode: vLLM's chunked prefill, TensorRT-LLM's in-flight batching). The pass runs
+ * its kernels one after the other: the matrix multiplies over all T = batch + prefill_tokens tokens
+ * (max of their FLOPs and the weight read), then the decode attention reading the batch's KV, then the
+ * fixed overhead and the all-reduces of T tokens (see cpn_perf.c). batch >= 0, prefill_tokens >= 0,
+ * not both 0. */
 double cpn_perf_mixed_step_s(const cpn_perf_t *perf, int batch, double ctx_tokens, double prefill_tokens);
 /* Tokens of KV cache the replica can hold: (tp * mem_bytes * kv_mem_fraction - weight bytes) /
  * kv_bytes_per_token. <= 0 means the weights do not fit. */
@@ -82,10 +90,11 @@ double cpn_perf_power_w(const cpn_accel_t *accel, double u);
 /* Batch limit at which the default calibration was fitted (TensorRT-LLM's default max_batch_size). */
 #define CPN_PERF_CALIB_MAX_BATCH 2048
 
-/* Output tokens/s of one continuously batched replica at steady state under unbounded load: batch
- * B = min(max_batch, floor(kv_capacity / (in + out))), mean context in + out/2, and each new request's
- * prefill pausing decoding, so a request costs prefill_s(in) + out * decode_step_s(B, B*(in+out/2)) / B
- * of replica time. 0 when no request fits. The calibration target; O(1). */
+/* Output tokens/s of one continuously batched replica at steady state under unbounded load, as the
+ * `trtllm` scheduler runs it: batch B = min(max_batch, floor(kv_capacity / (in + out))), total context
+ * C = B*(in + out/2), each new prompt packed into one decode iteration, so a request costs
+ * out * decode_step_s(B, C) / B + mixed_step_s(B, C, in) - decode_step_s(B, C) of replica time.
+ * 0 when no request fits. The calibration target; O(1). */
 double cpn_perf_saturated_output_tps(const cpn_perf_t *perf, double in_tokens, double out_tokens, int max_batch);
 
 #endif

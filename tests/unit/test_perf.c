@@ -1,8 +1,9 @@
 /* test_perf: the serving performance model (models/cpn_perf.c).
  *
  * Pins the calibration against NVIDIA TensorRT-LLM's published saturated throughput, the shape of the
- * roofline (decode slows with batch, throughput saturates), the closed forms of KV capacity, of an
- * iteration mixing prefill and decode, and of power, and the catalog lookups. Uses only hand-made or catalog inputs: no files. */
+ * roofline (decode slows with batch, throughput saturates), the H200's gain over the H100 (attention
+ * only, the matrix multiplies being compute bound), the closed forms of KV capacity, of a forward pass
+ * mixing prefill and decode, of the tensor-parallel all-reduces, and of power, and the catalog lookups. Uses only hand-made or catalog inputs: no files. */
 #include "cpn_perf.h"
 
 #include <math.h>
@@ -31,13 +32,19 @@ typedef struct {
 } published_t;
 
 /* TensorRT-LLM docs/source/performance/perf-overview.md, Total Output Throughput at maximum load,
- * FP8 checkpoints (parameters.md, "Accelerators and LLM serving"). */
+ * FP8 checkpoints (parameters.md, "Accelerators and LLM serving"): the 20 H100 rows, the rows the
+ * default calibration was fitted on (models/fit_perf_calibration.py). */
 static const published_t TARGETS[] = {
-  {"llama-3.1-8b", "h100", 1, 128, 128, 28312},
-  {"llama-3.1-8b", "h100", 1, 1000, 1000, 15220},
-  {"llama-3.1-8b", "h100", 1, 2048, 128, 3450},
-  {"llama-3.3-70b", "h100", 2, 1000, 1000, 4205},
-  {"llama-3.3-70b", "h100", 2, 2048, 128, 762},
+  {"llama-3.1-8b", "h100", 1, 128, 128, 28312},     {"llama-3.1-8b", "h100", 1, 1000, 1000, 15220},
+  {"llama-3.1-8b", "h100", 1, 2048, 128, 3450},     {"llama-3.3-70b", "h100", 2, 1000, 1000, 4205},
+  {"llama-3.3-70b", "h100", 2, 2048, 128, 762},     {"llama-3.1-8b", "h100", 1, 128, 2048, 22714},
+  {"llama-3.1-8b", "h100", 1, 128, 4096, 14325},    {"llama-3.1-8b", "h100", 1, 500, 2000, 17660},
+  {"llama-3.1-8b", "h100", 1, 1000, 2000, 13899},   {"llama-3.1-8b", "h100", 1, 2048, 2048, 9305},
+  {"llama-3.1-8b", "h100", 1, 5000, 500, 3459},     {"llama-3.1-8b", "h100", 1, 20000, 2000, 1351},
+  {"llama-3.3-70b", "h100", 2, 128, 128, 6378},     {"llama-3.3-70b", "h100", 2, 128, 2048, 6651},
+  {"llama-3.3-70b", "h100", 2, 128, 4096, 4199},    {"llama-3.3-70b", "h100", 2, 500, 2000, 5222},
+  {"llama-3.3-70b", "h100", 2, 1000, 2000, 4146},   {"llama-3.3-70b", "h100", 2, 2048, 2048, 3082},
+  {"llama-3.3-70b", "h100", 2, 5000, 500, 898},     {"llama-3.3-70b", "h100", 2, 20000, 2000, 437},
 };
 
 /* Same table, H200 columns: not used in the fit, so an out-of-sample check of the catalog. */
@@ -46,8 +53,10 @@ static const published_t H200_ROWS[] = {
   {"llama-3.1-8b", "h200", 1, 1000, 1000, 17744},
   {"llama-3.1-8b", "h200", 1, 2048, 128, 3538},
   {"llama-3.3-70b", "h200", 1, 128, 128, 3803},
+  {"llama-3.3-70b", "h200", 1, 128, 2048, 4336},
   {"llama-3.3-70b", "h200", 1, 1000, 1000, 2909},
   {"llama-3.3-70b", "h200", 1, 2048, 128, 442},
+  {"llama-3.3-70b", "h200", 1, 2048, 2048, 2003},
 };
 
 static double worst_error(const published_t *rows, size_t n) {
@@ -69,18 +78,41 @@ static double worst_error(const published_t *rows, size_t n) {
   return worst;
 }
 
-static void calibration_matches_tensorrt_llm_within_15pct(void **state) {
+static void calibration_matches_tensorrt_llm_h100_within_8pct(void **state) {
   (void)state;
   double worst = worst_error(TARGETS, sizeof TARGETS / sizeof TARGETS[0]);
   printf("worst error %.1f%%\n", 100 * worst);
-  assert_true(worst <= 0.15);
+  assert_true(worst <= 0.08);
 }
 
-static void h200_out_of_sample_within_20pct(void **state) {
+/* Out of sample: seven of the eight H200 rows within 6%, the eighth (70B 128/2048, +19%) within 20%. */
+static void h200_out_of_sample_within_6pct_but_one(void **state) {
   (void)state;
-  double worst = worst_error(H200_ROWS, sizeof H200_ROWS / sizeof H200_ROWS[0]);
-  printf("worst error %.1f%% (not fitted)\n", 100 * worst);
+  size_t n = sizeof H200_ROWS / sizeof H200_ROWS[0], beyond = 0;
+  for (size_t i = 0; i < n; i++)
+    if (worst_error(&H200_ROWS[i], 1) > 0.06) beyond++;
+  double worst = worst_error(H200_ROWS, n);
+  printf("worst error %.1f%% (not fitted), %zu rows beyond 6%%\n", 100 * worst, beyond);
+  assert_true(beyond <= 1);
   assert_true(worst <= 0.20);
+}
+
+/* The H200 has the H100's tensor cores and 4.8/3.35 = 1.43x its HBM bandwidth. At 1000/1000 the 8B
+ * model's matrix multiplies are compute bound (a KV-limited batch of ~490 to ~900 tokens per pass plus
+ * the packed prompts), so the H200 gains only on the attention's KV read: published 17,744 / 15,220 =
+ * 1.166, where a memory-only roofline gives ~1.4. */
+static void h200_gain_over_h100_is_the_attention_share(void **state) {
+  (void)state;
+  cpn_perf_t h100, h200;
+  cpn_perf_init(&h100, cpn_llm_find("llama-3.1-8b"), cpn_accel_find("h100"), 1);
+  cpn_perf_init(&h200, cpn_llm_find("llama-3.1-8b"), cpn_accel_find("h200"), 1);
+  double ratio = cpn_perf_saturated_output_tps(&h200, 1000, 1000, CPN_PERF_CALIB_MAX_BATCH) /
+                 cpn_perf_saturated_output_tps(&h100, 1000, 1000, CPN_PERF_CALIB_MAX_BATCH);
+  printf("H200 / H100, 8B 1000/1000: %.3f (published %.3f)\n", ratio, 17744.0 / 15220.0);
+  assert_close(ratio, 17744.0 / 15220.0, 0.05);
+  /* A decode step of ~490 requests is compute bound in its matrix multiplies on both. */
+  double B = 488, flop_s = 2 * 8.03e9 * B / (1979e12 * h100.prefill_eff);
+  assert_true(flop_s > 8.03e9 / (3.35e12 * h100.decode_eff));
 }
 
 static cpn_perf_t catalog_perf(const char *llm, const char *accel, int tp) {
@@ -101,7 +133,7 @@ static void decode_slows_as_batch_grows(void **state) {
     assert_true(step > previous);
     previous = step;
   }
-  /* At batch 1 the step is the weight read: 8.03 GB / (3.35 TB/s * 0.69) + 0.4 ms ~ 3.9 ms. */
+  /* At batch 1 the step is the weight read: 8.03 GB / (3.35 TB/s * 0.82) + 0.4 ms ~ 3.3 ms. */
   double one = cpn_perf_decode_step_s(&perf, 1, 0);
   assert_true(one > 3.0e-3 && one < 5.0e-3);
   /* More context at the same batch also slows the step (more KV to read). */
@@ -112,8 +144,10 @@ static void throughput_saturates_with_batch(void **state) {
   (void)state;
   cpn_perf_t perf = catalog_perf("llama-3.1-8b", "h100", 1);
   const double ctx_per_request = 1500;
-  /* Decode-only ceiling when KV reads dominate: bw * eff / (kv bytes per request context). */
-  double ceiling = perf.accel->mem_bw_Bps * perf.decode_eff / (perf.llm->kv_bytes_per_token * ctx_per_request);
+  /* Decode-only ceiling once the matrix multiplies are compute bound: per token, its FLOPs plus its KV
+   * read, 1 / (2*A / (F*prefill_eff) + k*ctx / (BW*decode_eff)). */
+  double ceiling = 1 / (2 * perf.llm->active_params / (1979e12 * perf.prefill_eff) +
+                        perf.llm->kv_bytes_per_token * ctx_per_request / (perf.accel->mem_bw_Bps * perf.decode_eff));
   double prev_tps = 0, prev_gain = INFINITY;
   for (int batch = 1; batch <= 4096; batch *= 2) {
     double tps = batch / cpn_perf_decode_step_s(&perf, batch, batch * ctx_per_request);
@@ -133,6 +167,20 @@ static void throughput_saturates_with_batch(void **state) {
   double at_cap = cpn_perf_saturated_output_tps(&perf, 1000, 1000, 100000);
   assert_close(cpn_perf_saturated_output_tps(&perf, 1000, 1000, 1000000), at_cap, 1e-9 * at_cap);
   assert_true(cpn_perf_saturated_output_tps(&perf, 1000, 1000, 64) < at_cap);
+}
+
+/* The closed form runs as the trtllm scheduler does: B = floor(KV / (in + out)) requests of mean context
+ * in + out/2, each prompt packed into one decode step. 8B on one H100, 1000/1000: B = 488. */
+static void saturated_tps_packs_each_prompt_into_a_decode_step(void **state) {
+  (void)state;
+  cpn_perf_t perf = catalog_perf("llama-3.1-8b", "h100", 1);
+  double B = floor(cpn_perf_kv_capacity_tokens(&perf) / 2000);
+  assert_close(B, 488, 0);
+  double C = B * 1500, decode = cpn_perf_decode_step_s(&perf, (int)B, C);
+  double per_request = 1000 * decode / B + cpn_perf_mixed_step_s(&perf, (int)B, C, 1000) - decode;
+  assert_close(cpn_perf_saturated_output_tps(&perf, 1000, 1000, 2048), 1000 / per_request, 1e-9);
+  /* Compute bound, the packed prompt costs exactly its FLOPs: 2 * 8.03e9 * 1000 / (1979e12 * 0.53). */
+  assert_close(cpn_perf_mixed_step_s(&perf, (int)B, C, 1000) - decode, 2 * 8.03e9 * 1000 / (1979e12 * 0.53), 1e-12);
 }
 
 static void kv_capacity_is_memory_after_weights(void **state) {
@@ -157,14 +205,25 @@ static void kv_capacity_is_memory_after_weights(void **state) {
   assert_close(cpn_perf_kv_capacity_tokens(&h100), (0.9 * 80e9 - 8.03e9) / 65536, 1e-6);
 }
 
-static void mixed_step_adds_prompt_cost_without_second_overhead(void **state) {
+/* Two all-reduces per layer of T tokens of BF16 activations (hidden 8192) over 450 GB/s NVLink, TP 2. */
+static double comm_70b_tp2(const cpn_perf_t *perf, double tokens) {
+  return 2 * 80 * (perf->tp_allreduce_s + 2.0 * (2 - 1) / 2 * tokens * 8192 * 2 / 450e9);
+}
+
+static void mixed_step_is_one_pass_over_all_tokens(void **state) {
   (void)state;
   cpn_perf_t perf = catalog_perf("llama-3.3-70b", "h100", 2);
-  double ctx = 238500, c = 2385;
-  /* Decode part, plus the prompt's compute 2*A*c/(tp*F*eff) and its 2*layers all-reduces. */
-  double want = cpn_perf_decode_step_s(&perf, 48, ctx) + 2 * 70.6e9 * c / (2 * 1979e12 * perf.prefill_eff) +
-                2 * 80 * perf.tp_allreduce_s;
+  double ctx = 238500, c = 2385, bw = 2 * 3.35e12 * perf.decode_eff;
+  /* The matrix multiplies of the 48 + 2385 tokens (compute bound), the batch's KV read, one overhead,
+   * the all-reduces of 2433 tokens. */
+  double want = 2 * 70.6e9 * (48 + c) / (2 * 1979e12 * perf.prefill_eff) + 163840 * ctx / bw + perf.step_overhead_s +
+                comm_70b_tp2(&perf, 48 + c);
   assert_close(cpn_perf_mixed_step_s(&perf, 48, ctx, c), want, 1e-12);
+  /* The decode step alone reads the weights (48 tokens are far below the ridge). */
+  double decode = 70.6e9 / bw + 163840 * ctx / bw + perf.step_overhead_s + comm_70b_tp2(&perf, 48);
+  assert_close(cpn_perf_decode_step_s(&perf, 48, ctx), decode, 1e-12);
+  /* So packing the prompt into that step costs less than a pass of its own. */
+  assert_true(cpn_perf_mixed_step_s(&perf, 48, ctx, c) - decode < cpn_perf_prefill_s(&perf, c));
   /* No prompt tokens: a decode step; no decode batch: a prefill. */
   assert_close(cpn_perf_mixed_step_s(&perf, 48, ctx, 0), cpn_perf_decode_step_s(&perf, 48, ctx), 0);
   assert_close(cpn_perf_mixed_step_s(&perf, 0, 0, c), cpn_perf_prefill_s(&perf, c), 0);
@@ -239,42 +298,53 @@ static void prefill_uses_8bit_path_only_when_both_sides_have_it(void **state) {
   cpn_perf_t fp16 = fp8;
   fp16.llm = &wide;
   assert_close(cpn_perf_prefill_s(&fp16, 4096), cpn_perf_prefill_s(&fallback, 4096), 1e-15);
-  /* Closed form: 2 * 8.03e9 * 4096 / (1979e12 * 0.54) + 0.4 ms. */
-  assert_close(cpn_perf_prefill_s(&fp8, 4096), 2 * 8.03e9 * 4096 / (1979e12 * 0.54) + 0.4e-3, 1e-12);
+  /* Closed form: 2 * 8.03e9 * 4096 / (1979e12 * 0.53) + 0.4 ms. */
+  assert_close(cpn_perf_prefill_s(&fp8, 4096), 2 * 8.03e9 * 4096 / (1979e12 * 0.53) + 0.4e-3, 1e-12);
+  /* A short prompt alone cannot go faster than reading the weights once: 8.03 GB / (3.35 TB/s * 0.82). */
+  assert_close(cpn_perf_prefill_s(&fp8, 64), 8.03e9 / (3.35e12 * 0.82) + 0.4e-3, 1e-12);
 }
 
 static void tensor_parallel_splits_work_and_pays_allreduce(void **state) {
   (void)state;
   cpn_perf_t one = catalog_perf("llama-3.3-70b", "h100", 1), two = catalog_perf("llama-3.3-70b", "h100", 2);
-  double comm = 2 * 80 * two.tp_allreduce_s;
   double oh = one.step_overhead_s;
-  assert_close(cpn_perf_prefill_s(&two, 2048) - oh - comm, (cpn_perf_prefill_s(&one, 2048) - oh) / 2, 1e-12);
-  assert_close(cpn_perf_decode_step_s(&two, 64, 64 * 1500.0) - oh - comm,
+  assert_close(cpn_perf_prefill_s(&two, 2048) - oh - comm_70b_tp2(&two, 2048), (cpn_perf_prefill_s(&one, 2048) - oh) / 2,
+               1e-12);
+  assert_close(cpn_perf_decode_step_s(&two, 64, 64 * 1500.0) - oh - comm_70b_tp2(&two, 64),
                       (cpn_perf_decode_step_s(&one, 64, 64 * 1500.0) - oh) / 2, 1e-12);
+  /* The all-reduces carry the activations: 2048 tokens * 8192 * 2 B = 33.6 MB over 450 GB/s, 74.6 us
+   * each on top of the fixed part, 160 of them. */
+  assert_close(comm_70b_tp2(&two, 2048) - 160 * two.tp_allreduce_s, 160.0 * 2048 * 8192 * 2 / 450e9, 1e-15);
   two.tp_allreduce_s = 0;
-  assert_close(cpn_perf_prefill_s(&two, 2048) - oh, (cpn_perf_prefill_s(&one, 2048) - oh) / 2, 1e-12);
+  assert_close(cpn_perf_prefill_s(&two, 2048) - oh - 160.0 * 2048 * 8192 * 2 / 450e9,
+               (cpn_perf_prefill_s(&one, 2048) - oh) / 2, 1e-12);
 }
 
 static void moe_decode_reads_only_touched_experts(void **state) {
   (void)state;
   cpn_perf_t perf = catalog_perf("deepseek-v3", "h200", 8);
-  double bw = perf.accel->mem_bw_Bps * perf.decode_eff, fixed = perf.step_overhead_s + 2 * 61 * perf.tp_allreduce_s;
+  double bw = perf.accel->mem_bw_Bps * perf.decode_eff;
+  /* Fixed overhead and 2*61 all-reduces of T tokens of 7168 BF16 activations, ring over 8 (2*7/8). */
+#define MOE_FIXED(T) (perf.step_overhead_s + 2 * 61 * (perf.tp_allreduce_s + 2.0 * 7 / 8 * (T) * 7168 * 2 / 450e9))
   /* Batch 1 reads the 37e9 active bytes, not the 671e9 resident ones. */
-  assert_close(cpn_perf_decode_step_s(&perf, 1, 0), 37e9 / 8 / bw + fixed, 1e-12);
+  assert_close(cpn_perf_decode_step_s(&perf, 1, 0), 37e9 / 8 / bw + MOE_FIXED(1), 1e-12);
   /* From 671/37 ~ 18.1 tokens on, every expert is touched: the full weights are read. */
-  assert_close(cpn_perf_decode_step_s(&perf, 32, 0), 671e9 / 8 / bw + fixed, 1e-12);
+  assert_close(cpn_perf_decode_step_s(&perf, 32, 0), 671e9 / 8 / bw + MOE_FIXED(32), 1e-12);
+#undef MOE_FIXED
   /* MLA: 576 elements per layer and token, 61 layers, FP8. */
   assert_close(perf.llm->kv_bytes_per_token, 35136, 0);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(calibration_matches_tensorrt_llm_within_15pct),
-    cmocka_unit_test(h200_out_of_sample_within_20pct),
+    cmocka_unit_test(calibration_matches_tensorrt_llm_h100_within_8pct),
+    cmocka_unit_test(h200_out_of_sample_within_6pct_but_one),
+    cmocka_unit_test(h200_gain_over_h100_is_the_attention_share),
     cmocka_unit_test(decode_slows_as_batch_grows),
     cmocka_unit_test(throughput_saturates_with_batch),
+    cmocka_unit_test(saturated_tps_packs_each_prompt_into_a_decode_step),
     cmocka_unit_test(kv_capacity_is_memory_after_weights),
-    cmocka_unit_test(mixed_step_adds_prompt_cost_without_second_overhead),
+    cmocka_unit_test(mixed_step_is_one_pass_over_all_tokens),
     cmocka_unit_test(weights_of_70b_do_not_fit_one_a100_at_fp16),
     cmocka_unit_test(catalog_lookup_unknown_returns_null),
     cmocka_unit_test(power_interpolates),
