@@ -89,9 +89,12 @@ static void calibration_matches_tensorrt_llm_h100_within_8pct(void **state) {
 static void h200_out_of_sample_within_6pct_but_one(void **state) {
   (void)state;
   size_t n = sizeof H200_ROWS / sizeof H200_ROWS[0], beyond = 0;
-  for (size_t i = 0; i < n; i++)
-    if (worst_error(&H200_ROWS[i], 1) > 0.06) beyond++;
-  double worst = worst_error(H200_ROWS, n);
+  double worst = 0;
+  for (size_t i = 0; i < n; i++) {
+    double err = worst_error(&H200_ROWS[i], 1);
+    if (err > 0.06) beyond++;
+    if (err > worst) worst = err;
+  }
   printf("worst error %.1f%% (not fitted), %zu rows beyond 6%%\n", 100 * worst, beyond);
   assert_true(beyond <= 1);
   assert_true(worst <= 0.20);
