@@ -3,8 +3,9 @@
  * handler table and the SimGrid flows in flight (core/transfers.h) with the event each one schedules
  * when it ends.
  *
- * Invariants: the heap is ordered by (t, seq); `now` never decreases; `activities` counts the SimGrid
- * flows started and not yet ended; a flow's pending event is slot `tag` of `pend` until it ends, and
+ * Invariants: the heap is ordered by (t, seq); `now` never decreases; a timer's event (gen has
+ * TIMER_BIT set, the low bits the timer) is at heap position timer_pos[timer], which is -1 when it has
+ * none pending; `activities` counts the SimGrid flows started and not yet ended; a flow's pending event is slot `tag` of `pend` until it ends, and
  * free slots are chained through `next_free`. */
 #include "core/event.h"
 
@@ -41,9 +42,13 @@ static double mono_s(void)
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+#define TIMER_BIT (UINT64_C(1) << 63)
+
 struct cpn_sim {
   cpn_event_t *v;
   size_t n, cap;
+  long *timer_pos; /* heap position of each timer's pending event, -1: none */
+  size_t n_timers, cap_timers;
   uint64_t seq;
   double now;
   double events;
@@ -106,6 +111,7 @@ void cpn_sim_free(cpn_sim_t *sim)
     return;
   cpn_transfers_free(sim->flows);
   free(sim->pend);
+  free(sim->timer_pos);
   free(sim->v);
   free(sim);
 }
@@ -118,50 +124,133 @@ int cpn_sim_kind(cpn_sim_t *sim, const char *name, cpn_event_fn fn, void *ctx)
   return sim->n_kinds++;
 }
 
-int cpn_sim_at(cpn_sim_t *sim, double t, int kind, int idx, void *ptr, uint64_t gen)
+/* Puts e at position i of the heap, keeping its timer's position. */
+static inline void heap_put(cpn_sim_t *h, size_t i, const cpn_event_t *e)
 {
-  if (sim->n == sim->cap) {
-    size_t cap = sim->cap ? sim->cap * 2 : 1024;
-    cpn_event_t *v = realloc(sim->v, cap * sizeof *v);
-    if (!v) {
-      cpn_sim_fail(sim, cpn_error_set(CPN_ENOMEM, "event core: out of memory (event heap)"));
-      return -1;
-    }
-    sim->v = v;
-    sim->cap = cap;
-  }
-  cpn_event_t e = {.t = t, .seq = sim->seq++, .ptr = ptr, .gen = gen, .kind = kind, .idx = idx};
-  size_t i = sim->n++;
+  h->v[i] = *e;
+  if (e->gen & TIMER_BIT)
+    h->timer_pos[e->gen & ~TIMER_BIT] = (long)i;
+}
+
+/* Moves e up from the hole at i to its place. */
+static void sift_up(cpn_sim_t *h, size_t i, const cpn_event_t *e)
+{
   while (i > 0) {
     size_t p = (i - 1) / 4;
-    if (!ev_less(&e, &sim->v[p]))
+    if (!ev_less(e, &h->v[p]))
       break;
-    sim->v[i] = sim->v[p];
+    heap_put(h, i, &h->v[p]);
     i = p;
   }
-  sim->v[i] = e;
+  heap_put(h, i, e);
+}
+
+/* Moves e down from the hole at i (h->n excludes e) to its place. */
+static void sift_down(cpn_sim_t *h, size_t i, const cpn_event_t *e)
+{
+  for (;;) {
+    size_t c = 4 * i + 1, m = i, end = c + 4 < h->n ? c + 4 : h->n;
+    const cpn_event_t *best = e;
+    for (; c < end; c++)
+      if (ev_less(&h->v[c], best))
+        m = c, best = &h->v[c];
+    if (m == i)
+      break;
+    heap_put(h, i, &h->v[m]);
+    i = m;
+  }
+  heap_put(h, i, e);
+}
+
+static int heap_grow(cpn_sim_t *sim)
+{
+  if (sim->n < sim->cap)
+    return 0;
+  size_t cap = sim->cap ? sim->cap * 2 : 1024;
+  cpn_event_t *v = realloc(sim->v, cap * sizeof *v);
+  if (!v) {
+    cpn_sim_fail(sim, cpn_error_set(CPN_ENOMEM, "event core: out of memory (event heap)"));
+    return -1;
+  }
+  sim->v = v;
+  sim->cap = cap;
+  return 0;
+}
+
+int cpn_sim_at(cpn_sim_t *sim, double t, int kind, int idx, void *ptr, uint64_t gen)
+{
+  if (heap_grow(sim))
+    return -1;
+  cpn_event_t e = {.t = t, .seq = sim->seq++, .ptr = ptr, .gen = gen & ~TIMER_BIT, .kind = kind, .idx = idx};
+  sift_up(sim, sim->n++, &e);
   return 0;
 }
 
 static cpn_event_t heap_pop(cpn_sim_t *h)
 {
   cpn_event_t top = h->v[0], last = h->v[--h->n];
-  size_t i = 0;
-  for (;;) {
-    size_t c = 4 * i + 1, m = i, end = c + 4 < h->n ? c + 4 : h->n;
-    const cpn_event_t *best = &last;
-    for (; c < end; c++)
-      if (ev_less(&h->v[c], best))
-        m = c, best = &h->v[c];
-    if (m == i)
-      break;
-    h->v[i] = h->v[m];
-    i = m;
-  }
   if (h->n)
-    h->v[i] = last;
+    sift_down(h, 0, &last);
+  if (top.gen & TIMER_BIT)
+    h->timer_pos[top.gen & ~TIMER_BIT] = -1;
   return top;
 }
+
+/* Removes the event at heap position i. */
+static void heap_remove(cpn_sim_t *h, size_t i)
+{
+  cpn_event_t gone = h->v[i], last = h->v[--h->n];
+  if (gone.gen & TIMER_BIT)
+    h->timer_pos[gone.gen & ~TIMER_BIT] = -1;
+  if (i == h->n)
+    return;
+  if (i > 0 && ev_less(&last, &h->v[(i - 1) / 4]))
+    sift_up(h, i, &last);
+  else
+    sift_down(h, i, &last);
+}
+
+int cpn_sim_timer_new(cpn_sim_t *sim)
+{
+  if (sim->n_timers == sim->cap_timers) {
+    size_t cap = sim->cap_timers ? sim->cap_timers * 2 : 64;
+    long *v = realloc(sim->timer_pos, cap * sizeof *v);
+    if (!v) {
+      cpn_sim_fail(sim, cpn_error_set(CPN_ENOMEM, "event core: out of memory (timers)"));
+      return -1;
+    }
+    sim->timer_pos = v;
+    sim->cap_timers = cap;
+  }
+  sim->timer_pos[sim->n_timers] = -1;
+  return (int)sim->n_timers++;
+}
+
+int cpn_sim_timer_set(cpn_sim_t *sim, int timer, double t, int kind, int idx, void *ptr)
+{
+  long at = sim->timer_pos[timer];
+  cpn_event_t e = {.t = t, .seq = sim->seq++, .ptr = ptr, .gen = TIMER_BIT | (uint64_t)timer, .kind = kind, .idx = idx};
+  if (at >= 0) { /* a later key than the pending one moves down, an earlier one up */
+    size_t i = (size_t)at;
+    if (i > 0 && ev_less(&e, &sim->v[(i - 1) / 4]))
+      sift_up(sim, i, &e);
+    else
+      sift_down(sim, i, &e);
+    return 0;
+  }
+  if (heap_grow(sim))
+    return -1;
+  sift_up(sim, sim->n++, &e);
+  return 0;
+}
+
+void cpn_sim_timer_cancel(cpn_sim_t *sim, int timer)
+{
+  if (sim->timer_pos[timer] >= 0)
+    heap_remove(sim, (size_t)sim->timer_pos[timer]);
+}
+
+int cpn_sim_timer_pending(const cpn_sim_t *sim, int timer) { return sim->timer_pos[timer] >= 0; }
 
 double cpn_sim_now(const cpn_sim_t *sim) { return sim->now; }
 

@@ -22,7 +22,8 @@ typedef struct {
   double t;
   uint64_t seq; /* scheduling order: the tie-break of equal times */
   void *ptr;    /* the handler's argument (an object it owns) */
-  uint64_t gen; /* the handler's generation stamp (stale events are the handler's to skip) */
+  uint64_t gen; /* the handler's generation stamp (stale events are the handler's to skip); a timer's
+                 event carries its timer here (top bit set) */
   int kind;
   int idx;
 } cpn_event_t;
@@ -42,6 +43,17 @@ int cpn_sim_kind(cpn_sim_t *sim, const char *name, cpn_event_fn fn, void *ctx);
 /* Schedules an event at time t (>= now). Returns 0, or -1 after recording an out-of-memory error that
  * stops the run. Cost: O(log events). */
 int cpn_sim_at(cpn_sim_t *sim, double t, int kind, int idx, void *ptr, uint64_t gen);
+
+/* Timers: an owner with one pending event at a time that it often moves (a replica's next step) holds a
+ * timer instead of leaving stale events in the heap. Setting a timer replaces its pending event, if
+ * any, in place: the new event takes the next scheduling order exactly as cpn_sim_at would, so the
+ * events that run, and their order, are those of cpn_sim_at with stale events skipped. The handler
+ * gets gen = the timer with the top bit set. cpn_sim_timer_new returns the timer (>= 0) or -1 after
+ * recording an out-of-memory error; set returns 0 or -1 likewise. Cost: O(log events). */
+int cpn_sim_timer_new(cpn_sim_t *sim);
+int cpn_sim_timer_set(cpn_sim_t *sim, int timer, double t, int kind, int idx, void *ptr);
+void cpn_sim_timer_cancel(cpn_sim_t *sim, int timer);
+int cpn_sim_timer_pending(const cpn_sim_t *sim, int timer);
 
 double cpn_sim_now(const cpn_sim_t *sim);
 
