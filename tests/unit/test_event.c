@@ -7,6 +7,9 @@
  * handler advances it by its kind's cost): with every event timed it is exact; with one in 16 (the
  * default) it is within 4 standard errors of the truth, 20,000 events per kind.
  *
+ * Timers: owners that move their one pending event (set later, earlier, cancel) from handlers see the same
+ * events in the same order as owners that schedule a new event each time and skip stale ones.
+ *
  * SimGrid allows one engine per process: one case runs the engine, with one actor doing both parts. */
 #include "core/event.h"
 
@@ -86,6 +89,75 @@ static void on_spin(void *ctx, const cpn_event_t *e)
   g.spin_true_s[e->idx] += cost;
 }
 
+/* Timers against stale-skipping: N_OWN owners; each event of owner k logs (t, k) and moves two owners
+ * chosen by a generator that only live events advance (later, earlier, or cancelled). */
+enum { N_OWN = 64, N_TIMER_EVENTS = 20000 };
+typedef struct {
+  cpn_sim_t *sim;
+  int use_timers, kind, timer[N_OWN];
+  uint64_t gen[N_OWN];
+  unsigned long rng;
+  int n_log;
+  double log_t[N_TIMER_EVENTS];
+  int log_k[N_TIMER_EVENTS];
+} owners_t;
+
+static unsigned owners_rand(owners_t *o)
+{
+  o->rng = o->rng * 6364136223846793005UL + 1442695040888963407UL;
+  return (unsigned)(o->rng >> 33);
+}
+
+static void owner_move(owners_t *o, int k, double t)
+{
+  if (o->use_timers) {
+    if (t < 0)
+      cpn_sim_timer_cancel(o->sim, o->timer[k]);
+    else
+      cpn_sim_timer_set(o->sim, o->timer[k], t, o->kind, k, o);
+  } else {
+    o->gen[k]++;
+    if (t >= 0)
+      cpn_sim_at(o->sim, t, o->kind, k, o, o->gen[k]);
+  }
+}
+
+static void on_owner(void *ctx, const cpn_event_t *e)
+{
+  (void)ctx;
+  owners_t *o = e->ptr;
+  if (!o->use_timers && e->gen != o->gen[e->idx])
+    return; /* stale */
+  if (o->n_log == N_TIMER_EVENTS)
+    return;
+  o->log_t[o->n_log] = e->t;
+  o->log_k[o->n_log++] = e->idx;
+  double now = cpn_sim_now(o->sim);
+  for (int m = 0; m < 2; m++) {
+    int k = (int)(owners_rand(o) % N_OWN);
+    unsigned r = owners_rand(o) % 8;
+    owner_move(o, k, r == 0 ? -1.0 : now + 0.25 * (r - 1)); /* cancel, now (a tie), or up to 1.5 s on */
+  }
+}
+
+static void run_owners(owners_t *o, int use_timers)
+{
+  assert_int_equal(cpn_sim_new(&o->sim), CPN_OK);
+  o->use_timers = use_timers;
+  o->rng = 77;
+  o->kind = cpn_sim_kind(o->sim, "owner", on_owner, NULL);
+  for (int k = 0; k < N_OWN; k++) {
+    if (use_timers)
+      assert_true((o->timer[k] = cpn_sim_timer_new(o->sim)) >= 0);
+    owner_move(o, k, 0.5 * (k % 5));
+  }
+  cpn_sim_run(o->sim, 1e9);
+  assert_null(cpn_sim_error(o->sim));
+  cpn_sim_free(o->sim);
+}
+
+static owners_t g_owners[2];
+
 static void engine_actor(int argc, char **argv)
 {
   (void)argc, (void)argv;
@@ -108,6 +180,8 @@ static void engine_actor(int argc, char **argv)
   cpn_sim_transfer(g.sim, "a", "b", 2.385e6, 0.75, g.kind_flow, 4, NULL);
   g.flow_t[6] = cpn_sim_now(g.sim);
   cpn_sim_run(g.sim, 1e9);
+  run_owners(&g_owners[0], 0);
+  run_owners(&g_owners[1], 1);
   /* Self-profile: two kinds interleaved at random, every event timed, then one in 16. */
   cpn_sim_set_profile_clock(g.sim, fake_clock);
   for (int every = 1; every <= 16; every += 15) {
@@ -190,6 +264,14 @@ static void events_pop_in_time_then_scheduling_order_and_flows_end_at_cm02(void 
     fail_msg("two flows ended at %.12f and %.12f", g.flow_t[3], g.flow_t[4]);
 
   assert_true(cpn_sim_kind_wall_s(g.sim, g.kind_order) >= 0);
+
+  /* Timers: the same events in the same order as stale-skipping. */
+  assert_int_equal(g_owners[0].n_log, N_TIMER_EVENTS);
+  assert_int_equal(g_owners[1].n_log, g_owners[0].n_log);
+  for (int i = 0; i < g_owners[0].n_log; i++)
+    if (g_owners[0].log_t[i] != g_owners[1].log_t[i] || g_owners[0].log_k[i] != g_owners[1].log_k[i])
+      fail_msg("event %d: stale-skipping ran owner %d at %g, timers owner %d at %g", i, g_owners[0].log_k[i],
+               g_owners[0].log_t[i], g_owners[1].log_k[i], g_owners[1].log_t[i]);
   cpn_sim_free(g.sim);
 }
 
