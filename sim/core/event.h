@@ -40,15 +40,15 @@ void cpn_sim_free(cpn_sim_t *sim);
  * name labels the kind in the self-profile. */
 int cpn_sim_kind(cpn_sim_t *sim, const char *name, cpn_event_fn fn, void *ctx);
 
-/* Schedules an event at time t (>= now). Returns 0, or -1 after recording an out-of-memory error that
- * stops the run. Cost: O(log events). */
+/* Schedules an event at time t (>= now; an earlier t is taken as now). Returns 0, or -1 after recording
+ * an out-of-memory error that stops the run. Cost: O(1) amortised (radix heap, event.c). */
 int cpn_sim_at(cpn_sim_t *sim, double t, int kind, int idx, void *ptr, uint64_t gen);
 
 /* Timers: an owner with one pending event at a time that it often moves (a replica's next step) holds a
- * timer instead of leaving stale events in the heap. Setting a timer replaces its pending event, if
- * any, in place: the new event takes the next scheduling order exactly as cpn_sim_at would, so the
- * events that run, and their order, are those of cpn_sim_at with stale events skipped. The handler
- * gets gen = the timer with the top bit set. cpn_sim_timer_new returns the timer (>= 0) or -1 after
+ * timer instead of checking generation stamps itself. Setting a timer replaces its pending event, if
+ * any: the new event takes the next scheduling order exactly as cpn_sim_at would, so the events that
+ * run, and their order, are those of cpn_sim_at with stale events skipped; the core drops the replaced
+ * one unseen (not counted as an event). The handler gets gen = the timer with the top bit set. cpn_sim_timer_new returns the timer (>= 0) or -1 after
  * recording an out-of-memory error; set returns 0 or -1 likewise. Cost: O(log events). */
 int cpn_sim_timer_new(cpn_sim_t *sim);
 int cpn_sim_timer_set(cpn_sim_t *sim, int timer, double t, int kind, int idx, void *ptr);
