@@ -13,7 +13,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
-pkgs=(build-essential cmake pkg-config libsimgrid-dev libigraph-dev libgsl-dev libhdf5-dev zlib1g-dev hdf5-tools
+pkgs=(build-essential cmake pkg-config libsimgrid-dev libigraph-dev libgsl-dev libhdf5-dev zlib1g-dev libdeflate-dev hdf5-tools
       libcmocka-dev libyaml-dev python3
       openmpi-bin libopenmpi-dev chromium gmt-gshhg-low
       clang-14 libclang-rt-14-dev   # clang's libFuzzer and sanitizer runtimes (scripts/fuzz.sh)

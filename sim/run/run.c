@@ -335,17 +335,22 @@ static cpn_err_t write_output(run_t *r, const cpn_run_stats_t *st)
   if (!err) err = cpn_output_attr_double(o, "record_fraction", sc->run.record_fraction);
   if (!err) err = cpn_output_attr_double(o, "wall_seconds", st->wall_s);
   if (!err) err = cpn_output_attr_double(o, "events_processed", st->events);
+  if (!err) err = cpn_output_attr_double(o, "wall_s_event_loop", cpn_sim_wall_s(r->sim));
   if (!err) err = cpn_output_attr_int(o, "peak_rss_bytes", st->peak_rss_bytes);
   if (!err) err = cpn_output_attr_int(o, "peak_live_requests", st->peak_live_requests);
   if (!err) err = cpn_output_attr_int(o, "preemptions", st->preemptions);
   if (!err) err = cpn_output_attr_int(o, "cold_starts", st->cold_starts);
   if (!err) err = write_prefix(r, o);
   if (!err) err = cpn_output_attr_int(o, "adapter_loads", cpn_serving_adapter_loads(r->sv));
-  /* Self-profile: events handled per kind of event (one attribute per kind, "events.<kind>"). */
+  /* Self-profile: events handled per kind of event and the wall time in their handlers (attributes
+   * "events.<kind>" and "wall_s.<kind>", the time estimated from a sample: core/event.h). */
   for (int k = 0; !err && k < cpn_sim_kinds(r->sim); k++) {
     char name[96];
     snprintf(name, sizeof name, "events.%s", cpn_sim_kind_name(r->sim, k));
     err = cpn_output_attr_double(o, name, cpn_sim_kind_events(r->sim, k));
+    snprintf(name, sizeof name, "wall_s.%s", cpn_sim_kind_name(r->sim, k));
+    if (!err)
+      err = cpn_output_attr_double(o, name, cpn_sim_kind_wall_s(r->sim, k));
   }
   if (!err) err = cpn_output_scenario_text(o, sc->text ? sc->text : "");
   if (!err) err = cpn_sampling_write(r->samp, o);

@@ -1,8 +1,8 @@
 /* serving: replicas, queues and the scheduler plug-ins (see serving.h and scheduler.h).
  *
  * Invariants: a request in the serving stage is in exactly one (site, model) queue or in service on
- * exactly one replica; a replica's event is current only when its generation stamp matches (older ones
- * are skipped); `busy` mirrors "the scheduler has work" and is reported to the views as busy
+ * exactly one replica; a replica has at most one pending step, its timer's event (core/event.h: moving
+ * the step replaces it, no stale events); `busy` mirrors "the scheduler has work" and is reported to the views as busy
  * accelerators. */
 #include "serving/serving.h"
 
@@ -56,7 +56,7 @@ struct cpn_replica {
   double t_last;          /* accumulators are as of this time */
   double busy_s, energy_total_j;
   double energy_idle_j;   /* of energy_total_j, drawn with nothing in service (idle, loading) */
-  uint64_t gen;
+  int timer;              /* its next step (an event-core timer) */
   int pos;                /* position in its group */
   int heap_at;            /* index in the group's heap, -1 when not in it */
   int key;                /* requests in service when last placed in the heap */
@@ -262,10 +262,11 @@ static void advance(cpn_replica_t *p)
 
 static void schedule(cpn_replica_t *p)
 {
-  p->gen++;
   double t = p->type->next_s(p->st, &p->info, cpn_sim_now(p->sv->sim));
   if (t < INFINITY)
-    cpn_sim_at(p->sv->sim, t, p->sv->ev_step, 0, p, p->gen);
+    cpn_sim_timer_set(p->sv->sim, p->timer, t, p->sv->ev_step, 0, p);
+  else
+    cpn_sim_timer_cancel(p->sv->sim, p->timer);
 }
 
 static int admit(cpn_replica_t *p)
@@ -283,7 +284,7 @@ static void unload(cpn_replica_t *p)
   set_busy(p); /* a drained replica has just become idle */
   set_state(p, CPN_REP_UNLOADED);
   sync(p);
-  p->gen++;
+  cpn_sim_timer_cancel(p->sv->sim, p->timer);
   if (p->sv->unloaded)
     p->sv->unloaded(p->sv->fleet_ctx, (int)(p - p->sv->reps));
 }
@@ -293,7 +294,7 @@ static void prefix_trim(cpn_replica_t *p);
 static void on_step(void *ctx, const cpn_event_t *e)
 {
   cpn_replica_t *p = e->ptr;
-  if (e->gen != p->gen || (p->state != CPN_REP_READY && p->state != CPN_REP_DRAINING))
+  if (p->state != CPN_REP_READY && p->state != CPN_REP_DRAINING)
     return;
   advance(p);
   if (p->pc)
@@ -754,7 +755,7 @@ void cpn_serving_site_fail(cpn_serving_t *sv, int site)
     if (p->info.site != site)
       continue;
     advance(p);
-    p->gen++; /* its planned step is stale */
+    cpn_sim_timer_cancel(sv->sim, p->timer); /* its planned step is void */
     /* The scheduler starts again empty: what it served is lost with the site (the fault stage retries
      * those requests, their KV gone). */
     if (p->type->destroy)
@@ -974,6 +975,8 @@ static cpn_err_t build(cpn_serving_t *sv)
         int i = sv->n_replicas++;
         cpn_replica_t *p = &sv->reps[i];
         p->sv = sv;
+        if ((p->timer = cpn_sim_timer_new(sv->sim)) < 0)
+          return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replica timers)");
         p->info = (cpn_replica_info_t){.site = s, .model = rs->model, .tp = rs->tp, .max_batch = rs->max_batch,
                                        .conf = pool->confidential, .accel = acc, .perf = perf, .kv_cap = kv0};
         p->info.slow = 1.0 + (p->info.conf ? sc->run.confidential_overhead : 0.0);
