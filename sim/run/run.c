@@ -316,12 +316,14 @@ static cpn_err_t write_names(const cpn_scenario_t *sc, cpn_output_t *out)
   return err;
 }
 
+extern const char cpn_git_commit_id[]; /* generated at build time (scripts/git-commit.cmake) */
+
 static cpn_err_t write_output(run_t *r, const cpn_run_stats_t *st)
 {
   const cpn_scenario_t *sc = r->sc;
   cpn_output_t *o = r->out;
   char commit[64];
-  snprintf(commit, sizeof commit, "%s", CPN_GIT_COMMIT);
+  snprintf(commit, sizeof commit, "%s", cpn_git_commit_id);
   cpn_err_t err = cpn_output_attr_str(o, "format_version", CPN_FORMAT_VERSION);
   if (!err) err = cpn_output_attr_str(o, "cpnsim_version", CPN_VERSION);
   if (!err) err = cpn_output_attr_str(o, "git_commit", commit);
