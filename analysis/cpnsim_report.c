@@ -969,10 +969,10 @@ static herr_t child_h5_error(hid_t stack, void *data)
   return 0;
 }
 
-/* The child's data limit: its data segment now (VmData of /proc/self/status; under AddressSanitizer that
- * includes the shadow memory's terabytes, which RLIMIT_AS would also count and so cannot be used) plus
- * budget_mib. RLIMIT_DATA counts the heap and every private writable mapping (Linux >= 4.7), so malloc's
- * mmap of a large block fails too, and so does ASan's allocator. */
+/* The child's data limit, in a build without AddressSanitizer: its data segment now (VmData of
+ * /proc/self/status) plus budget_mib. RLIMIT_DATA counts the heap and every private writable mapping
+ * (Linux >= 4.7), so malloc's mmap of a large block fails too; libc's malloc returns NULL, and libhdf5
+ * reports that on its error stack. */
 static void child_limit_data(long budget_mib)
 {
   unsigned long long data_kib = 0;
@@ -986,6 +986,59 @@ static void child_limit_data(long budget_mib)
   rlim_t lim = (rlim_t)data_kib * 1024 + (rlim_t)budget_mib * 1024 * 1024;
   struct rlimit data = {lim, lim};
   setrlimit(RLIMIT_DATA, &data);
+}
+
+/* Under AddressSanitizer (the sanitizer build, the fuzz target) neither limit of the address space works:
+ * RLIMIT_AS counts the shadow memory's terabytes, and with RLIMIT_DATA over the data segment ASan's
+ * allocator fails as wanted, but its report of that needs memory too (the symbolizer's module list): its
+ * mmap fails, the CHECK that follows re-enters the symbolizer's lock and the child sleeps forever, under
+ * no CPU limit (seen with gcc 12's libasan on a whole file and a 64 MiB budget). There the budget is kept
+ * by a malloc hook of the sanitizer's allocator instead: after each allocation, when the bytes allocated
+ * exceed those at fork plus the budget, the child exits with CHILD_NO_MEMORY_* (the block is mapped, not
+ * yet touched). Weak: absent in a build without ASan. */
+extern int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
+                                                     void (*free_hook)(const volatile void *))
+  __attribute__((weak));
+extern size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
+static size_t child_base_bytes, child_budget_bytes;
+
+static void child_malloc_hook(const volatile void *p, size_t size)
+{
+  (void)p;
+  (void)size;
+  static int busy; /* backtrace and dladdr below may allocate */
+  size_t now = __sanitizer_get_current_allocated_bytes();
+  if (busy || now <= child_base_bytes || now - child_base_bytes <= child_budget_bytes)
+    return;
+  busy = 1;
+  /* Whose allocation: libhdf5's when any caller of malloc here is in libhdf5 (the reader's own calls
+   * into libhdf5 count as libhdf5's), cpnsim-report's otherwise. */
+  void *frames[64];
+  int n = backtrace(frames, 64), in_hdf5 = 0;
+  for (int i = 0; i < n && !in_hdf5; i++) {
+    Dl_info where;
+    in_hdf5 = dladdr(frames[i], &where) && where.dli_fname && strstr(where.dli_fname, "libhdf5");
+  }
+  _exit(in_hdf5 ? CHILD_NO_MEMORY_HDF5 : CHILD_NO_MEMORY_OTHER);
+}
+
+static void child_free_hook(const volatile void *p)
+{
+  (void)p; /* the sanitizer installs a pair or nothing */
+}
+
+static void child_limit_memory(long budget_mib)
+{
+  if (__sanitizer_install_malloc_and_free_hooks && __sanitizer_get_current_allocated_bytes) {
+    child_base_bytes = __sanitizer_get_current_allocated_bytes();
+    child_budget_bytes = (size_t)budget_mib << 20;
+    if (__sanitizer_install_malloc_and_free_hooks(child_malloc_hook, child_free_hook))
+      return;
+    /* No free slot for a hook (libFuzzer's use some): rather than no limit, one of the address space
+     * that leaves ASan's report room to be written (the budget twice, plus 1 GiB). */
+    budget_mib = 2 * budget_mib + 1024;
+  }
+  child_limit_data(budget_mib);
 }
 
 static void child_crash(int sig, siginfo_t *info, void *ctx)
@@ -1028,11 +1081,11 @@ extern void __asan_set_error_report_callback(void (*callback)(const char *)) __a
 static void child_asan_report(const char *report)
 {
   /* An allocation over the child's data limit (RLIMIT_DATA): ASan's allocator cannot map it and reports
-   * "out of memory" (or, for a size no allocator could give, "requested allocation size ... exceeds"). */
-  int no_memory = report && (strstr(report, "AddressSanitizer: out of memory") ||
-                             strstr(report, "AddressSanitizer: requested allocation size") ||
-                             strstr(report, "AddressSanitizer: allocation-size-too-big") ||
-                             strstr(report, "AddressSanitizer failed to allocate"));
+   * "allocator is out of memory trying to allocate N bytes" (gcc 12's and clang 14's libasan), or, for a
+   * size no allocator could give, "requested allocation size N exceeds maximum supported size". */
+  int no_memory = report && (strstr(report, "out of memory") || strstr(report, "out-of-memory") ||
+                             strstr(report, "exceeds maximum supported size") ||
+                             strstr(report, "allocation-size-too-big") || strstr(report, "failed to allocate"));
   for (const char *line = report; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
     const char *p = line;
     while (*p == ' ')
@@ -1208,16 +1261,16 @@ static int run_load_isolated(run_t *r, const char *path, int *how)
     in_reading_child = 1;
     child_h5_no_memory = 0;
     H5Eset_auto2(H5E_DEFAULT, child_h5_error, NULL);
+    void *warm[1];
+    backtrace(warm, 1); /* loads the unwinder now, not in a signal handler or a malloc hook */
     if (__asan_set_error_report_callback)
       __asan_set_error_report_callback(child_asan_report);
     else {
-      void *warm[1];
-      backtrace(warm, 1); /* loads the unwinder now, not in the signal handler */
       for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
         sigaction(fatal[i], &sa, NULL);
     }
     /* Last, so that nothing above is refused: from here every allocation counts against mem_mib. */
-    child_limit_data(mem_mib);
+    child_limit_memory(mem_mib);
     wbuf_t b = {0};
     run_t x;
     int loaded = run_load(&x, path) == 0;
