@@ -918,12 +918,12 @@ enum { CHILD_CRASH_HDF5 = 64, CHILD_CRASH_OTHER = 96 };
  * the file (far more than reading takes: about 100 MiB/s); past it, SIGXCPU, classified like a crash. */
 static int report_child_cpu_s = 0;
 /* libhdf5 1.10 also allocates what a corrupt file claims: on one file of 6 KB (tests/data/reliability/
- * report-h5-libhdf5-oom.h5) 12.9 GB, in 13,077 blocks it fills, then loops. The child gets a memory
- * budget on top of what it holds when forked: this many MiB, or, when 0, CPNSIM_REPORT_MEM_MIB, or else
- * REPORT_MEM_BASE_MIB plus REPORT_MEM_PER_FILE_MIB times the file's size (a whole result file needs less
- * than its own size: 146 MiB peak for a 166 MiB file of 2.6 M requests). An allocation past it fails at
- * once; libhdf5 then reports it on its error stack (child_h5_error) and the file is refused with the
- * budget named, instead of the machine's memory being taken. */
+ * report-h5-libhdf5-oom.h5) one block of 12 GiB for a variable-length string (H5T__conv_vlen), which it
+ * fills. The child gets a memory budget on top of what it holds when forked: this many MiB, or, when 0,
+ * CPNSIM_REPORT_MEM_MIB, or else REPORT_MEM_BASE_MIB plus REPORT_MEM_PER_FILE_MIB times the file's size
+ * (a whole result file needs about its own size: 72 MiB peak for a 65 MiB file of 1 M requests). An
+ * allocation past it fails at once; libhdf5 then reports it on its error stack (child_h5_error) and the
+ * file is refused with the budget named, instead of the machine's memory being taken. */
 static long report_child_mem_mib = 0;
 enum { REPORT_MEM_BASE_MIB = 1024, REPORT_MEM_PER_FILE_MIB = 4 };
 enum { LOAD_OK_OR_ERROR = 0, LOAD_CRASH_IN_HDF5 = 1, LOAD_CRASH_OTHER = 2, LOAD_NO_MEMORY_IN_HDF5 = 3,
