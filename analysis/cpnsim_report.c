@@ -1309,7 +1309,8 @@ static int run_load_isolated(run_t *r, const char *path, int *how)
     }
   } else if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && b.n > 0 && b.p[0] == 'E') {
     fail("%.*s", (int)(b.n - 1 < sizeof err_msg - 1 ? b.n - 1 : sizeof err_msg - 1), b.p + 1);
-  } else if (WIFEXITED(st) && (WEXITSTATUS(st) == CHILD_NO_MEMORY_HDF5 || WEXITSTATUS(st) == CHILD_NO_MEMORY_OTHER)) {
+  } else if (WIFEXITED(st) &&
+             (WEXITSTATUS(st) == CHILD_NO_MEMORY_HDF5 || WEXITSTATUS(st) == CHILD_NO_MEMORY_OTHER)) {
     int in_hdf5 = WEXITSTATUS(st) == CHILD_NO_MEMORY_HDF5;
     *how = in_hdf5 ? LOAD_NO_MEMORY_IN_HDF5 : LOAD_NO_MEMORY_OTHER;
     /* The reader's own message, when it sent one, says what it was reading (without the file's name). */
@@ -1321,8 +1322,8 @@ static int run_load_isolated(run_t *r, const char *path, int *how)
       what_n -= (int)path_n + 2;
     }
     fail("%s: needs more memory than the limit of %ld MiB while reading (%s%s%.*s): a corrupt file, or set "
-         "CPNSIM_REPORT_MEM_MIB higher for a file this large", path, mem_mib, in_hdf5 ? "libhdf5" : "cpnsim-report",
-         what_n ? ": " : "", what_n > 512 ? 512 : what_n, what);
+         "CPNSIM_REPORT_MEM_MIB higher for a file this large",
+         path, mem_mib, in_hdf5 ? "libhdf5" : "cpnsim-report", what_n ? ": " : "", what_n > 512 ? 512 : what_n, what);
   } else if (WIFEXITED(st) && WEXITSTATUS(st) > CHILD_CRASH_HDF5 && WEXITSTATUS(st) < CHILD_CRASH_OTHER) {
     *how = LOAD_CRASH_IN_HDF5;
     if (WEXITSTATUS(st) - CHILD_CRASH_HDF5 == SIGXCPU)
