@@ -77,9 +77,14 @@ static int fail(const char *fmt, ...)
   return -1;
 }
 
+static volatile sig_atomic_t in_reading_child;
+enum { CHILD_NO_MEMORY_OTHER = 61 }; /* the reading child's exit code: see run_load_isolated */
+
 static void *xcalloc(size_t n, size_t size)
 {
   void *p = calloc(n ? n : 1, size);
+  if (!p && in_reading_child) /* over the reading child's memory budget: the parent says so */
+    _exit(CHILD_NO_MEMORY_OTHER);
   if (!p) {
     fprintf(stderr, "cpnsim-report: out of memory\n");
     exit(EXIT_BAD_INPUT);
@@ -912,7 +917,129 @@ enum { CHILD_CRASH_HDF5 = 64, CHILD_CRASH_OTHER = 96 };
  * collection). The child gets a CPU time limit: this many seconds, or, when 0, 60 s plus 1 s per MiB of
  * the file (far more than reading takes: about 100 MiB/s); past it, SIGXCPU, classified like a crash. */
 static int report_child_cpu_s = 0;
-enum { LOAD_OK_OR_ERROR = 0, LOAD_CRASH_IN_HDF5 = 1, LOAD_CRASH_OTHER = 2 };
+/* libhdf5 1.10 also allocates what a corrupt file claims: on one file of 6 KB (tests/data/reliability/
+ * report-h5-libhdf5-oom.h5) one block of 12 GiB for a variable-length string (H5T__conv_vlen), which it
+ * fills. The child gets a memory budget on top of what it holds when forked: this many MiB, or, when 0,
+ * CPNSIM_REPORT_MEM_MIB, or else REPORT_MEM_BASE_MIB plus REPORT_MEM_PER_FILE_MIB times the file's size
+ * (a whole result file needs about its own size: 72 MiB peak for a 65 MiB file of 1 M requests). An
+ * allocation past it fails at once; libhdf5 then reports it on its error stack (child_h5_error) and the
+ * file is refused with the budget named, instead of the machine's memory being taken. */
+static long report_child_mem_mib = 0;
+enum { REPORT_MEM_BASE_MIB = 1024, REPORT_MEM_PER_FILE_MIB = 4 };
+enum { LOAD_OK_OR_ERROR = 0, LOAD_CRASH_IN_HDF5 = 1, LOAD_CRASH_OTHER = 2, LOAD_NO_MEMORY_IN_HDF5 = 3,
+       LOAD_NO_MEMORY_OTHER = 4 };
+/* Exit codes of the child that ran out of its memory budget, inside libhdf5 or in this program's code. */
+enum { CHILD_NO_MEMORY_HDF5 = 60 }; /* and CHILD_NO_MEMORY_OTHER, by xcalloc */
+/* In the reading child: set when libhdf5 reported an allocation that failed. */
+static volatile sig_atomic_t child_h5_no_memory;
+
+/* The budget of the child reading path, in MiB (see report_child_mem_mib); -1 when CPNSIM_REPORT_MEM_MIB
+ * is set but not a whole number of MiB from 16 to 2^40 (refused before the first file is read). */
+static long child_mem_budget_mib(const char *path)
+{
+  if (report_child_mem_mib > 0)
+    return report_child_mem_mib;
+  const char *env = getenv("CPNSIM_REPORT_MEM_MIB");
+  if (env && *env) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(env, &end, 10);
+    return errno || *end || v < 16 || v > (1LL << 40) ? -1 : (long)v;
+  }
+  struct stat st;
+  long file_mib = stat(path, &st) == 0 ? (long)((st.st_size + (1 << 20) - 1) >> 20) : 0;
+  return REPORT_MEM_BASE_MIB + REPORT_MEM_PER_FILE_MIB * file_mib;
+}
+
+/* libhdf5's error stack at the failure of an API call (the child's automatic error handler, which prints
+ * nothing: the reader reports the failure itself): was it an allocation that failed? */
+static herr_t child_h5_error_entry(unsigned n, const H5E_error2_t *e, void *data)
+{
+  (void)n;
+  (void)data;
+  if (e->min_num == H5E_CANTALLOC || e->min_num == H5E_NOSPACE)
+    child_h5_no_memory = 1;
+  return 0;
+}
+
+static herr_t child_h5_error(hid_t stack, void *data)
+{
+  (void)data;
+  H5Ewalk2(stack, H5E_WALK_DOWNWARD, child_h5_error_entry, NULL);
+  return 0;
+}
+
+/* The child's data limit, in a build without AddressSanitizer: its data segment now (VmData of
+ * /proc/self/status) plus budget_mib. RLIMIT_DATA counts the heap and every private writable mapping
+ * (Linux >= 4.7), so malloc's mmap of a large block fails too; libc's malloc returns NULL, and libhdf5
+ * reports that on its error stack. */
+static void child_limit_data(long budget_mib)
+{
+  unsigned long long data_kib = 0;
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  while (f && fgets(line, sizeof line, f))
+    if (sscanf(line, "VmData: %llu kB", &data_kib) == 1)
+      break;
+  if (f)
+    fclose(f);
+  rlim_t lim = (rlim_t)data_kib * 1024 + (rlim_t)budget_mib * 1024 * 1024;
+  struct rlimit data = {lim, lim};
+  setrlimit(RLIMIT_DATA, &data);
+}
+
+/* Under AddressSanitizer (the sanitizer build, the fuzz target) neither limit of the address space works:
+ * RLIMIT_AS counts the shadow memory's terabytes, and with RLIMIT_DATA over the data segment ASan's
+ * allocator fails as wanted, but its report of that needs memory too (the symbolizer's module list): its
+ * mmap fails, the CHECK that follows re-enters the symbolizer's lock and the child sleeps forever, under
+ * no CPU limit (seen with gcc 12's libasan on a whole file and a 64 MiB budget). There the budget is kept
+ * by a malloc hook of the sanitizer's allocator instead: after each allocation, when the bytes allocated
+ * exceed those at fork plus the budget, the child exits with CHILD_NO_MEMORY_* (the block is mapped, not
+ * yet touched). Weak: absent in a build without ASan. */
+extern int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
+                                                     void (*free_hook)(const volatile void *))
+  __attribute__((weak));
+extern size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
+static size_t child_base_bytes, child_budget_bytes;
+
+static void child_malloc_hook(const volatile void *p, size_t size)
+{
+  (void)p;
+  (void)size;
+  static int busy; /* backtrace and dladdr below may allocate */
+  size_t now = __sanitizer_get_current_allocated_bytes();
+  if (busy || now <= child_base_bytes || now - child_base_bytes <= child_budget_bytes)
+    return;
+  busy = 1;
+  /* Whose allocation: libhdf5's when any caller of malloc here is in libhdf5 (the reader's own calls
+   * into libhdf5 count as libhdf5's), cpnsim-report's otherwise. */
+  void *frames[64];
+  int n = backtrace(frames, 64), in_hdf5 = 0;
+  for (int i = 0; i < n && !in_hdf5; i++) {
+    Dl_info where;
+    in_hdf5 = dladdr(frames[i], &where) && where.dli_fname && strstr(where.dli_fname, "libhdf5");
+  }
+  _exit(in_hdf5 ? CHILD_NO_MEMORY_HDF5 : CHILD_NO_MEMORY_OTHER);
+}
+
+static void child_free_hook(const volatile void *p)
+{
+  (void)p; /* the sanitizer installs a pair or nothing */
+}
+
+static void child_limit_memory(long budget_mib)
+{
+  if (__sanitizer_install_malloc_and_free_hooks && __sanitizer_get_current_allocated_bytes) {
+    child_base_bytes = __sanitizer_get_current_allocated_bytes();
+    child_budget_bytes = (size_t)budget_mib << 20;
+    if (__sanitizer_install_malloc_and_free_hooks(child_malloc_hook, child_free_hook))
+      return;
+    /* No free slot for a hook (libFuzzer's use some): rather than no limit, one of the address space
+     * that leaves ASan's report room to be written (the budget twice, plus 1 GiB). */
+    budget_mib = 2 * budget_mib + 1024;
+  }
+  child_limit_data(budget_mib);
+}
 
 static void child_crash(int sig, siginfo_t *info, void *ctx)
 {
@@ -953,6 +1080,12 @@ extern void __asan_set_error_report_callback(void (*callback)(const char *)) __a
 
 static void child_asan_report(const char *report)
 {
+  /* An allocation over the child's data limit (RLIMIT_DATA): ASan's allocator cannot map it and reports
+   * "allocator is out of memory trying to allocate N bytes" (gcc 12's and clang 14's libasan), or, for a
+   * size no allocator could give, "requested allocation size N exceeds maximum supported size". */
+  int no_memory = report && (strstr(report, "out of memory") || strstr(report, "out-of-memory") ||
+                             strstr(report, "exceeds maximum supported size") ||
+                             strstr(report, "allocation-size-too-big") || strstr(report, "failed to allocate"));
   for (const char *line = report; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
     const char *p = line;
     while (*p == ' ')
@@ -971,10 +1104,14 @@ static void child_asan_report(const char *report)
       skip |= strstr(frame, runtime[r]) != NULL;
     if (skip)
       continue;
+    if (no_memory)
+      _exit(strstr(frame, "libhdf5") ? CHILD_NO_MEMORY_HDF5 : CHILD_NO_MEMORY_OTHER);
     if (strstr(frame, "libhdf5"))
       _exit(CHILD_CRASH_HDF5 + SIGSEGV); /* a memory error inside libhdf5, reported as one */
     return; /* in cpnsim's code: ASan goes on and dies with its report */
   }
+  if (no_memory) /* no frame but the allocator's own (an unsymbolized stack): still over the budget */
+    _exit(CHILD_NO_MEMORY_OTHER);
 }
 
 typedef struct {
@@ -989,9 +1126,11 @@ static void wbuf_put(wbuf_t *b, const void *x, size_t n)
     while (cap < b->n + n)
       cap *= 2;
     char *p = realloc(b->p, cap);
-    if (!p) { /* in the child, the parent then reports the file as unreadable */
+    if (!p && in_reading_child) /* over the child's memory budget: the parent says so */
+      _exit(CHILD_NO_MEMORY_OTHER);
+    if (!p) {
       fprintf(stderr, "cpnsim-report: out of memory\n");
-      _exit(EXIT_BAD_INPUT);
+      exit(EXIT_BAD_INPUT);
     }
     b->p = p;
     b->cap = cap;
@@ -1092,6 +1231,10 @@ static int run_load_isolated(run_t *r, const char *path, int *how)
   struct stat st_file;
   long cpu_s = report_child_cpu_s > 0 ? report_child_cpu_s
                                       : 60 + (stat(path, &st_file) == 0 ? (long)(st_file.st_size >> 20) : 0);
+  long mem_mib = child_mem_budget_mib(path);
+  if (mem_mib < 0)
+    return fail("CPNSIM_REPORT_MEM_MIB '%s': use a whole number of MiB from 16 to 1099511627776",
+                getenv("CPNSIM_REPORT_MEM_MIB"));
   fflush(NULL);
   if (pipe(fds) < 0)
     return fail("%s: cannot read it in a child process: pipe: %s", path, strerror(errno));
@@ -1115,17 +1258,23 @@ static int run_load_isolated(run_t *r, const char *path, int *how)
     struct rlimit cpu = {(rlim_t)cpu_s, (rlim_t)cpu_s + 5};
     setrlimit(RLIMIT_CPU, &cpu);
     sigaction(SIGXCPU, &sa, NULL);
+    in_reading_child = 1;
+    child_h5_no_memory = 0;
+    H5Eset_auto2(H5E_DEFAULT, child_h5_error, NULL);
+    void *warm[1];
+    backtrace(warm, 1); /* loads the unwinder now, not in a signal handler or a malloc hook */
     if (__asan_set_error_report_callback)
       __asan_set_error_report_callback(child_asan_report);
     else {
-      void *warm[1];
-      backtrace(warm, 1); /* loads the unwinder now, not in the signal handler */
       for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
         sigaction(fatal[i], &sa, NULL);
     }
+    /* Last, so that nothing above is refused: from here every allocation counts against mem_mib. */
+    child_limit_memory(mem_mib);
     wbuf_t b = {0};
     run_t x;
-    if (run_load(&x, path) == 0) {
+    int loaded = run_load(&x, path) == 0;
+    if (loaded) {
       run_serialise(&x, &b);
       run_destroy(&x);
     } else {
@@ -1133,7 +1282,7 @@ static int run_load_isolated(run_t *r, const char *path, int *how)
       wbuf_put(&b, err_msg, strlen(err_msg));
     }
     write_all(fds[1], b.p, b.n);
-    _exit(0);
+    _exit(!loaded && child_h5_no_memory ? CHILD_NO_MEMORY_HDF5 : 0);
   }
   close(fds[1]);
   wbuf_t b = {0};
@@ -1160,6 +1309,21 @@ static int run_load_isolated(run_t *r, const char *path, int *how)
     }
   } else if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && b.n > 0 && b.p[0] == 'E') {
     fail("%.*s", (int)(b.n - 1 < sizeof err_msg - 1 ? b.n - 1 : sizeof err_msg - 1), b.p + 1);
+  } else if (WIFEXITED(st) &&
+             (WEXITSTATUS(st) == CHILD_NO_MEMORY_HDF5 || WEXITSTATUS(st) == CHILD_NO_MEMORY_OTHER)) {
+    int in_hdf5 = WEXITSTATUS(st) == CHILD_NO_MEMORY_HDF5;
+    *how = in_hdf5 ? LOAD_NO_MEMORY_IN_HDF5 : LOAD_NO_MEMORY_OTHER;
+    /* The reader's own message, when it sent one, says what it was reading (without the file's name). */
+    const char *what = b.n > 1 && b.p[0] == 'E' ? b.p + 1 : "";
+    int what_n = what[0] ? (int)(b.n - 1) : 0;
+    size_t path_n = strlen(path);
+    if ((size_t)what_n > path_n + 2 && !strncmp(what, path, path_n) && !strncmp(what + path_n, ": ", 2)) {
+      what += path_n + 2;
+      what_n -= (int)path_n + 2;
+    }
+    fail("%s: needs more memory than the limit of %ld MiB while reading (%s%s%.*s): a corrupt file, or set "
+         "CPNSIM_REPORT_MEM_MIB higher for a file this large",
+         path, mem_mib, in_hdf5 ? "libhdf5" : "cpnsim-report", what_n ? ": " : "", what_n > 512 ? 512 : what_n, what);
   } else if (WIFEXITED(st) && WEXITSTATUS(st) > CHILD_CRASH_HDF5 && WEXITSTATUS(st) < CHILD_CRASH_OTHER) {
     *how = LOAD_CRASH_IN_HDF5;
     if (WEXITSTATUS(st) - CHILD_CRASH_HDF5 == SIGXCPU)

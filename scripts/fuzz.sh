@@ -60,7 +60,8 @@ max_len() {
 # forked child where such a crash is an error naming the file (analysis/cpnsim_report.c,
 # run_load_isolated), and the target does the same (tests/fuzz/fuzz_report_h5.c), so a crash in libhdf5 is
 # the tool's designed error, not a finding; so is a loop inside libhdf5, ended by the child's CPU limit
-# (3 s in the target, under this target's 30 s timeout). Its fork per input is slower with a large heap:
+# (3 s in the target, under this target's 30 s timeout), and an allocation inside libhdf5 past the child's
+# memory budget (256 MiB in the target: a sanitizer malloc hook, since the child's RSS is not libFuzzer's). Its fork per input is slower with a large heap:
 # a smaller ASan quarantine keeps it cheaper.
 extra() {
   case $1 in report_h5) echo -malloc_limit_mb=16384 ;; esac

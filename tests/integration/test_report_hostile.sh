@@ -6,7 +6,12 @@
 # 2. a root attribute warmup_s holding 1,000 doubles (before: H5Aread wrote 8,000 bytes into one double);
 # 3. a file on which libhdf5 1.10 itself crashes (a variable-length string whose global-heap index is out
 #    of range: SIGSEGV in H5HG_read; tests/fuzz/regressions/report_h5/): the file is read in a child
-#    process, so the crash is an error naming the file (before: the report died of SIGSEGV, exit 139).
+#    process, so the crash is an error naming the file (before: the report died of SIGSEGV, exit 139);
+# 4. a file of 6 KB on which libhdf5 1.10 allocates 12 GiB for a variable-length string attribute and
+#    fills it (tests/data/reliability/report-h5-libhdf5-oom.h5, found by fuzzing): the reading child has a
+#    memory budget, 1024 MiB + 4 x the file's size (1 MiB here), or CPNSIM_REPORT_MEM_MIB; the file is
+#    refused with that figure in a fraction of a second (before: 12.0 GiB resident, then the child's CPU
+#    limit of 60 s: 78 s of wall time and "did not finish reading this file in 60 s of CPU time").
 # And a whole file still reads, through the same child process, with the same numbers as before.
 source "$(dirname "$0")/lib.sh"
 need_python h5py numpy
@@ -48,6 +53,23 @@ expect_bad "$TMP/names2.h5" "/names/classes claims 4000000 entries of 8192 bytes
 expect_bad "$TMP/attr.h5" "root attribute 'warmup_s' is unreadable or not a single value"
 cp "$CPN_SRC/tests/fuzz/regressions/report_h5/libhdf5-segv-H5HG_read-bad-heap-index.h5" "$TMP/heap.h5"
 expect_bad "$TMP/heap.h5" "libhdf5 crashed reading this file \(signal 11 inside the library\)"
+
+# 4. The memory budget: refused quickly, whatever the build (under ASan: 2 s, most of it the shadow of the
+# 12 GiB block). CPU time of the report and its reading child (bash's time counts waited-for children).
+cp "$CPN_SRC/tests/data/reliability/report-h5-libhdf5-oom.h5" "$TMP/oom.h5"
+TIMEFORMAT='%U %S'
+{ time expect_bad "$TMP/oom.h5" "needs more memory than the limit of 1028 MiB while reading \(libhdf5" \
+  > "$TMP/oom.out" ; } 2> "$TMP/oom.time"
+cat "$TMP/oom.out"
+cpu=$(awk '{ print $1 + $2 }' "$TMP/oom.time")
+awk -v c="$cpu" 'BEGIN { exit !(c < 15) }' || fail "oom.h5: $cpu s of CPU time, want well under the child's limit of 60 s"
+echo "ok: oom.h5 refused in $cpu s of CPU time"
+CPNSIM_REPORT_MEM_MIB=2222 expect_bad "$TMP/oom.h5" "needs more memory than the limit of 2222 MiB while reading \(libhdf5"
+rc=0
+CPNSIM_REPORT_MEM_MIB=12x "$REPORT" summary "$TMP/run.h5" > /dev/null 2> "$TMP/err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q "CPNSIM_REPORT_MEM_MIB '12x': use a whole number of MiB" "$TMP/err" \
+  || fail "CPNSIM_REPORT_MEM_MIB=12x: exit $rc, $(cat "$TMP/err")"
+echo "ok: CPNSIM_REPORT_MEM_MIB=12x refused: $(cat "$TMP/err")"
 
 # The whole file: read through the child, its numbers are those /requests gives (one checked by hand:
 # the request count of the measured window, from h5py).
