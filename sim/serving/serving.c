@@ -58,7 +58,6 @@ struct cpn_replica {
   double energy_idle_j;   /* of energy_total_j, drawn with nothing in service (idle, loading) */
   int timer;              /* its next step (an event-core timer) */
   int pos;                /* position in its group */
-  int heap_at;            /* index in the group's heap, -1 when not in it */
   int key;                /* requests in service when last placed in the heap */
   /* Prefix caching: made when the first request with block hashes is taken. */
   int role;               /* cpn_replica_spec_t.role: 0 both, 1 prefill, 2 decode */
@@ -82,6 +81,9 @@ struct cpn_serving {
   cpn_accounting_t *acct;
   int n_sites, n_models, n_replicas;
   cpn_replica_t *reps;
+  int *heap_at;           /* per replica: its index in its group's heap of free replicas, -1 when not
+                             in it (apart from the replicas: a heap move touches 4 bytes, not a
+                             replica's cache line) */
   group_t *groups;        /* n_sites * n_models */
   double *site_kv_cap;
   int *aside;             /* scratch for dispatch: replicas stepped aside in this round */
@@ -112,7 +114,7 @@ static int heap_less(const heap_ent_t *x, const heap_ent_t *y)
 static void heap_set(cpn_serving_t *sv, group_t *g, int at, heap_ent_t e)
 {
   g->heap[at] = e;
-  sv->reps[e.rep].heap_at = at;
+  sv->heap_at[e.rep] = at;
 }
 
 static void heap_up(cpn_serving_t *sv, group_t *g, int at)
@@ -148,14 +150,14 @@ static void heap_down(cpn_serving_t *sv, group_t *g, int at)
 
 static void heap_remove(cpn_serving_t *sv, group_t *g, cpn_replica_t *p)
 {
-  int at = p->heap_at;
-  p->heap_at = -1;
+  int at = sv->heap_at[p - sv->reps];
+  sv->heap_at[p - sv->reps] = -1;
   heap_ent_t last = g->heap[--g->heap_n];
   if (at == g->heap_n)
     return;
   heap_set(sv, g, at, last);
   heap_up(sv, g, at);
-  heap_down(sv, g, sv->reps[last.rep].heap_at);
+  heap_down(sv, g, sv->heap_at[last.rep]);
 }
 
 /* Puts the replica in its group's heap, takes it out, or moves it, after anything that may have changed
@@ -166,21 +168,22 @@ static void sync(cpn_replica_t *p)
   group_t *g = &sv->groups[(size_t)p->info.site * sv->n_models + p->info.model];
   int in = p->state == CPN_REP_READY && p->type->has_slot(p->st, &p->info);
   int key = p->type->active(p->st);
+  int *at = &sv->heap_at[p - sv->reps];
   if (!in) {
-    if (p->heap_at >= 0)
+    if (*at >= 0)
       heap_remove(sv, g, p);
     return;
   }
-  if (p->heap_at < 0) {
+  if (*at < 0) {
     p->key = key;
     g->heap[g->heap_n] = (heap_ent_t){.key = key, .pos = p->pos, .rep = (int)(p - sv->reps)};
-    p->heap_at = g->heap_n++;
-    heap_up(sv, g, p->heap_at);
+    *at = g->heap_n++;
+    heap_up(sv, g, *at);
   } else if (key != p->key) {
     p->key = key;
-    g->heap[p->heap_at].key = key;
-    heap_up(sv, g, p->heap_at);
-    heap_down(sv, g, p->heap_at);
+    g->heap[*at].key = key;
+    heap_up(sv, g, *at);
+    heap_down(sv, g, sv->heap_at[p - sv->reps]);
   }
 }
 
@@ -937,7 +940,8 @@ static cpn_err_t build(cpn_serving_t *sv)
       n_rep += sc->sites[s].replicas[k].count;
   sv->reps = calloc((size_t)(n_rep > 0 ? n_rep : 1), sizeof *sv->reps);
   sv->aside = calloc((size_t)(n_rep > 0 ? n_rep : 1), sizeof *sv->aside);
-  if (!sv->aside)
+  sv->heap_at = malloc((size_t)(n_rep > 0 ? n_rep : 1) * sizeof *sv->heap_at);
+  if (!sv->aside || !sv->heap_at)
     return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replicas)");
   if (!sv->reps)
     return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replicas)");
@@ -1011,7 +1015,7 @@ static cpn_err_t build(cpn_serving_t *sv)
         p->info.kv_cap = kv;
         p->weight_bytes = cpn_perf_weight_bytes(llm);
         p->state = CPN_REP_UNLOADED;
-        p->heap_at = -1;
+        sv->heap_at[i] = -1;
         p->index_in_site = in_site++;
         p->pos = g->n_replicas;
         g->replicas[g->n_replicas++] = i;
@@ -1065,6 +1069,7 @@ void cpn_serving_free(cpn_serving_t *sv)
     free(p->ad);
   }
   free(sv->reps);
+  free(sv->heap_at);
   free(sv->aside);
   if (sv->groups)
     for (int i = 0; i < sv->n_sites * sv->n_models; i++) {
