@@ -162,7 +162,7 @@ cpn_err_t cpn_class_index_new(cpn_class_index_t **out, const cpn_scenario_t *sc,
     return cpn_error_set(CPN_ENOMEM, "placement: out of memory (class index)");
   *ix = (cpn_class_index_t){.sc = sc, .views = views, .view = view, .net = net, .n_sites = sc->n_sites,
                             .n_models = sc->n_models, .n_origins = sc->n_origins,
-                            .routes_version = cpn_network_routes_version(net)};
+                            .routes_version = net ? cpn_network_routes_version(net) : 0};
   ix->group = malloc(sizeof *ix->group * (size_t)(sc->n_origins ? sc->n_origins : 1));
   int *rep = malloc(sizeof *rep * MAX_GROUPS); /* an origin of each group */
   if (!ix->group || !rep) {
@@ -308,7 +308,7 @@ const cpn_site_index_t *cpn_class_index_find(cpn_class_index_t *ix, int origin, 
   int g = ix->group[origin];
   if (g < 0 || cpn_views_n_down(ix->views) > 0)
     return NULL;
-  unsigned long rv = cpn_network_routes_version(ix->net);
+  unsigned long rv = ix->net ? cpn_network_routes_version(ix->net) : 0;
   if (rv != ix->routes_version) {
     for (int i = 0; i < ix->n_cls; i++)
       drop_routes(ix, &ix->cls[i]);

@@ -28,7 +28,7 @@
 typedef struct cpn_class_index cpn_class_index_t;
 
 /* Builds nothing yet (classes are made on first use); sets the views' load hook. `view` is the view the
- * policies read (cpn_views_policy), borrowed like views and net. */
+ * policies read (cpn_views_policy), borrowed like views and net; a NULL net: routes never change (tests). */
 cpn_err_t cpn_class_index_new(cpn_class_index_t **out, const cpn_scenario_t *sc, cpn_views_t *views,
                               const cpn_view_t *view, const cpn_network_t *net);
 /* Accepts NULL. Unsets the views' hook. */
