@@ -21,6 +21,8 @@ typedef struct {
   int *cnt;              /* [2 size]: sites under the node whose load is that minimum */
   signed char *reach;    /* [n_origins]: every site reachable from the origin (1), not (-1), unknown (0) */
   int **by_lat;          /* [n_origins]: sites in (latency, site) order, NULL until asked for */
+  int *asks;             /* [n_origins]: latency_ready calls that answered 0 */
+  int asks_to_build;     /* ... after which the order is built: about log2(n) */
 } cls_t;
 
 struct cpn_class_index {
@@ -99,6 +101,7 @@ static void drop_routes(cpn_class_index_t *ix, cls_t *c)
     c->by_lat[o] = NULL;
   }
   memset(c->reach, 0, (size_t)ix->n_origins);
+  memset(c->asks, 0, sizeof *c->asks * (size_t)ix->n_origins);
 }
 
 static void cls_free(cpn_class_index_t *ix, cls_t *c)
@@ -107,6 +110,7 @@ static void cls_free(cpn_class_index_t *ix, cls_t *c)
     for (int o = 0; o < ix->n_origins; o++)
       free(c->by_lat[o]);
   free(c->by_lat);
+  free(c->asks);
   free(c->reach);
   free(c->sites);
   free(c->pos);
@@ -144,8 +148,11 @@ static int make_class(cpn_class_index_t *ix, int group, int model, int conf, int
   c.cnt = malloc(sizeof *c.cnt * 2 * (size_t)c.size);
   c.reach = calloc((size_t)ix->n_origins, 1);
   c.by_lat = calloc((size_t)ix->n_origins, sizeof *c.by_lat);
-  if (!c.key || !c.cnt || !c.reach || !c.by_lat)
+  c.asks = calloc((size_t)ix->n_origins, sizeof *c.asks);
+  if (!c.key || !c.cnt || !c.reach || !c.by_lat || !c.asks)
     goto fail;
+  for (int k = c.n; k > 1; k /= 2)
+    c.asks_to_build++;
   rebuild(ix, &c);
   ix->cls[ix->n_cls] = c;
   return ix->n_cls++;
@@ -242,33 +249,49 @@ static int by_lat_cmp(const void *a, const void *b)
   return (x->site > y->site) - (x->site < y->site);
 }
 
+/* Builds the (latency, site) order of the class for the current origin; -1 when out of memory. */
+static int build_order(cpn_class_index_t *ix, cls_t *c)
+{
+  lat_site_t *tmp = malloc(sizeof *tmp * (size_t)c->n);
+  int *o = malloc(sizeof *o * (size_t)c->n);
+  if (!tmp || !o) {
+    free(tmp);
+    free(o);
+    return -1;
+  }
+  const double *row = ix->view->route_latency_s + (size_t)ix->cur_origin * ix->n_sites;
+  for (int i = 0; i < c->n; i++)
+    tmp[i] = (lat_site_t){row[c->sites[i]], c->sites[i]};
+  qsort(tmp, (size_t)c->n, sizeof *tmp, by_lat_cmp);
+  for (int i = 0; i < c->n; i++)
+    o[i] = tmp[i].site;
+  free(tmp);
+  c->by_lat[ix->cur_origin] = o;
+  return 0;
+}
+
 static int api_by_latency(void *ctx, int k)
 {
   cpn_class_index_t *ix = ctx;
   cls_t *c = &ix->cls[ix->cur_cls];
   if (k < 0 || k >= c->n)
     return -1;
-  int **order = &c->by_lat[ix->cur_origin];
-  if (!*order) {
-    lat_site_t *tmp = malloc(sizeof *tmp * (size_t)c->n);
-    int *o = malloc(sizeof *o * (size_t)c->n);
-    if (!tmp || !o) {
-      /* The policy cannot be told: the run is stopped after this decision (cpn_class_index_failed). */
-      free(tmp);
-      free(o);
-      ix->failed = 1;
-      return -1;
-    }
-    const double *row = ix->view->route_latency_s + (size_t)ix->cur_origin * ix->n_sites;
-    for (int i = 0; i < c->n; i++)
-      tmp[i] = (lat_site_t){row[c->sites[i]], c->sites[i]};
-    qsort(tmp, (size_t)c->n, sizeof *tmp, by_lat_cmp);
-    for (int i = 0; i < c->n; i++)
-      o[i] = tmp[i].site;
-    free(tmp);
-    *order = o;
+  if (!c->by_lat[ix->cur_origin] && build_order(ix, c) != 0) {
+    ix->failed = 1; /* the policy cannot be told: the run is stopped after this decision */
+    return -1;
   }
-  return (*order)[k];
+  return c->by_lat[ix->cur_origin][k];
+}
+
+static int api_latency_ready(void *ctx)
+{
+  cpn_class_index_t *ix = ctx;
+  cls_t *c = &ix->cls[ix->cur_cls];
+  if (c->by_lat[ix->cur_origin])
+    return 1;
+  if (++c->asks[ix->cur_origin] < c->asks_to_build)
+    return 0;
+  return build_order(ix, c) == 0; /* out of memory: the policy scans */
 }
 
 static double api_min_load(void *ctx, int *count)
@@ -333,8 +356,8 @@ const cpn_site_index_t *cpn_class_index_find(cpn_class_index_t *ix, int origin, 
     return NULL;
   ix->cur_cls = *slot;
   ix->cur_origin = origin;
-  ix->api = (cpn_site_index_t){.ctx = ix, .by_latency = api_by_latency, .min_load = api_min_load,
-                               .min_load_sites = api_min_load_sites};
+  ix->api = (cpn_site_index_t){.ctx = ix, .by_latency = api_by_latency, .latency_ready = api_latency_ready,
+                               .min_load = api_min_load, .min_load_sites = api_min_load_sites};
   *n = c->n;
   *sites = c->sites;
   return &ix->api;

@@ -83,10 +83,13 @@ static void pick_lowest(const cpn_view_t *v, const cpn_request_view_t *r, int la
  * eligible site. */
 
 /* Lowest (latency, load, site): the sites in (latency, site) order, from the first while the latency is
- * the first's; the lower load wins, the earlier (lower site) of equal loads. O(sites at that latency). */
+ * the first's; the lower load wins, the earlier (lower site) of equal loads. O(sites at that latency).
+ * -1: the latency order is not ready (scan). */
 int cpn_policy_nearest_indexed(const cpn_view_t *v, const cpn_request_view_t *r)
 {
   const cpn_site_index_t *ix = r->index;
+  if (!ix->latency_ready(ix->ctx))
+    return -1;
   int best = ix->by_latency(ix->ctx, 0);
   double lat0 = cpn_view_latency(v, r, best), best_load = cpn_view_load(v, r, best);
   for (int k = 1;; k++) {
@@ -104,7 +107,7 @@ int cpn_policy_nearest_indexed(const cpn_view_t *v, const cpn_request_view_t *r)
 
 /* Lowest (load, latency, site). The lowest load comes from the index; among the `count` sites that have
  * it, few are compared directly (count x log n), and with many the first of them in (latency, site) order
- * is the answer and comes after about n / count looks. */
+ * is the answer and comes after about n / count looks. -1: the latency order is not ready (scan). */
 int cpn_policy_least_loaded_indexed(const cpn_view_t *v, const cpn_request_view_t *r)
 {
   enum { FEW = 32 };
@@ -124,6 +127,8 @@ int cpn_policy_least_loaded_indexed(const cpn_view_t *v, const cpn_request_view_
     }
     return best;
   }
+  if (!ix->latency_ready(ix->ctx))
+    return -1;
   for (int k = 0;; k++) {
     int s = ix->by_latency(ix->ctx, k);
     if (s < 0 || cpn_view_load(v, r, s) == low)
@@ -134,10 +139,11 @@ int cpn_policy_least_loaded_indexed(const cpn_view_t *v, const cpn_request_view_
 /* nearest: lowest one-way route latency from the request's origin; ties go to the lower load. */
 static void nearest_decide(void *state, const cpn_view_t *v, const cpn_request_view_t *r, cpn_decision_t *out)
 {
-  if (r->index && r->n_eligible > 0) {
-    out->site = cpn_policy_nearest_indexed(v, r);
+  int s = r->index && r->n_eligible > 0 ? cpn_policy_nearest_indexed(v, r) : -1;
+  if (s >= 0) {
+    out->site = s;
     out->replica = -1;
-    out->score = cpn_view_latency(v, r, out->site);
+    out->score = cpn_view_latency(v, r, s);
     return;
   }
   pick_lowest(v, r, 1, out);
@@ -146,10 +152,11 @@ static void nearest_decide(void *state, const cpn_view_t *v, const cpn_request_v
 /* least-loaded: fewest queued tokens per replica of the request's model; ties go to the lower latency. */
 static void least_loaded_decide(void *state, const cpn_view_t *v, const cpn_request_view_t *r, cpn_decision_t *out)
 {
-  if (r->index && r->n_eligible > 0) {
-    out->site = cpn_policy_least_loaded_indexed(v, r);
+  int s = r->index && r->n_eligible > 0 ? cpn_policy_least_loaded_indexed(v, r) : -1;
+  if (s >= 0) {
+    out->site = s;
     out->replica = -1;
-    out->score = cpn_view_load(v, r, out->site);
+    out->score = cpn_view_load(v, r, s);
     return;
   }
   pick_lowest(v, r, 0, out);

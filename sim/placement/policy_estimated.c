@@ -139,7 +139,7 @@ static int batch_init(void *state, const cpn_policy_params_t *params, const cpn_
 static int jsq_indexed(const cpn_view_t *v, const cpn_request_view_t *r, double batch, double *best_t_out)
 {
   const cpn_site_index_t *ix = r->index;
-  if (!(ix->min_load(ix->ctx, NULL) >= 0))
+  if (!(ix->min_load(ix->ctx, NULL) >= 0) || !ix->latency_ready(ix->ctx))
     return -1;
   int best = -1;
   double best_t = INFINITY, best_lat = INFINITY;
@@ -361,10 +361,9 @@ static void ew_decide(void *state, const cpn_view_t *v, const cpn_request_view_t
       s = least_loaded_where(v, r, st, NULL, &load);
     return choose(out, s, load);
   }
-  if (r->index) {
-    int s = cpn_policy_nearest_indexed(v, r);
-    return choose(out, s, cpn_view_latency(v, r, s));
-  }
+  int s_ix = r->index ? cpn_policy_nearest_indexed(v, r) : -1;
+  if (s_ix >= 0)
+    return choose(out, s_ix, cpn_view_latency(v, r, s_ix));
   int best = -1;
   double best_lat = INFINITY, best_load = INFINITY;
   for (int i = 0; i < r->n_eligible; i++) {
