@@ -20,9 +20,12 @@ typedef struct {
   double *key;           /* [2 size]: minimum load under each node (padding leaves: +inf) */
   int *cnt;              /* [2 size]: sites under the node whose load is that minimum */
   signed char *reach;    /* [n_origins]: every site reachable from the origin (1), not (-1), unknown (0) */
-  int **by_lat;          /* [n_origins]: sites in (latency, site) order, NULL until asked for */
+  /* [n_origins]: the sites in (latency, site) order as far as asked for, NULL until built: a[0 .. heap)
+   * is a binary min-heap of the sites not yet looked at, the k-th site in order is a[n - 1 - k] (each pop
+   * moves the heap's minimum to the slot the heap gives up). Building is O(n), each site taken O(log n). */
+  int **by_lat;
+  int *heap;             /* [n_origins]: size of that heap */
   int *asks;             /* [n_origins]: latency_ready calls that answered 0 */
-  int asks_to_build;     /* ... after which the order is built: about log2(n) */
 } cls_t;
 
 struct cpn_class_index {
@@ -111,6 +114,7 @@ static void cls_free(cpn_class_index_t *ix, cls_t *c)
       free(c->by_lat[o]);
   free(c->by_lat);
   free(c->asks);
+  free(c->heap);
   free(c->reach);
   free(c->sites);
   free(c->pos);
@@ -149,10 +153,9 @@ static int make_class(cpn_class_index_t *ix, int group, int model, int conf, int
   c.reach = calloc((size_t)ix->n_origins, 1);
   c.by_lat = calloc((size_t)ix->n_origins, sizeof *c.by_lat);
   c.asks = calloc((size_t)ix->n_origins, sizeof *c.asks);
-  if (!c.key || !c.cnt || !c.reach || !c.by_lat || !c.asks)
+  c.heap = calloc((size_t)ix->n_origins, sizeof *c.heap);
+  if (!c.key || !c.cnt || !c.reach || !c.by_lat || !c.asks || !c.heap)
     goto fail;
-  for (int k = c.n; k > 1; k /= 2)
-    c.asks_to_build++;
   rebuild(ix, &c);
   ix->cls[ix->n_cls] = c;
   return ix->n_cls++;
@@ -236,37 +239,38 @@ void cpn_class_index_load_changed(void *ctx, int site, int model)
 
 /* ---- the policies' side (cpn_site_index_t), for the request being decided ---- */
 
-typedef struct {
-  double lat;
-  int site;
-} lat_site_t;
+/* (latency, site) order: 1 if site a comes before site b. */
+static int before(const double *lat, int a, int b) { return lat[a] < lat[b] || (lat[a] == lat[b] && a < b); }
 
-static int by_lat_cmp(const void *a, const void *b)
+static void sift_down(int *h, int n, int i, const double *lat)
 {
-  const lat_site_t *x = a, *y = b;
-  if (x->lat != y->lat)
-    return x->lat < y->lat ? -1 : 1;
-  return (x->site > y->site) - (x->site < y->site);
+  for (;;) {
+    int l = 2 * i + 1, m = i;
+    if (l < n && before(lat, h[l], h[m]))
+      m = l;
+    if (l + 1 < n && before(lat, h[l + 1], h[m]))
+      m = l + 1;
+    if (m == i)
+      return;
+    int t = h[i];
+    h[i] = h[m];
+    h[m] = t;
+    i = m;
+  }
 }
 
-/* Builds the (latency, site) order of the class for the current origin; -1 when out of memory. */
+/* Builds the heap of the class's sites for the current origin; -1 when out of memory. O(n). */
 static int build_order(cpn_class_index_t *ix, cls_t *c)
 {
-  lat_site_t *tmp = malloc(sizeof *tmp * (size_t)c->n);
   int *o = malloc(sizeof *o * (size_t)c->n);
-  if (!tmp || !o) {
-    free(tmp);
-    free(o);
+  if (!o)
     return -1;
-  }
-  const double *row = ix->view->route_latency_s + (size_t)ix->cur_origin * ix->n_sites;
-  for (int i = 0; i < c->n; i++)
-    tmp[i] = (lat_site_t){row[c->sites[i]], c->sites[i]};
-  qsort(tmp, (size_t)c->n, sizeof *tmp, by_lat_cmp);
-  for (int i = 0; i < c->n; i++)
-    o[i] = tmp[i].site;
-  free(tmp);
+  const double *lat = ix->view->route_latency_s + (size_t)ix->cur_origin * ix->n_sites;
+  memcpy(o, c->sites, sizeof *o * (size_t)c->n);
+  for (int i = c->n / 2 - 1; i >= 0; i--)
+    sift_down(o, c->n, i, lat);
   c->by_lat[ix->cur_origin] = o;
+  c->heap[ix->cur_origin] = c->n;
   return 0;
 }
 
@@ -274,13 +278,22 @@ static int api_by_latency(void *ctx, int k)
 {
   cpn_class_index_t *ix = ctx;
   cls_t *c = &ix->cls[ix->cur_cls];
+  int origin = ix->cur_origin;
   if (k < 0 || k >= c->n)
     return -1;
-  if (!c->by_lat[ix->cur_origin] && build_order(ix, c) != 0) {
+  if (!c->by_lat[origin] && build_order(ix, c) != 0) {
     ix->failed = 1; /* the policy cannot be told: the run is stopped after this decision */
     return -1;
   }
-  return c->by_lat[ix->cur_origin][k];
+  int *o = c->by_lat[origin], *h = &c->heap[origin];
+  const double *lat = ix->view->route_latency_s + (size_t)origin * ix->n_sites;
+  while (c->n - *h <= k) {
+    int top = o[0];
+    o[0] = o[--*h];
+    o[*h] = top;
+    sift_down(o, *h, 0, lat);
+  }
+  return o[c->n - 1 - k];
 }
 
 static int api_latency_ready(void *ctx)
@@ -289,7 +302,8 @@ static int api_latency_ready(void *ctx)
   cls_t *c = &ix->cls[ix->cur_cls];
   if (c->by_lat[ix->cur_origin])
     return 1;
-  if (++c->asks[ix->cur_origin] < c->asks_to_build)
+  /* The heap costs about one scan: an origin that asks a second time gets it. */
+  if (++c->asks[ix->cur_origin] < 2)
     return 0;
   return build_order(ix, c) == 0; /* out of memory: the policy scans */
 }

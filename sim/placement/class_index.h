@@ -12,8 +12,8 @@
  * Owns, per class (made on first use): the ascending site list, the smallest largest-KV capacity, a
  * tournament tree of the sites keyed by load in the policies' view (queued tokens of the model per
  * replica, bit for bit as the policies compute it) with the count of sites at the minimum, and per origin
- * whether every class site is reachable (on first use) and the sites in (latency, site) order (once the
- * origin has asked for it about log2 n times: before, the policies scan).
+ * whether every class site is reachable (on first use) and the sites in (latency, site) order (a heap
+ * that gives them up in order as asked, made at the origin's second ask: before, the policies scan).
  * Invariants: the tree's leaves equal the loads of the view the policies read (updated through the views'
  * load hook: each change when live, everything after a refresh when stale); the reachability flags and
  * latency orders belong to the network's current routes version (dropped when it changes). */
