@@ -18,8 +18,8 @@
  *
  * Cost: building is one Dijkstra per routing source (a binary heap of this file over igraph's incidence
  * lists), O(S (E + N log N)) time and O(S N) memory; a latency lookup is O(1), a link list O(route
- * length), read from a direct-mapped cache of recent routes (16,384 of one cache line each, emptied when
- * routes are recomputed) when the route is there. */
+ * length), read from a direct-mapped cache of recent routes (of one cache line each, 16,384 or 8 per routing
+ * source, at most 2^20; emptied when routes are recomputed) when the route is there. */
 #include "topology/topology.h"
 
 #include <assert.h>
@@ -51,7 +51,7 @@ typedef struct {
  * twice (upload, reply); walking pred_link reads one scattered cell of an O(sources x nodes) table per
  * hop, a cache miss each at a thousand sites, while the routes requests take are few and recur. Routes
  * longer than RC_LINKS are walked every time. The cache is emptied whenever routes are recomputed. */
-enum { RC_LINKS = 13, RC_SLOTS_MAX = 1 << 14 };
+enum { RC_LINKS = 13, RC_SLOTS_MIN = 1 << 14, RC_SLOTS_MAX = 1 << 20 };
 typedef struct {
   int src, dst, n;
   int links[RC_LINKS];
@@ -451,8 +451,11 @@ static cpn_err_t topology_build(cpn_topology_t **out, const cpn_scenario_t *sc, 
   size_t cells = (size_t)t->n_sources * n + 1;
   t->route_latency_s = malloc(cells * sizeof *t->route_latency_s);
   t->pred_link = malloc(cells * sizeof *t->pred_link);
+  /* Slots: at least 8 per routing source (a request's reply finds the route its upload cached while
+   * the requests placed in between, which grow with the sites, have not all taken its slot). */
+  size_t want = 8 * (size_t)t->n_sources < RC_SLOTS_MIN ? RC_SLOTS_MIN : 8 * (size_t)t->n_sources;
   unsigned slots = 1;
-  while (slots < RC_SLOTS_MAX && slots < cells)
+  while (slots < RC_SLOTS_MAX && slots < cells && slots < want)
     slots *= 2;
   t->rcache = aligned_alloc(64, slots * sizeof *t->rcache);
   t->rcache_mask = slots - 1;
