@@ -44,6 +44,7 @@ struct cpn_network {
   unsigned char *node_role;  /* [topology nodes]: ROLE_ORIGIN | ROLE_BULK_SRC, for the platform's routes */
   double *route_lat; /* [origin * n_sites + site]: access + route, one way */
   double *route_bw;
+  unsigned long routes_version; /* counts cpn_network_reroute calls: caches of the latency table check it */
   double *link_bytes_window, *link_load_bps;
   double *link_frac;         /* bandwidth left by faults (1: whole) */
   int *link_bulk;            /* bulk flows in flight on each link, not counting stalled ones */
@@ -486,8 +487,11 @@ void cpn_network_abort(cpn_network_t *net, cpn_req_t *q)
   q->net.phase = CPN_NET_NONE;
 }
 
+unsigned long cpn_network_routes_version(const cpn_network_t *net) { return net->routes_version; }
+
 void cpn_network_reroute(cpn_network_t *net)
 {
+  net->routes_version++;
   for (int o = 0; o < net->n_origins; o++) {
     for (int s = 0; s < net->n_sites; s++) {
       double lat = cpn_topology_route_latency_s(net->topo, net->origin_node[o], s);

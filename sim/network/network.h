@@ -74,6 +74,9 @@ void cpn_network_abort(cpn_network_t *net, cpn_req_t *q);
 /* Routes changed (the topology recomputed them): the latency and bandwidth tables are refreshed in
  * place (the views borrow them). */
 void cpn_network_reroute(cpn_network_t *net);
+/* Grows by one at each cpn_network_reroute: what was derived from the latency table is stale when it
+ * changed. */
+unsigned long cpn_network_routes_version(const cpn_network_t *net);
 /* A link's bandwidth is cut to a fraction of its nominal one (1: whole; 0: cut): fluid transfers see the
  * rest, SimGrid flows (bulk, flow mode) are slowed to it. SimGrid's routes are fixed, so a bulk flow whose
  * route crosses a cut link does not go round it: it waits (a trickle of 1e-9 of the bandwidth) and goes

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "placement/class_index.h"
 
 enum { DEC_COLS = 7 };
 static const char *const dec_cols[DEC_COLS] = {"id", "t_s", "site", "latency_s", "load_tokens", "score", "chosen"};
@@ -22,6 +23,7 @@ struct cpn_placement {
   cpn_accounting_t *acct;
   int n_sites, n_models;
   int *eligible;
+  cpn_class_index_t *index; /* eligible sites and the policies' index without a scan (when it applies) */
   double *cached;           /* [site]: the request's cached prompt tokens (requests with block hashes) */
   double (*cached_tokens)(void *ctx, const cpn_req_t *q, int site);
   void *cached_ctx;
@@ -99,6 +101,8 @@ cpn_err_t cpn_placement_new(cpn_placement_t **out, const cpn_scenario_t *sc, cpn
     if (policy->init && policy->init(pl->pstate, &prm, view) != 0)
       err = cpn_error_set(CPN_EINVAL, "%s: run.policy_params: policy '%s' refused its parameters", sc->file,
                           policy->name);
+    if (!err)
+      err = cpn_class_index_new(&pl->index, sc, views, view, net);
   }
   if (err) {
     cpn_placement_free(pl);
@@ -113,6 +117,7 @@ void cpn_placement_free(cpn_placement_t *pl)
 {
   if (!pl)
     return;
+  cpn_class_index_free(pl->index);
   if (pl->pstate && pl->policy->destroy)
     pl->policy->destroy(pl->pstate);
   free(pl->pstate);
@@ -159,6 +164,20 @@ static void trace_decision(cpn_placement_t *pl, const cpn_view_t *view, const cp
 
 static void place(cpn_placement_t *pl, cpn_req_t *q, cpn_status_t none_status, cpn_reason_t none_reason);
 
+/* 1 if site is in the ascending list. O(log n). */
+static int listed(const int *sites, int n, int site)
+{
+  int lo = 0, hi = n;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (sites[mid] < site)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < n && sites[lo] == site;
+}
+
 void cpn_placement_place(cpn_placement_t *pl, cpn_req_t *q) { place(pl, q, CPN_STATUS_REJECTED, CPN_REASON_NONE); }
 
 void cpn_placement_retry(cpn_placement_t *pl, cpn_req_t *q, cpn_reason_t reason)
@@ -174,13 +193,21 @@ static void place(cpn_placement_t *pl, cpn_req_t *q, cpn_status_t none_status, c
   const cpn_class_spec_t *c = &pl->sc->classes[rec->cls];
   double need_kv = (double)rec->prompt_tokens + rec->output_tokens;
   int n_el = 0, too_large = 0;
-  for (int s = 0; s < pl->n_sites; s++) {
-    if (site_eligible(pl, q, s, c->confidential, need_kv))
-      pl->eligible[n_el++] = s;
-    else if (cpn_views_capacity(pl->views, s, rec->model)->n_replicas > 0 &&
-             cpn_views_capacity(pl->views, s, rec->model)->max_kv_cap < need_kv)
-      too_large = 1;
-  }
+  const int *el = pl->eligible;
+  /* The class index gives the same eligible list without a scan, unless something about this request
+   * or the run needs every site looked at: an avoided site, the decision trace (a row per eligible
+   * site), cached prompt tokens (one look-up per eligible site). */
+  const cpn_site_index_t *index = NULL;
+  if (!q->fault.avoid_site && !pl->sc->run.decision_trace && !(q->prefix.n > 0 && pl->cached_tokens))
+    index = cpn_class_index_find(pl->index, rec->origin, rec->model, c->confidential, need_kv, &n_el, &el);
+  if (!index)
+    for (int s = 0; s < pl->n_sites; s++) {
+      if (site_eligible(pl, q, s, c->confidential, need_kv))
+        pl->eligible[n_el++] = s;
+      else if (cpn_views_capacity(pl->views, s, rec->model)->n_replicas > 0 &&
+               cpn_views_capacity(pl->views, s, rec->model)->max_kv_cap < need_kv)
+        too_large = 1;
+    }
   if (n_el == 0) {
     cpn_accounting_end(pl->acct, q, none_status,
                        none_reason != CPN_REASON_NONE ? none_reason
@@ -192,28 +219,30 @@ static void place(cpn_placement_t *pl, cpn_req_t *q, cpn_status_t none_status, c
                            .class_name = c->name, .tenant = rec->tenant, .prompt_tokens = rec->prompt_tokens,
                            .output_tokens = rec->output_tokens, .ttft_slo_s = c->ttft_slo_s,
                            .tpot_slo_s = c->tpot_slo_s, .confidential = c->confidential, .n_eligible = n_el,
-                           .eligible = pl->eligible};
+                           .eligible = el, .index = index};
   if (q->prefix.n > 0 && pl->cached_tokens) {
     for (int i = 0; i < n_el; i++)
-      pl->cached[pl->eligible[i]] = pl->cached_tokens(pl->cached_ctx, q, pl->eligible[i]);
+      pl->cached[el[i]] = pl->cached_tokens(pl->cached_ctx, q, el[i]);
     rv.cached_tokens = pl->cached;
   }
   cpn_decision_t d = {.site = -1, .replica = -1, .score = NAN};
   cpn_view_t *view = cpn_views_policy(pl->views, cpn_sim_now(pl->sim));
   pl->policy->decide(pl->pstate, view, &rv, &d);
+  if (index && cpn_class_index_failed(pl->index)) {
+    cpn_sim_fail(pl->sim, cpn_error_set(CPN_ENOMEM, "placement: out of memory (latency order of the class index)"));
+    cpn_accounting_end(pl->acct, q, CPN_STATUS_REJECTED, CPN_REASON_POLICY_REJECT);
+    return;
+  }
   if (rv.cached_tokens)
     for (int i = 0; i < n_el; i++)
-      pl->cached[pl->eligible[i]] = 0;
+      pl->cached[el[i]] = 0;
   if (pl->sc->run.decision_trace)
     trace_decision(pl, view, q, &rv, &d);
   if (d.site < 0) {
     cpn_accounting_end(pl->acct, q, CPN_STATUS_REJECTED, CPN_REASON_POLICY_REJECT);
     return;
   }
-  int ok = 0;
-  for (int i = 0; i < n_el; i++)
-    ok |= pl->eligible[i] == d.site;
-  if (!ok) {
+  if (!listed(el, n_el, d.site)) {
     pl->violations++;
     cpn_accounting_end(pl->acct, q, CPN_STATUS_REJECTED, CPN_REASON_POLICY_VIOLATION);
     return;

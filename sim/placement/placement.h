@@ -5,7 +5,8 @@
  * a choice outside the eligible sites is a violation and the request is rejected. A placed request's
  * upload starts at once.
  *
- * Owns: the policy's state and random stream, the eligible-site scratch list, the decision trace
+ * Owns: the policy's state and random stream, the eligible-site scratch list, the class index (the
+ * eligible sites and an index over them without a scan of every site, class_index.h), the decision trace
  * (/decisions), the view refresh event, the count of policy violations. */
 #ifndef CPN_PLACEMENT_PLACEMENT_H
 #define CPN_PLACEMENT_PLACEMENT_H

@@ -40,6 +40,12 @@ static inline double cpn_view_load(const cpn_view_t *v, const cpn_request_view_t
   return m->queued_tokens / (m->replicas > 0 ? m->replicas : 1);
 }
 
+/* The choices of nearest and least-loaded (policy_classic.c) read from req->index (non-NULL, at least one
+ * eligible site) instead of a scan of req->eligible: the same site, or -1 when the index's latency order
+ * is not ready yet (the caller scans). */
+int cpn_policy_nearest_indexed(const cpn_view_t *v, const cpn_request_view_t *r);
+int cpn_policy_least_loaded_indexed(const cpn_view_t *v, const cpn_request_view_t *r);
+
 /* The built-in table (policy_classic.c). */
 extern const cpn_policy_type_t *const cpn_policy_builtins[];
 extern const size_t cpn_policy_builtin_count;

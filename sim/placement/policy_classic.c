@@ -27,7 +27,8 @@ static void random_decide(void *state, const cpn_view_t *v, const cpn_request_vi
   out->replica = -1;
 }
 
-/* round-robin: the next eligible site after the one chosen last (by site index, wrapping). */
+/* round-robin: the next eligible site after the one chosen last (by site index, wrapping). The list
+ * ascends, so the next one is found by bisection. */
 typedef struct { int last; } rr_state_t;
 
 static int rr_init(void *state, const cpn_policy_params_t *params, const cpn_view_t *view)
@@ -41,12 +42,15 @@ static void rr_decide(void *state, const cpn_view_t *v, const cpn_request_view_t
   rr_state_t *s = state;
   if (r->n_eligible == 0)
     return reject(out);
-  int pick = r->eligible[0]; /* wrap to the lowest eligible index */
-  for (int i = 0; i < r->n_eligible; i++)
-    if (r->eligible[i] > s->last) {
-      pick = r->eligible[i];
-      break;
-    }
+  int lo = 0, hi = r->n_eligible; /* the first eligible site above s->last */
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (r->eligible[mid] > s->last)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  int pick = lo < r->n_eligible ? r->eligible[lo] : r->eligible[0]; /* wrap to the lowest eligible index */
   s->last = pick;
   out->site = pick;
   out->replica = -1;
@@ -75,15 +79,86 @@ static void pick_lowest(const cpn_view_t *v, const cpn_request_view_t *r, int la
   out->score = best_a;
 }
 
+/* With the engine's site index (req->index), the same choices as pick_lowest without a look at every
+ * eligible site. */
+
+/* Lowest (latency, load, site): the sites in (latency, site) order, from the first while the latency is
+ * the first's; the lower load wins, the earlier (lower site) of equal loads. O(sites at that latency).
+ * -1: the latency order is not ready (scan). */
+int cpn_policy_nearest_indexed(const cpn_view_t *v, const cpn_request_view_t *r)
+{
+  const cpn_site_index_t *ix = r->index;
+  if (!ix->latency_ready(ix->ctx))
+    return -1;
+  int best = ix->by_latency(ix->ctx, 0);
+  double lat0 = cpn_view_latency(v, r, best), best_load = cpn_view_load(v, r, best);
+  for (int k = 1;; k++) {
+    int s = ix->by_latency(ix->ctx, k);
+    if (s < 0 || cpn_view_latency(v, r, s) != lat0)
+      break;
+    double load = cpn_view_load(v, r, s);
+    if (load < best_load) {
+      best = s;
+      best_load = load;
+    }
+  }
+  return best;
+}
+
+/* Lowest (load, latency, site). The lowest load comes from the index; among the `count` sites that have
+ * it, few are compared directly (count x log n), and with many the first of them in (latency, site) order
+ * is the answer and comes after about n / count looks. -1: the latency order is not ready (scan). */
+int cpn_policy_least_loaded_indexed(const cpn_view_t *v, const cpn_request_view_t *r)
+{
+  enum { FEW = 32 };
+  const cpn_site_index_t *ix = r->index;
+  int count;
+  double low = ix->min_load(ix->ctx, &count);
+  if (count <= FEW && count * count <= r->n_eligible) {
+    int tied[FEW];
+    int k = ix->min_load_sites(ix->ctx, tied, FEW), best = tied[0];
+    double best_lat = cpn_view_latency(v, r, best);
+    for (int i = 1; i < k; i++) {
+      double lat = cpn_view_latency(v, r, tied[i]);
+      if (lat < best_lat) {
+        best = tied[i];
+        best_lat = lat;
+      }
+    }
+    return best;
+  }
+  if (!ix->latency_ready(ix->ctx))
+    return -1;
+  for (int k = 0;; k++) {
+    int s = ix->by_latency(ix->ctx, k);
+    if (s < 0 || cpn_view_load(v, r, s) == low)
+      return s;
+  }
+}
+
 /* nearest: lowest one-way route latency from the request's origin; ties go to the lower load. */
 static void nearest_decide(void *state, const cpn_view_t *v, const cpn_request_view_t *r, cpn_decision_t *out)
 {
+  int s = r->index && r->n_eligible > 0 ? cpn_policy_nearest_indexed(v, r) : -1;
+  if (s >= 0) {
+    out->site = s;
+    out->replica = -1;
+    out->score = cpn_view_latency(v, r, s);
+    return;
+  }
   pick_lowest(v, r, 1, out);
 }
 
 /* least-loaded: fewest queued tokens per replica of the request's model; ties go to the lower latency. */
 static void least_loaded_decide(void *state, const cpn_view_t *v, const cpn_request_view_t *r, cpn_decision_t *out)
 {
+  int s = r->index && r->n_eligible > 0 ? cpn_policy_least_loaded_indexed(v, r) : -1;
+  if (s >= 0) {
+    out->site = s;
+    out->replica = -1;
+    out->score = cpn_view_load(v, r, s);
+    return;
+  }
   pick_lowest(v, r, 0, out);
 }
 

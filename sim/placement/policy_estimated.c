@@ -131,11 +131,45 @@ static int batch_init(void *state, const cpn_policy_params_t *params, const cpn_
 /* jsq-latency (join the shortest queue, measured in time): the lowest predicted ttft(s) (see the head
  * of this file); ties go to the lower route latency, then the lower site index. Score: the winner's
  * ttft(s) in seconds. Parameter: `batch`. */
+/* With the engine's site index: the sites in (latency, site) order, stopped at the first whose latency
+ * alone exceeds the best ttft so far. ttft(s) = latency + terms that are not negative (the index's lowest
+ * load is checked to be >= 0; decode step and prefill times are durations), and a sum of non-negative
+ * floating-point terms is never below its first, so no site after the stop can do better; sites of equal
+ * ttft are compared by (latency, site) as in the scan. Returns -1 when the index cannot be used. */
+static int jsq_indexed(const cpn_view_t *v, const cpn_request_view_t *r, double batch, double *best_t_out)
+{
+  const cpn_site_index_t *ix = r->index;
+  if (!(ix->min_load(ix->ctx, NULL) >= 0) || !ix->latency_ready(ix->ctx))
+    return -1;
+  int best = -1;
+  double best_t = INFINITY, best_lat = INFINITY;
+  for (int k = 0;; k++) {
+    int s = ix->by_latency(ix->ctx, k);
+    if (s < 0)
+      break;
+    double lat = cpn_view_latency(v, r, s);
+    if (best >= 0 && lat > best_t)
+      break;
+    double t = ttft_of(v, r, s, batch);
+    if (best < 0 || t < best_t || (t == best_t && (lat < best_lat || (lat == best_lat && s < best)))) {
+      best = s;
+      best_t = t;
+      best_lat = lat;
+    }
+  }
+  *best_t_out = best_t;
+  return best;
+}
+
 static void jsq_decide(void *state, const cpn_view_t *v, const cpn_request_view_t *r, cpn_decision_t *out)
 {
   const batch_state_t *st = state;
   if (r->n_eligible == 0)
     return reject(out);
+  double t_ix;
+  int s_ix = r->index ? jsq_indexed(v, r, st->batch, &t_ix) : -1;
+  if (s_ix >= 0)
+    return choose(out, s_ix, t_ix);
   int best = -1;
   double best_t = INFINITY, best_lat = INFINITY;
   for (int i = 0; i < r->n_eligible; i++) {
@@ -164,6 +198,8 @@ static void prefix_decide(void *state, const cpn_view_t *v, const cpn_request_vi
   const batch_state_t *st = state;
   if (r->n_eligible == 0)
     return reject(out);
+  if (!r->cached_tokens)
+    return jsq_decide(state, v, r, out);
   int best = -1;
   double best_t = INFINITY, best_lat = INFINITY;
   for (int i = 0; i < r->n_eligible; i++) {
@@ -325,6 +361,9 @@ static void ew_decide(void *state, const cpn_view_t *v, const cpn_request_view_t
       s = least_loaded_where(v, r, st, NULL, &load);
     return choose(out, s, load);
   }
+  int s_ix = r->index ? cpn_policy_nearest_indexed(v, r) : -1;
+  if (s_ix >= 0)
+    return choose(out, s_ix, cpn_view_latency(v, r, s_ix));
   int best = -1;
   double best_lat = INFINITY, best_load = INFINITY;
   for (int i = 0; i < r->n_eligible; i++) {

@@ -12,6 +12,9 @@ struct cpn_views {
   cpn_model_view_t *snap_models;
   cpn_capacity_t *cap;
   cpn_view_t view;
+  int n_down;                  /* sites with up == 0 */
+  void (*load_changed)(void *ctx, int site, int model);
+  void *load_ctx;
 };
 
 cpn_err_t cpn_views_new(cpn_views_t **out, const cpn_scenario_t *sc, int stale)
@@ -106,6 +109,8 @@ void cpn_views_tokens(cpn_views_t *v, int site, int model, double d_tokens)
 {
   v->models[(size_t)site * v->n_models + model].queued_tokens += d_tokens;
   v->sites[site].queued_tokens += d_tokens;
+  if (v->load_changed && !v->snap_sites)
+    v->load_changed(v->load_ctx, site, model);
 }
 
 void cpn_views_busy(cpn_views_t *v, int site, int d_accels) { v->sites[site].busy_accels += d_accels; }
@@ -142,6 +147,21 @@ void cpn_views_refresh(cpn_views_t *v, double now_s)
   memcpy(v->snap_sites, v->sites, (size_t)v->n_sites * sizeof *v->sites);
   memcpy(v->snap_models, v->models, (size_t)v->n_sites * v->n_models * sizeof *v->models);
   v->view.view_time_s = now_s;
+  if (v->load_changed)
+    v->load_changed(v->load_ctx, -1, -1);
 }
 
-void cpn_views_set_up(cpn_views_t *v, int site, int up) { v->sites[site].up = up; }
+void cpn_views_set_up(cpn_views_t *v, int site, int up)
+{
+  if (!v->sites[site].up != !up)
+    v->n_down += up ? -1 : 1;
+  v->sites[site].up = up;
+}
+
+int cpn_views_n_down(const cpn_views_t *v) { return v->n_down; }
+
+void cpn_views_on_load(cpn_views_t *v, void (*changed)(void *ctx, int site, int model), void *ctx)
+{
+  v->load_changed = changed;
+  v->load_ctx = ctx;
+}

@@ -42,6 +42,11 @@ void cpn_views_energy_prices(cpn_views_t *v, int site, double usd_per_kwh, doubl
 
 /* Faults: the site is known to be down (0) or up again (1); eligibility and policies read it. */
 void cpn_views_set_up(cpn_views_t *v, int site, int up);
+/* How many sites are down now. */
+int cpn_views_n_down(const cpn_views_t *v);
+/* Sets the hook told when a load the policies read changes: (site, model) after each change of its
+ * queued tokens with live views; (-1, -1) after each refresh with stale views (every load may differ). */
+void cpn_views_on_load(cpn_views_t *v, void (*changed)(void *ctx, int site, int model), void *ctx);
 const cpn_site_view_t *cpn_views_site(const cpn_views_t *v, int site);
 const cpn_model_view_t *cpn_views_model(const cpn_views_t *v, int site, int model);
 const cpn_capacity_t *cpn_views_capacity(const cpn_views_t *v, int site, int model);

@@ -18,7 +18,8 @@
  *
  * Cost: building is one Dijkstra per routing source (a binary heap of this file over igraph's incidence
  * lists), O(S (E + N log N)) time and O(S N) memory; a latency lookup is O(1), a link list O(route
- * length). */
+ * length), read from a direct-mapped cache of recent routes (of one cache line each, 16,384 or 8 per routing
+ * source, at most 2^20; emptied when routes are recomputed) when the route is there. */
 #include "topology/topology.h"
 
 #include <assert.h>
@@ -46,6 +47,16 @@ typedef struct {
   int node;
 } name_entry_t;
 
+/* A cached route of cpn_topology_route_links: one cache line. The fluid network walks a request's route
+ * twice (upload, reply); walking pred_link reads one scattered cell of an O(sources x nodes) table per
+ * hop, a cache miss each at a thousand sites, while the routes requests take are few and recur. Routes
+ * longer than RC_LINKS are walked every time. The cache is emptied whenever routes are recomputed. */
+enum { RC_LINKS = 13, RC_SLOTS_MIN = 1 << 14, RC_SLOTS_MAX = 1 << 20 };
+typedef struct {
+  int src, dst, n;
+  int links[RC_LINKS];
+} route_slot_t;
+
 struct cpn_topology {
   int n_nodes, n_sites, n_links;
   char (*names)[CPN_NAME_MAX];
@@ -64,6 +75,8 @@ struct cpn_topology {
   int *platform_pred_link;     /* the routes of the SimGrid platform (as first computed), kept once a
                                 * fault changes pred_link; NULL before */
   double *bw_memo;             /* [n_nodes]: scratch of cpn_topology_route_bw_row */
+  route_slot_t *rcache;        /* [rcache_mask + 1]: recent routes of cpn_topology_route_links */
+  unsigned rcache_mask;
 };
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -331,8 +344,15 @@ static void dijkstra(const cpn_topology_t *t, const igraph_inclist_t *il, int s,
   }
 }
 
+static void rcache_clear(cpn_topology_t *t)
+{
+  for (unsigned i = 0; t->rcache && i <= t->rcache_mask; i++)
+    t->rcache[i].src = -1;
+}
+
 static cpn_err_t compute_routes(cpn_topology_t *t)
 {
+  rcache_clear(t);
   cpn_err_t err = CPN_OK;
   igraph_error_t rc;
   igraph_t g;
@@ -431,7 +451,15 @@ static cpn_err_t topology_build(cpn_topology_t **out, const cpn_scenario_t *sc, 
   size_t cells = (size_t)t->n_sources * n + 1;
   t->route_latency_s = malloc(cells * sizeof *t->route_latency_s);
   t->pred_link = malloc(cells * sizeof *t->pred_link);
-  if (!t->route_latency_s || !t->pred_link) {
+  /* Slots: at least 8 per routing source (a request's reply finds the route its upload cached while
+   * the requests placed in between, which grow with the sites, have not all taken its slot). */
+  size_t want = 8 * (size_t)t->n_sources < RC_SLOTS_MIN ? RC_SLOTS_MIN : 8 * (size_t)t->n_sources;
+  unsigned slots = 1;
+  while (slots < RC_SLOTS_MAX && slots < cells && slots < want)
+    slots *= 2;
+  t->rcache = aligned_alloc(64, slots * sizeof *t->rcache);
+  t->rcache_mask = slots - 1;
+  if (!t->route_latency_s || !t->pred_link || !t->rcache) {
     err = cpn_error_set(CPN_ENOMEM, "topology: out of memory for routes from %d sources to %d nodes",
                         t->n_sources, t->n_nodes);
     goto fail;
@@ -471,6 +499,7 @@ void cpn_topology_free(cpn_topology_t *t)
   free(t->route_buf);
   free(t->platform_pred_link);
   free(t->bw_memo);
+  free(t->rcache);
   free(t);
 }
 
@@ -563,9 +592,29 @@ static int route_into(const cpn_topology_t *t, const int *pred_rows, int src, in
 int cpn_topology_route_links(const cpn_topology_t *t, int src, int dst, const int **links)
 {
   assert(src >= 0 && src < t->n_nodes && dst >= 0 && dst < t->n_nodes);
+  if (!t->rcache) {
+    int k = route_into(t, t->pred_link, src, dst, t->route_buf);
+    *links = t->route_buf;
+    return k < 0 ? 0 : k;
+  }
+  route_slot_t *e = &t->rcache[((unsigned)src * 2654435761u ^ (unsigned)dst * 40503u) & t->rcache_mask];
+  if (e->src == src && e->dst == dst) {
+    *links = e->links;
+    return e->n;
+  }
   int k = route_into(t, t->pred_link, src, dst, t->route_buf);
-  *links = t->route_buf;
-  return k < 0 ? 0 : k;
+  if (k < 0)
+    k = 0;
+  if (k > RC_LINKS) {
+    *links = t->route_buf;
+    return k;
+  }
+  e->src = src;
+  e->dst = dst;
+  e->n = k;
+  memcpy(e->links, t->route_buf, sizeof *e->links * (size_t)k);
+  *links = e->links;
+  return k;
 }
 
 int cpn_topology_platform_route_links(const cpn_topology_t *t, int src, int dst, const int **links)
