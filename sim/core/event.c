@@ -14,7 +14,7 @@
  * between; the few events scheduled before `last` go to a small binary heap, `early`, served first.
  *
  * Invariants: events pop in (t, seq) order; `now` never decreases; every event in bucket i >= 1 has
- * 64 - clz(key ^ last) == i; bucket 0 holds key == last in increasing seq from head0; every event of
+ * 64 - clz(key ^ last) == i, and bit i - 1 of `occupied` is set exactly when bucket i is not empty; bucket 0 holds key == last in increasing seq from head0; every event of
  * `early` has key < last (and `last` does not move while `early` holds any); a timer's event
  * (gen has TIMER_BIT set, the low bits the timer) is current only when its seq is timer_seq[timer] and
  * the timer is live, others are stale and dropped when they reach the front; `activities` counts the
@@ -66,6 +66,7 @@ enum { N_BUCKETS = 65 };
 
 struct cpn_sim {
   bucket_t b[N_BUCKETS];
+  uint64_t occupied; /* bit i - 1 set when bucket i >= 1 holds events: the lowest is one ctz away */
   size_t head0;    /* bucket 0's front */
   uint64_t last;   /* key of the front event (0 at first) */
   bucket_t early;  /* a binary heap by (t, seq) of events before `last`: front() moves `last` to the next
@@ -178,6 +179,8 @@ static int bucket_push(cpn_sim_t *sim, int i, const cpn_event_t *e)
   if (bucket_grow(sim, b))
     return -1;
   b->v[b->n++] = *e;
+  if (i > 0)
+    sim->occupied |= UINT64_C(1) << (i - 1);
   return 0;
 }
 
@@ -257,11 +260,10 @@ static const cpn_event_t *front(cpn_sim_t *sim)
     if (sim->head0 < b0->n)
       return &b0->v[sim->head0];
     b0->n = sim->head0 = 0;
-    int i = 1;
-    while (i < N_BUCKETS && sim->b[i].n == 0)
-      i++;
-    if (i == N_BUCKETS)
+    if (!sim->occupied)
       return NULL;
+    int i = 1 + __builtin_ctzll(sim->occupied);
+    sim->occupied &= ~(UINT64_C(1) << (i - 1)); /* it is emptied below, into lower buckets */
     bucket_t *bi = &sim->b[i];
     uint64_t min = UINT64_MAX;
     for (size_t j = 0; j < bi->n; j++) {
@@ -391,7 +393,7 @@ int cpn_sim_run(cpn_sim_t *sim, double t_end)
     if (sim->err)
       break;
     double t = next ? next->t : INFINITY;
-    double clock = simgrid_get_clock();
+    double clock = sim->activities > 0 || t > t_end ? simgrid_get_clock() : 0.0; /* only read when used */
     if (t > t_end) {
       if (sim->activities == 0 || clock >= t_end) {
         cut = next != NULL || sim->activities > 0;
