@@ -55,7 +55,7 @@ static int same_allowed(const cpn_origin_spec_t *a, const cpn_origin_spec_t *b)
   return 1;
 }
 
-static int residency_ok(const cpn_origin_spec_t *o, const cpn_site_spec_t *s)
+int cpn_residency_allows(const cpn_origin_spec_t *o, const cpn_site_spec_t *s)
 {
   if (o->n_allowed == 0)
     return 1;
@@ -135,7 +135,7 @@ static int make_class(cpn_class_index_t *ix, int group, int model, int conf, int
   for (int s = 0; s < ix->n_sites; s++) {
     const cpn_capacity_t *cap = cpn_views_capacity(ix->views, s, model);
     c.pos[s] = -1;
-    if (cap->n_replicas == 0 || (conf && cap->conf_replicas == 0) || !residency_ok(o, &ix->sc->sites[s]))
+    if (cap->n_replicas == 0 || (conf && cap->conf_replicas == 0) || !cpn_residency_allows(o, &ix->sc->sites[s]))
       continue;
     c.pos[s] = c.n;
     c.sites[c.n++] = s;

@@ -31,6 +31,10 @@
 
 typedef struct cpn_class_index cpn_class_index_t;
 
+/* Residency: does origin o's list of allowed regions or countries admit site s (an empty list admits
+ * every site)? The one rule, for the class index and the engine's scan alike. */
+int cpn_residency_allows(const cpn_origin_spec_t *o, const cpn_site_spec_t *s);
+
 /* Builds nothing yet (classes are made on first use); sets the views' load hook. `view` is the view the
  * policies read (cpn_views_policy), borrowed like views and net; a NULL net: routes never change (tests). */
 cpn_err_t cpn_class_index_new(cpn_class_index_t **out, const cpn_scenario_t *sc, cpn_views_t *views,

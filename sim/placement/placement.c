@@ -35,16 +35,6 @@ struct cpn_placement {
 
 static double uniform01(void *rng) { return gsl_rng_uniform(rng); }
 
-static int residency_ok(const cpn_origin_spec_t *o, const cpn_site_spec_t *s)
-{
-  if (o->n_allowed == 0)
-    return 1;
-  for (int i = 0; i < o->n_allowed; i++)
-    if (strcmp(o->allowed[i], s->region) == 0 || strcmp(o->allowed[i], s->country) == 0)
-      return 1;
-  return 0;
-}
-
 static int site_eligible(const cpn_placement_t *pl, const cpn_req_t *q, int s, int conf, double need_kv)
 {
   const cpn_capacity_t *c = cpn_views_capacity(pl->views, s, q->rec.model);
@@ -58,7 +48,7 @@ static int site_eligible(const cpn_placement_t *pl, const cpn_req_t *q, int s, i
   /* A site no route reaches from the request's origin cannot serve it, whatever the policy says. */
   if (!isfinite(cpn_network_latency_s(pl->net, q->rec.origin, s)))
     return 0;
-  return residency_ok(&pl->sc->origins[q->rec.origin], &pl->sc->sites[s]);
+  return cpn_residency_allows(&pl->sc->origins[q->rec.origin], &pl->sc->sites[s]);
 }
 
 /* The stale view: every view_refresh_s the policy's copy of the site and model views is refreshed. */
