@@ -1,6 +1,7 @@
 /* csv_line: see csv_line.h. */
 #include "config/csv_line.h"
 
+#include <errno.h>
 #include <string.h>
 
 char *cpn_csv_trim(char *s)
@@ -31,4 +32,15 @@ int cpn_csv_split(char *line, char **f, int *col, int max)
     s = c + 1;
   }
   return k;
+}
+
+FILE *cpn_csv_open(cpn_reader_t *r, const char *file_abs, const char *path, const char **fn)
+{
+  *fn = cpn_reader_intern(r, file_abs);
+  FILE *f = fopen(file_abs, "r");
+  if (!f) {
+    cpn_reader_report_at(r, *fn, 0, 0, path, "cannot open: %s", strerror(errno));
+    cpn_reader_set_io_error(r);
+  }
+  return f;
 }

@@ -32,14 +32,11 @@ static int number(cpn_reader_t *r, const char *fn, int line, int col, const char
 int cpn_hourly_csv_read(cpn_reader_t *r, const char *file_abs, const char *path, const char *site, double *price,
                         int *has_price, double *co2, int *has_co2)
 {
-  const char *fn = cpn_reader_intern(r, file_abs);
-  FILE *f = fopen(file_abs, "r");
+  const char *fn;
   *has_price = *has_co2 = 0;
-  if (!f) {
-    cpn_reader_report_at(r, fn, 0, 0, path, "cannot open: %s", strerror(errno));
-    cpn_reader_set_io_error(r);
+  FILE *f = cpn_csv_open(r, file_abs, path, &fn);
+  if (!f)
     return 0;
-  }
   char line[LINE_MAX_BYTES], *fld[FIELDS_MAX];
   int col[FIELDS_MAX], idx[C_N], lineno = 0, ok = 1, nf = -1, seen[24] = {0}, rows = 0, other_sites = 0;
   for (int c = 0; c < C_N; c++)

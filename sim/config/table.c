@@ -58,13 +58,10 @@ static int pairs_finish(pairs_t *p, int *n, double **a, double **b)
 static int read_csv(cpn_reader_t *r, const char *file_abs, const char *path, const char *col_a,
                     const char *const *col_b, pairs_t *p, int *which)
 {
-  const char *fn = cpn_reader_intern(r, file_abs);
-  FILE *f = fopen(file_abs, "r");
-  if (!f) {
-    cpn_reader_report_at(r, fn, 0, 0, path, "cannot open: %s", strerror(errno));
-    cpn_reader_set_io_error(r);
+  const char *fn;
+  FILE *f = cpn_csv_open(r, file_abs, path, &fn);
+  if (!f)
     return 0;
-  }
   char line[LINE_MAX_BYTES], *fld[64];
   int col[64], lineno = 0, ia = -1, ib = -1, ok = 1, nf = 0;
   while (ok && fgets(line, sizeof line, f)) {
