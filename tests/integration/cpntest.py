@@ -1,5 +1,6 @@
 """Shared helpers for the Python integration tests: run cpnsim, read its HDF5 output with h5py, and name
-the Debian package of a missing Python module (run_test.py, which ctest runs every test through)."""
+the Debian package of a missing Python module (run_test.py, which ctest runs every test through), and the
+M/M/c closed forms the queueing tests compare with."""
 import os
 import subprocess
 import sys
@@ -7,6 +8,22 @@ import tempfile
 
 CPNSIM = os.environ["CPNSIM"]
 SRC = os.environ["CPN_SRC"]
+
+
+def erlang_c(lam, mu, c):
+    """Erlang C: the probability that an arrival waits in an M/M/c queue (stable: the Erlang B recursion,
+    then C from B)."""
+    a = lam / mu
+    rho = a / c
+    b = 1.0
+    for k in range(1, c + 1):
+        b = a * b / (k + a * b)
+    return b / (1 - rho + rho * b)
+
+
+def mmc_wait(lam, mu, c):
+    """Mean wait in queue of an M/M/c queue; infinite when it is not stable."""
+    return erlang_c(lam, mu, c) / (c * mu - lam) if lam < c * mu else float("inf")
 
 
 def run(scenario, *args, out=None, check=True):

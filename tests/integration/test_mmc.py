@@ -4,17 +4,7 @@ import math
 
 import numpy as np
 
-from cpntest import SRC, fail, requests, run
-
-
-def erlang_c(lam, mu, c):
-    a = lam / mu
-    rho = a / c
-    # Stable: the Erlang B recursion, then C from B.
-    b = 1.0
-    for k in range(1, c + 1):
-        b = a * b / (k + a * b)
-    return b / (1 - rho + rho * b)
+from cpntest import SRC, erlang_c, fail, requests, run
 
 
 def mmc_response(lam, mu, c):

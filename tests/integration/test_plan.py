@@ -6,28 +6,14 @@ target is the one Erlang C gives, within the bisection tolerance and the noise o
 import re
 import tempfile
 
-from cpntest import SRC, fail
+from cpntest import SRC, fail, mmc_wait
 from sweeplib import PLAN, index, text
 
 import subprocess
 
 LAM, MU, W = 10.2, 0.75, 0.15
 
-
-def erlang_c(lam, mu, c):
-    a = lam / mu
-    b = 1.0
-    for k in range(1, c + 1):
-        b = a * b / (k + a * b)
-    rho = a / c
-    return b / (1 - rho + rho * b)
-
-
-def wq(lam, mu, c):
-    return erlang_c(lam, mu, c) / (c * mu - lam) if lam < c * mu else float("inf")
-
-
-want_c = next(c for c in range(1, 100) if wq(LAM, MU, c) <= W)
+want_c = next(c for c in range(1, 100) if mmc_wait(LAM, MU, c) <= W)
 common = ["--set", f"origins.users.rate_rps={LAM}", "--set", f"sites.s.replicas.0.scheduler_params.step_s={1 / (MU * 1000)!r}",
           "--set", "run.duration_s=8000", "--set", "run.warmup_s=200", "--target", f"ttft_mean_s<={W}",
           "--seeds", "2", "--workers", "2", "--quiet"]
@@ -47,9 +33,9 @@ for c in (want_c - 1, want_c):
     if len(got) != 2:
         fail(f"c = {c}: {len(got)} runs in the index")
     mean = sum(got) / 2
-    if abs(mean / wq(LAM, MU, c) - 1) > 0.12:
-        fail(f"c = {c}: simulated Wq {mean:.4f}, Erlang C {wq(LAM, MU, c):.4f}")
-    print(f"c = {c}: simulated Wq {mean:.4f} s, Erlang C {wq(LAM, MU, c):.4f} s")
+    if abs(mean / mmc_wait(LAM, MU, c) - 1) > 0.12:
+        fail(f"c = {c}: simulated Wq {mean:.4f}, Erlang C {mmc_wait(LAM, MU, c):.4f}")
+    print(f"c = {c}: simulated Wq {mean:.4f} s, Erlang C {mmc_wait(LAM, MU, c):.4f} s")
 if not re.search(rf"^\s+{want_c - 1}\s+2\s.*\bno\b", p.stdout, re.M) or not re.search(rf"^\s+{want_c}\s+2\s.*\byes", p.stdout, re.M):
     fail("the evidence table does not show c-1 failing and c meeting the target")
 
@@ -57,7 +43,7 @@ if not re.search(rf"^\s+{want_c - 1}\s+2\s.*\bno\b", p.stdout, re.M) or not re.s
 lo, hi = 0.1, want_c * MU * 0.999999
 for _ in range(100):
     mid = (lo + hi) / 2
-    lo, hi = (mid, hi) if wq(mid, MU, want_c) <= W else (lo, mid)
+    lo, hi = (mid, hi) if mmc_wait(mid, MU, want_c) <= W else (lo, mid)
 want_scale = lo / LAM
 p = subprocess.run([PLAN, f"{SRC}/tests/data/mmc.yaml", "--max-scale", "--range", "0.5:1.3", "--tol", "0.02",
                     "--set", f"sites.s.replicas.0.count={want_c}", "--out", f"{tmp}/s", *common],

@@ -18,27 +18,14 @@ import tempfile
 
 import h5py
 
-from cpntest import SRC, fail
+from cpntest import SRC, fail, mmc_wait
 from sweeplib import PLAN, index, text
 
 W = 0.15
 
 
-def erlang_c(lam, mu, c):
-    a = lam / mu
-    b = 1.0
-    for k in range(1, c + 1):
-        b = a * b / (k + a * b)
-    rho = a / c
-    return b / (1 - rho + rho * b)
-
-
-def wq(lam, mu, c):
-    return erlang_c(lam, mu, c) / (c * mu - lam) if lam < c * mu else float("inf")
-
-
 def min_c(lam, mu):
-    return next(c for c in range(1, 1000) if wq(lam, mu, c) <= W)
+    return next(c for c in range(1, 1000) if mmc_wait(lam, mu, c) <= W)
 
 
 tmp = tempfile.mkdtemp(prefix="cpnfleet-")
