@@ -314,8 +314,6 @@ int cpn_sim_timer_set(cpn_sim_t *sim, int timer, double t, int kind, int idx, vo
 
 void cpn_sim_timer_cancel(cpn_sim_t *sim, int timer) { sim->timers[timer].live = 0; }
 
-int cpn_sim_timer_pending(const cpn_sim_t *sim, int timer) { return sim->timers[timer].live; }
-
 double cpn_sim_now(const cpn_sim_t *sim) { return sim->now; }
 
 void cpn_sim_fail(cpn_sim_t *sim, cpn_err_t err)

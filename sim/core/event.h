@@ -53,7 +53,6 @@ int cpn_sim_at(cpn_sim_t *sim, double t, int kind, int idx, void *ptr, uint64_t 
 int cpn_sim_timer_new(cpn_sim_t *sim);
 int cpn_sim_timer_set(cpn_sim_t *sim, int timer, double t, int kind, int idx, void *ptr);
 void cpn_sim_timer_cancel(cpn_sim_t *sim, int timer);
-int cpn_sim_timer_pending(const cpn_sim_t *sim, int timer);
 
 double cpn_sim_now(const cpn_sim_t *sim);
 
