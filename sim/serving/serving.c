@@ -42,34 +42,38 @@ typedef struct {
   int heap_n;
 } group_t;
 
+/* Fields in the order a step reads them: the first two cache lines hold what every event of a replica
+ * touches (its state, scheduler, accumulators, timer and heap key); the rest is read on rarer paths.
+ * `info` is shared by the replicas of one row of the scenario (sites[].replicas[k]): they are identical,
+ * and a copy per replica cost two cache lines per step in national-2026-full's half a million. */
 struct cpn_replica {
-  cpn_replica_info_t info;
+  _Alignas(64) const cpn_replica_info_t *info;
   const cpn_sched_type_t *type;
   void *st;
   cpn_serving_t *sv;
-  int index_in_site;
   int state;              /* cpn_rep_state_t */
   int busy;
-  int peek_q;             /* the queue cpn_replica_peek took its answer from */
-  double idle_since;      /* when the replica last became idle (autoscaler) */
-  double weight_bytes;    /* what a cold start transfers */
+  int timer;              /* its next step (an event-core timer) */
+  int pos;                /* position in its group */
   double t_last;          /* accumulators are as of this time */
   double busy_s, energy_total_j;
   double energy_idle_j;   /* of energy_total_j, drawn with nothing in service (idle, loading) */
-  int timer;              /* its next step (an event-core timer) */
-  int pos;                /* position in its group */
   int key;                /* requests in service when last placed in the heap */
-  /* Prefix caching: made when the first request with block hashes is taken. */
   int role;               /* cpn_replica_spec_t.role: 0 both, 1 prefill, 2 decode */
+  cpn_pcache_t *pc;       /* prefix caching: made when the first request with block hashes is taken */
+  int peek_q;             /* the queue cpn_replica_peek took its answer from */
+  int adapter_wait;       /* its last peek found the head request waiting for its adapter */
+  double idle_since;      /* when the replica last became idle (autoscaler) */
+  /* Colder: */
+  int index_in_site;
   int decode_site;        /* prefill replicas: the site their prompts' KV goes to */
+  double weight_bytes;    /* what a cold start transfers */
   double kv_bytes_per_token;
   /* Adapters (LoRA): the resident set, at most max_adapters; a slot with id 0 is empty. */
   struct adapter_slot { uint64_t id; int pins; double ready_s, used_s; } *ad;
   int n_ad;
   double adapter_load_s;
   long adapter_loads;
-  int adapter_wait;       /* its last peek found the head request waiting for its adapter */
-  cpn_pcache_t *pc;
   double pc_requests, pc_prompt_tokens, pc_cached_tokens; /* first admissions of requests with hashes */
 };
 
@@ -81,6 +85,7 @@ struct cpn_serving {
   cpn_accounting_t *acct;
   int n_sites, n_models, n_replicas;
   cpn_replica_t *reps;
+  cpn_replica_info_t *infos; /* one per row of the scenario's sites[].replicas, shared by its replicas */
   int *heap_at;           /* per replica: its index in its group's heap of free replicas, -1 when not
                              in it (apart from the replicas: a heap move touches 4 bytes, not a
                              replica's cache line) */
@@ -165,8 +170,8 @@ static void heap_remove(cpn_serving_t *sv, group_t *g, cpn_replica_t *p)
 static void sync(cpn_replica_t *p)
 {
   cpn_serving_t *sv = p->sv;
-  group_t *g = &sv->groups[(size_t)p->info.site * sv->n_models + p->info.model];
-  int in = p->state == CPN_REP_READY && p->type->has_slot(p->st, &p->info);
+  group_t *g = &sv->groups[(size_t)p->info->site * sv->n_models + p->info->model];
+  int in = p->state == CPN_REP_READY && p->type->has_slot(p->st, p->info);
   int key = p->type->active(p->st);
   int *at = &sv->heap_at[p - sv->reps];
   if (!in) {
@@ -190,7 +195,7 @@ static void sync(cpn_replica_t *p)
 /* Life-cycle state changes keep the group's counts. */
 static void set_state(cpn_replica_t *p, int state)
 {
-  group_t *g = &p->sv->groups[(size_t)p->info.site * p->sv->n_models + p->info.model];
+  group_t *g = &p->sv->groups[(size_t)p->info->site * p->sv->n_models + p->info->model];
   g->n_ready += (state == CPN_REP_READY) - (p->state == CPN_REP_READY);
   g->n_loading += (state == CPN_REP_LOADING) - (p->state == CPN_REP_LOADING);
   p->state = state;
@@ -232,14 +237,14 @@ static double power_w(const cpn_replica_t *p)
 {
   if (p->state == CPN_REP_UNLOADED)
     return 0.0; /* its accelerators are back in the pool */
-  return p->type->power_w(p->st, &p->info);
+  return p->type->power_w(p->st, p->info);
 }
 
 static void set_busy(cpn_replica_t *p)
 {
   int busy = p->type->active(p->st) > 0;
   if (busy != p->busy) {
-    cpn_views_busy(p->sv->views, p->info.site, busy ? p->info.tp : -p->info.tp);
+    cpn_views_busy(p->sv->views, p->info->site, busy ? p->info->tp : -p->info->tp);
     p->busy = busy;
     if (!busy)
       p->idle_since = cpn_sim_now(p->sv->sim);
@@ -255,7 +260,7 @@ static void advance(cpn_replica_t *p)
   double w = power_w(p);
   p->energy_total_j += w * dt;
   if (p->type->active(p->st) > 0) {
-    p->type->advance(p->st, &p->info, dt, w);
+    p->type->advance(p->st, p->info, dt, w);
     p->busy_s += dt;
   } else {
     p->energy_idle_j += w * dt;
@@ -265,7 +270,7 @@ static void advance(cpn_replica_t *p)
 
 static void schedule(cpn_replica_t *p)
 {
-  double t = p->type->next_s(p->st, &p->info, cpn_sim_now(p->sv->sim));
+  double t = p->type->next_s(p->st, p->info, cpn_sim_now(p->sv->sim));
   if (t < INFINITY)
     cpn_sim_timer_set(p->sv->sim, p->timer, t, p->sv->ev_step, 0, p);
   else
@@ -276,7 +281,7 @@ static int admit(cpn_replica_t *p)
 {
   int started = 0;
   if (p->state == CPN_REP_READY && !cpn_sim_error(p->sv->sim))
-    started = p->type->admit(p->st, p, &p->info);
+    started = p->type->admit(p->st, p, p->info);
   set_busy(p);
   return started;
 }
@@ -302,7 +307,7 @@ static void on_step(void *ctx, const cpn_event_t *e)
   advance(p);
   if (p->pc)
     prefix_trim(p); /* the KV memory decoding filled since the last event is no longer free for cached blocks */
-  p->type->step(p->st, p, &p->info);
+  p->type->step(p->st, p, p->info);
   if (p->state == CPN_REP_DRAINING && p->type->active(p->st) == 0) {
     unload(p);
     return;
@@ -316,7 +321,7 @@ static void on_step(void *ctx, const cpn_event_t *e)
  * only requests whose KV arrived, replicas of role both either (KV arrivals first). */
 static int can_serve(const cpn_replica_t *p, const group_t *g)
 {
-  int fresh = g->q[0].head || (p->info.conf && g->q[1].head);
+  int fresh = g->q[0].head || (p->info->conf && g->q[1].head);
   return p->role == 2 ? g->q[2].head != NULL : p->role == 1 ? fresh : fresh || g->q[2].head;
 }
 
@@ -334,7 +339,7 @@ static cpn_replica_t *affinity(cpn_serving_t *sv, group_t *g, cpn_replica_t *lea
 {
   const cpn_req_t *q = g->q[0].head;
   if (sv->sc->run.affinity_slack < 0 || g->heap_n < 2 || !q || (q->prefix.n == 0 && q->adapter == 0) ||
-      g->q[2].head || (least->info.conf && g->q[1].head))
+      g->q[2].head || (least->info->conf && g->q[1].head))
     return least;
   int limit = least->type->active(least->st) + sv->sc->run.affinity_slack;
   cpn_replica_t *best = least;
@@ -380,7 +385,7 @@ static void dispatch(cpn_serving_t *sv, int site, int model)
   if (g->n_ready == 0 && g->n_loading == 0) {
     for (int i = 0; i < g->n_replicas; i++) {
       cpn_replica_t *p = &sv->reps[g->replicas[i]];
-      if (p->state == CPN_REP_UNLOADED && (!g->q[1].head || p->info.conf || g->q[0].head)) {
+      if (p->state == CPN_REP_UNLOADED && (!g->q[1].head || p->info->conf || g->q[0].head)) {
         if (sv->cold)
           sv->cold(sv->fleet_ctx, (int)(p - sv->reps));
         return;
@@ -448,7 +453,7 @@ static double prefix_tokens(const cpn_serving_t *sv, const cpn_req_t *q, int hit
 /* Evicts the unheld blocks that no longer fit in the replica's free KV memory. */
 static void prefix_trim(cpn_replica_t *p)
 {
-  double cap = isfinite(p->info.kv_cap) ? p->info.kv_cap : cpn_perf_kv_capacity_tokens(&p->info.perf);
+  double cap = isfinite(p->info->kv_cap) ? p->info->kv_cap : cpn_perf_kv_capacity_tokens(&p->info->perf);
   double used = p->type->kv_used(p->st);
   cpn_pcache_trim(p->pc, floor((cap - (isfinite(used) ? used : 0.0)) / p->sv->block_tokens));
 }
@@ -605,17 +610,17 @@ cpn_req_t *cpn_replica_peek(cpn_replica_t *p)
 {
   p->adapter_wait = 0;
   cpn_serving_t *sv = p->sv;
-  group_t *g = group_at(sv, p->info.site, p->info.model);
+  group_t *g = group_at(sv, p->info->site, p->info->model);
   for (;;) {
-    int k = p->role != 1 && g->q[2].head ? 2 : p->role == 2 ? -1 : p->info.conf && g->q[1].head ? 1 : g->q[0].head ? 0 : -1;
+    int k = p->role != 1 && g->q[2].head ? 2 : p->role == 2 ? -1 : p->info->conf && g->q[1].head ? 1 : g->q[0].head ? 0 : -1;
     if (k < 0)
       return NULL;
     cpn_req_t *q = g->q[k].head;
     const cpn_class_spec_t *c = &sv->sc->classes[q->rec.cls];
     if (c->timeout_s > 0 && !q->serve.resumed && cpn_sim_now(sv->sim) - q->rec.t_arrival > c->timeout_s) {
       queue_pop(&g->q[k]);
-      cpn_views_queued(sv->views, p->info.site, p->info.model, -1);
-      cpn_views_tokens(sv->views, p->info.site, p->info.model,
+      cpn_views_queued(sv->views, p->info->site, p->info->model, -1);
+      cpn_views_tokens(sv->views, p->info->site, p->info->model,
                        -((double)q->rec.prompt_tokens + q->rec.output_tokens));
       cpn_accounting_end(sv->acct, q, CPN_STATUS_TIMED_OUT, CPN_REASON_QUEUE_TIMEOUT);
       continue;
@@ -631,10 +636,10 @@ cpn_req_t *cpn_replica_peek(cpn_replica_t *p)
 
 void cpn_replica_take(cpn_replica_t *p, cpn_req_t *q)
 {
-  group_t *g = group_at(p->sv, p->info.site, p->info.model);
+  group_t *g = group_at(p->sv, p->info->site, p->info->model);
   cpn_req_t *x = queue_pop(&g->q[p->peek_q]);
   (void)x;
-  cpn_views_queued(p->sv->views, p->info.site, p->info.model, -1);
+  cpn_views_queued(p->sv->views, p->info->site, p->info->model, -1);
   q->rec.replica = p->index_in_site; /* with rec.site: after a KV transfer, the decode replica */
   if (q->adapter)
     adapter_take(p, q);
@@ -651,23 +656,23 @@ void cpn_replica_requeue(cpn_replica_t *p, cpn_req_t *q)
   prefix_release(p, q);
   adapter_release(p, q);
   q->serve.kv_in = 0; /* its KV is dropped: recomputed here when it is taken again */
-  queue_push(&group_at(sv, p->info.site, p->info.model)->q[q->serve.queue], q, 1);
-  cpn_views_queued(sv->views, p->info.site, p->info.model, 1);
+  queue_push(&group_at(sv, p->info->site, p->info->model)->q[q->serve.queue], q, 1);
+  cpn_views_queued(sv->views, p->info->site, p->info->model, 1);
 }
 
 void cpn_replica_first_token(cpn_replica_t *p, cpn_req_t *q)
 {
   /* The first token travels back to the user: one-way route latency (a token is a few bytes). */
-  q->rec.t_first_token = cpn_sim_now(p->sv->sim) + cpn_network_latency_s(p->sv->net, q->rec.origin, p->info.site);
+  q->rec.t_first_token = cpn_sim_now(p->sv->sim) + cpn_network_latency_s(p->sv->net, q->rec.origin, p->info->site);
 }
 
 void cpn_replica_complete(cpn_replica_t *p, cpn_req_t *q)
 {
   cpn_serving_t *sv = p->sv;
-  cpn_views_tokens(sv->views, p->info.site, p->info.model, -((double)q->rec.prompt_tokens + q->rec.output_tokens));
+  cpn_views_tokens(sv->views, p->info->site, p->info->model, -((double)q->rec.prompt_tokens + q->rec.output_tokens));
   if (q->rec.t_first_token - q->rec.t_arrival > sv->sc->classes[q->rec.cls].ttft_slo_s)
-    group_at(sv, p->info.site, p->info.model)->slo_misses += 1;
-  q->acct.accel_usd = q->acct.share_s * p->info.tp * p->info.accel->usd_per_hour / 3600.0;
+    group_at(sv, p->info->site, p->info->model)->slo_misses += 1;
+  q->acct.accel_usd = q->acct.share_s * p->info->tp * p->info->accel->usd_per_hour / 3600.0;
   prefix_release(p, q);
   adapter_release(p, q);
   cpn_network_reply(sv->net, q);
@@ -730,12 +735,12 @@ void cpn_replica_handoff(cpn_replica_t *p, cpn_req_t *q)
   q->serve.hand_tag = tag + 1;
   /* From now on the request is the decode site's (its load in the views, and the site a fault there
    * takes it from); its KV is released here at once (not held until the transfer ends). */
-  cpn_views_tokens(sv->views, p->info.site, p->info.model, -need);
+  cpn_views_tokens(sv->views, p->info->site, p->info->model, -need);
   q->rec.site = p->decode_site;
-  cpn_views_tokens(sv->views, p->decode_site, p->info.model, need);
+  cpn_views_tokens(sv->views, p->decode_site, p->info->model, need);
   /* The prompt's KV: every prompt token's keys and values in all layers (the model's KV bytes per token). */
-  cpn_network_bulk_kind(sv->net, "kv", p->info.site, p->decode_site, q->rec.prompt_tokens * p->kv_bytes_per_token,
-                        p->info.model, tag, kv_arrived, sv);
+  cpn_network_bulk_kind(sv->net, "kv", p->info->site, p->decode_site, q->rec.prompt_tokens * p->kv_bytes_per_token,
+                        p->info->model, tag, kv_arrived, sv);
 }
 
 /* ------------------------------------------------------------- the stage */
@@ -755,7 +760,7 @@ void cpn_serving_site_fail(cpn_serving_t *sv, int site)
 {
   for (int i = 0; i < sv->n_replicas; i++) {
     cpn_replica_t *p = &sv->reps[i];
-    if (p->info.site != site)
+    if (p->info->site != site)
       continue;
     advance(p);
     cpn_sim_timer_cancel(sv->sim, p->timer); /* its planned step is void */
@@ -764,7 +769,7 @@ void cpn_serving_site_fail(cpn_serving_t *sv, int site)
     if (p->type->destroy)
       p->type->destroy(p->st);
     memset(p->st, 0, p->type->state_size ? p->type->state_size : 1);
-    if (p->type->init && p->type->init(p->st, &p->info) != 0) {
+    if (p->type->init && p->type->init(p->st, p->info) != 0) {
       cpn_sim_fail(sv->sim, cpn_error_set(CPN_ENOMEM, "serving: out of memory resetting a replica"));
       return;
     }
@@ -938,7 +943,14 @@ static cpn_err_t build(cpn_serving_t *sv)
   for (int s = 0; s < sc->n_sites; s++)
     for (int k = 0; k < sc->sites[s].n_replicas; k++)
       n_rep += sc->sites[s].replicas[k].count;
-  sv->reps = calloc((size_t)(n_rep > 0 ? n_rep : 1), sizeof *sv->reps);
+  int n_rows = 0;
+  for (int s = 0; s < sc->n_sites; s++)
+    n_rows += sc->sites[s].n_replicas;
+  sv->infos = calloc((size_t)(n_rows > 0 ? n_rows : 1), sizeof *sv->infos);
+  size_t reps_bytes = (size_t)(n_rep > 0 ? n_rep : 1) * sizeof *sv->reps;
+  sv->reps = sv->infos ? aligned_alloc(64, reps_bytes) : NULL; /* sizeof is a multiple of the alignment */
+  if (sv->reps)
+    memset(sv->reps, 0, reps_bytes);
   sv->aside = calloc((size_t)(n_rep > 0 ? n_rep : 1), sizeof *sv->aside);
   sv->heap_at = malloc((size_t)(n_rep > 0 ? n_rep : 1) * sizeof *sv->heap_at);
   if (!sv->aside || !sv->heap_at)
@@ -956,10 +968,11 @@ static cpn_err_t build(cpn_serving_t *sv)
       return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replicas)");
     sv->groups[i].n_replicas = 0;
   }
+  cpn_replica_info_t *row = sv->infos;
   for (int s = 0; s < sc->n_sites; s++) {
     const cpn_site_spec_t *ss = &sc->sites[s];
     int in_site = 0;
-    for (int k = 0; k < ss->n_replicas; k++) {
+    for (int k = 0; k < ss->n_replicas; k++, row++) {
       const cpn_replica_spec_t *rs = &ss->replicas[k];
       const cpn_pool_spec_t *pool = &ss->pools[rs->pool];
       const cpn_model_spec_t *ms = &sc->models[rs->model];
@@ -981,38 +994,46 @@ static cpn_err_t build(cpn_serving_t *sv)
         p->sv = sv;
         if ((p->timer = cpn_sim_timer_new(sv->sim)) < 0)
           return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replica timers)");
-        p->info = (cpn_replica_info_t){.site = s, .model = rs->model, .tp = rs->tp, .max_batch = rs->max_batch,
-                                       .conf = pool->confidential, .accel = acc, .perf = perf, .kv_cap = kv0};
-        p->info.slow = 1.0 + (p->info.conf ? sc->run.confidential_overhead : 0.0);
+        /* The row's info, as each of its replicas' init sees it: the KV capacity before the type's figures. */
+        double kv_row = row->kv_cap;
+        *row = (cpn_replica_info_t){.site = s, .model = rs->model, .tp = rs->tp, .max_batch = rs->max_batch,
+                                    .conf = pool->confidential, .accel = acc, .perf = perf, .kv_cap = kv0};
+        row->slow = 1.0 + (row->conf ? sc->run.confidential_overhead : 0.0);
+        row->spec_tokens = rs->spec_tokens;
+        row->spec_acceptance = rs->spec_acceptance;
+        row->spec_draft_cost = rs->spec_draft_cost;
+        row->prefill_only = rs->role == 1;
+        row->n_params = rs->n_sched_params;
+        row->param_keys = rs->sched_param_keys;
+        row->param_values = rs->sched_param_values;
+        p->info = row;
         p->n_ad = rs->max_adapters > 0 ? rs->max_adapters : 1;
         p->ad = calloc((size_t)p->n_ad, sizeof *p->ad);
         if (!p->ad)
           return cpn_error_set(CPN_ENOMEM, "serving: out of memory (adapters)");
         p->adapter_load_s = ms->adapter_load_s;
-        p->info.spec_tokens = rs->spec_tokens;
-        p->info.spec_acceptance = rs->spec_acceptance;
-        p->info.spec_draft_cost = rs->spec_draft_cost;
         p->role = rs->role;
-        p->info.prefill_only = rs->role == 1;
         p->decode_site = rs->role == 1 ? decode_site_of(sc, s, rs) : -1;
         p->kv_bytes_per_token = llm->kv_bytes_per_token;
-        p->info.n_params = rs->n_sched_params;
-        p->info.param_keys = rs->sched_param_keys;
-        p->info.param_values = rs->sched_param_values;
         p->type = type;
         p->st = calloc(1, type->state_size ? type->state_size : 1);
-        int rc = p->st && type->init ? type->init(p->st, &p->info) : 0;
+        int rc = p->st && type->init ? type->init(p->st, p->info) : 0;
         if (!p->st || rc < 0)
           return cpn_error_set(CPN_ENOMEM, "serving: out of memory (scheduler state)");
         if (rc > 0)
           return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas.%d.scheduler_params: serving scheduler '%s' "
                                "refuses these parameters: %s",
                                sc->file, ss->line, ss->name, k, type->name, type->param_rules ? type->param_rules : "");
-        double kv = kv0, prefill_est_s = p->info.slow * cpn_perf_prefill_s(&perf, 1000),
-               step_s = p->info.slow * cpn_perf_decode_step_s(&perf, 1, 1000);
+        double kv = kv0, prefill_est_s = p->info->slow * cpn_perf_prefill_s(&perf, 1000),
+               step_s = p->info->slow * cpn_perf_decode_step_s(&perf, 1, 1000);
         if (type->figures)
-          type->figures(p->st, &p->info, &kv, &prefill_est_s, &step_s);
-        p->info.kv_cap = kv;
+          type->figures(p->st, p->info, &kv, &prefill_est_s, &step_s);
+        /* A type's figures depend on the row only: every replica of it gets the same KV capacity. */
+        if (c > 0 && !(kv == kv_row || (isnan(kv) && isnan(kv_row))))
+          return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas.%d: serving scheduler '%s' gives replicas of "
+                               "one row different KV capacities (%g, %g)",
+                               sc->file, ss->line, ss->name, k, type->name, kv_row, kv);
+        row->kv_cap = kv;
         p->weight_bytes = cpn_perf_weight_bytes(llm);
         p->state = CPN_REP_UNLOADED;
         sv->heap_at[i] = -1;
@@ -1025,8 +1046,8 @@ static cpn_err_t build(cpn_serving_t *sv)
           sv->site_kv_cap[s] += kv;
         /* Decode replicas take no new prompt: placement does not see them. */
         if (p->role != 2)
-          cpn_views_add_replica(sv->views, s, rs->model, p->info.conf, kv, rs->tp, prefill_est_s, step_s,
-                                step_s * p->info.tp * cpn_perf_power_w(acc, 0.4), p->info.tp * acc->usd_per_hour);
+          cpn_views_add_replica(sv->views, s, rs->model, p->info->conf, kv, rs->tp, prefill_est_s, step_s,
+                                step_s * p->info->tp * cpn_perf_power_w(acc, 0.4), p->info->tp * acc->usd_per_hour);
       }
     }
   }
@@ -1069,6 +1090,7 @@ void cpn_serving_free(cpn_serving_t *sv)
     free(p->ad);
   }
   free(sv->reps);
+  free(sv->infos);
   free(sv->heap_at);
   free(sv->aside);
   if (sv->groups)
@@ -1093,8 +1115,8 @@ void cpn_serving_on_fleet(cpn_serving_t *sv, void (*cold)(void *ctx, int replica
 }
 
 int cpn_serving_replicas(const cpn_serving_t *sv) { return sv->n_replicas; }
-int cpn_serving_site(const cpn_serving_t *sv, int i) { return sv->reps[i].info.site; }
-int cpn_serving_model(const cpn_serving_t *sv, int i) { return sv->reps[i].info.model; }
+int cpn_serving_site(const cpn_serving_t *sv, int i) { return sv->reps[i].info->site; }
+int cpn_serving_model(const cpn_serving_t *sv, int i) { return sv->reps[i].info->model; }
 int cpn_serving_index_in_site(const cpn_serving_t *sv, int i) { return sv->reps[i].index_in_site; }
 cpn_rep_state_t cpn_serving_state(const cpn_serving_t *sv, int i) { return (cpn_rep_state_t)sv->reps[i].state; }
 int cpn_serving_busy(const cpn_serving_t *sv, int i) { return sv->reps[i].busy; }
@@ -1134,7 +1156,7 @@ void cpn_serving_load_done(cpn_serving_t *sv, int i)
   p->t_last = cpn_sim_now(sv->sim);
   p->idle_since = p->t_last;
   sync(p);
-  dispatch(sv, p->info.site, p->info.model);
+  dispatch(sv, p->info->site, p->info->model);
 }
 
 void cpn_serving_drain(cpn_serving_t *sv, int i)
@@ -1157,7 +1179,7 @@ void cpn_serving_figures(const cpn_serving_t *sv, int i, int *batch, double *pw,
   const cpn_replica_t *p = &sv->reps[i];
   *batch = p->type->batch(p->st);
   *pw = power_w(p);
-  *kv_tokens = isfinite(p->info.kv_cap) ? p->type->kv_used(p->st) : 0.0;
+  *kv_tokens = isfinite(p->info->kv_cap) ? p->type->kv_used(p->st) : 0.0;
 }
 
 double cpn_serving_site_kv_cap(const cpn_serving_t *sv, int site) { return sv->site_kv_cap[site]; }
@@ -1165,7 +1187,7 @@ double cpn_serving_site_kv_cap(const cpn_serving_t *sv, int site) { return sv->s
 void cpn_serving_busy_accel_s(const cpn_serving_t *sv, double *busy_accel_s)
 {
   for (int i = 0; i < sv->n_replicas; i++)
-    busy_accel_s[sv->reps[i].info.site] += sv->reps[i].busy_s * sv->reps[i].info.tp;
+    busy_accel_s[sv->reps[i].info->site] += sv->reps[i].busy_s * sv->reps[i].info->tp;
 }
 
 void cpn_serving_energy_j(const cpn_serving_t *sv, int i, double *total_j, double *idle_j)
