@@ -16,8 +16,11 @@
  * Invariants: events pop in (t, seq) order; `now` never decreases; every event in bucket i >= 1 has
  * 64 - clz(key ^ last) == i, and bit i - 1 of `occupied` is set exactly when bucket i is not empty; bucket 0 holds key == last in increasing seq from head0; every event of
  * `early` has key < last (and `last` does not move while `early` holds any); a timer's event
- * (gen has TIMER_BIT set, the low bits the timer) is current only when its seq is timer_seq[timer] and
- * the timer is live, others are stale and dropped when they reach the front; `activities` counts the
+ * (gen has TIMER_BIT set, bits 0-30 the timer, bits 31-62 the timer's version when it was set) is
+ * current only when that version is tver[timer], others are stale and dropped when they reach the front
+ * or move between buckets; a timer's version is odd while it has an event pending and even otherwise,
+ * and each set adds 2 (a stale event would be taken for current only after 2^31 sets of its timer while
+ * it waits in the queue); `activities` counts the
  * SimGrid flows started and not yet ended; a flow's pending event is slot `tag` of `pend` until it ends,
  * and free slots are chained through `next_free`. */
 #include "core/event.h"
@@ -56,6 +59,8 @@ static double mono_s(void)
 }
 
 #define TIMER_BIT (UINT64_C(1) << 63)
+#define TIMER_INDEX ((UINT64_C(1) << 31) - 1)
+#define TIMER_VERSION_SHIFT 31
 
 typedef struct {
   cpn_event_t *v;
@@ -71,7 +76,8 @@ struct cpn_sim {
   uint64_t last;   /* key of the front event (0 at first) */
   bucket_t early;  /* a binary heap by (t, seq) of events before `last`: front() moves `last` to the next
                       event before it is popped, and a SimGrid flow can end in between */
-  struct timer { uint64_t seq; int live; } *timers;
+  uint32_t *tver;  /* per timer: its version (4 bytes each, so that the checks of stale events, made
+                      whenever an event moves between buckets, stay in cache with 500,000 timers) */
   size_t n_timers, cap_timers;
   uint64_t seq;
   double now;
@@ -130,7 +136,7 @@ void cpn_sim_free(cpn_sim_t *sim)
     return;
   cpn_transfers_free(sim->flows);
   free(sim->pend);
-  free(sim->timers);
+  free(sim->tver);
   for (int i = 0; i < N_BUCKETS; i++)
     free(sim->b[i].v);
   free(sim->early.v);
@@ -241,8 +247,7 @@ static int stale(const cpn_sim_t *sim, const cpn_event_t *e)
 {
   if (!(e->gen & TIMER_BIT))
     return 0;
-  const struct timer *tm = &sim->timers[e->gen & ~TIMER_BIT];
-  return !tm->live || tm->seq != e->seq;
+  return sim->tver[e->gen & TIMER_INDEX] != (uint32_t)(e->gen >> TIMER_VERSION_SHIFT);
 }
 
 /* The next event (the top of `early`, else the front of bucket 0; stale timer events dropped), or NULL
@@ -291,28 +296,34 @@ int cpn_sim_at(cpn_sim_t *sim, double t, int kind, int idx, void *ptr, uint64_t 
 
 int cpn_sim_timer_new(cpn_sim_t *sim)
 {
+  if (sim->n_timers > TIMER_INDEX) {
+    cpn_sim_fail(sim, cpn_error_set(CPN_ENOMEM, "event core: more than %llu timers", (unsigned long long)TIMER_INDEX + 1));
+    return -1;
+  }
   if (sim->n_timers == sim->cap_timers) {
     size_t cap = sim->cap_timers ? sim->cap_timers * 2 : 64;
-    struct timer *v = realloc(sim->timers, cap * sizeof *v);
+    uint32_t *v = realloc(sim->tver, cap * sizeof *v);
     if (!v) {
       cpn_sim_fail(sim, cpn_error_set(CPN_ENOMEM, "event core: out of memory (timers)"));
       return -1;
     }
-    sim->timers = v;
+    sim->tver = v;
     sim->cap_timers = cap;
   }
-  sim->timers[sim->n_timers] = (struct timer){0, 0};
+  sim->tver[sim->n_timers] = 0;
   return (int)sim->n_timers++;
 }
 
 int cpn_sim_timer_set(cpn_sim_t *sim, int timer, double t, int kind, int idx, void *ptr)
 {
-  cpn_event_t e = {.t = t, .seq = sim->seq++, .ptr = ptr, .gen = TIMER_BIT | (uint64_t)timer, .kind = kind, .idx = idx};
-  sim->timers[timer] = (struct timer){.seq = e.seq, .live = 1}; /* the event it had pending, if any, is stale */
+  uint32_t v = (sim->tver[timer] | 1u) + 2u; /* the event it had pending, if any, is stale */
+  sim->tver[timer] = v;
+  cpn_event_t e = {.t = t, .seq = sim->seq++, .ptr = ptr, .kind = kind, .idx = idx,
+                   .gen = TIMER_BIT | (uint64_t)v << TIMER_VERSION_SHIFT | (uint64_t)timer};
   return push(sim, &e);
 }
 
-void cpn_sim_timer_cancel(cpn_sim_t *sim, int timer) { sim->timers[timer].live = 0; }
+void cpn_sim_timer_cancel(cpn_sim_t *sim, int timer) { sim->tver[timer] &= ~1u; }
 
 double cpn_sim_now(const cpn_sim_t *sim) { return sim->now; }
 
@@ -419,8 +430,10 @@ int cpn_sim_run(cpn_sim_t *sim, double t_end)
       early_pop(sim);
     else
       sim->head0++;
-    if (e.gen & TIMER_BIT)
-      sim->timers[e.gen & ~TIMER_BIT].live = 0;
+    if (e.gen & TIMER_BIT) {
+      e.gen &= TIMER_BIT | TIMER_INDEX; /* the handler sees the timer, not its version */
+      sim->tver[e.gen & TIMER_INDEX] &= ~1u;
+    }
     sim->now = e.t;
     sim->events++;
     handler_t *h = &sim->kinds[e.kind];
