@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/minset.h"
 #include "serving/prefix_cache.h"
 #include "serving/scheduler.h"
 
@@ -21,14 +22,6 @@ typedef struct {
   int len;
 } queue_t;
 
-/* An entry of a group's heap of free replicas: the order's keys are copied in, so that comparisons read
- * the heap only (with tens of thousands of replicas per group, reading each replica's struct at every
- * level was most of the dispatch time: one cache miss per comparison). */
-typedef struct {
-  int key, pos; /* requests in service when placed or last moved; position in the group */
-  int rep;
-} heap_ent_t;
-
 typedef struct {
   int n_replicas;
   int *replicas;          /* indices of the replicas of this (site, model) */
@@ -36,14 +29,13 @@ typedef struct {
                            * prefill replica (disaggregated serving) */
   double slo_misses;
   int n_ready, n_loading; /* replicas in those states */
-  /* Ready replicas with a free slot, a binary min-heap on (requests in service, position in the group):
-   * dispatch takes the least loaded in O(log n) instead of scanning the group. */
-  heap_ent_t *heap;
-  int heap_n;
+  /* Ready replicas with a free slot, by (requests in service, position in the group): dispatch takes
+   * the least loaded in O(1) instead of scanning the group (core/minset.h). */
+  cpn_minset_t free;
 } group_t;
 
 /* Fields in the order a step reads them: the first two cache lines hold what every event of a replica
- * touches (its state, scheduler, accumulators, timer and heap key); the rest is read on rarer paths.
+ * touches (its state, scheduler, accumulators, timer and free-set key); the rest is read on rarer paths.
  * `info` is shared by the replicas of one row of the scenario (sites[].replicas[k]): they are identical,
  * and a copy per replica cost two cache lines per step in national-2026-full's half a million. */
 struct cpn_replica {
@@ -58,7 +50,8 @@ struct cpn_replica {
   double t_last;          /* accumulators are as of this time */
   double busy_s, energy_total_j;
   double energy_idle_j;   /* of energy_total_j, drawn with nothing in service (idle, loading) */
-  int key;                /* requests in service when last placed in the heap */
+  int key;                /* requests in service when last placed in its group's free set */
+  int in_free;            /* it is in that set */
   int role;               /* cpn_replica_spec_t.role: 0 both, 1 prefill, 2 decode */
   cpn_pcache_t *pc;       /* prefix caching: made when the first request with block hashes is taken */
   int peek_q;             /* the queue cpn_replica_peek took its answer from */
@@ -86,9 +79,6 @@ struct cpn_serving {
   int n_sites, n_models, n_replicas;
   cpn_replica_t *reps;
   cpn_replica_info_t *infos; /* one per row of the scenario's sites[].replicas, shared by its replicas */
-  int *heap_at;           /* per replica: its index in its group's heap of free replicas, -1 when not
-                             in it (apart from the replicas: a heap move touches 4 bytes, not a
-                             replica's cache line) */
   group_t *groups;        /* n_sites * n_models */
   double *site_kv_cap;
   int *aside;             /* scratch for dispatch: replicas stepped aside in this round */
@@ -109,87 +99,36 @@ static group_t *group_at(const cpn_serving_t *sv, int site, int model)
   return &sv->groups[(size_t)site * sv->n_models + model];
 }
 
-/* ------------------------------------------------------------- the group's heap of free replicas */
-
-static int heap_less(const heap_ent_t *x, const heap_ent_t *y)
+/* Puts the replica in its group's free set, takes it out, or moves it, after anything that may have
+ * changed its state, its free slot or its requests in service. O(1). */
+static void free_remove(group_t *g, cpn_replica_t *p)
 {
-  return x->key < y->key || (x->key == y->key && x->pos < y->pos);
+  cpn_minset_remove(&g->free, p->pos, p->key);
+  p->in_free = 0;
 }
 
-static void heap_set(cpn_serving_t *sv, group_t *g, int at, heap_ent_t e)
-{
-  g->heap[at] = e;
-  sv->heap_at[e.rep] = at;
-}
-
-static void heap_up(cpn_serving_t *sv, group_t *g, int at)
-{
-  heap_ent_t e = g->heap[at];
-  while (at > 0) {
-    int parent = (at - 1) / 2;
-    if (!heap_less(&e, &g->heap[parent]))
-      break;
-    heap_set(sv, g, at, g->heap[parent]);
-    at = parent;
-  }
-  heap_set(sv, g, at, e);
-}
-
-static void heap_down(cpn_serving_t *sv, group_t *g, int at)
-{
-  heap_ent_t e = g->heap[at];
-  for (;;) {
-    int l = 2 * at + 1, best = at;
-    const heap_ent_t *b = &e;
-    if (l < g->heap_n && heap_less(&g->heap[l], b))
-      best = l, b = &g->heap[l];
-    if (l + 1 < g->heap_n && heap_less(&g->heap[l + 1], b))
-      best = l + 1, b = &g->heap[l + 1];
-    if (best == at)
-      break;
-    heap_set(sv, g, at, *b);
-    at = best;
-  }
-  heap_set(sv, g, at, e);
-}
-
-static void heap_remove(cpn_serving_t *sv, group_t *g, cpn_replica_t *p)
-{
-  int at = sv->heap_at[p - sv->reps];
-  sv->heap_at[p - sv->reps] = -1;
-  heap_ent_t last = g->heap[--g->heap_n];
-  if (at == g->heap_n)
-    return;
-  heap_set(sv, g, at, last);
-  heap_up(sv, g, at);
-  heap_down(sv, g, sv->heap_at[last.rep]);
-}
-
-/* Puts the replica in its group's heap, takes it out, or moves it, after anything that may have changed
- * its state, its free slot or its requests in service. O(log n). */
 static void sync(cpn_replica_t *p)
 {
   cpn_serving_t *sv = p->sv;
   group_t *g = &sv->groups[(size_t)p->info->site * sv->n_models + p->info->model];
   int in = p->state == CPN_REP_READY && p->type->has_slot(p->st, p->info);
   int key = p->type->active(p->st);
-  int *at = &sv->heap_at[p - sv->reps];
   if (!in) {
-    if (*at >= 0)
-      heap_remove(sv, g, p);
+    if (p->in_free)
+      free_remove(g, p);
     return;
   }
-  if (*at < 0) {
-    p->key = key;
-    g->heap[g->heap_n] = (heap_ent_t){.key = key, .pos = p->pos, .rep = (int)(p - sv->reps)};
-    *at = g->heap_n++;
-    heap_up(sv, g, *at);
-  } else if (key != p->key) {
-    p->key = key;
-    g->heap[*at].key = key;
-    heap_up(sv, g, *at);
-    heap_down(sv, g, sv->heap_at[p - sv->reps]);
+  if (p->in_free) {
+    if (key == p->key)
+      return;
+    free_remove(g, p);
   }
+  p->key = key;
+  if (cpn_minset_add(&g->free, p->pos, key)) {
+    cpn_sim_fail(sv->sim, cpn_error_set(CPN_ENOMEM, "serving: out of memory (free replicas)"));
+    return;
+  }
+  p->in_free = 1;
 }
 
 /* Life-cycle state changes keep the group's counts. */
@@ -338,15 +277,15 @@ static int adapter_resident(const cpn_replica_t *p, uint64_t id, int *empty);
 static cpn_replica_t *affinity(cpn_serving_t *sv, group_t *g, cpn_replica_t *least)
 {
   const cpn_req_t *q = g->q[0].head;
-  if (sv->sc->run.affinity_slack < 0 || g->heap_n < 2 || !q || (q->prefix.n == 0 && q->adapter == 0) ||
+  if (sv->sc->run.affinity_slack < 0 || g->free.count < 2 || !q || (q->prefix.n == 0 && q->adapter == 0) ||
       g->q[2].head || (least->info->conf && g->q[1].head))
     return least;
   int limit = least->type->active(least->st) + sv->sc->run.affinity_slack;
   cpn_replica_t *best = least;
   if (q->prefix.n > 0) {
     int n = prefix_blocks(sv, q), best_hits = least->pc ? cpn_pcache_lookup(least->pc, q->prefix.ids, n) : 0;
-    for (int i = 0; i < g->heap_n; i++) {
-      cpn_replica_t *p = &sv->reps[g->heap[i].rep];
+    for (int k = 0, at = cpn_minset_next(&g->free, -1, 0, &k); at >= 0; at = cpn_minset_next(&g->free, at, k, &k)) {
+      cpn_replica_t *p = &sv->reps[g->replicas[at]];
       if (p == least || !p->pc || p->role == 2 || p->type->active(p->st) > limit)
         continue;
       int h = cpn_pcache_lookup(p->pc, q->prefix.ids, n);
@@ -361,8 +300,8 @@ static cpn_replica_t *affinity(cpn_serving_t *sv, group_t *g, cpn_replica_t *lea
   if (adapter_resident(least, q->adapter, &empty))
     return least;
   int best_rank = empty ? 1 : 0; /* 2: resident, 1: an empty slot, 0: must evict */
-  for (int i = 0; i < g->heap_n; i++) {
-    cpn_replica_t *p = &sv->reps[g->heap[i].rep];
+  for (int k = 0, at = cpn_minset_next(&g->free, -1, 0, &k); at >= 0; at = cpn_minset_next(&g->free, at, k, &k)) {
+    cpn_replica_t *p = &sv->reps[g->replicas[at]];
     if (p == least || p->role == 2 || p->type->active(p->st) > limit)
       continue;
     int rank = adapter_resident(p, q->adapter, &empty) ? 2 : empty ? 1 : 0;
@@ -399,17 +338,18 @@ static void dispatch(cpn_serving_t *sv, int site, int model)
   for (;;) {
     cpn_replica_t *best = NULL;
     /* An empty queue ends the round: without this every free replica of the group would step aside (and
-     * come back) once the last request was taken, O(n log n) per dispatch for n free replicas. The heap's
+     * come back) once the last request was taken, O(n) per dispatch for n free replicas. The set's
      * order (requests in service, position) is total, so the replicas chosen do not depend on it. */
     if (!g->q[0].head && !g->q[1].head && !g->q[2].head)
       break;
-    while (g->heap_n > 0) {
-      cpn_replica_t *p = &sv->reps[g->heap[0].rep];
+    while (g->free.count > 0) {
+      int key, at = cpn_minset_min(&g->free, &key);
+      cpn_replica_t *p = &sv->reps[g->replicas[at]];
       if (can_serve(p, g)) {
         best = p;
         break;
       }
-      heap_remove(sv, g, p);
+      free_remove(g, p);
       sv->aside[n_aside++] = (int)(p - sv->reps);
     }
     if (!best)
@@ -420,7 +360,7 @@ static void dispatch(cpn_serving_t *sv, int site, int model)
       schedule(best);
       sync(best);
     } else {
-      heap_remove(sv, g, best); /* its KV cache is full: try the others */
+      free_remove(g, best); /* its KV cache is full: try the others */
       sv->aside[n_aside++] = (int)(best - sv->reps);
       if (best->adapter_wait)
         break; /* the head request waits for its adapter on this replica: no other one loads it too */
@@ -952,8 +892,7 @@ static cpn_err_t build(cpn_serving_t *sv)
   if (sv->reps)
     memset(sv->reps, 0, reps_bytes);
   sv->aside = calloc((size_t)(n_rep > 0 ? n_rep : 1), sizeof *sv->aside);
-  sv->heap_at = malloc((size_t)(n_rep > 0 ? n_rep : 1) * sizeof *sv->heap_at);
-  if (!sv->aside || !sv->heap_at)
+  if (!sv->aside)
     return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replicas)");
   if (!sv->reps)
     return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replicas)");
@@ -963,8 +902,8 @@ static cpn_err_t build(cpn_serving_t *sv)
       group_at(sv, s, sc->sites[s].replicas[k].model)->n_replicas += sc->sites[s].replicas[k].count;
   for (int i = 0; i < sc->n_sites * sc->n_models; i++) {
     sv->groups[i].replicas = calloc((size_t)(sv->groups[i].n_replicas ? sv->groups[i].n_replicas : 1), sizeof(int));
-    sv->groups[i].heap = calloc((size_t)(sv->groups[i].n_replicas ? sv->groups[i].n_replicas : 1), sizeof(heap_ent_t));
-    if (!sv->groups[i].replicas || !sv->groups[i].heap)
+    cpn_minset_init(&sv->groups[i].free, sv->groups[i].n_replicas);
+    if (!sv->groups[i].replicas)
       return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replicas)");
     sv->groups[i].n_replicas = 0;
   }
@@ -1036,7 +975,6 @@ static cpn_err_t build(cpn_serving_t *sv)
         row->kv_cap = kv;
         p->weight_bytes = cpn_perf_weight_bytes(llm);
         p->state = CPN_REP_UNLOADED;
-        sv->heap_at[i] = -1;
         p->index_in_site = in_site++;
         p->pos = g->n_replicas;
         g->replicas[g->n_replicas++] = i;
@@ -1091,12 +1029,11 @@ void cpn_serving_free(cpn_serving_t *sv)
   }
   free(sv->reps);
   free(sv->infos);
-  free(sv->heap_at);
   free(sv->aside);
   if (sv->groups)
     for (int i = 0; i < sv->n_sites * sv->n_models; i++) {
       free(sv->groups[i].replicas);
-      free(sv->groups[i].heap);
+      cpn_minset_free(&sv->groups[i].free);
     }
   free(sv->groups);
   free(sv->site_kv_cap);
