@@ -37,6 +37,7 @@
 typedef struct {
   const char *name;
   cpn_event_fn fn;
+  cpn_event_fn prefetch; /* NULL, or asks for the memory the handler will read (cpn_sim_kind_prefetch) */
   void *ctx;
   double count;
   double wall_s; /* estimated wall time in the handler: sampled events, each weighted by profile_every */
@@ -84,6 +85,7 @@ struct cpn_sim {
   double events;
   handler_t kinds[CPN_SIM_MAX_KINDS];
   int n_kinds;
+  int prefetching; /* some kind has a prefetch hook */
   int activities;
   cpn_transfers_t *flows;
   struct pending {
@@ -149,6 +151,14 @@ int cpn_sim_kind(cpn_sim_t *sim, const char *name, cpn_event_fn fn, void *ctx)
     return -1;
   sim->kinds[sim->n_kinds] = (handler_t){.name = name, .fn = fn, .ctx = ctx};
   return sim->n_kinds++;
+}
+
+void cpn_sim_kind_prefetch(cpn_sim_t *sim, int kind, cpn_event_fn prefetch)
+{
+  if (kind >= 0 && kind < sim->n_kinds) {
+    sim->kinds[kind].prefetch = prefetch;
+    sim->prefetching = 1;
+  }
 }
 
 static inline uint64_t key_of(double t)
@@ -436,6 +446,14 @@ int cpn_sim_run(cpn_sim_t *sim, double t_end)
     }
     sim->now = e.t;
     sim->events++;
+    /* The event after this one is found now rather than after the handler (front() moves `last` to it;
+     * what the handler schedules before it goes to `early`, and the top of the loop looks again), so
+     * that its memory is on its way while this handler runs. */
+    if (sim->prefetching) {
+      const cpn_event_t *nx = front(sim);
+      if (nx && sim->kinds[nx->kind].prefetch)
+        sim->kinds[nx->kind].prefetch(sim->kinds[nx->kind].ctx, nx);
+    }
     handler_t *h = &sim->kinds[e.kind];
     h->count++;
     if (--sim->profile_left == 0) {

@@ -40,6 +40,11 @@ void cpn_sim_free(cpn_sim_t *sim);
  * name labels the kind in the self-profile. */
 int cpn_sim_kind(cpn_sim_t *sim, const char *name, cpn_event_fn fn, void *ctx);
 
+/* Optional: a hook the loop calls with the next event while the current one's handler is about to run,
+ * so that it can ask for the memory that event's handler will read (__builtin_prefetch). It must not
+ * change anything. */
+void cpn_sim_kind_prefetch(cpn_sim_t *sim, int kind, cpn_event_fn prefetch);
+
 /* Schedules an event at time t (>= now; an earlier t is taken as now). Returns 0, or -1 after recording
  * an out-of-memory error that stops the run. Cost: O(1) amortised (radix heap, event.c). */
 int cpn_sim_at(cpn_sim_t *sim, double t, int kind, int idx, void *ptr, uint64_t gen);

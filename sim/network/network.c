@@ -77,6 +77,19 @@ static void on_arrive(void *ctx, const cpn_event_t *e)
   net->arrived(net->arrived_ctx, q);
 }
 
+/* The next event is this request's arrival at its site: the lines of it that arrival, queueing and
+ * dispatch read (its record's head, net, serve and prefix). */
+static void prefetch_arrive(void *ctx, const cpn_event_t *e)
+{
+  (void)ctx;
+  const cpn_req_t *q = e->ptr;
+  __builtin_prefetch(&q->rec.id);
+  __builtin_prefetch(&q->rec.prompt_tokens);
+  __builtin_prefetch(&q->net.gen);
+  __builtin_prefetch(&q->serve.v_finish);
+  __builtin_prefetch(&q->prefix.n);
+}
+
 static void on_reply(void *ctx, const cpn_event_t *e)
 {
   cpn_network_t *net = ctx;
@@ -219,6 +232,7 @@ cpn_err_t cpn_network_new(cpn_network_t **out, const cpn_scenario_t *sc, const c
         net->node_role[st] |= ROLE_BULK_SRC;
   cpn_network_reroute(net);
   net->ev_arrive = cpn_sim_kind(sim, "network.arrive", on_arrive, net);
+  cpn_sim_kind_prefetch(sim, net->ev_arrive, prefetch_arrive);
   net->ev_reply = cpn_sim_kind(sim, "network.reply", on_reply, net);
   net->ev_bulk = cpn_sim_kind(sim, "network.bulk", on_bulk, net);
   *out = net;

@@ -79,6 +79,10 @@ struct cpn_serving {
   int n_sites, n_models, n_replicas;
   cpn_replica_t *reps;
   cpn_replica_info_t *infos; /* one per row of the scenario's sites[].replicas, shared by its replicas */
+  char *st_pool;          /* the replicas' scheduler states, st_stride bytes apart (a multiple of 64): a
+                             replica's state is found from its index without reading the replica, so
+                             that a step fetches both at once */
+  size_t st_stride;
   group_t *groups;        /* n_sites * n_models */
   double *site_kv_cap;
   int *aside;             /* scratch for dispatch: replicas stepped aside in this round */
@@ -238,9 +242,29 @@ static void unload(cpn_replica_t *p)
 
 static void prefix_trim(cpn_replica_t *p);
 
+/* Fetches replica i's scheduler state while its struct is being read: the two misses overlap instead of
+ * following each other (the state's address does not depend on the struct's contents). */
+static void prefetch_state(const cpn_serving_t *sv, size_t i)
+{
+  const char *st = sv->st_pool + i * sv->st_stride;
+  __builtin_prefetch(st);
+  if (sv->st_stride > 64)
+    __builtin_prefetch(st + 64);
+}
+
+/* The next event is a step of this replica: its struct's hot lines and its state. */
+static void prefetch_step(void *ctx, const cpn_event_t *e)
+{
+  const char *p = e->ptr;
+  __builtin_prefetch(p);
+  __builtin_prefetch(p + 64);
+  prefetch_state(ctx, (size_t)((const cpn_replica_t *)e->ptr - ((cpn_serving_t *)ctx)->reps));
+}
+
 static void on_step(void *ctx, const cpn_event_t *e)
 {
   cpn_replica_t *p = e->ptr;
+  prefetch_state(ctx, (size_t)(p - ((cpn_serving_t *)ctx)->reps));
   if (p->state != CPN_REP_READY && p->state != CPN_REP_DRAINING)
     return;
   advance(p);
@@ -344,6 +368,7 @@ static void dispatch(cpn_serving_t *sv, int site, int model)
       break;
     while (g->free.count > 0) {
       int key, at = cpn_minset_min(&g->free, &key);
+      prefetch_state(sv, (size_t)g->replicas[at]);
       cpn_replica_t *p = &sv->reps[g->replicas[at]];
       if (can_serve(p, g)) {
         best = p;
@@ -892,7 +917,19 @@ static cpn_err_t build(cpn_serving_t *sv)
   if (sv->reps)
     memset(sv->reps, 0, reps_bytes);
   sv->aside = calloc((size_t)(n_rep > 0 ? n_rep : 1), sizeof *sv->aside);
-  if (!sv->aside)
+  size_t st_size = 1;
+  for (int s = 0; s < sc->n_sites; s++)
+    for (int k = 0; k < sc->sites[s].n_replicas; k++) {
+      const cpn_sched_type_t *type = cpn_sched_find(sc->sites[s].replicas[k].scheduler);
+      if (type && type->state_size > st_size)
+        st_size = type->state_size;
+    }
+  sv->st_stride = (st_size + 63) / 64 * 64;
+  size_t st_bytes = (size_t)(n_rep > 0 ? n_rep : 1) * sv->st_stride;
+  sv->st_pool = aligned_alloc(64, st_bytes);
+  if (sv->st_pool)
+    memset(sv->st_pool, 0, st_bytes);
+  if (!sv->aside || !sv->st_pool)
     return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replicas)");
   if (!sv->reps)
     return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replicas)");
@@ -955,9 +992,9 @@ static cpn_err_t build(cpn_serving_t *sv)
         p->decode_site = rs->role == 1 ? decode_site_of(sc, s, rs) : -1;
         p->kv_bytes_per_token = llm->kv_bytes_per_token;
         p->type = type;
-        p->st = calloc(1, type->state_size ? type->state_size : 1);
-        int rc = p->st && type->init ? type->init(p->st, p->info) : 0;
-        if (!p->st || rc < 0)
+        p->st = sv->st_pool + (size_t)i * sv->st_stride;
+        int rc = type->init ? type->init(p->st, p->info) : 0;
+        if (rc < 0)
           return cpn_error_set(CPN_ENOMEM, "serving: out of memory (scheduler state)");
         if (rc > 0)
           return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas.%d.scheduler_params: serving scheduler '%s' "
@@ -1010,6 +1047,7 @@ cpn_err_t cpn_serving_new(cpn_serving_t **out, const cpn_scenario_t *sc, cpn_sim
     return err;
   }
   sv->ev_step = cpn_sim_kind(sim, "serving.step", on_step, sv);
+  cpn_sim_kind_prefetch(sim, sv->ev_step, prefetch_step);
   sv->ev_adapter = cpn_sim_kind(sim, "serving.adapter", on_adapter, sv);
   *out = sv;
   return CPN_OK;
@@ -1023,12 +1061,12 @@ void cpn_serving_free(cpn_serving_t *sv)
     cpn_replica_t *p = &sv->reps[i];
     if (p->st && p->type->destroy)
       p->type->destroy(p->st);
-    free(p->st);
     cpn_pcache_free(p->pc);
     free(p->ad);
   }
   free(sv->reps);
   free(sv->infos);
+  free(sv->st_pool);
   free(sv->aside);
   if (sv->groups)
     for (int i = 0; i < sv->n_sites * sv->n_models; i++) {
