@@ -1,18 +1,36 @@
 /* decode_batch: the decode batch of a continuously batching scheduler, a binary min-heap of requests on
  * their virtual finish time (req->serve.v_finish), shared by sched_continuous and sched_mixed.
- * The caller owns the array (max_batch slots) and the count. */
+ *
+ * Each entry holds a copy of its request's v_finish, so that heap moves and the look at the top read the
+ * batch's array only: with millions of requests in flight (national-2026-full) every comparison through
+ * the request missed the cache. The array grows by doubling as the batch does (to at most max_batch
+ * entries), so a replica that serves ten requests holds 16 entries, not max_batch.
+ * Invariant: e[i].v_finish == e[i].q->serve.v_finish (a member's v_finish does not change in the batch). */
 #ifndef CPN_SERVING_DECODE_BATCH_H
 #define CPN_SERVING_DECODE_BATCH_H
 
 #include "request/request.h"
 
-void cpn_batch_sift_down(cpn_req_t **batch, int n, int i);
-/* Adds q (the array has room). O(log n). */
-void cpn_batch_push(cpn_req_t **batch, int *n, cpn_req_t *q);
-/* Removes and returns batch[i] (O(n) rebuild: only preemptions remove from the middle). */
-cpn_req_t *cpn_batch_remove(cpn_req_t **batch, int *n, int i);
+typedef struct {
+  double v_finish;
+  cpn_req_t *q;
+} cpn_batch_ent_t;
+
+typedef struct {
+  cpn_batch_ent_t *e;
+  int n, cap;
+} cpn_batch_t;
+
+void cpn_batch_free(cpn_batch_t *b);
+void cpn_batch_sift_down(cpn_batch_t *b, int i);
+/* Adds q. O(log n). Returns 0, or -1 when out of memory (the batch is unchanged). */
+int cpn_batch_push(cpn_batch_t *b, cpn_req_t *q);
+/* Removes and returns the member with the least v_finish. n > 0. O(log n). */
+cpn_req_t *cpn_batch_pop(cpn_batch_t *b);
+/* Removes and returns e[i].q (O(n) rebuild: only preemptions remove from the middle). */
+cpn_req_t *cpn_batch_remove(cpn_batch_t *b, int i);
 /* The preemption victim: the most recently admitted member (highest virtual start, then highest id). n > 0. */
-int cpn_batch_newest(cpn_req_t *const *batch, int n);
+int cpn_batch_newest(const cpn_batch_t *b);
 /* Records on q, just removed from the batch at virtual time v, what a recompute resume needs (context
  * and output left) and counts the preemption. */
 void cpn_batch_mark_preempted(cpn_req_t *q, double v);

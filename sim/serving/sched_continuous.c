@@ -7,7 +7,7 @@
  * batch's total context. When decoding fills the cache, the most recently admitted member is preempted
  * (vLLM's recompute policy): its KV is dropped and it returns to the head of its queue.
  *
- * Owns, per replica: the prefilling request, the decode batch (a min-heap on the virtual finish time),
+ * Owns, per replica: the prefilling request, the decode batch (decode_batch.h: a min-heap on the virtual finish time),
  * and the virtual clock V (tokens each batch member has received); a member finishes when V reaches
  * its target, so a decode step costs O(log batch). S and E accumulate replica-seconds and energy per
  * batch slot, from which each member's share is taken when it leaves. */
@@ -18,8 +18,7 @@
 #include "serving/scheduler.h"
 
 typedef struct {
-  cpn_req_t **batch;        /* min-heap on serve.v_finish */
-  int n;
+  cpn_batch_t b;            /* min-heap on serve.v_finish */
   double V, sum_ctx0, sum_vstart;
   double step_s;
   cpn_req_t *prefill;
@@ -30,53 +29,53 @@ typedef struct {
 
 static int cont_init(void *state, const cpn_replica_info_t *info)
 {
-  cont_t *c = state;
-  c->batch = calloc((size_t)info->max_batch, sizeof *c->batch);
-  return c->batch ? 0 : -1;
+  (void)state;
+  (void)info;
+  return 0;
 }
 
-static void cont_destroy(void *state) { free(((cont_t *)state)->batch); }
+static void cont_destroy(void *state) { cpn_batch_free(&((cont_t *)state)->b); }
 
 /* KV-cache tokens in use now: the prefilling request's prompt, and every batch member's context. */
-static double kv_now(const cont_t *c) { return c->kv_prefill + c->sum_ctx0 - c->sum_vstart + c->n * c->V; }
+static double kv_now(const cont_t *c) { return c->kv_prefill + c->sum_ctx0 - c->sum_vstart + c->b.n * c->V; }
 
 static double cont_kv_used(const void *state) { return kv_now(state); }
 static int cont_active(const void *state)
 {
   const cont_t *c = state;
-  return c->n + (c->prefill != NULL);
+  return c->b.n + (c->prefill != NULL);
 }
-static int cont_batch(const void *state) { return ((const cont_t *)state)->n; }
+static int cont_batch(const void *state) { return ((const cont_t *)state)->b.n; }
 
 static double cont_power_w(const void *state, const cpn_replica_info_t *info)
 {
   const cont_t *c = state;
   if (c->prefill)
     return info->tp * cpn_perf_power_w(info->accel, 1.0);
-  if (c->n == 0)
+  if (c->b.n == 0)
     return info->tp * cpn_perf_power_w(info->accel, 0.0);
   /* Decode is memory bound: power rises with batch from ~40% utilisation at batch 1 to full. */
-  double u = 0.4 + 0.6 * (double)c->n / info->max_batch;
+  double u = 0.4 + 0.6 * (double)c->b.n / info->max_batch;
   return info->tp * cpn_perf_power_w(info->accel, u > 1 ? 1 : u);
 }
 
 static void cont_advance(void *state, const cpn_replica_info_t *info, double dt, double w)
 {
   cont_t *c = state;
-  if (!c->prefill && c->n > 0) {
+  if (!c->prefill && c->b.n > 0) {
     c->V += dt / c->step_s;
-    c->S += dt / c->n;
-    c->E += w * dt / c->n;
+    c->S += dt / c->b.n;
+    c->E += w * dt / c->b.n;
   }
 }
 
 static int cont_has_slot(const void *state, const cpn_replica_info_t *info)
 {
   const cont_t *c = state;
-  return !c->prefill && c->n < info->max_batch;
+  return !c->prefill && c->b.n < info->max_batch;
 }
 
-static void start_decode(cont_t *c, cpn_req_t *q, double ctx0, double tokens)
+static void start_decode(cont_t *c, cpn_replica_t *rep, cpn_req_t *q, double ctx0, double tokens)
 {
   q->serve.v_start = c->V;
   q->serve.v_finish = c->V + tokens;
@@ -85,7 +84,8 @@ static void start_decode(cont_t *c, cpn_req_t *q, double ctx0, double tokens)
   q->serve.e_start = c->E;
   c->sum_ctx0 += q->serve.ctx0;
   c->sum_vstart += q->serve.v_start;
-  cpn_batch_push(c->batch, &c->n, q);
+  if (cpn_batch_push(&c->b, q))
+    cpn_replica_fail(rep, cpn_error_set(CPN_ENOMEM, "serving: out of memory (decode batch)"));
 }
 
 static void leave_batch(cont_t *c, cpn_req_t *q)
@@ -99,7 +99,7 @@ static void leave_batch(cont_t *c, cpn_req_t *q)
 /* The most recently admitted member (the highest virtual start, then the highest id) is preempted. */
 static void preempt_one(cont_t *c, cpn_replica_t *rep)
 {
-  cpn_req_t *q = cpn_batch_remove(c->batch, &c->n, cpn_batch_newest(c->batch, c->n));
+  cpn_req_t *q = cpn_batch_remove(&c->b, cpn_batch_newest(&c->b));
   leave_batch(c, q);
   cpn_batch_mark_preempted(q, c->V);
   cpn_replica_requeue(rep, q);
@@ -109,7 +109,7 @@ static int cont_admit(void *state, cpn_replica_t *rep, const cpn_replica_info_t 
 {
   cont_t *c = state;
   int started = 0;
-  while (!c->prefill && c->n < info->max_batch) {
+  while (!c->prefill && c->b.n < info->max_batch) {
     cpn_req_t *q = cpn_replica_peek(rep);
     if (!q)
       break;
@@ -122,7 +122,7 @@ static int cont_admit(void *state, cpn_replica_t *rep, const cpn_replica_info_t 
       if (tokens <= 0)
         cpn_replica_complete(rep, q);
       else
-        start_decode(c, q, ctx + 1, tokens);
+        start_decode(c, rep, q, ctx + 1, tokens);
       started++;
       continue;
     }
@@ -156,20 +156,17 @@ static void cont_step(void *state, cpn_replica_t *rep, const cpn_replica_info_t 
     if (tokens <= 0)
       cpn_replica_complete(rep, q);
     else
-      start_decode(c, q, ctx0, tokens);
+      start_decode(c, rep, q, ctx0, tokens);
     return;
   }
   /* Everyone whose last token is out (tolerance: floating-point drift of V over many events). */
-  while (c->n > 0 && c->batch[0]->serve.v_finish <= c->V + 1e-9 * (1.0 + fabs(c->V))) {
-    cpn_req_t *q = c->batch[0];
-    c->batch[0] = c->batch[--c->n];
-    if (c->n)
-      cpn_batch_sift_down(c->batch, c->n, 0);
+  while (c->b.n > 0 && c->b.e[0].v_finish <= c->V + 1e-9 * (1.0 + fabs(c->V))) {
+    cpn_req_t *q = cpn_batch_pop(&c->b);
     leave_batch(c, q);
     cpn_replica_complete(rep, q);
   }
   /* Decoding filled the KV cache: preempt until the next step fits. */
-  while (c->n > 1 && kv_now(c) + c->n > info->kv_cap + 1e-6)
+  while (c->b.n > 1 && kv_now(c) + c->b.n > info->kv_cap + 1e-6)
     preempt_one(c, rep);
 }
 
@@ -178,20 +175,20 @@ static double cont_next_s(void *state, const cpn_replica_info_t *info, double no
   cont_t *c = state;
   if (c->prefill)
     return c->prefill_end;
-  if (c->n == 0)
+  if (c->b.n == 0)
     return INFINITY;
-  double k = c->batch[0]->serve.v_finish - c->V;
+  double k = c->b.e[0].v_finish - c->V;
   /* Steps until the KV cache is full (each step adds one token per member): a preemption point. */
-  double k_full = (info->kv_cap - kv_now(c)) / c->n;
+  double k_full = (info->kv_cap - kv_now(c)) / c->b.n;
   if (k_full < k)
     k = k_full;
   if (k < 0)
     k = 0;
   /* Context grows by one token per member per step; the mean context over the next k steps makes the
    * sum of step times exact for the memory-bound (linear) part of the roofline. */
-  double ctx = c->sum_ctx0 - c->sum_vstart + c->n * c->V;
-  double mid = ctx + c->n * (k > 1 ? (k - 1) / 2.0 : 0.0);
-  c->step_s = info->slow * cpn_sched_token_s(info, c->n, mid); /* per token: a decode step, or speculative decoding's */
+  double ctx = c->sum_ctx0 - c->sum_vstart + c->b.n * c->V;
+  double mid = ctx + c->b.n * (k > 1 ? (k - 1) / 2.0 : 0.0);
+  c->step_s = info->slow * cpn_sched_token_s(info, c->b.n, mid); /* per token: a decode step, or speculative decoding's */
   return now + k * c->step_s;
 }
 

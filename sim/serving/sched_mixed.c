@@ -40,8 +40,7 @@ typedef struct {
   int flavour;
   int chunked;              /* a prompt may be split across iterations */
   double budget;            /* tokens per iteration */
-  cpn_req_t **batch;        /* min-heap on serve.v_finish */
-  int n;
+  cpn_batch_t b;            /* min-heap on serve.v_finish (decode_batch.h) */
   double V, sum_ctx0, sum_vstart;
   double step_s;            /* duration of the current step (one iteration, or one decode step) */
   double slot_f;            /* share of the step's time per batch token */
@@ -63,9 +62,8 @@ static int mixed_init(void *state, const cpn_replica_info_t *info, int flavour, 
   c->budget = cpn_sched_param(type, info, flavour == VLLM ? "max_num_batched_tokens" : "max_num_tokens");
   if (!(c->budget >= 1))
     return 1;
-  c->batch = calloc((size_t)info->max_batch, sizeof *c->batch);
   c->pf = calloc((size_t)info->max_batch, sizeof *c->pf);
-  return c->batch && c->pf ? 0 : -1;
+  return c->pf ? 0 : -1;
 }
 
 static int vllm_init(void *state, const cpn_replica_info_t *info)
@@ -80,28 +78,28 @@ static int trtllm_init(void *state, const cpn_replica_info_t *info)
 static void mixed_destroy(void *state)
 {
   mixed_t *c = state;
-  free(c->batch);
+  cpn_batch_free(&c->b);
   free(c->pf);
 }
 
-static double decode_ctx(const mixed_t *c) { return c->sum_ctx0 - c->sum_vstart + c->n * c->V; }
+static double decode_ctx(const mixed_t *c) { return c->sum_ctx0 - c->sum_vstart + c->b.n * c->V; }
 static double kv_now(const mixed_t *c) { return c->kv_prefill + decode_ctx(c); }
 static double mixed_kv_used(const void *state) { return kv_now(state); }
 static int mixed_active(const void *state)
 {
   const mixed_t *c = state;
-  return c->n + c->npf;
+  return c->b.n + c->npf;
 }
-static int mixed_batch(const void *state) { return ((const mixed_t *)state)->n; }
+static int mixed_batch(const void *state) { return ((const mixed_t *)state)->b.n; }
 
 static double mixed_power_w(const void *state, const cpn_replica_info_t *info)
 {
   const mixed_t *c = state;
   if (c->in_step && c->step_prefill > 0)
     return info->tp * cpn_perf_power_w(info->accel, 1.0);
-  if (c->n == 0)
+  if (c->b.n == 0)
     return info->tp * cpn_perf_power_w(info->accel, 0.0);
-  double u = 0.4 + 0.6 * (double)c->n / info->max_batch;
+  double u = 0.4 + 0.6 * (double)c->b.n / info->max_batch;
   return info->tp * cpn_perf_power_w(info->accel, u > 1 ? 1 : u);
 }
 
@@ -109,7 +107,7 @@ static void mixed_advance(void *state, const cpn_replica_info_t *info, double dt
 {
   mixed_t *c = state;
   (void)info;
-  if (c->n > 0 && c->step_s > 0)
+  if (c->b.n > 0 && c->step_s > 0)
     c->V += dt / c->step_s;
   c->S += dt * c->slot_f;
   c->E += w * dt * c->slot_f;
@@ -122,7 +120,7 @@ static void mixed_advance(void *state, const cpn_replica_info_t *info, double dt
 static int mixed_has_slot(const void *state, const cpn_replica_info_t *info)
 {
   const mixed_t *c = state;
-  return c->n + c->npf < info->max_batch;
+  return c->b.n + c->npf < info->max_batch;
 }
 
 static void leave_batch(mixed_t *c, cpn_req_t *q)
@@ -144,7 +142,7 @@ static double out_left_of(const cpn_req_t *q)
 
 static void preempt_one(mixed_t *c, cpn_replica_t *rep)
 {
-  cpn_req_t *q = cpn_batch_remove(c->batch, &c->n, cpn_batch_newest(c->batch, c->n));
+  cpn_req_t *q = cpn_batch_remove(&c->b, cpn_batch_newest(&c->b));
   leave_batch(c, q);
   cpn_batch_mark_preempted(q, c->V);
   cpn_replica_requeue(rep, q);
@@ -156,9 +154,9 @@ static int mixed_admit(void *state, cpn_replica_t *rep, const cpn_replica_info_t
 {
   mixed_t *c = state;
   int started = 0;
-  while (c->n + c->npf < info->max_batch) {
+  while (c->b.n + c->npf < info->max_batch) {
     /* Prompt tokens the next iteration has room for after the decode batch and the prompts admitted. */
-    double room = c->budget - c->n - c->pf_left;
+    double room = c->budget - c->b.n - c->pf_left;
     if (c->chunked ? room < 1 : (c->npf > 0 && room < 1))
       break;
     cpn_req_t *q = cpn_replica_peek(rep);
@@ -211,7 +209,8 @@ static void join_batch(mixed_t *c, cpn_replica_t *rep, cpn_req_t *q)
   q->serve.e_start = c->E;
   c->sum_ctx0 += q->serve.ctx0;
   c->sum_vstart += q->serve.v_start;
-  cpn_batch_push(c->batch, &c->n, q);
+  if (cpn_batch_push(&c->b, q))
+    cpn_replica_fail(rep, cpn_error_set(CPN_ENOMEM, "serving: out of memory (decode batch)"));
 }
 
 /* The iteration in flight ends: prompt tokens are credited, finished prompts emit their first token and
@@ -256,20 +255,17 @@ static void mixed_step(void *state, cpn_replica_t *rep, const cpn_replica_info_t
   mixed_t *c = state;
   if (c->in_step)
     end_iteration(c, rep, info);
-  while (c->n > 0 && c->batch[0]->serve.v_finish <= c->V + 1e-9 * (1.0 + fabs(c->V))) {
-    cpn_req_t *q = c->batch[0];
-    c->batch[0] = c->batch[--c->n];
-    if (c->n)
-      cpn_batch_sift_down(c->batch, c->n, 0);
+  while (c->b.n > 0 && c->b.e[0].v_finish <= c->V + 1e-9 * (1.0 + fabs(c->V))) {
+    cpn_req_t *q = cpn_batch_pop(&c->b);
     leave_batch(c, q);
     complete(c, rep, q, q->serve.ctx0 + (q->serve.v_finish - q->serve.v_start));
   }
-  if (c->n == 0) {
+  if (c->b.n == 0) {
     c->sum_ctx0 = c->sum_vstart = 0; /* no drift left behind */
     c->V = 0;
   }
   if (c->flavour == VLLM)
-    while (c->n > 1 && kv_now(c) + c->n > info->kv_cap + 1e-6)
+    while (c->b.n > 1 && kv_now(c) + c->b.n > info->kv_cap + 1e-6)
       preempt_one(c, rep);
 }
 
@@ -280,7 +276,7 @@ static double mixed_next_s(void *state, const cpn_replica_info_t *info, double n
     return c->step_end;
   if (c->npf > 0) {
     /* Plan the next iteration: the decode batch first, then prompt tokens in admission order. */
-    double room = c->budget - c->n, total = 0;
+    double room = c->budget - c->b.n, total = 0;
     for (int i = 0; i < c->npf; i++) {
       cpn_req_t *q = c->pf[i];
       double x = q->serve.prefill_left;
@@ -292,8 +288,8 @@ static double mixed_next_s(void *state, const cpn_replica_info_t *info, double n
       room -= x;
       total += x;
     }
-    c->step_s = info->slow * cpn_perf_mixed_step_s(&info->perf, c->n, decode_ctx(c), total);
-    c->slot_f = 1.0 / (c->n + total);
+    c->step_s = info->slow * cpn_perf_mixed_step_s(&info->perf, c->b.n, decode_ctx(c), total);
+    c->slot_f = 1.0 / (c->b.n + total);
     c->step_prefill = total;
     c->step_dt = c->step_e = 0;
     c->in_step = 1;
@@ -301,22 +297,22 @@ static double mixed_next_s(void *state, const cpn_replica_info_t *info, double n
     return c->step_end;
   }
   c->step_prefill = 0;
-  if (c->n == 0) {
+  if (c->b.n == 0) {
     c->slot_f = 0;
     return INFINITY;
   }
-  c->slot_f = 1.0 / c->n;
-  double k = c->batch[0]->serve.v_finish - c->V;
+  c->slot_f = 1.0 / c->b.n;
+  double k = c->b.e[0].v_finish - c->V;
   if (c->flavour == VLLM) {
-    double k_full = (info->kv_cap - kv_now(c)) / c->n; /* a preemption point */
+    double k_full = (info->kv_cap - kv_now(c)) / c->b.n; /* a preemption point */
     if (k_full < k)
       k = k_full;
   }
   if (k < 0)
     k = 0;
   double ctx = decode_ctx(c);
-  double mid = ctx + c->n * (k > 1 ? (k - 1) / 2.0 : 0.0);
-  c->step_s = info->slow * cpn_sched_token_s(info, c->n, mid); /* per token (speculative decoding: decode-only steps) */
+  double mid = ctx + c->b.n * (k > 1 ? (k - 1) / 2.0 : 0.0);
+  c->step_s = info->slow * cpn_sched_token_s(info, c->b.n, mid); /* per token (speculative decoding: decode-only steps) */
   return now + k * c->step_s;
 }
 

@@ -117,6 +117,8 @@ void cpn_replica_complete(cpn_replica_t *rep, cpn_req_t *q);
  * its whole context: nothing to prefill, it joins the decode batch at once (its first token was
  * reported when the KV arrived). */
 void cpn_replica_handoff(cpn_replica_t *rep, cpn_req_t *q);
+/* The scheduler cannot go on (out of memory): the run stops with err before the next event. */
+void cpn_replica_fail(cpn_replica_t *rep, cpn_err_t err);
 
 extern const cpn_sched_type_t cpn_sched_continuous;
 extern const cpn_sched_type_t cpn_sched_fcfs;

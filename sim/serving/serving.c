@@ -570,6 +570,7 @@ long cpn_serving_adapter_loads(const cpn_serving_t *sv)
 /* ------------------------------------------------------------- services to schedulers */
 
 double cpn_replica_now(const cpn_replica_t *rep) { return cpn_sim_now(rep->sv->sim); }
+void cpn_replica_fail(cpn_replica_t *rep, cpn_err_t err) { cpn_sim_fail(rep->sv->sim, err); }
 
 cpn_req_t *cpn_replica_peek(cpn_replica_t *p)
 {
