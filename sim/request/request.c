@@ -5,7 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POOL_SLAB 4096
+#include "core/hugemem.h"
+
+/* Slabs of 4 MiB on huge pages where the kernel offers them (core/hugemem.h): requests in flight are
+ * touched at random. */
+#define SLAB_BYTES (UINT64_C(4) << 20)
+#define POOL_SLAB (SLAB_BYTES / sizeof(cpn_req_t))
 
 struct cpn_reqs {
   cpn_req_t *free;
@@ -41,7 +46,7 @@ void cpn_reqs_free(cpn_reqs_t *p)
 cpn_req_t *cpn_reqs_alloc(cpn_reqs_t *p)
 {
   if (!p->free) {
-    cpn_req_t *slab = calloc(POOL_SLAB, sizeof *slab);
+    cpn_req_t *slab = cpn_huge_calloc(POOL_SLAB * sizeof *slab);
     cpn_req_t **slabs = realloc(p->slabs, (p->n_slabs + 1) * sizeof *slabs);
     if (slabs)
       p->slabs = slabs;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hugemem.h"
 #include "core/minset.h"
 #include "serving/prefix_cache.h"
 #include "serving/scheduler.h"
@@ -914,9 +915,7 @@ static cpn_err_t build(cpn_serving_t *sv)
     n_rows += sc->sites[s].n_replicas;
   sv->infos = calloc((size_t)(n_rows > 0 ? n_rows : 1), sizeof *sv->infos);
   size_t reps_bytes = (size_t)(n_rep > 0 ? n_rep : 1) * sizeof *sv->reps;
-  sv->reps = sv->infos ? aligned_alloc(64, reps_bytes) : NULL; /* sizeof is a multiple of the alignment */
-  if (sv->reps)
-    memset(sv->reps, 0, reps_bytes);
+  sv->reps = sv->infos ? cpn_huge_calloc(reps_bytes) : NULL;
   sv->aside = calloc((size_t)(n_rep > 0 ? n_rep : 1), sizeof *sv->aside);
   size_t st_size = 1;
   for (int s = 0; s < sc->n_sites; s++)
@@ -927,9 +926,7 @@ static cpn_err_t build(cpn_serving_t *sv)
     }
   sv->st_stride = (st_size + 63) / 64 * 64;
   size_t st_bytes = (size_t)(n_rep > 0 ? n_rep : 1) * sv->st_stride;
-  sv->st_pool = aligned_alloc(64, st_bytes);
-  if (sv->st_pool)
-    memset(sv->st_pool, 0, st_bytes);
+  sv->st_pool = cpn_huge_calloc(st_bytes);
   if (!sv->aside || !sv->st_pool)
     return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replicas)");
   if (!sv->reps)
