@@ -165,9 +165,25 @@ void cpn_accounting_complete(cpn_accounting_t *a, cpn_req_t *q)
 
 void cpn_accounting_end_all(cpn_accounting_t *a, cpn_status_t status, cpn_reason_t reason)
 {
-  cpn_req_t *q;
-  while ((q = cpn_reqs_first(a->reqs)) && !cpn_sim_error(a->sim))
-    cpn_accounting_end(a, q, status, reason);
+  /* Newest first, as they are listed; one that ending another released is skipped, and one it made
+   * (newer than the list) is taken in the next round. */
+  for (;;) {
+    cpn_req_t **v;
+    size_t n = cpn_reqs_select(a->reqs, NULL, NULL, &v);
+    if (n == (size_t)-1) {
+      cpn_sim_fail(a->sim, cpn_error_set(CPN_ENOMEM, "accounting: out of memory (ending the requests left)"));
+      return;
+    }
+    if (n == 0)
+      return;
+    uint64_t newest = v[0]->pool_seq;
+    for (size_t i = 0; i < n; i++) {
+      if (cpn_sim_error(a->sim))
+        return;
+      if (v[i]->pool_seq != 0 && v[i]->pool_seq <= newest)
+        cpn_accounting_end(a, v[i], status, reason);
+    }
+  }
 }
 
 void cpn_accounting_on_end(cpn_accounting_t *a, void (*fn)(void *ctx, const cpn_req_t *q), void *ctx)

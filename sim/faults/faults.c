@@ -115,25 +115,39 @@ static void lose(cpn_faults_t *f, cpn_req_t *q, cpn_reason_t reason, int avoid_s
   }
 }
 
-/* Collects the live requests that `match` selects (handling one may release it or change the list). */
+/* Collects the live requests that `match` selects, newest first, into scratch (handling one may release
+ * another or make new ones). */
+struct match_ctx {
+  const cpn_faults_t *f;
+  int (*match)(const cpn_faults_t *f, const cpn_req_t *q, int arg);
+  int arg;
+};
+
+static int keep_match(const cpn_req_t *q, void *ctx)
+{
+  const struct match_ctx *m = ctx;
+  return m->match(m->f, q, m->arg);
+}
+
 static size_t collect(cpn_faults_t *f, int (*match)(const cpn_faults_t *f, const cpn_req_t *q, int arg), int arg)
 {
-  size_t n = 0;
-  for (cpn_req_t *q = cpn_reqs_first(f->reqs); q; q = cpn_reqs_next(f->reqs, q)) {
-    if (!match(f, q, arg))
-      continue;
-    if (n == f->cap_scratch) {
-      size_t cap = f->cap_scratch ? f->cap_scratch * 2 : 256;
-      cpn_req_t **v = realloc(f->scratch, cap * sizeof *v);
-      if (!v) {
-        cpn_sim_fail(f->sim, cpn_error_set(CPN_ENOMEM, "faults: out of memory"));
-        return 0;
-      }
-      f->scratch = v;
-      f->cap_scratch = cap;
+  cpn_req_t **v;
+  size_t n = cpn_reqs_select(f->reqs, keep_match, &(struct match_ctx){.f = f, .match = match, .arg = arg}, &v);
+  if (n != (size_t)-1 && n > f->cap_scratch) {
+    cpn_req_t **s = realloc(f->scratch, n * sizeof *s);
+    if (s) {
+      f->scratch = s;
+      f->cap_scratch = n;
+    } else {
+      n = (size_t)-1;
     }
-    f->scratch[n++] = q;
   }
+  if (n == (size_t)-1) {
+    cpn_sim_fail(f->sim, cpn_error_set(CPN_ENOMEM, "faults: out of memory"));
+    return 0;
+  }
+  if (n)
+    memcpy(f->scratch, v, n * sizeof *v);
   return n;
 }
 

@@ -1,5 +1,5 @@
-/* request: the request pool (see request.h). Owns the slabs, the free list and the live list.
- * Invariant: a request is either on the free list or on the live list, never both. */
+/* request: the request pool (see request.h). Owns the slabs, the free list and the buffers of
+ * cpn_reqs_select. Invariant: a slot is on the free list exactly when its pool_seq is 0. */
 #include "request/request.h"
 
 #include <stdlib.h>
@@ -16,8 +16,11 @@ struct cpn_reqs {
   cpn_req_t *free;
   cpn_req_t **slabs;
   size_t n_slabs;
-  cpn_req_t live; /* sentinel */
+  uint64_t seq;   /* the last pool_seq given */
   size_t n_live, peak;
+  struct sel { uint64_t seq; cpn_req_t *q; } *sel; /* cpn_reqs_select's buffers */
+  cpn_req_t **out;
+  size_t cap_sel;
 };
 
 cpn_err_t cpn_reqs_new(cpn_reqs_t **out)
@@ -25,7 +28,6 @@ cpn_err_t cpn_reqs_new(cpn_reqs_t **out)
   cpn_reqs_t *p = calloc(1, sizeof *p);
   if (!p)
     return cpn_error_set(CPN_ENOMEM, "requests: out of memory");
-  p->live.next = p->live.prev = &p->live;
   *out = p;
   return CPN_OK;
 }
@@ -40,6 +42,8 @@ void cpn_reqs_free(cpn_reqs_t *p)
     free(p->slabs[i]);
   }
   free(p->slabs);
+  free(p->sel);
+  free(p->out);
   free(p);
 }
 
@@ -67,10 +71,7 @@ cpn_req_t *cpn_reqs_alloc(cpn_reqs_t *p)
   memset(q, 0, sizeof *q);
   q->prefix.ids = ids;
   q->prefix.cap = cap;
-  q->next = p->live.next;
-  q->prev = &p->live;
-  p->live.next->prev = q;
-  p->live.next = q;
+  q->pool_seq = ++p->seq;
   if (++p->n_live > p->peak)
     p->peak = p->n_live;
   return q;
@@ -94,15 +95,48 @@ cpn_err_t cpn_reqs_set_prefix(cpn_req_t *q, const uint64_t *ids, int n)
 
 void cpn_reqs_release(cpn_reqs_t *p, cpn_req_t *q)
 {
-  q->prev->next = q->next;
-  q->next->prev = q->prev;
+  q->pool_seq = 0;
   q->next = p->free;
   p->free = q;
   p->n_live--;
 }
 
-cpn_req_t *cpn_reqs_first(const cpn_reqs_t *p) { return p->live.next == &p->live ? NULL : p->live.next; }
-cpn_req_t *cpn_reqs_next(const cpn_reqs_t *p, const cpn_req_t *q) { return q->next == &p->live ? NULL : q->next; }
-int cpn_reqs_empty(const cpn_reqs_t *p) { return p->live.next == &p->live; }
+static int newest_first(const void *a, const void *b)
+{
+  uint64_t x = ((const struct sel *)a)->seq, y = ((const struct sel *)b)->seq;
+  return (x < y) - (x > y);
+}
+
+size_t cpn_reqs_select(cpn_reqs_t *p, int (*keep)(const cpn_req_t *q, void *ctx), void *ctx, cpn_req_t ***out)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < p->n_slabs; i++)
+    for (size_t k = 0; k < POOL_SLAB; k++) {
+      cpn_req_t *q = &p->slabs[i][k];
+      if (!q->pool_seq || (keep && !keep(q, ctx)))
+        continue;
+      if (n == p->cap_sel) {
+        size_t cap = p->cap_sel ? 2 * p->cap_sel : 256;
+        struct sel *v = realloc(p->sel, cap * sizeof *v);
+        if (v)
+          p->sel = v;
+        cpn_req_t **o = v ? realloc(p->out, cap * sizeof *o) : NULL;
+        if (o)
+          p->out = o;
+        if (!v || !o)
+          return (size_t)-1;
+        p->cap_sel = cap;
+      }
+      p->sel[n++] = (struct sel){.seq = q->pool_seq, .q = q};
+    }
+  if (n > 1)
+    qsort(p->sel, n, sizeof *p->sel, newest_first);
+  for (size_t i = 0; i < n; i++)
+    p->out[i] = p->sel[i].q;
+  *out = p->out;
+  return n;
+}
+
+int cpn_reqs_empty(const cpn_reqs_t *p) { return p->n_live == 0; }
 size_t cpn_reqs_live(const cpn_reqs_t *p) { return p->n_live; }
 size_t cpn_reqs_peak(const cpn_reqs_t *p) { return p->peak; }
