@@ -8,7 +8,9 @@
  * default) it is within 4 standard errors of the truth, 20,000 events per kind.
  *
  * Timers: owners that move their one pending event (set later, earlier, cancel) from handlers see the same
- * events in the same order as owners that schedule a new event each time and skip stale ones.
+ * events in the same order as owners that schedule a new event each time and skip stale ones; so do
+ * owners with a prefetch hook (cpn_sim_kind_prefetch), which is given the event that runs next unless the
+ * handler in between moves it, and never one before the clock.
  *
  * SimGrid allows one engine per process: one case runs the engine, with one actor doing both parts. */
 #include "core/event.h"
@@ -108,7 +110,20 @@ typedef struct {
   int n_log;
   double log_t[N_TIMER_EVENTS];
   int log_k[N_TIMER_EVENTS];
+  int n_pf, n_pf_hit, n_pf_early; /* prefetch hook: calls, calls whose event ran next, events before now */
+  double pf_t, pred_t; /* the hook's last event; what it was when the previous handler ran */
+  int pf_k, pred_k;
 } owners_t;
+
+static void on_owner_prefetch(void *ctx, const cpn_event_t *e)
+{
+  (void)ctx;
+  owners_t *o = e->ptr;
+  o->n_pf++;
+  o->n_pf_early += e->t < cpn_sim_now(o->sim);
+  o->pf_t = e->t;
+  o->pf_k = e->idx;
+}
 
 static unsigned owners_rand(owners_t *o)
 {
@@ -138,6 +153,12 @@ static void on_owner(void *ctx, const cpn_event_t *e)
     return; /* stale */
   if (o->n_log == N_TIMER_EVENTS)
     return;
+  /* The hook is called with the next event just before the current one's handler runs. */
+  if (o->pred_k >= 0 && o->pred_t == e->t && o->pred_k == e->idx)
+    o->n_pf_hit++;
+  o->pred_t = o->pf_t;
+  o->pred_k = o->n_pf > 0 ? o->pf_k : -1;
+  o->pf_k = -1;
   o->log_t[o->n_log] = e->t;
   o->log_k[o->n_log++] = e->idx;
   double now = cpn_sim_now(o->sim);
@@ -148,12 +169,15 @@ static void on_owner(void *ctx, const cpn_event_t *e)
   }
 }
 
-static void run_owners(owners_t *o, int use_timers)
+static void run_owners(owners_t *o, int use_timers, int prefetch)
 {
   assert_int_equal(cpn_sim_new(&o->sim), CPN_OK);
   o->use_timers = use_timers;
   o->rng = 77;
+  o->pf_k = o->pred_k = -1;
   o->kind = cpn_sim_kind(o->sim, "owner", on_owner, NULL);
+  if (prefetch)
+    cpn_sim_kind_prefetch(o->sim, o->kind, on_owner_prefetch);
   for (int k = 0; k < N_OWN; k++) {
     if (use_timers)
       assert_true((o->timer[k] = cpn_sim_timer_new(o->sim)) >= 0);
@@ -164,7 +188,7 @@ static void run_owners(owners_t *o, int use_timers)
   cpn_sim_free(o->sim);
 }
 
-static owners_t g_owners[2];
+static owners_t g_owners[3];
 
 static void engine_actor(int argc, char **argv)
 {
@@ -194,8 +218,9 @@ static void engine_actor(int argc, char **argv)
   cpn_sim_at(g.sim, 1010, g.kind_order, -2, NULL, 0);
   cpn_sim_transfer(g.sim, "a", "b", 2.385e6, 0, g.kind_flow, 5, NULL);
   cpn_sim_run(g.sim, 1e9);
-  run_owners(&g_owners[0], 0);
-  run_owners(&g_owners[1], 1);
+  run_owners(&g_owners[0], 0, 0);
+  run_owners(&g_owners[1], 1, 0);
+  run_owners(&g_owners[2], 1, 1);
   /* Self-profile: two kinds interleaved at random, every event timed, then one in 16. */
   cpn_sim_set_profile_clock(g.sim, fake_clock);
   for (int every = 1; every <= 16; every += 15) {
@@ -290,6 +315,18 @@ static void events_pop_in_time_then_scheduling_order_and_flows_end_at_cm02(void 
     if (g_owners[0].log_t[i] != g_owners[1].log_t[i] || g_owners[0].log_k[i] != g_owners[1].log_k[i])
       fail_msg("event %d: stale-skipping ran owner %d at %g, timers owner %d at %g", i, g_owners[0].log_k[i],
                g_owners[0].log_t[i], g_owners[1].log_k[i], g_owners[1].log_t[i]);
+  /* With a prefetch hook: the same events; the hook saw the next event most of the time (each handler moves
+   * two owners, so the peeked one is sometimes replaced or preceded), and never one before the clock. */
+  const owners_t *pf = &g_owners[2];
+  assert_int_equal(pf->n_log, g_owners[1].n_log);
+  for (int i = 0; i < pf->n_log; i++)
+    if (pf->log_t[i] != g_owners[1].log_t[i] || pf->log_k[i] != g_owners[1].log_k[i])
+      fail_msg("event %d: with a prefetch hook owner %d ran at %g, without owner %d at %g", i, pf->log_k[i],
+               pf->log_t[i], g_owners[1].log_k[i], g_owners[1].log_t[i]);
+  printf("prefetch hook: %d calls, %d of them the event that ran next\n", pf->n_pf, pf->n_pf_hit);
+  assert_int_equal(pf->n_pf_early, 0);
+  assert_true(pf->n_pf >= pf->n_log - 1);
+  assert_true(pf->n_pf_hit > pf->n_log / 2);
   cpn_sim_free(g.sim);
 }
 
