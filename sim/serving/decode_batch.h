@@ -3,8 +3,9 @@
  *
  * Each entry holds a copy of its request's v_finish, so that heap moves and the look at the top read the
  * batch's array only: with millions of requests in flight (national-2026-full) every comparison through
- * the request missed the cache. The array grows by doubling as the batch does (to at most max_batch
- * entries), so a replica that serves ten requests holds 16 entries, not max_batch.
+ * the request missed the cache. Up to CPN_BATCH_INLINE entries live inside the struct, that is inside
+ * the scheduler's state, whose cache lines a step fetches anyway; a bigger batch moves to an array that
+ * grows by doubling (to at most max_batch entries) and comes back inside when it is down to half.
  * Invariant: e[i].v_finish == e[i].q->serve.v_finish (a member's v_finish does not change in the batch). */
 #ifndef CPN_SERVING_DECODE_BATCH_H
 #define CPN_SERVING_DECODE_BATCH_H
@@ -16,10 +17,17 @@ typedef struct {
   cpn_req_t *q;
 } cpn_batch_ent_t;
 
+enum { CPN_BATCH_INLINE = 16 };
+
 typedef struct {
-  cpn_batch_ent_t *e;
-  int n, cap;
+  int n, cap;                /* cap: the outside array's; 0 while the entries are inside */
+  cpn_batch_ent_t *out;      /* NULL while the entries are inside */
+  _Alignas(16) cpn_batch_ent_t in[CPN_BATCH_INLINE]; /* 16-byte entries never straddle a cache line */
 } cpn_batch_t;
+
+/* The heap's array: e[0] is the least v_finish. A zeroed cpn_batch_t is an empty batch. */
+static inline cpn_batch_ent_t *cpn_batch_e(cpn_batch_t *b) { return b->out ? b->out : b->in; }
+static inline const cpn_batch_ent_t *cpn_batch_ce(const cpn_batch_t *b) { return b->out ? b->out : b->in; }
 
 void cpn_batch_free(cpn_batch_t *b);
 void cpn_batch_sift_down(cpn_batch_t *b, int i);

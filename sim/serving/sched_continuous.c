@@ -18,13 +18,13 @@
 #include "serving/scheduler.h"
 
 typedef struct {
-  cpn_batch_t b;            /* min-heap on serve.v_finish */
   double V, sum_ctx0, sum_vstart;
   double step_s;
   cpn_req_t *prefill;
   double prefill_end;
   double kv_prefill;        /* tokens held by the request in prefill */
   double S, E;              /* share and energy accumulators per batch slot */
+  cpn_batch_t b;            /* min-heap on serve.v_finish; last, so that its top follows the fields above */
 } cont_t;
 
 static int cont_init(void *state, const cpn_replica_info_t *info)
@@ -160,7 +160,7 @@ static void cont_step(void *state, cpn_replica_t *rep, const cpn_replica_info_t 
     return;
   }
   /* Everyone whose last token is out (tolerance: floating-point drift of V over many events). */
-  while (c->b.n > 0 && c->b.e[0].v_finish <= c->V + 1e-9 * (1.0 + fabs(c->V))) {
+  while (c->b.n > 0 && cpn_batch_e(&c->b)[0].v_finish <= c->V + 1e-9 * (1.0 + fabs(c->V))) {
     cpn_req_t *q = cpn_batch_pop(&c->b);
     leave_batch(c, q);
     cpn_replica_complete(rep, q);
@@ -177,7 +177,7 @@ static double cont_next_s(void *state, const cpn_replica_info_t *info, double no
     return c->prefill_end;
   if (c->b.n == 0)
     return INFINITY;
-  double k = c->b.e[0].v_finish - c->V;
+  double k = cpn_batch_e(&c->b)[0].v_finish - c->V;
   /* Steps until the KV cache is full (each step adds one token per member): a preemption point. */
   double k_full = (info->kv_cap - kv_now(c)) / c->b.n;
   if (k_full < k)

@@ -40,7 +40,6 @@ typedef struct {
   int flavour;
   int chunked;              /* a prompt may be split across iterations */
   double budget;            /* tokens per iteration */
-  cpn_batch_t b;            /* min-heap on serve.v_finish (decode_batch.h) */
   double V, sum_ctx0, sum_vstart;
   double step_s;            /* duration of the current step (one iteration, or one decode step) */
   double slot_f;            /* share of the step's time per batch token */
@@ -52,6 +51,7 @@ typedef struct {
   int in_step;              /* an iteration carrying prefill is in flight */
   double step_end, step_prefill, step_dt, step_e;
   double S, E;
+  cpn_batch_t b;            /* min-heap on serve.v_finish (decode_batch.h); last, after the fields above */
 } mixed_t;
 
 static int mixed_init(void *state, const cpn_replica_info_t *info, int flavour, const cpn_sched_type_t *type)
@@ -255,7 +255,7 @@ static void mixed_step(void *state, cpn_replica_t *rep, const cpn_replica_info_t
   mixed_t *c = state;
   if (c->in_step)
     end_iteration(c, rep, info);
-  while (c->b.n > 0 && c->b.e[0].v_finish <= c->V + 1e-9 * (1.0 + fabs(c->V))) {
+  while (c->b.n > 0 && cpn_batch_e(&c->b)[0].v_finish <= c->V + 1e-9 * (1.0 + fabs(c->V))) {
     cpn_req_t *q = cpn_batch_pop(&c->b);
     leave_batch(c, q);
     complete(c, rep, q, q->serve.ctx0 + (q->serve.v_finish - q->serve.v_start));
@@ -302,7 +302,7 @@ static double mixed_next_s(void *state, const cpn_replica_info_t *info, double n
     return INFINITY;
   }
   c->slot_f = 1.0 / c->b.n;
-  double k = c->b.e[0].v_finish - c->V;
+  double k = cpn_batch_e(&c->b)[0].v_finish - c->V;
   if (c->flavour == VLLM) {
     double k_full = (info->kv_cap - kv_now(c)) / c->b.n; /* a preemption point */
     if (k_full < k)

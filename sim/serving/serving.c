@@ -248,9 +248,9 @@ static void prefix_trim(cpn_replica_t *p);
 static void prefetch_state(const cpn_serving_t *sv, size_t i)
 {
   const char *st = sv->st_pool + i * sv->st_stride;
-  __builtin_prefetch(st);
-  if (sv->st_stride > 64)
-    __builtin_prefetch(st + 64);
+  /* Up to four lines: the scheduler's fields and, for the batching ones, the top of their batch. */
+  for (size_t off = 0; off < sv->st_stride && off < 256; off += 64)
+    __builtin_prefetch(st + off);
 }
 
 /* The next event is a step of this replica: its struct's hot lines and its state. */
