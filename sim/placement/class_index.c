@@ -30,7 +30,6 @@ typedef struct {
    * most of it never read), while a policy reads the first few. */
   int **by_lat;
   int *known;            /* [n_origins]: length of by_lat[o] */
-  int *asks;             /* [n_origins]: latency_ready calls that answered 0 */
 } cls_t;
 
 struct cpn_class_index {
@@ -110,7 +109,6 @@ static void drop_routes(cpn_class_index_t *ix, cls_t *c)
     c->by_lat[o] = NULL;
   }
   memset(c->reach, 0, (size_t)ix->n_origins);
-  memset(c->asks, 0, sizeof *c->asks * (size_t)ix->n_origins);
   memset(c->known, 0, sizeof *c->known * (size_t)ix->n_origins);
 }
 
@@ -120,7 +118,6 @@ static void cls_free(cpn_class_index_t *ix, cls_t *c)
     for (int o = 0; o < ix->n_origins; o++)
       free(c->by_lat[o]);
   free(c->by_lat);
-  free(c->asks);
   free(c->known);
   free(c->reach);
   free(c->sites);
@@ -159,9 +156,8 @@ static int make_class(cpn_class_index_t *ix, int group, int model, int conf, int
   c.cnt = malloc(sizeof *c.cnt * 2 * (size_t)c.size);
   c.reach = calloc((size_t)ix->n_origins, 1);
   c.by_lat = calloc((size_t)ix->n_origins, sizeof *c.by_lat);
-  c.asks = calloc((size_t)ix->n_origins, sizeof *c.asks);
   c.known = calloc((size_t)ix->n_origins, sizeof *c.known);
-  if (!c.key || !c.cnt || !c.reach || !c.by_lat || !c.asks || !c.known)
+  if (!c.key || !c.cnt || !c.reach || !c.by_lat || !c.known)
     goto fail;
   rebuild(ix, &c);
   ix->cls[ix->n_cls] = c;
@@ -336,9 +332,8 @@ static int api_latency_ready(void *ctx)
   cls_t *c = &ix->cls[ix->cur_cls];
   if (c->by_lat[ix->cur_origin])
     return 1;
-  /* The first chunk costs about one scan: an origin that asks a second time gets it. */
-  if (++c->asks[ix->cur_origin] < 2)
-    return 0;
+  /* The first chunk costs about one scan of the sites, as the policy's own scan would, and 64 bytes: it
+   * is made at the origin's first ask (the whole order was made at the second, for its memory). */
   return extend_order(ix, c) == 0; /* out of memory: the policy scans */
 }
 

@@ -13,12 +13,12 @@
  * tournament tree of the sites keyed by load in the policies' view (queued tokens of the model per
  * replica, bit for bit as the policies compute it) with the count of sites at the minimum, and per origin
  * whether every class site is reachable (on first use) and the sites in (latency, site) order as far as
- * asked (started at the origin's second ask, before which the policies scan; found by scans of the
- * origin's latency row in site order, 16 sites at the first, then doubling).
+ * asked (started at the origin's first ask; found by scans of the origin's latency row in site order, 16
+ * sites at the first, then doubling).
  * Invariants: the tree's leaves equal the loads of the view the policies read (updated through the views'
  * load hook: each change when live, everything after a refresh when stale); the reachability flags and
  * latency orders belong to the network's current routes version (dropped when it changes).
- * Memory: O(sites + origins) per class, and per origin that asked twice the prefix of its order that was
+ * Memory: O(sites + origins) per class, and per origin that asked the prefix of its order that was
  * read, at most twice as many ints as the deepest rank asked (64 bytes per origin when the policies read
  * the first few sites; the whole orders took 400 MB at 10,000 sites each with an origin). */
 #ifndef CPN_PLACEMENT_CLASS_INDEX_H

@@ -272,22 +272,55 @@ static void min_load_counts_ties(void **unused)
   world_free(w);
 }
 
-/* An origin's latency order is built at its second ask, not at the first: an origin served once costs
- * no order's memory. */
-static void latency_order_built_at_second_ask(void **unused)
+/* The reference order of the sites of `sites` from origin o: (latency, site) ascending, by insertion. */
+static void sorted_by_latency(const world_t *w, int o, const int *sites, int n, int *out)
 {
-  world_t *w = world_new(3, 0, 0);
-  int n;
-  const int *sites;
-  const cpn_site_index_t *ix = cpn_class_index_find(w->ix, 4, 1, 0, 100, &n, &sites);
-  assert_non_null(ix);
-  assert_int_equal(ix->latency_ready(ix->ctx), 0);
-  assert_int_equal(ix->latency_ready(ix->ctx), 1);
-  assert_int_equal(ix->latency_ready(ix->ctx), 1);
-  /* Another origin of the same class has its own count. */
-  ix = cpn_class_index_find(w->ix, 5, 1, 0, 100, &n, &sites);
-  assert_int_equal(ix->latency_ready(ix->ctx), 0);
-  world_free(w);
+  const double *lat = w->lat + (size_t)o * NS;
+  for (int i = 0; i < n; i++) {
+    int s = sites[i], j = i;
+    while (j > 0 && (lat[out[j - 1]] > lat[s] || (lat[out[j - 1]] == lat[s] && out[j - 1] > s))) {
+      out[j] = out[j - 1];
+      j--;
+    }
+    out[j] = s;
+  }
+}
+
+/* An origin's latency order is ready at its first ask and is the exact (latency, site) order at every
+ * rank, whether the ranks are asked in order, by jumps past what is known (each scan finds as many again
+ * as are known) or again, with origins interleaved (each keeps its own prefix), with many tied latencies
+ * and with none. */
+static void latency_order_exact_at_every_rank(void **unused)
+{
+  for (int lat_values = 0; lat_values <= 3; lat_values += 3) {
+    world_t *w = world_new(3 + (unsigned)lat_values, 0, lat_values);
+    int n, ref[NO][NS], len[NO] = {0};
+    const int *sites;
+    for (int round = 0; round < 40; round++)
+      for (int o = 0; o < NO; o++) {
+        const cpn_site_index_t *ix = cpn_class_index_find(w->ix, o, 1, 0, 100, &n, &sites);
+        assert_non_null(ix);
+        if (round == 0) {
+          assert_int_equal(ix->latency_ready(ix->ctx), 1);
+          sorted_by_latency(w, o, sites, n, ref[o]);
+          len[o] = n;
+        }
+        assert_int_equal(n, len[o]);
+        /* Ranks 0, 1, ... in the first rounds, then jumps (multiples of a prime, wrapping), then the end. */
+        int k = round < 20 ? round : (round * 37 + o * 11) % n;
+        if (round == 39)
+          k = n - 1;
+        assert_int_equal(ix->by_latency(ix->ctx, k), ref[o][k]);
+        assert_int_equal(ix->by_latency(ix->ctx, n), -1);
+      }
+    for (int o = 0; o < NO; o++) {
+      const cpn_site_index_t *ix = cpn_class_index_find(w->ix, o, 1, 0, 100, &n, &sites);
+      for (int k = 0; k < n; k++)
+        assert_int_equal(ix->by_latency(ix->ctx, k), ref[o][k]);
+    }
+    assert_int_equal(cpn_class_index_failed(w->ix), 0);
+    world_free(w);
+  }
 }
 
 /* Without the index: a site down, an origin that does not reach every class site. */
@@ -318,7 +351,7 @@ int main(void)
     cmocka_unit_test(indexed_equals_scan_distinct),
     cmocka_unit_test(indexed_equals_scan_on_stale_views),
     cmocka_unit_test(min_load_counts_ties),
-    cmocka_unit_test(latency_order_built_at_second_ask),
+    cmocka_unit_test(latency_order_exact_at_every_rank),
     cmocka_unit_test(no_index_when_a_site_is_down_or_unreachable),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
