@@ -5,6 +5,8 @@
  * link_bulk counts the bulk flows in flight on each link that are not waiting on a cut link. */
 #include "network/network.h"
 
+#include "core/big_table.h"
+
 #include <math.h>
 #include <simgrid/link.h>
 #include <stdint.h>
@@ -192,8 +194,9 @@ cpn_err_t cpn_network_new(cpn_network_t **out, const cpn_scenario_t *sc, const c
   net->link_load_bps = calloc(nl, sizeof(double));
   net->link_frac = malloc(nl * sizeof(double));
   net->link_bulk = calloc(nl, sizeof(int));
-  net->route_lat = calloc(no * (size_t)net->n_sites, sizeof(double));
-  net->route_bw = calloc(no * (size_t)net->n_sites, sizeof(double));
+  /* Filled by cpn_network_reroute below. */
+  net->route_lat = cpn_big_table_alloc(no * (size_t)net->n_sites * sizeof(double));
+  net->route_bw = cpn_big_table_alloc(no * (size_t)net->n_sites * sizeof(double));
   if (!net->origin_node || !net->link_bytes_window || !net->link_load_bps || !net->link_frac || !net->link_bulk || !net->route_lat || !net->route_bw) {
     cpn_network_free(net);
     return cpn_error_set(CPN_ENOMEM, "network: out of memory");

@@ -22,6 +22,8 @@
  * source, at most 2^20; emptied when routes are recomputed) when the route is there. */
 #include "topology/topology.h"
 
+#include "core/big_table.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <igraph.h>
@@ -449,8 +451,8 @@ static cpn_err_t topology_build(cpn_topology_t **out, const cpn_scenario_t *sc, 
     return CPN_OK;
   }
   size_t cells = (size_t)t->n_sources * n + 1;
-  t->route_latency_s = malloc(cells * sizeof *t->route_latency_s);
-  t->pred_link = malloc(cells * sizeof *t->pred_link);
+  t->route_latency_s = cpn_big_table_alloc(cells * sizeof *t->route_latency_s);
+  t->pred_link = cpn_big_table_alloc(cells * sizeof *t->pred_link);
   /* Slots: at least 8 per routing source (a request's reply finds the route its upload cached while
    * the requests placed in between, which grow with the sites, have not all taken its slot). */
   size_t want = 8 * (size_t)t->n_sources < RC_SLOTS_MIN ? RC_SLOTS_MIN : 8 * (size_t)t->n_sources;
@@ -544,7 +546,7 @@ cpn_err_t cpn_topology_set_link_up(cpn_topology_t *t, int link, int up)
     return CPN_OK;
   if (!t->platform_pred_link) {
     size_t cells = (size_t)t->n_sources * t->n_nodes;
-    t->platform_pred_link = malloc((cells ? cells : 1) * sizeof *t->platform_pred_link);
+    t->platform_pred_link = cpn_big_table_alloc((cells ? cells : 1) * sizeof *t->platform_pred_link);
     if (!t->platform_pred_link)
       return cpn_error_set(CPN_ENOMEM, "topology: out of memory (routes of the platform)");
     memcpy(t->platform_pred_link, t->pred_link, cells * sizeof *t->pred_link);
