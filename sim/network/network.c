@@ -510,10 +510,10 @@ void cpn_network_reroute(cpn_network_t *net)
 {
   net->routes_version++;
   for (int o = 0; o < net->n_origins; o++) {
-    for (int s = 0; s < net->n_sites; s++) {
-      double lat = cpn_topology_route_latency_s(net->topo, net->origin_node[o], s);
-      net->route_lat[(size_t)o * net->n_sites + s] = net->sc->origins[o].access_latency_s + lat;
-    }
+    double *lat = net->route_lat + (size_t)o * net->n_sites, access_s = net->sc->origins[o].access_latency_s;
+    cpn_topology_route_latency_row(net->topo, net->origin_node[o], net->n_sites, lat);
+    for (int s = 0; s < net->n_sites; s++)
+      lat[s] = access_s + lat[s];
     cpn_topology_route_bw_row(net->topo, net->origin_node[o], net->n_sites, net->route_bw + (size_t)o * net->n_sites);
   }
 }

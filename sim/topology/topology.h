@@ -3,8 +3,8 @@
  *
  * Node numbering: sites first (node i = scenario site i), then plain nodes (node n_sites + j = scenario
  * node j). Link numbering = scenario link order. Routes are computed once, at build time, from every
- * node that is a site or an origin's entry node; lookups are O(1) for latency and O(route length) for
- * the link list. */
+ * node that is a site or an origin's entry node and kept as one tree per source (the last link of the
+ * route to each node); lookups are O(route length), a whole row of latencies or bandwidths O(nodes). */
 #ifndef CPN_TOPOLOGY_TOPOLOGY_H
 #define CPN_TOPOLOGY_TOPOLOGY_H
 
@@ -22,9 +22,12 @@ int cpn_topology_node_count(const cpn_topology_t *t);
 /* Node index of a site or node name; -1 if absent. */
 int cpn_topology_node_index(const cpn_topology_t *t, const char *name);
 const char *cpn_topology_node_name(const cpn_topology_t *t, int node);
-/* One-way latency of the route from `src` to `dst` (sum of link latencies); INFINITY when unreachable
- * or when src was not a routing source. 0 when src == dst. */
+/* One-way latency of the route from `src` to `dst` (sum of link latencies, in route order); INFINITY when
+ * unreachable or when src was not a routing source. 0 when src == dst. O(route length): no latency is
+ * stored, the routes' trees give them. */
 double cpn_topology_route_latency_s(const cpn_topology_t *t, int src, int dst);
+/* lat[v] = cpn_topology_route_latency_s(t, src, v), bit for bit, for the first n nodes, in O(n_nodes). */
+void cpn_topology_route_latency_row(const cpn_topology_t *t, int src, int n, double *lat);
 /* Links along the route, in order; returns the count and sets *links to internal storage valid until
  * the next call. 0 links when src == dst or when there is no route (check the latency for INFINITY). */
 int cpn_topology_route_links(const cpn_topology_t *t, int src, int dst, const int **links);
