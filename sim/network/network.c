@@ -296,6 +296,7 @@ int cpn_network_route_needed(void *ctx, int src, int dst)
 const double *cpn_network_latency_table(const cpn_network_t *net) { return net->route_lat; }
 const double *cpn_network_bw_table(const cpn_network_t *net) { return net->route_bw; }
 int cpn_network_origin_node(const cpn_network_t *net, int origin) { return net->origin_node[origin]; }
+const cpn_topology_t *cpn_network_topology(const cpn_network_t *net) { return net->topo; }
 int cpn_network_links(const cpn_network_t *net) { return net->n_links; }
 
 /* Drops the transmissions that ended by `now` and counts those under way at `t`. O(list). */

@@ -47,6 +47,10 @@ struct cpn_class_index {
   int cur_cls, cur_origin;
   int failed;            /* an order could not be allocated during the last decision */
   int *scratch;          /* [n_sites]: the bounded heap of extend_order */
+  const cpn_topology_t *topo;  /* borrowed; NULL: orders come from scans only */
+  cpn_topology_near_t *near;   /* the search of first_by_graph, made on first use */
+  int near_failed;             /* it could not be made: scans only */
+  int *origin_node;            /* [n_origins]: topology node of each origin (with topo) */
   cpn_site_index_t api;
 };
 
@@ -168,7 +172,7 @@ fail:
 }
 
 cpn_err_t cpn_class_index_new(cpn_class_index_t **out, const cpn_scenario_t *sc, cpn_views_t *views,
-                              const cpn_view_t *view, const cpn_network_t *net)
+                              const cpn_view_t *view, const cpn_network_t *net, const cpn_topology_t *topo)
 {
   cpn_class_index_t *ix = calloc(1, sizeof *ix);
   if (!ix)
@@ -177,6 +181,12 @@ cpn_err_t cpn_class_index_new(cpn_class_index_t **out, const cpn_scenario_t *sc,
                             .n_models = sc->n_models, .n_origins = sc->n_origins,
                             .routes_version = net ? cpn_network_routes_version(net) : 0};
   ix->group = malloc(sizeof *ix->group * (size_t)(sc->n_origins ? sc->n_origins : 1));
+  if (topo && (ix->origin_node = malloc(sizeof *ix->origin_node * (size_t)(sc->n_origins ? sc->n_origins : 1)))) {
+    ix->topo = topo;
+    for (int o = 0; o < sc->n_origins && ix->topo; o++)
+      if ((ix->origin_node[o] = cpn_topology_node_index(topo, sc->origins[o].node)) < 0)
+        ix->topo = NULL; /* not the scenario's topology: scan */
+  }
   ix->scratch = malloc(sizeof *ix->scratch * (size_t)(sc->n_sites ? sc->n_sites : 1));
   int *rep = malloc(sizeof *rep * MAX_GROUPS); /* an origin of each group */
   if (!ix->group || !ix->scratch || !rep) {
@@ -219,6 +229,8 @@ void cpn_class_index_free(cpn_class_index_t *ix)
   free(ix->cls_of);
   free(ix->group);
   free(ix->scratch);
+  free(ix->origin_node);
+  cpn_topology_near_free(ix->near);
   free(ix);
 }
 
@@ -265,6 +277,46 @@ static void sift_down_max(int *h, int n, int i, const double *lat)
   }
 }
 
+/* Inserts site s into the bounded max-heap h of size *size (at most m), in (latency, site) order. */
+static void bounded_add(int *h, int *size, int m, int s, const double *lat)
+{
+  if (*size < m) {
+    int j = (*size)++;
+    while (j > 0 && before(lat, h[(j - 1) / 2], s)) {
+      h[j] = h[(j - 1) / 2];
+      j = (j - 1) / 2;
+    }
+    h[j] = s;
+  } else if (before(lat, s, h[0])) {
+    h[0] = s;
+    sift_down_max(h, *size, 0, lat);
+  }
+}
+
+/* The first m sites of the current origin's order into the bounded heap h, from the nodes nearest the
+ * origin's node (cpn_topology_near) instead of a scan of every class site: a site's latency in the table
+ * is fl(access + route latency), at least fl(access + d) for the search's distance d of its node, so once
+ * the heap holds m sites and fl(access + d) of the next node exceeds the latency of its latest, no node
+ * left can come before it. O(m' log m') for the m' nodes nearer than the m-th site. Returns the count
+ * found, or -1 when the search would visit more nodes than a scan looks at sites (sites of the class are
+ * sparse among the nodes; the caller scans). */
+static int first_by_graph(cpn_class_index_t *ix, cls_t *c, int m, int *h)
+{
+  int origin = ix->cur_origin, size = 0, budget = c->n + 64, v;
+  const double *lat = ix->view->route_latency_s + (size_t)origin * ix->n_sites;
+  double access_s = ix->sc->origins[origin].access_latency_s, d;
+  cpn_topology_near_start(ix->near, ix->origin_node[origin]);
+  while ((v = cpn_topology_near_next(ix->near, &d)) >= 0) {
+    if (size == m && access_s + d > lat[h[0]])
+      break;
+    if (--budget < 0)
+      return -1;
+    if (v < ix->n_sites && c->pos[v] >= 0)
+      bounded_add(h, &size, m, v, lat);
+  }
+  return size;
+}
+
 /* Appends to the current origin's order the next sites in (latency, site) order, FIRST_CHUNK at the
  * first call and as many as are known at the others: one scan of the class's sites in site order,
  * reading the origin's latency row in order, keeps the earliest m sites after the last known one in a
@@ -281,22 +333,18 @@ static int extend_order(cpn_class_index_t *ix, cls_t *c)
   if (!o)
     return -1;
   c->by_lat[origin] = o;
-  int *h = ix->scratch, size = 0, last = have ? o[have - 1] : -1;
-  for (int i = 0; i < c->n; i++) {
-    int s = c->sites[i];
-    if (last >= 0 && !before(lat, last, s))
-      continue; /* already in the order */
-    if (size < m) {
-      /* Sift up. */
-      int j = size++;
-      while (j > 0 && before(lat, h[(j - 1) / 2], s)) {
-        h[j] = h[(j - 1) / 2];
-        j = (j - 1) / 2;
-      }
-      h[j] = s;
-    } else if (before(lat, s, h[0])) {
-      h[0] = s;
-      sift_down_max(h, size, 0, lat);
+  int *h = ix->scratch, size = -1, last = have ? o[have - 1] : -1;
+  if (have == 0 && ix->topo && !ix->near && !ix->near_failed)
+    ix->near_failed = !(ix->near = cpn_topology_near_new(ix->topo));
+  if (have == 0 && ix->near)
+    size = first_by_graph(ix, c, m, h);
+  if (size != m) { /* no search, or it gave up */
+    size = 0;
+    for (int i = 0; i < c->n; i++) {
+      int s = c->sites[i];
+      if (last >= 0 && !before(lat, last, s))
+        continue; /* already in the order */
+      bounded_add(h, &size, m, s, lat);
     }
   }
   /* Heap sort: the latest goes last. */

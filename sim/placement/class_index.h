@@ -13,8 +13,8 @@
  * tournament tree of the sites keyed by load in the policies' view (queued tokens of the model per
  * replica, bit for bit as the policies compute it) with the count of sites at the minimum, and per origin
  * whether every class site is reachable (on first use) and the sites in (latency, site) order as far as
- * asked (started at the origin's first ask; found by scans of the origin's latency row in site order, 16
- * sites at the first, then doubling).
+ * asked (started at the origin's first ask: 16 sites, from a search of the graph near the origin; then
+ * doubling, by scans of the origin's latency row in site order).
  * Invariants: the tree's leaves equal the loads of the view the policies read (updated through the views'
  * load hook: each change when live, everything after a refresh when stale); the reachability flags and
  * latency orders belong to the network's current routes version (dropped when it changes).
@@ -29,6 +29,7 @@
 #include "cpnsim/policy.h"
 #include "network/network.h"
 #include "placement/view.h"
+#include "topology/topology.h"
 
 typedef struct cpn_class_index cpn_class_index_t;
 
@@ -37,9 +38,12 @@ typedef struct cpn_class_index cpn_class_index_t;
 int cpn_residency_allows(const cpn_origin_spec_t *o, const cpn_site_spec_t *s);
 
 /* Builds nothing yet (classes are made on first use); sets the views' load hook. `view` is the view the
- * policies read (cpn_views_policy), borrowed like views and net; a NULL net: routes never change (tests). */
+ * policies read (cpn_views_policy), borrowed like views, net and topo; a NULL net: routes never change
+ * (tests). With topo (the topology whose routes give the view's latencies, access latency added), an
+ * origin's first sites in latency order come from a search of the graph near it, not a scan of the
+ * class; NULL: scans. */
 cpn_err_t cpn_class_index_new(cpn_class_index_t **out, const cpn_scenario_t *sc, cpn_views_t *views,
-                              const cpn_view_t *view, const cpn_network_t *net);
+                              const cpn_view_t *view, const cpn_network_t *net, const cpn_topology_t *topo);
 /* Accepts NULL. Unsets the views' hook. */
 void cpn_class_index_free(cpn_class_index_t *ix);
 

@@ -62,6 +62,15 @@ typedef struct {
   int links[RC_LINKS];
 } route_slot_t;
 
+/* The graph's incidences as flat arrays (compressed rows), made from igraph's incidence lists at each
+ * route computation and kept for cpn_topology_near: node u's links are link[off[u] .. off[u + 1]), to[k] the other end of link[k] and
+ * w[k] its routing weight. The per-source loops below read these in order instead of calling igraph for
+ * each list and looking each link's ends up (most of the set-up at 10,000 sites). */
+typedef struct {
+  int *off, *link, *to;
+  double *w;
+} adj_t;
+
 struct cpn_topology {
   int n_nodes, n_sites, n_links;
   char (*names)[CPN_NAME_MAX];
@@ -80,6 +89,7 @@ struct cpn_topology {
                                 * fault changes pred_link; NULL before */
   double *bw_memo;             /* [n_nodes]: scratch of cpn_topology_route_bw_row and _latency_row */
   route_slot_t *rcache;        /* [rcache_mask + 1]: recent routes of cpn_topology_route_links */
+  adj_t adj;                   /* the graph with the current routing weights (once routes were computed) */
   unsigned rcache_mask;
 };
 
@@ -218,15 +228,6 @@ static cpn_err_t pick_sources(cpn_topology_t *t, const cpn_scenario_t *sc)
   }
   return CPN_OK;
 }
-
-/* The graph's incidences as flat arrays (compressed rows), made from igraph's incidence lists once per
- * route computation: node u's links are link[off[u] .. off[u + 1]), to[k] the other end of link[k] and
- * w[k] its routing weight. The per-source loops below read these in order instead of calling igraph for
- * each list and looking each link's ends up (most of the set-up at 10,000 sites). */
-typedef struct {
-  int *off, *link, *to;
-  double *w;
-} adj_t;
 
 /* Chooses the route tree of one source from the least latencies `d` (d[v]: from the source to v) by the
  * tie rule of the file comment: a breadth-first search over tight links gives each node its fewest
@@ -413,16 +414,28 @@ done:
   return err;
 }
 
+static void adj_free(adj_t *g)
+{
+  free(g->off);
+  free(g->link);
+  free(g->to);
+  free(g->w);
+  *g = (adj_t){0};
+}
+
 static cpn_err_t compute_routes(cpn_topology_t *t)
 {
   rcache_clear(t);
-  adj_t g = {0};
+  adj_free(&t->adj);
+  adj_t *g = &t->adj;
   double *dist = NULL, *lat = NULL;
   dist_ent_t *heap = NULL;
   int *hops = NULL, *queue = NULL;
-  cpn_err_t err = make_adjacency(t, &g);
-  if (err)
+  cpn_err_t err = make_adjacency(t, g);
+  if (err) {
+    adj_free(g);
     goto done;
+  }
   hops = malloc(sizeof *hops * ((size_t)t->n_nodes + 1));
   queue = malloc(sizeof *queue * ((size_t)t->n_nodes + 1));
   dist = malloc(sizeof *dist * ((size_t)t->n_nodes + 1));
@@ -435,14 +448,10 @@ static cpn_err_t compute_routes(cpn_topology_t *t)
   /* One source at a time: a distance row (contiguous) instead of an S x n matrix, which igraph stores by
    * column (every read of a source's row strode over S doubles) and which at 10,000 sites took 800 MB. */
   for (int row = 0; row < t->n_sources; row++) {
-    dijkstra(t, &g, t->source_node[row], dist, heap);
-    choose_routes(t, &g, dist, row, hops, queue, lat);
+    dijkstra(t, g, t->source_node[row], dist, heap);
+    choose_routes(t, g, dist, row, hops, queue, lat);
   }
 done:
-  free(g.off);
-  free(g.link);
-  free(g.to);
-  free(g.w);
   free(hops);
   free(queue);
   free(dist);
@@ -538,6 +547,7 @@ void cpn_topology_free(cpn_topology_t *t)
   free(t->platform_pred_link);
   free(t->bw_memo);
   free(t->rcache);
+  adj_free(&t->adj);
   free(t);
 }
 
@@ -758,6 +768,90 @@ void cpn_topology_route_bw_row(const cpn_topology_t *t, int src, int n, double *
     }
     bw[v] = memo[v];
   }
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Nodes by distance                                                                                 */
+
+struct cpn_topology_near {
+  const cpn_topology_t *t;
+  double *d;            /* [n_nodes]: tentative distance, INFINITY when not reached */
+  unsigned char *done;  /* [n_nodes]: settled */
+  int *touched;         /* nodes whose d or done were set since the start */
+  int n_touched;
+  dist_ent_t *heap;     /* 2 links + 1 entries */
+  size_t n_heap;
+};
+
+cpn_topology_near_t *cpn_topology_near_new(const cpn_topology_t *t)
+{
+  if (!t->adj.off)
+    return NULL;
+  cpn_topology_near_t *nr = calloc(1, sizeof *nr);
+  if (!nr)
+    return NULL;
+  size_t n = (size_t)t->n_nodes + 1;
+  nr->t = t;
+  nr->d = malloc(sizeof *nr->d * n);
+  nr->done = calloc(n, 1);
+  nr->touched = malloc(sizeof *nr->touched * n);
+  nr->heap = malloc(sizeof *nr->heap * (2 * (size_t)t->n_links + 2));
+  if (!nr->d || !nr->done || !nr->touched || !nr->heap) {
+    cpn_topology_near_free(nr);
+    return NULL;
+  }
+  for (int v = 0; v < t->n_nodes; v++)
+    nr->d[v] = INFINITY;
+  return nr;
+}
+
+void cpn_topology_near_free(cpn_topology_near_t *nr)
+{
+  if (!nr)
+    return;
+  free(nr->d);
+  free(nr->done);
+  free(nr->touched);
+  free(nr->heap);
+  free(nr);
+}
+
+void cpn_topology_near_start(cpn_topology_near_t *nr, int src)
+{
+  assert(src >= 0 && src < nr->t->n_nodes);
+  for (int i = 0; i < nr->n_touched; i++) {
+    nr->d[nr->touched[i]] = INFINITY;
+    nr->done[nr->touched[i]] = 0;
+  }
+  nr->n_touched = 0;
+  nr->n_heap = 0;
+  nr->d[src] = 0;
+  nr->touched[nr->n_touched++] = src;
+  dist_push(nr->heap, &nr->n_heap, 0, src);
+}
+
+int cpn_topology_near_next(cpn_topology_near_t *nr, double *d_s)
+{
+  const adj_t *g = &nr->t->adj;
+  while (nr->n_heap > 0) {
+    dist_ent_t e = dist_pop(nr->heap, &nr->n_heap);
+    if (nr->done[e.v] || e.d > nr->d[e.v])
+      continue; /* stale */
+    nr->done[e.v] = 1;
+    for (int k = g->off[e.v]; k < g->off[e.v + 1]; k++) {
+      int u = g->to[k];
+      double alt = e.d + g->w[k];
+      if (alt < nr->d[u]) {
+        if (isinf(nr->d[u]))
+          nr->touched[nr->n_touched++] = u;
+        nr->d[u] = alt;
+        dist_push(nr->heap, &nr->n_heap, alt, u);
+      }
+    }
+    *d_s = e.d;
+    return e.v;
+  }
+  return -1;
 }
 
 /* ------------------------------------------------------------------------------------------------ */

@@ -41,6 +41,20 @@ double cpn_topology_route_bw_bps(const cpn_topology_t *t, int src, int dst);
 /* bw[v] = cpn_topology_route_bw_bps(t, src, v) for the first n nodes (e.g. n = the site count), in
  * O(n_nodes) time instead of one route walk per node. */
 void cpn_topology_route_bw_row(const cpn_topology_t *t, int src, int n, double *bw);
+/* Nodes in order of least latency from a node (Dijkstra over the current routing weights, where a link
+ * that is down weighs 1e30 s, settled one at a time): a caller-owned search with O(nodes + links) scratch, for
+ * those who want a source's nearest nodes without a pass over them all. Each route's latency is at
+ * least the distance given for its destination (both are sums of the same links, and rounding is
+ * monotone), and the distances come in ascending order. new: NULL when out of memory or when routes were
+ * not computed (cpn_topology_check); valid while t lives (faults change the weights it reads). start:
+ * O(nodes touched by the last search); next: the next node and its distance *d_s, -1 when every
+ * reachable node was given; O(degree log links) each. */
+typedef struct cpn_topology_near cpn_topology_near_t;
+cpn_topology_near_t *cpn_topology_near_new(const cpn_topology_t *t);
+void cpn_topology_near_free(cpn_topology_near_t *nr);
+void cpn_topology_near_start(cpn_topology_near_t *nr, int src);
+int cpn_topology_near_next(cpn_topology_near_t *nr, double *d_s);
+
 /* Which routes the platform needs: 1 if SimGrid traffic may go from node src to node dst. */
 typedef int (*cpn_topology_route_need_fn)(void *ctx, int src, int dst);
 /* Writes a SimGrid platform XML: one host per node, one link per scenario link (SHARED or

@@ -97,7 +97,7 @@ static world_t *world_new(unsigned seed, int stale, int lat_values)
     }
   cpn_views_refresh(w->views, 0.0);
   w->view = cpn_views_policy(w->views, 0.0);
-  assert_int_equal(cpn_class_index_new(&w->ix, &w->sc, w->views, w->view, NULL), CPN_OK);
+  assert_int_equal(cpn_class_index_new(&w->ix, &w->sc, w->views, w->view, NULL, NULL), CPN_OK);
   return w;
 }
 
