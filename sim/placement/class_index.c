@@ -318,10 +318,11 @@ static int first_by_graph(cpn_class_index_t *ix, cls_t *c, int m, int *h)
 }
 
 /* Appends to the current origin's order the next sites in (latency, site) order, FIRST_CHUNK at the
- * first call and as many as are known at the others: one scan of the class's sites in site order,
- * reading the origin's latency row in order, keeps the earliest m sites after the last known one in a
- * bounded max-heap (the scratch), which is then sorted. O(n log m) per call, so O(n log k log k) for the
- * first k; memory: the sites found. -1 when out of memory. */
+ * first call and as many as are known at the others. With the topology, a search of the graph near the
+ * origin finds the first (known + m) again, O(k log k) for the first k sites over all calls; else (or
+ * when the search gives up) one scan of the class's sites in site order, reading the origin's latency row
+ * in order, keeps the earliest m sites after the last known one in a bounded max-heap, O(n log m) per
+ * call. Memory: the sites found. -1 when out of memory. */
 static int extend_order(cpn_class_index_t *ix, cls_t *c)
 {
   int origin = ix->cur_origin, have = c->known[origin];
@@ -333,13 +334,15 @@ static int extend_order(cpn_class_index_t *ix, cls_t *c)
   if (!o)
     return -1;
   c->by_lat[origin] = o;
-  int *h = ix->scratch, size = -1, last = have ? o[have - 1] : -1;
-  if (have == 0 && ix->topo && !ix->near && !ix->near_failed)
+  int *h = ix->scratch, size = -1, from = 0, last = have ? o[have - 1] : -1;
+  if (ix->topo && !ix->near && !ix->near_failed)
     ix->near_failed = !(ix->near = cpn_topology_near_new(ix->topo));
-  if (have == 0 && ix->near)
-    size = first_by_graph(ix, c, m, h);
-  if (size != m) { /* no search, or it gave up */
+  /* The search finds the first have + m again (the known ones are the same: the order is exact). */
+  if (ix->near && first_by_graph(ix, c, have + m, h) == have + m)
+    size = have + m;
+  if (size < 0) { /* no search, or it gave up: scan for the m after the last known */
     size = 0;
+    from = have;
     for (int i = 0; i < c->n; i++) {
       int s = c->sites[i];
       if (last >= 0 && !before(lat, last, s))
@@ -354,8 +357,8 @@ static int extend_order(cpn_class_index_t *ix, cls_t *c)
     h[n - 1] = t;
     sift_down_max(h, n - 1, 0, lat);
   }
-  memcpy(o + have, h, sizeof *h * (size_t)size);
-  c->known[origin] = have + size;
+  memcpy(o + from, h, sizeof *h * (size_t)size);
+  c->known[origin] = from + size;
   return 0;
 }
 
