@@ -21,7 +21,7 @@
  * Cost: building is one Dijkstra per routing source (a binary heap of this file over igraph's incidence
  * lists, copied once into flat arrays), O(S (E + N log N)) time and S N ints of memory (on huge pages);
  * a latency or a link list is O(route length), the list read from a direct-mapped cache of recent routes
- * (of one cache line each, 16,384 or 8 per routing source, at most 2^20; emptied when routes are
+ * (of one cache line each, 16,384 or 32 per routing source, at most 2^20; emptied when routes are
  * recomputed) when the route is there. */
 #include "topology/topology.h"
 
@@ -499,9 +499,10 @@ static cpn_err_t topology_build(cpn_topology_t **out, const cpn_scenario_t *sc, 
   }
   size_t cells = (size_t)t->n_sources * n + 1;
   t->pred_link = cpn_big_table_alloc(cells * sizeof *t->pred_link);
-  /* Slots: at least 8 per routing source (a request's reply finds the route its upload cached while
-   * the requests placed in between, which grow with the sites, have not all taken its slot). */
-  size_t want = 8 * (size_t)t->n_sources < RC_SLOTS_MIN ? RC_SLOTS_MIN : 8 * (size_t)t->n_sources;
+  /* Slots: at least 32 per routing source (a request's reply finds the route its upload cached while
+   * the requests placed in between, which grow with the sites, have not all taken its slot; with 8, at
+   * 10,000 sites, a reply walked its route afresh about half the time, a cache miss per link). */
+  size_t want = 32 * (size_t)t->n_sources < RC_SLOTS_MIN ? RC_SLOTS_MIN : 32 * (size_t)t->n_sources;
   unsigned slots = 1;
   while (slots < RC_SLOTS_MAX && slots < cells && slots < want)
     slots *= 2;
