@@ -324,28 +324,87 @@ static dist_ent_t dist_pop(dist_ent_t *h, size_t *n)
   return top;
 }
 
+/* An indexed 4-ary heap of nodes keyed by d[] (with decrease-key): at most one entry per node, so
+ * Dijkstra pops each node once; the lazy heap it replaced popped about a stale entry per node beside and
+ * was most of the set-up at 10,000 sites. h: the nodes; pos[v]: v's slot, -1 never queued, -2 settled. */
+typedef struct {
+  int *h, *pos, n;
+} iheap_t;
+
+static void iheap_up(iheap_t *q, const double *d, int i)
+{
+  int v = q->h[i];
+  double dv = d[v];
+  while (i > 0) {
+    int p = (i - 1) / 4, u = q->h[p];
+    if (d[u] <= dv)
+      break;
+    q->h[i] = u;
+    q->pos[u] = i;
+    i = p;
+  }
+  q->h[i] = v;
+  q->pos[v] = i;
+}
+
+static void iheap_down(iheap_t *q, const double *d, int i)
+{
+  int v = q->h[i];
+  double dv = d[v];
+  for (;;) {
+    int c = 4 * i + 1;
+    if (c >= q->n)
+      break;
+    int end = c + 4 < q->n ? c + 4 : q->n, best = c;
+    double bd = d[q->h[c]];
+    for (int k = c + 1; k < end; k++)
+      if (d[q->h[k]] < bd) {
+        bd = d[q->h[k]];
+        best = k;
+      }
+    if (bd >= dv)
+      break;
+    q->h[i] = q->h[best];
+    q->pos[q->h[i]] = i;
+    i = best;
+  }
+  q->h[i] = v;
+  q->pos[v] = i;
+}
+
 /* Least route latencies from s to every node (INFINITY when unreachable) over the routing weights.
  * Each node's distance is the least d(u) + w over the links from nodes settled before it, the same sums
  * igraph's Dijkstra takes, so the values are the same whatever the order of ties; written here because
  * calling igraph once per source rebuilt its adjacency lists each time (most of the set-up at 10,000
- * sites). `heap` holds 2 links + 1 entries. */
-static void dijkstra(const cpn_topology_t *t, const adj_t *g, int s, double *d, dist_ent_t *heap)
+ * sites). heap and pos: n_nodes ints of scratch each. */
+static void dijkstra(const cpn_topology_t *t, const adj_t *g, int s, double *d, int *heap, int *pos)
 {
-  size_t n = 0;
-  for (int v = 0; v < t->n_nodes; v++)
+  iheap_t q = {heap, pos, 0};
+  for (int v = 0; v < t->n_nodes; v++) {
     d[v] = INFINITY;
+    pos[v] = -1;
+  }
   d[s] = 0;
-  dist_push(heap, &n, 0, s);
-  while (n > 0) {
-    dist_ent_t e = dist_pop(heap, &n);
-    if (e.d > d[e.v])
-      continue; /* stale */
-    for (int k = g->off[e.v]; k < g->off[e.v + 1]; k++) {
+  q.h[q.n++] = s;
+  pos[s] = 0;
+  while (q.n > 0) {
+    int v = q.h[0];
+    pos[v] = -2;
+    if (--q.n > 0) {
+      q.h[0] = q.h[q.n];
+      iheap_down(&q, d, 0);
+    }
+    double dv = d[v];
+    for (int k = g->off[v]; k < g->off[v + 1]; k++) {
       int u = g->to[k];
-      double alt = e.d + g->w[k];
-      if (alt < d[u]) {
+      double alt = dv + g->w[k];
+      if (alt < d[u]) { /* never a settled node: its d is at most dv */
         d[u] = alt;
-        dist_push(heap, &n, alt, u);
+        if (pos[u] == -1) {
+          q.h[q.n] = u;
+          pos[u] = q.n++;
+        }
+        iheap_up(&q, d, pos[u]);
       }
     }
   }
@@ -429,7 +488,6 @@ static cpn_err_t compute_routes(cpn_topology_t *t)
   adj_free(&t->adj);
   adj_t *g = &t->adj;
   double *dist = NULL, *lat = NULL;
-  dist_ent_t *heap = NULL;
   int *hops = NULL, *queue = NULL;
   cpn_err_t err = make_adjacency(t, g);
   if (err) {
@@ -440,15 +498,14 @@ static cpn_err_t compute_routes(cpn_topology_t *t)
   queue = malloc(sizeof *queue * ((size_t)t->n_nodes + 1));
   dist = malloc(sizeof *dist * ((size_t)t->n_nodes + 1));
   lat = malloc(sizeof *lat * ((size_t)t->n_nodes + 1));
-  heap = malloc(sizeof *heap * (2 * (size_t)t->n_links + 2));
-  if (!hops || !queue || !dist || !lat || !heap) {
+  if (!hops || !queue || !dist || !lat) {
     err = cpn_error_set(CPN_ENOMEM, "topology: out of memory computing routes for %d nodes", t->n_nodes);
     goto done;
   }
   /* One source at a time: a distance row (contiguous) instead of an S x n matrix, which igraph stores by
    * column (every read of a source's row strode over S doubles) and which at 10,000 sites took 800 MB. */
   for (int row = 0; row < t->n_sources; row++) {
-    dijkstra(t, g, t->source_node[row], dist, heap);
+    dijkstra(t, g, t->source_node[row], dist, queue, hops); /* scratch until choose_routes */
     choose_routes(t, g, dist, row, hops, queue, lat);
   }
 done:
@@ -456,7 +513,6 @@ done:
   free(queue);
   free(dist);
   free(lat);
-  free(heap);
   return err;
 }
 
