@@ -512,10 +512,10 @@ void cpn_network_reroute(cpn_network_t *net)
   net->routes_version++;
   for (int o = 0; o < net->n_origins; o++) {
     double *lat = net->route_lat + (size_t)o * net->n_sites, access_s = net->sc->origins[o].access_latency_s;
-    cpn_topology_route_latency_row(net->topo, net->origin_node[o], net->n_sites, lat);
+    double *bw = net->route_bw + (size_t)o * net->n_sites;
+    cpn_topology_route_rows(net->topo, net->origin_node[o], net->n_sites, lat, bw);
     for (int s = 0; s < net->n_sites; s++)
       lat[s] = access_s + lat[s];
-    cpn_topology_route_bw_row(net->topo, net->origin_node[o], net->n_sites, net->route_bw + (size_t)o * net->n_sites);
   }
 }
 

@@ -87,7 +87,7 @@ struct cpn_topology {
   int *route_buf;              /* [n_nodes]: storage returned by cpn_topology_route_links */
   int *platform_pred_link;     /* the routes of the SimGrid platform (as first computed), kept once a
                                 * fault changes pred_link; NULL before */
-  double *bw_memo;             /* [n_nodes]: scratch of cpn_topology_route_bw_row and _latency_row */
+  double *bw_memo, *lat_memo;  /* [n_nodes]: scratch of cpn_topology_route_rows */
   route_slot_t *rcache;        /* [rcache_mask + 1]: recent routes of cpn_topology_route_links */
   adj_t adj;                   /* the graph with the current routing weights (once routes were computed) */
   unsigned rcache_mask;
@@ -541,7 +541,8 @@ static cpn_err_t topology_build(cpn_topology_t **out, const cpn_scenario_t *sc, 
   t->source_row = calloc(n + 1, sizeof *t->source_row);
   t->route_buf = calloc(n + 1, sizeof *t->route_buf);
   t->bw_memo = calloc(n + 1, sizeof *t->bw_memo);
-  if (!t->bw_memo || !t->names || !t->by_name || !t->link_a || !t->link_b || !t->link_latency_s || !t->link_weight_s || !t->link_bw_bps ||
+  t->lat_memo = calloc(n + 1, sizeof *t->lat_memo);
+  if (!t->bw_memo || !t->lat_memo || !t->names || !t->by_name || !t->link_a || !t->link_b || !t->link_latency_s || !t->link_weight_s || !t->link_bw_bps ||
       !t->link_shared || !t->source_node || !t->source_row || !t->route_buf) {
     err = cpn_error_set(CPN_ENOMEM, "topology: out of memory for %d nodes and %d links", t->n_nodes, t->n_links);
     goto fail;
@@ -603,6 +604,7 @@ void cpn_topology_free(cpn_topology_t *t)
   free(t->route_buf);
   free(t->platform_pred_link);
   free(t->bw_memo);
+  free(t->lat_memo);
   free(t->rcache);
   adj_free(&t->adj);
   free(t);
@@ -681,39 +683,6 @@ double cpn_topology_route_latency_s(const cpn_topology_t *t, int src, int dst)
   return lat;
 }
 
-void cpn_topology_route_latency_row(const cpn_topology_t *t, int src, int n, double *lat)
-{
-  assert(src >= 0 && src < t->n_nodes && n >= 0 && n <= t->n_nodes);
-  int row = t->source_row[src];
-  if (row < 0) {
-    for (int v = 0; v < n; v++)
-      lat[v] = v == src ? 0 : INFINITY;
-    return;
-  }
-  /* memo[v]: latency of the route to v, NAN until known; a node's is its parent's + its last link's,
-   * the sum in route order of cpn_topology_route_latency_s. */
-  const int *pred = t->pred_link + (size_t)row * t->n_nodes;
-  double *memo = t->bw_memo;
-  int *stack = t->route_buf;
-  for (int v = 0; v < t->n_nodes; v++)
-    memo[v] = NAN;
-  memo[src] = 0;
-  for (int v = 0; v < n; v++) {
-    int k = 0, u = v;
-    while (isnan(memo[u]) && pred[u] >= 0) {
-      stack[k++] = u;
-      u = other_end(t, pred[u], u);
-    }
-    if (isnan(memo[u]))
-      memo[u] = INFINITY; /* unreachable */
-    while (k > 0) {
-      int x = stack[--k];
-      memo[x] = memo[u] + t->link_latency_s[pred[x]];
-      u = x;
-    }
-    lat[v] = memo[v];
-  }
-}
 
 /* Writes the links of the route into buf in order and returns their count; 0 when src == dst, -1 when
  * there is no route. */
@@ -792,39 +761,61 @@ double cpn_topology_route_bw_bps(const cpn_topology_t *t, int src, int dst)
   return bw;
 }
 
-void cpn_topology_route_bw_row(const cpn_topology_t *t, int src, int n, double *bw)
+void cpn_topology_route_rows(const cpn_topology_t *t, int src, int n, double *lat, double *bw)
 {
   assert(src >= 0 && src < t->n_nodes && n >= 0 && n <= t->n_nodes);
   int row = t->source_row[src];
   if (row < 0) {
-    for (int v = 0; v < n; v++)
-      bw[v] = v == src ? INFINITY : 0;
+    for (int v = 0; v < n; v++) {
+      if (lat)
+        lat[v] = v == src ? 0 : INFINITY;
+      if (bw)
+        bw[v] = v == src ? INFINITY : 0;
+    }
     return;
   }
-  /* memo[v]: bottleneck of the route to v, NAN until known. A node's value is the smaller of its
-   * parent's and its last link's (a minimum is exact in any order, so each equals the route walk's). */
+  /* Memos over the tree, NAN latency until known: a node's latency is its parent's + its last link's
+   * (the sum in route order of cpn_topology_route_latency_s), its bottleneck the smaller of its parent's
+   * and its last link's (a minimum is exact in any order, so each equals the route walk's). */
   const int *pred = t->pred_link + (size_t)row * t->n_nodes;
-  double *memo = t->bw_memo;
+  double *mlat = t->lat_memo, *mbw = t->bw_memo;
   int *stack = t->route_buf;
   for (int v = 0; v < t->n_nodes; v++)
-    memo[v] = NAN;
-  memo[src] = INFINITY;
+    mlat[v] = NAN;
+  mlat[src] = 0;
+  mbw[src] = INFINITY;
   for (int v = 0; v < n; v++) {
     int k = 0, u = v;
-    while (isnan(memo[u]) && pred[u] >= 0) {
+    while (isnan(mlat[u]) && pred[u] >= 0) {
       stack[k++] = u;
       u = other_end(t, pred[u], u);
     }
-    if (isnan(memo[u]))
-      memo[u] = 0; /* unreachable */
+    if (isnan(mlat[u])) { /* unreachable */
+      mlat[u] = INFINITY;
+      mbw[u] = 0;
+    }
     while (k > 0) {
       int x = stack[--k];
       double b = t->link_bw_bps[pred[x]];
-      memo[x] = memo[u] < b ? memo[u] : b;
+      mlat[x] = mlat[u] + t->link_latency_s[pred[x]];
+      mbw[x] = mbw[u] < b ? mbw[u] : b;
       u = x;
     }
-    bw[v] = memo[v];
+    if (lat)
+      lat[v] = mlat[v];
+    if (bw)
+      bw[v] = mbw[v];
   }
+}
+
+void cpn_topology_route_latency_row(const cpn_topology_t *t, int src, int n, double *lat)
+{
+  cpn_topology_route_rows(t, src, n, lat, NULL);
+}
+
+void cpn_topology_route_bw_row(const cpn_topology_t *t, int src, int n, double *bw)
+{
+  cpn_topology_route_rows(t, src, n, NULL, bw);
 }
 
 /* ------------------------------------------------------------------------------------------------ */

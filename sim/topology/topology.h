@@ -41,6 +41,8 @@ double cpn_topology_route_bw_bps(const cpn_topology_t *t, int src, int dst);
 /* bw[v] = cpn_topology_route_bw_bps(t, src, v) for the first n nodes (e.g. n = the site count), in
  * O(n_nodes) time instead of one route walk per node. */
 void cpn_topology_route_bw_row(const cpn_topology_t *t, int src, int n, double *bw);
+/* Both rows in one pass over the tree (either may be NULL). */
+void cpn_topology_route_rows(const cpn_topology_t *t, int src, int n, double *lat, double *bw);
 /* Nodes in order of least latency from a node (Dijkstra over the current routing weights, where a link
  * that is down weighs 1e30 s, settled one at a time): a caller-owned search with O(nodes + links) scratch, for
  * those who want a source's nearest nodes without a pass over them all. Each route's latency is at
