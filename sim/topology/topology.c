@@ -63,9 +63,10 @@ typedef struct {
 } route_slot_t;
 
 /* The graph's incidences as flat arrays (compressed rows), made from igraph's incidence lists at each
- * route computation and kept for cpn_topology_near: node u's links are link[off[u] .. off[u + 1]), to[k] the other end of link[k] and
- * w[k] its routing weight. The per-source loops below read these in order instead of calling igraph for
- * each list and looking each link's ends up (most of the set-up at 10,000 sites). */
+ * route computation and kept for cpn_topology_near: node u's links are link[off[u] .. off[u + 1]), to[k]
+ * the other end of link[k] and w[k] its routing weight. The per-source loops below read these in order
+ * instead of calling igraph for each list and looking each link's ends up (most of the set-up at 10,000
+ * sites). */
 typedef struct {
   int *off, *link, *to;
   double *w;
