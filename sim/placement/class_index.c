@@ -10,8 +10,8 @@
  * trees a load change updates). */
 #define MAX_GROUPS 16
 
-/* Sites of an origin's latency order found by its first scan of the class; each later scan finds as
- * many again as are known. */
+/* Sites of an origin's latency order found at its first ask; each later extension finds as many again
+ * as are known. */
 #define FIRST_CHUNK 16
 
 typedef struct {
