@@ -13,8 +13,8 @@
  * tournament tree of the sites keyed by load in the policies' view (queued tokens of the model per
  * replica, bit for bit as the policies compute it) with the count of sites at the minimum, and per origin
  * whether every class site is reachable (on first use) and the sites in (latency, site) order as far as
- * asked (started at the origin's first ask: 16 sites, from a search of the graph near the origin; then
- * doubling, by scans of the origin's latency row in site order).
+ * asked (16 sites at the origin's first ask, then doubling; found by a search of the graph near the
+ * origin, or, without the topology, by scans of the origin's latency row in site order).
  * Invariants: the tree's leaves equal the loads of the view the policies read (updated through the views'
  * load hook: each change when live, everything after a refresh when stale); the reachability flags and
  * latency orders belong to the network's current routes version (dropped when it changes).
