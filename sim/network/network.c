@@ -1,9 +1,11 @@
 /* network: fluid and flow transfers of requests, bulk transfers (see network.h).
  *
- * Invariants: link_load_bps is the request traffic of the last complete sampling window; every flow
+ * Invariants: a link's load_bps is the request traffic of the last complete sampling window; every flow
  * started (request or bulk) is one SimGrid activity of the event core until its completion is posted;
- * link_bulk counts the bulk flows in flight on each link that are not waiting on a cut link. */
+ * a link's bulk counts the bulk flows in flight on it that are not waiting on a cut link. */
 #include "network/network.h"
+
+#include "core/big_table.h"
 
 #include <math.h>
 #include <simgrid/link.h>
@@ -35,6 +37,16 @@ typedef struct {
   int n, cap;
 } txlist_t;
 
+/* A link's state, all a fluid transfer reads and writes on each link of its route in one cache line (it
+ * was five arrays and the scenario's link record: five cache misses per link at 10,000 sites). */
+typedef struct {
+  double bw_bps;             /* nominal (the scenario's) */
+  double frac;               /* bandwidth left by faults (1: whole) */
+  double load_bps;           /* request traffic of the last complete sampling window */
+  double bytes_window;       /* request bytes of the window under way */
+  int bulk;                  /* bulk flows in flight on the link, not counting stalled ones */
+} link_state_t;
+
 struct cpn_network {
   const cpn_scenario_t *sc;
   const cpn_topology_t *topo;
@@ -45,9 +57,7 @@ struct cpn_network {
   double *route_lat; /* [origin * n_sites + site]: access + route, one way */
   double *route_bw;
   unsigned long routes_version; /* counts cpn_network_reroute calls: caches of the latency table check it */
-  double *link_bytes_window, *link_load_bps;
-  double *link_frac;         /* bandwidth left by faults (1: whole) */
-  int *link_bulk;            /* bulk flows in flight on each link, not counting stalled ones */
+  link_state_t *ls;          /* [n_links]: what a request's transfer reads and adds on each link */
   txlist_t *tx;              /* run.fluid_share concurrent: [link * 2 + direction] request transmissions */
   cpn_eventlog_t *log;       /* borrowed: the run's /events (transfer_stalled, transfer_resumed) */
   long bulk_stalls;          /* times a bulk flow began to wait on a cut link */
@@ -106,7 +116,7 @@ static void on_reply(void *ctx, const cpn_event_t *e)
 static void bulk_count(cpn_network_t *net, const bulk_t *b, int d)
 {
   for (int i = 0; i < b->n_links; i++)
-    net->link_bulk[b->links[i]] += d;
+    net->ls[b->links[i]].bulk += d;
 }
 
 /* Notes the links of a new bulk flow's route: the platform's route, the one SimGrid uses, even when a
@@ -135,7 +145,7 @@ static void bulk_update_stall(cpn_network_t *net, size_t i, int link)
   bulk_t *b = &net->bulk[i];
   int cut = 0;
   for (int k = 0; k < b->n_links; k++)
-    cut |= net->link_frac[b->links[k]] <= 0;
+    cut |= net->ls[b->links[k]].frac <= 0;
   if (cut == b->stalled)
     return;
   double now = cpn_sim_now(net->sim);
@@ -188,18 +198,16 @@ cpn_err_t cpn_network_new(cpn_network_t **out, const cpn_scenario_t *sc, const c
   net->flow_mode = sc->run.network_mode == CPN_NET_FLOW;
   size_t nl = (size_t)(net->n_links ? net->n_links : 1), no = (size_t)(net->n_origins ? net->n_origins : 1);
   net->origin_node = calloc(no, sizeof(int));
-  net->link_bytes_window = calloc(nl, sizeof(double));
-  net->link_load_bps = calloc(nl, sizeof(double));
-  net->link_frac = malloc(nl * sizeof(double));
-  net->link_bulk = calloc(nl, sizeof(int));
-  net->route_lat = calloc(no * (size_t)net->n_sites, sizeof(double));
-  net->route_bw = calloc(no * (size_t)net->n_sites, sizeof(double));
-  if (!net->origin_node || !net->link_bytes_window || !net->link_load_bps || !net->link_frac || !net->link_bulk || !net->route_lat || !net->route_bw) {
+  net->ls = calloc(nl, sizeof *net->ls);
+  /* Filled by cpn_network_reroute below. */
+  net->route_lat = cpn_big_table_alloc(no * (size_t)net->n_sites * sizeof(double));
+  net->route_bw = cpn_big_table_alloc(no * (size_t)net->n_sites * sizeof(double));
+  if (!net->origin_node || !net->ls || !net->route_lat || !net->route_bw) {
     cpn_network_free(net);
     return cpn_error_set(CPN_ENOMEM, "network: out of memory");
   }
-  for (size_t l = 0; l < nl; l++)
-    net->link_frac[l] = 1.0;
+  for (int l = 0; l < net->n_links; l++)
+    net->ls[l] = (link_state_t){.bw_bps = sc->links[l].bw_bps, .frac = 1.0};
   if (!net->flow_mode && sc->run.fluid_share == 1 && !(net->tx = calloc(2 * nl, sizeof *net->tx))) {
     cpn_network_free(net);
     return cpn_error_set(CPN_ENOMEM, "network: out of memory");
@@ -245,10 +253,7 @@ void cpn_network_free(cpn_network_t *net)
     return;
   free(net->origin_node);
   free(net->node_role);
-  free(net->link_bytes_window);
-  free(net->link_load_bps);
-  free(net->link_frac);
-  free(net->link_bulk);
+  free(net->ls);
   for (int l = 0; net->tx && l < 2 * net->n_links; l++)
     free(net->tx[l].v);
   free(net->tx);
@@ -293,6 +298,7 @@ int cpn_network_route_needed(void *ctx, int src, int dst)
 const double *cpn_network_latency_table(const cpn_network_t *net) { return net->route_lat; }
 const double *cpn_network_bw_table(const cpn_network_t *net) { return net->route_bw; }
 int cpn_network_origin_node(const cpn_network_t *net, int origin) { return net->origin_node[origin]; }
+const cpn_topology_t *cpn_network_topology(const cpn_network_t *net) { return net->topo; }
 int cpn_network_links(const cpn_network_t *net) { return net->n_links; }
 
 /* Drops the transmissions that ended by `now` and counts those under way at `t`. O(list). */
@@ -330,11 +336,12 @@ static double fluid_concurrent_s(cpn_network_t *net, int origin, int site, doubl
     if (i < 64)
       dir[i] = d;
     int n = tx_count(&net->tx[links[i] * 2 + d], now, t_tx);
-    double cap = net->sc->links[links[i]].bw_bps * net->link_frac[links[i]];
-    double avail = cap / (1 + n + net->link_bulk[links[i]]);
+    link_state_t *ls = &net->ls[links[i]];
+    double cap = ls->bw_bps * ls->frac;
+    double avail = cap / (1 + n + ls->bulk);
     if (avail < bw)
       bw = avail;
-    net->link_bytes_window[links[i]] += bytes;
+    ls->bytes_window += bytes;
   }
   double t = lat + (isfinite(bw) && bw > 0 ? bytes * 8.0 / bw : 0);
   for (int i = 0; i < nl && i < 64 && isfinite(bw); i++) {
@@ -365,17 +372,17 @@ static double fluid_s(cpn_network_t *net, int origin, int site, double bytes, in
   int nl = cpn_topology_route_links(net->topo, net->origin_node[origin], site, &links);
   double bw = INFINITY;
   for (int i = 0; i < nl; i++) {
-    const cpn_link_spec_t *l = &net->sc->links[links[i]];
-    double cap = l->bw_bps * net->link_frac[links[i]];
-    double avail = cap - net->link_load_bps[links[i]];
+    link_state_t *ls = &net->ls[links[i]];
+    double cap = ls->bw_bps * ls->frac;
+    double avail = cap - ls->load_bps;
     if (avail < 0.01 * cap)
       avail = 0.01 * cap;
     /* Bulk flows on the link take what requests leave; under max-min sharing a request's flow gets an
      * equal share with each of them. */
-    avail /= 1 + net->link_bulk[links[i]];
+    avail /= 1 + ls->bulk;
     if (avail < bw)
       bw = avail;
-    net->link_bytes_window[links[i]] += bytes;
+    ls->bytes_window += bytes;
   }
   double t = net->route_lat[(size_t)origin * net->n_sites + site];
   if (isfinite(bw))
@@ -464,7 +471,7 @@ void cpn_network_bulk_kind(cpn_network_t *net, const char *kind, int src, int ds
   bulk_note_route(net, &net->bulk[i]);
   bulk_count(net, &net->bulk[i], +1);
   for (int k = 0; k < net->bulk[i].n_links; k++)
-    if (net->link_frac[net->bulk[i].links[k]] <= 0) {
+    if (net->ls[net->bulk[i].links[k]].frac <= 0) {
       bulk_update_stall(net, i, net->bulk[i].links[k]);
       break;
     }
@@ -507,11 +514,11 @@ void cpn_network_reroute(cpn_network_t *net)
 {
   net->routes_version++;
   for (int o = 0; o < net->n_origins; o++) {
-    for (int s = 0; s < net->n_sites; s++) {
-      double lat = cpn_topology_route_latency_s(net->topo, net->origin_node[o], s);
-      net->route_lat[(size_t)o * net->n_sites + s] = net->sc->origins[o].access_latency_s + lat;
-    }
-    cpn_topology_route_bw_row(net->topo, net->origin_node[o], net->n_sites, net->route_bw + (size_t)o * net->n_sites);
+    double *lat = net->route_lat + (size_t)o * net->n_sites, access_s = net->sc->origins[o].access_latency_s;
+    double *bw = net->route_bw + (size_t)o * net->n_sites;
+    cpn_topology_route_rows(net->topo, net->origin_node[o], net->n_sites, lat, bw);
+    for (int s = 0; s < net->n_sites; s++)
+      lat[s] = access_s + lat[s];
   }
 }
 
@@ -536,10 +543,10 @@ static void sg_set_bw(const cpn_network_t *net, int link, double bw_bps)
  * zero bandwidth is refused): its flows stall, not abort. */
 static void sg_apply_bw(const cpn_network_t *net, int link)
 {
-  double f = net->link_frac[link] > 1e-9 ? net->link_frac[link] : 1e-9;
+  double f = net->ls[link].frac > 1e-9 ? net->ls[link].frac : 1e-9;
   double bw = net->sc->links[link].bw_bps * f;
-  if (net->tx && net->link_frac[link] > 0) {
-    double left = bw - net->link_load_bps[link];
+  if (net->tx && net->ls[link].frac > 0) {
+    double left = bw - net->ls[link].load_bps;
     bw = left > 0.01 * bw ? left : 0.01 * bw;
   }
   sg_set_bw(net, link, bw / 8.0); /* SimGrid counts bytes per second */
@@ -547,8 +554,8 @@ static void sg_apply_bw(const cpn_network_t *net, int link)
 
 void cpn_network_set_bw_fraction(cpn_network_t *net, int link, double fraction)
 {
-  int was_cut = net->link_frac[link] <= 0;
-  net->link_frac[link] = fraction;
+  int was_cut = net->ls[link].frac <= 0;
+  net->ls[link].frac = fraction;
   if (was_cut != (fraction <= 0))
     for (size_t i = 0; i < net->n_bulk; i++)
       if (net->bulk[i].links)
@@ -563,11 +570,11 @@ void cpn_network_set_bw_fraction(cpn_network_t *net, int link, double fraction)
 void cpn_network_sample(cpn_network_t *net, double now, double window_s, double *row)
 {
   for (int l = 0; l < net->n_links; l++) {
-    net->link_load_bps[l] = net->link_bytes_window[l] * 8.0 / window_s;
+    net->ls[l].load_bps = net->ls[l].bytes_window * 8.0 / window_s;
     row[l * 3 + 0] = now;
-    row[l * 3 + 1] = net->link_load_bps[l] / net->sc->links[l].bw_bps;
-    row[l * 3 + 2] = net->link_bytes_window[l];
-    net->link_bytes_window[l] = 0;
+    row[l * 3 + 1] = net->ls[l].load_bps / net->sc->links[l].bw_bps;
+    row[l * 3 + 2] = net->ls[l].bytes_window;
+    net->ls[l].bytes_window = 0;
     if (net->tx)
       sg_apply_bw(net, l);
   }

@@ -44,6 +44,8 @@ int cpn_network_route_needed(void *ctx, int src, int dst);
 const double *cpn_network_latency_table(const cpn_network_t *net);
 const double *cpn_network_bw_table(const cpn_network_t *net);
 int cpn_network_origin_node(const cpn_network_t *net, int origin);
+/* The topology whose routes the tables above follow (borrowed). */
+const cpn_topology_t *cpn_network_topology(const cpn_network_t *net);
 
 /* The request's upload to its site (rec.site) starts now. */
 void cpn_network_upload(cpn_network_t *net, cpn_req_t *q);

@@ -10,6 +10,10 @@
  * trees a load change updates). */
 #define MAX_GROUPS 16
 
+/* Sites of an origin's latency order found at its first ask; each later extension finds as many again
+ * as are known. */
+#define FIRST_CHUNK 16
+
 typedef struct {
   int model, conf, group;
   int n;                 /* sites in the class */
@@ -20,12 +24,12 @@ typedef struct {
   double *key;           /* [2 size]: minimum load under each node (padding leaves: +inf) */
   int *cnt;              /* [2 size]: sites under the node whose load is that minimum */
   signed char *reach;    /* [n_origins]: every site reachable from the origin (1), not (-1), unknown (0) */
-  /* [n_origins]: the sites in (latency, site) order as far as asked for, NULL until built: a[0 .. heap)
-   * is a binary min-heap of the sites not yet looked at, the k-th site in order is a[n - 1 - k] (each pop
-   * moves the heap's minimum to the slot the heap gives up). Building is O(n), each site taken O(log n). */
+  /* [n_origins]: the first known[o] sites in (latency, site) order, NULL until the origin's order is
+   * started. Only the prefix asked for is kept (a chunk of FIRST_CHUNK sites, then doubling): at 10,000
+   * sites an origin's whole order was 40 kB, made at its second request (400 MB over 10,000 origins,
+   * most of it never read), while a policy reads the first few. */
   int **by_lat;
-  int *heap;             /* [n_origins]: size of that heap */
-  int *asks;             /* [n_origins]: latency_ready calls that answered 0 */
+  int *known;            /* [n_origins]: length of by_lat[o] */
 } cls_t;
 
 struct cpn_class_index {
@@ -42,6 +46,11 @@ struct cpn_class_index {
   /* The request being decided: the policy's calls come back here (one decision at a time). */
   int cur_cls, cur_origin;
   int failed;            /* an order could not be allocated during the last decision */
+  int *scratch;          /* [n_sites]: the bounded heap of extend_order */
+  const cpn_topology_t *topo;  /* borrowed; NULL: orders come from scans only */
+  cpn_topology_near_t *near;   /* the search of first_by_graph, made on first use */
+  int near_failed;             /* it could not be made: scans only */
+  int *origin_node;            /* [n_origins]: topology node of each origin (with topo) */
   cpn_site_index_t api;
 };
 
@@ -104,7 +113,7 @@ static void drop_routes(cpn_class_index_t *ix, cls_t *c)
     c->by_lat[o] = NULL;
   }
   memset(c->reach, 0, (size_t)ix->n_origins);
-  memset(c->asks, 0, sizeof *c->asks * (size_t)ix->n_origins);
+  memset(c->known, 0, sizeof *c->known * (size_t)ix->n_origins);
 }
 
 static void cls_free(cpn_class_index_t *ix, cls_t *c)
@@ -113,8 +122,7 @@ static void cls_free(cpn_class_index_t *ix, cls_t *c)
     for (int o = 0; o < ix->n_origins; o++)
       free(c->by_lat[o]);
   free(c->by_lat);
-  free(c->asks);
-  free(c->heap);
+  free(c->known);
   free(c->reach);
   free(c->sites);
   free(c->pos);
@@ -152,9 +160,8 @@ static int make_class(cpn_class_index_t *ix, int group, int model, int conf, int
   c.cnt = malloc(sizeof *c.cnt * 2 * (size_t)c.size);
   c.reach = calloc((size_t)ix->n_origins, 1);
   c.by_lat = calloc((size_t)ix->n_origins, sizeof *c.by_lat);
-  c.asks = calloc((size_t)ix->n_origins, sizeof *c.asks);
-  c.heap = calloc((size_t)ix->n_origins, sizeof *c.heap);
-  if (!c.key || !c.cnt || !c.reach || !c.by_lat || !c.asks || !c.heap)
+  c.known = calloc((size_t)ix->n_origins, sizeof *c.known);
+  if (!c.key || !c.cnt || !c.reach || !c.by_lat || !c.known)
     goto fail;
   rebuild(ix, &c);
   ix->cls[ix->n_cls] = c;
@@ -165,7 +172,7 @@ fail:
 }
 
 cpn_err_t cpn_class_index_new(cpn_class_index_t **out, const cpn_scenario_t *sc, cpn_views_t *views,
-                              const cpn_view_t *view, const cpn_network_t *net)
+                              const cpn_view_t *view, const cpn_network_t *net, const cpn_topology_t *topo)
 {
   cpn_class_index_t *ix = calloc(1, sizeof *ix);
   if (!ix)
@@ -174,8 +181,15 @@ cpn_err_t cpn_class_index_new(cpn_class_index_t **out, const cpn_scenario_t *sc,
                             .n_models = sc->n_models, .n_origins = sc->n_origins,
                             .routes_version = net ? cpn_network_routes_version(net) : 0};
   ix->group = malloc(sizeof *ix->group * (size_t)(sc->n_origins ? sc->n_origins : 1));
+  if (topo && (ix->origin_node = malloc(sizeof *ix->origin_node * (size_t)(sc->n_origins ? sc->n_origins : 1)))) {
+    ix->topo = topo;
+    for (int o = 0; o < sc->n_origins && ix->topo; o++)
+      if ((ix->origin_node[o] = cpn_topology_node_index(topo, sc->origins[o].node)) < 0)
+        ix->topo = NULL; /* not the scenario's topology: scan */
+  }
+  ix->scratch = malloc(sizeof *ix->scratch * (size_t)(sc->n_sites ? sc->n_sites : 1));
   int *rep = malloc(sizeof *rep * MAX_GROUPS); /* an origin of each group */
-  if (!ix->group || !rep) {
+  if (!ix->group || !ix->scratch || !rep) {
     free(rep);
     cpn_class_index_free(ix);
     return cpn_error_set(CPN_ENOMEM, "placement: out of memory (class index)");
@@ -214,6 +228,9 @@ void cpn_class_index_free(cpn_class_index_t *ix)
   free(ix->cls);
   free(ix->cls_of);
   free(ix->group);
+  free(ix->scratch);
+  free(ix->origin_node);
+  cpn_topology_near_free(ix->near);
   free(ix);
 }
 
@@ -242,13 +259,14 @@ void cpn_class_index_load_changed(void *ctx, int site, int model)
 /* (latency, site) order: 1 if site a comes before site b. */
 static int before(const double *lat, int a, int b) { return lat[a] < lat[b] || (lat[a] == lat[b] && a < b); }
 
-static void sift_down(int *h, int n, int i, const double *lat)
+/* Restores a max-heap in (latency, site) order (the latest site on top) below slot i. */
+static void sift_down_max(int *h, int n, int i, const double *lat)
 {
   for (;;) {
     int l = 2 * i + 1, m = i;
-    if (l < n && before(lat, h[l], h[m]))
+    if (l < n && before(lat, h[m], h[l]))
       m = l;
-    if (l + 1 < n && before(lat, h[l + 1], h[m]))
+    if (l + 1 < n && before(lat, h[m], h[l + 1]))
       m = l + 1;
     if (m == i)
       return;
@@ -259,18 +277,88 @@ static void sift_down(int *h, int n, int i, const double *lat)
   }
 }
 
-/* Builds the heap of the class's sites for the current origin; -1 when out of memory. O(n). */
-static int build_order(cpn_class_index_t *ix, cls_t *c)
+/* Inserts site s into the bounded max-heap h of size *size (at most m), in (latency, site) order. */
+static void bounded_add(int *h, int *size, int m, int s, const double *lat)
 {
-  int *o = malloc(sizeof *o * (size_t)c->n);
+  if (*size < m) {
+    int j = (*size)++;
+    while (j > 0 && before(lat, h[(j - 1) / 2], s)) {
+      h[j] = h[(j - 1) / 2];
+      j = (j - 1) / 2;
+    }
+    h[j] = s;
+  } else if (before(lat, s, h[0])) {
+    h[0] = s;
+    sift_down_max(h, *size, 0, lat);
+  }
+}
+
+/* The first m sites of the current origin's order into the bounded heap h, from the nodes nearest the
+ * origin's node (cpn_topology_near) instead of a scan of every class site: a site's latency in the table
+ * is fl(access + route latency), at least fl(access + d) for the search's distance d of its node, so once
+ * the heap holds m sites and fl(access + d) of the next node exceeds the latency of its latest, no node
+ * left can come before it. O(m' log m') for the m' nodes nearer than the m-th site. Returns the count
+ * found, or -1 when the search would visit more nodes than a scan looks at sites (sites of the class are
+ * sparse among the nodes; the caller scans). */
+static int first_by_graph(cpn_class_index_t *ix, cls_t *c, int m, int *h)
+{
+  int origin = ix->cur_origin, size = 0, budget = c->n + 64, v;
+  const double *lat = ix->view->route_latency_s + (size_t)origin * ix->n_sites;
+  double access_s = ix->sc->origins[origin].access_latency_s, d;
+  cpn_topology_near_start(ix->near, ix->origin_node[origin]);
+  while ((v = cpn_topology_near_next(ix->near, &d)) >= 0) {
+    if (size == m && access_s + d > lat[h[0]])
+      break;
+    if (--budget < 0)
+      return -1;
+    if (v < ix->n_sites && c->pos[v] >= 0)
+      bounded_add(h, &size, m, v, lat);
+  }
+  return size;
+}
+
+/* Appends to the current origin's order the next sites in (latency, site) order, FIRST_CHUNK at the
+ * first call and as many as are known at the others. With the topology, a search of the graph near the
+ * origin finds the first (known + m) again, O(k log k) for the first k sites over all calls; else (or
+ * when the search gives up) one scan of the class's sites in site order, reading the origin's latency row
+ * in order, keeps the earliest m sites after the last known one in a bounded max-heap, O(n log m) per
+ * call. Memory: the sites found. -1 when out of memory. */
+static int extend_order(cpn_class_index_t *ix, cls_t *c)
+{
+  int origin = ix->cur_origin, have = c->known[origin];
+  const double *lat = ix->view->route_latency_s + (size_t)origin * ix->n_sites;
+  int m = have ? have : FIRST_CHUNK;
+  if (m > c->n - have)
+    m = c->n - have;
+  int *o = realloc(c->by_lat[origin], sizeof *o * (size_t)(have + m > 0 ? have + m : 1));
   if (!o)
     return -1;
-  const double *lat = ix->view->route_latency_s + (size_t)ix->cur_origin * ix->n_sites;
-  memcpy(o, c->sites, sizeof *o * (size_t)c->n);
-  for (int i = c->n / 2 - 1; i >= 0; i--)
-    sift_down(o, c->n, i, lat);
-  c->by_lat[ix->cur_origin] = o;
-  c->heap[ix->cur_origin] = c->n;
+  c->by_lat[origin] = o;
+  int *h = ix->scratch, size = -1, from = 0, last = have ? o[have - 1] : -1;
+  if (ix->topo && !ix->near && !ix->near_failed)
+    ix->near_failed = !(ix->near = cpn_topology_near_new(ix->topo));
+  /* The search finds the first have + m again (the known ones are the same: the order is exact). */
+  if (ix->near && first_by_graph(ix, c, have + m, h) == have + m)
+    size = have + m;
+  if (size < 0) { /* no search, or it gave up: scan for the m after the last known */
+    size = 0;
+    from = have;
+    for (int i = 0; i < c->n; i++) {
+      int s = c->sites[i];
+      if (last >= 0 && !before(lat, last, s))
+        continue; /* already in the order */
+      bounded_add(h, &size, m, s, lat);
+    }
+  }
+  /* Heap sort: the latest goes last. */
+  for (int n = size; n > 1; n--) {
+    int t = h[0];
+    h[0] = h[n - 1];
+    h[n - 1] = t;
+    sift_down_max(h, n - 1, 0, lat);
+  }
+  memcpy(o + from, h, sizeof *h * (size_t)size);
+  c->known[origin] = from + size;
   return 0;
 }
 
@@ -281,19 +369,12 @@ static int api_by_latency(void *ctx, int k)
   int origin = ix->cur_origin;
   if (k < 0 || k >= c->n)
     return -1;
-  if (!c->by_lat[origin] && build_order(ix, c) != 0) {
-    ix->failed = 1; /* the policy cannot be told: the run is stopped after this decision */
-    return -1;
-  }
-  int *o = c->by_lat[origin], *h = &c->heap[origin];
-  const double *lat = ix->view->route_latency_s + (size_t)origin * ix->n_sites;
-  while (c->n - *h <= k) {
-    int top = o[0];
-    o[0] = o[--*h];
-    o[*h] = top;
-    sift_down(o, *h, 0, lat);
-  }
-  return o[c->n - 1 - k];
+  while (c->known[origin] <= k)
+    if (extend_order(ix, c) != 0) {
+      ix->failed = 1; /* the policy cannot be told: the run is stopped after this decision */
+      return -1;
+    }
+  return c->by_lat[origin][k];
 }
 
 static int api_latency_ready(void *ctx)
@@ -302,10 +383,9 @@ static int api_latency_ready(void *ctx)
   cls_t *c = &ix->cls[ix->cur_cls];
   if (c->by_lat[ix->cur_origin])
     return 1;
-  /* The heap costs about one scan: an origin that asks a second time gets it. */
-  if (++c->asks[ix->cur_origin] < 2)
-    return 0;
-  return build_order(ix, c) == 0; /* out of memory: the policy scans */
+  /* The first chunk costs about one scan of the sites, as the policy's own scan would, and 64 bytes: it
+   * is made at the origin's first ask (the whole order was made at the second, for its memory). */
+  return extend_order(ix, c) == 0; /* out of memory: the policy scans */
 }
 
 static double api_min_load(void *ctx, int *count)

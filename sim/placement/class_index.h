@@ -12,14 +12,15 @@
  * Owns, per class (made on first use): the ascending site list, the smallest largest-KV capacity, a
  * tournament tree of the sites keyed by load in the policies' view (queued tokens of the model per
  * replica, bit for bit as the policies compute it) with the count of sites at the minimum, and per origin
- * whether every class site is reachable (on first use) and the sites in (latency, site) order (a heap
- * that gives them up in order as asked, made at the origin's second ask: before, the policies scan).
+ * whether every class site is reachable (on first use) and the sites in (latency, site) order as far as
+ * asked (16 sites at the origin's first ask, then doubling; found by a search of the graph near the
+ * origin, or, without the topology, by scans of the origin's latency row in site order).
  * Invariants: the tree's leaves equal the loads of the view the policies read (updated through the views'
  * load hook: each change when live, everything after a refresh when stale); the reachability flags and
  * latency orders belong to the network's current routes version (dropped when it changes).
- * Memory: O(sites + origins) per class, and one int per class site for each origin that asked twice for
- * its order (at most sites x origins ints: 400 MB at 10,000 sites each with an origin, beside the
- * network's 1.6 GB of latency and bandwidth tables). */
+ * Memory: O(sites + origins) per class, and per origin that asked the prefix of its order that was
+ * read, at most twice as many ints as the deepest rank asked (64 bytes per origin when the policies read
+ * the first few sites; the whole orders took 400 MB at 10,000 sites each with an origin). */
 #ifndef CPN_PLACEMENT_CLASS_INDEX_H
 #define CPN_PLACEMENT_CLASS_INDEX_H
 
@@ -28,6 +29,7 @@
 #include "cpnsim/policy.h"
 #include "network/network.h"
 #include "placement/view.h"
+#include "topology/topology.h"
 
 typedef struct cpn_class_index cpn_class_index_t;
 
@@ -36,9 +38,12 @@ typedef struct cpn_class_index cpn_class_index_t;
 int cpn_residency_allows(const cpn_origin_spec_t *o, const cpn_site_spec_t *s);
 
 /* Builds nothing yet (classes are made on first use); sets the views' load hook. `view` is the view the
- * policies read (cpn_views_policy), borrowed like views and net; a NULL net: routes never change (tests). */
+ * policies read (cpn_views_policy), borrowed like views, net and topo; a NULL net: routes never change
+ * (tests). With topo (the topology whose routes give the view's latencies, access latency added), an
+ * origin's first sites in latency order come from a search of the graph near it, not a scan of the
+ * class; NULL: scans. */
 cpn_err_t cpn_class_index_new(cpn_class_index_t **out, const cpn_scenario_t *sc, cpn_views_t *views,
-                              const cpn_view_t *view, const cpn_network_t *net);
+                              const cpn_view_t *view, const cpn_network_t *net, const cpn_topology_t *topo);
 /* Accepts NULL. Unsets the views' hook. */
 void cpn_class_index_free(cpn_class_index_t *ix);
 

@@ -92,7 +92,7 @@ cpn_err_t cpn_placement_new(cpn_placement_t **out, const cpn_scenario_t *sc, cpn
       err = cpn_error_set(CPN_EINVAL, "%s: run.policy_params: policy '%s' refused its parameters", sc->file,
                           policy->name);
     if (!err)
-      err = cpn_class_index_new(&pl->index, sc, views, view, net);
+      err = cpn_class_index_new(&pl->index, sc, views, view, net, cpn_network_topology(net));
   }
   if (err) {
     cpn_placement_free(pl);

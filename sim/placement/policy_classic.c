@@ -107,10 +107,13 @@ int cpn_policy_nearest_indexed(const cpn_view_t *v, const cpn_request_view_t *r)
 
 /* Lowest (load, latency, site). The lowest load comes from the index; among the `count` sites that have
  * it, few are compared directly (count x log n), and with many the first of them in (latency, site) order
- * is the answer and comes after about n / count looks. -1: the latency order is not ready (scan). */
+ * is the answer and comes after about n / count looks. Up to 128 tied sites (while count^2 <= n) are
+ * compared directly: at 10,000 sites, with 32, least-loaded read origins' latency orders to rank 300 and
+ * past, and building those orders was a tenth of the time per request. -1: the latency order is not
+ * ready (scan). */
 int cpn_policy_least_loaded_indexed(const cpn_view_t *v, const cpn_request_view_t *r)
 {
-  enum { FEW = 32 };
+  enum { FEW = 128 };
   const cpn_site_index_t *ix = r->index;
   int count;
   double low = ix->min_load(ix->ctx, &count);

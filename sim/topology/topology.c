@@ -3,8 +3,10 @@
  * import_simgrid_xml.c or generate.c; this file only reads them from the finished cpn_scenario_t.
  *
  * A cpn_topology_t owns a copy of every node name and link attribute, and for each routing source
- * (every site, then every origin's entry node not already listed) one row of route latencies and one
- * row of predecessor links over all nodes; the igraph graph lives only while routes are computed.
+ * (every site, then every origin's entry node not already listed) one row of predecessor links over all
+ * nodes, its shortest-path tree: a route is the chain of parents, a latency its sum (no latency is
+ * stored: a table of them took 800 MB at 10,000 sites, and the network keeps the rows it needs). The
+ * igraph graph lives only while routes are computed.
  *
  * Invariants kept:
  * - Routes are prefix-closed: the route to v is the route to the other end of pred[v], then pred[v].
@@ -17,10 +19,13 @@
  *   fewest links wins, then, walking back from the destination, the lowest-numbered link at each step.
  *
  * Cost: building is one Dijkstra per routing source (a binary heap of this file over igraph's incidence
- * lists), O(S (E + N log N)) time and O(S N) memory; a latency lookup is O(1), a link list O(route
- * length), read from a direct-mapped cache of recent routes (of one cache line each, 16,384 or 8 per routing
- * source, at most 2^20; emptied when routes are recomputed) when the route is there. */
+ * lists, copied once into flat arrays), O(S (E + N log N)) time and S N ints of memory (on huge pages);
+ * a latency or a link list is O(route length), the list read from a direct-mapped cache of recent routes
+ * (of one cache line each, 16,384 or 32 per routing source, at most 2^20; emptied when routes are
+ * recomputed) when the route is there. */
 #include "topology/topology.h"
+
+#include "core/big_table.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -57,6 +62,16 @@ typedef struct {
   int links[RC_LINKS];
 } route_slot_t;
 
+/* The graph's incidences as flat arrays (compressed rows), made from igraph's incidence lists at each
+ * route computation and kept for cpn_topology_near: node u's links are link[off[u] .. off[u + 1]), to[k]
+ * the other end of link[k] and w[k] its routing weight. The per-source loops below read these in order
+ * instead of calling igraph for each list and looking each link's ends up (most of the set-up at 10,000
+ * sites). */
+typedef struct {
+  int *off, *link, *to;
+  double *w;
+} adj_t;
+
 struct cpn_topology {
   int n_nodes, n_sites, n_links;
   char (*names)[CPN_NAME_MAX];
@@ -68,14 +83,14 @@ struct cpn_topology {
   int n_sources;
   int *source_node;            /* [n_sources] */
   int *source_row;             /* [n_nodes]: row of a routing source, -1 for other nodes */
-  double *route_latency_s;     /* [n_sources * n_nodes] */
   int *pred_link;              /* [n_sources * n_nodes]: last link of the route; -1 at the source or
                                 * when unreachable */
   int *route_buf;              /* [n_nodes]: storage returned by cpn_topology_route_links */
   int *platform_pred_link;     /* the routes of the SimGrid platform (as first computed), kept once a
                                 * fault changes pred_link; NULL before */
-  double *bw_memo;             /* [n_nodes]: scratch of cpn_topology_route_bw_row */
+  double *bw_memo, *lat_memo;  /* [n_nodes]: scratch of cpn_topology_route_rows */
   route_slot_t *rcache;        /* [rcache_mask + 1]: recent routes of cpn_topology_route_links */
+  adj_t adj;                   /* the graph with the current routing weights (once routes were computed) */
   unsigned rcache_mask;
 };
 
@@ -215,18 +230,16 @@ static cpn_err_t pick_sources(cpn_topology_t *t, const cpn_scenario_t *sc)
   return CPN_OK;
 }
 
-/* Chooses the route tree of one source from igraph's distances `d` (d[v]: from the source to v) by the
+/* Chooses the route tree of one source from the least latencies `d` (d[v]: from the source to v) by the
  * tie rule of the file comment: a breadth-first search over tight links gives each node its fewest
  * links among near-shortest routes, then each node takes the lowest-numbered tight link from a node
- * one link closer. Latencies are then summed down the tree in route order. */
-static void choose_routes(cpn_topology_t *t, const igraph_inclist_t *il, const double *d, int row, int *hops,
-                          int *queue)
+ * one link closer. Latencies are then summed down the tree in route order (into `lat`, scratch), only
+ * to find the routes that cross a link that is down. */
+static void choose_routes(cpn_topology_t *t, const adj_t *g, const double *d, int row, int *hops, int *queue,
+                          double *lat)
 {
   int n = t->n_nodes, s = t->source_node[row];
   int *pred = t->pred_link + (size_t)row * n;
-  double *lat = t->route_latency_s + (size_t)row * n;
-  const double *w = t->link_weight_s;
-#define D(v) d[(v)]
 
   for (int v = 0; v < n; v++) {
     hops[v] = -1;
@@ -238,11 +251,10 @@ static void choose_routes(cpn_topology_t *t, const igraph_inclist_t *il, const d
   queue[tail++] = s;
   while (head < tail) {
     int u = queue[head++];
-    const igraph_vector_int_t *inc = igraph_inclist_get(il, u);
-    igraph_integer_t k_end = igraph_vector_int_size(inc);
-    for (igraph_integer_t k = 0; k < k_end; k++) {
-      int e = (int)VECTOR(*inc)[k], v = other_end(t, e, u);
-      if (hops[v] < 0 && is_tight(D(u), w[e], D(v))) {
+    double du = d[u];
+    for (int k = g->off[u]; k < g->off[u + 1]; k++) {
+      int v = g->to[k];
+      if (hops[v] < 0 && is_tight(du, g->w[k], d[v])) {
         hops[v] = hops[u] + 1;
         queue[tail++] = v;
       }
@@ -251,27 +263,25 @@ static void choose_routes(cpn_topology_t *t, const igraph_inclist_t *il, const d
   /* Queue order has parents before children (hops never decrease along it). */
   lat[s] = 0;
   for (int i = 1; i < tail; i++) {
-    int v = queue[i], best = -1;
-    const igraph_vector_int_t *inc = igraph_inclist_get(il, v);
-    igraph_integer_t k_end = igraph_vector_int_size(inc);
-    for (igraph_integer_t k = 0; k < k_end; k++) {
-      int e = (int)VECTOR(*inc)[k], u = other_end(t, e, v);
-      if (hops[u] == hops[v] - 1 && is_tight(D(u), w[e], D(v)) && (best < 0 || e < best))
+    int v = queue[i], best = -1, from = -1;
+    double dv = d[v];
+    for (int k = g->off[v]; k < g->off[v + 1]; k++) {
+      int e = g->link[k], u = g->to[k];
+      if (hops[u] == hops[v] - 1 && is_tight(d[u], g->w[k], dv) && (best < 0 || e < best)) {
         best = e;
+        from = u;
+      }
     }
     assert(best >= 0);
     pred[v] = best;
-    lat[v] = lat[other_end(t, best, v)] + w[best];
+    lat[v] = lat[from] + t->link_weight_s[best];
   }
   /* A route through a link that is down is no route (queue order: parents are fixed before children). */
   for (int i = 1; i < tail; i++) {
     int v = queue[i];
-    if (lat[v] >= DOWN_WEIGHT_S) {
-      lat[v] = INFINITY;
+    if (lat[v] >= DOWN_WEIGHT_S)
       pred[v] = -1;
-    }
   }
-#undef D
 }
 
 /* A pending entry of the Dijkstra heap: a tentative distance of a node (stale once the node is settled
@@ -315,30 +325,87 @@ static dist_ent_t dist_pop(dist_ent_t *h, size_t *n)
   return top;
 }
 
+/* An indexed 4-ary heap of nodes keyed by d[] (with decrease-key): at most one entry per node, so
+ * Dijkstra pops each node once; the lazy heap it replaced popped about a stale entry per node beside and
+ * was most of the set-up at 10,000 sites. h: the nodes; pos[v]: v's slot, -1 never queued, -2 settled. */
+typedef struct {
+  int *h, *pos, n;
+} iheap_t;
+
+static void iheap_up(iheap_t *q, const double *d, int i)
+{
+  int v = q->h[i];
+  double dv = d[v];
+  while (i > 0) {
+    int p = (i - 1) / 4, u = q->h[p];
+    if (d[u] <= dv)
+      break;
+    q->h[i] = u;
+    q->pos[u] = i;
+    i = p;
+  }
+  q->h[i] = v;
+  q->pos[v] = i;
+}
+
+static void iheap_down(iheap_t *q, const double *d, int i)
+{
+  int v = q->h[i];
+  double dv = d[v];
+  for (;;) {
+    int c = 4 * i + 1;
+    if (c >= q->n)
+      break;
+    int end = c + 4 < q->n ? c + 4 : q->n, best = c;
+    double bd = d[q->h[c]];
+    for (int k = c + 1; k < end; k++)
+      if (d[q->h[k]] < bd) {
+        bd = d[q->h[k]];
+        best = k;
+      }
+    if (bd >= dv)
+      break;
+    q->h[i] = q->h[best];
+    q->pos[q->h[i]] = i;
+    i = best;
+  }
+  q->h[i] = v;
+  q->pos[v] = i;
+}
+
 /* Least route latencies from s to every node (INFINITY when unreachable) over the routing weights.
  * Each node's distance is the least d(u) + w over the links from nodes settled before it, the same sums
  * igraph's Dijkstra takes, so the values are the same whatever the order of ties; written here because
  * calling igraph once per source rebuilt its adjacency lists each time (most of the set-up at 10,000
- * sites). `heap` holds 2 links + 1 entries. */
-static void dijkstra(const cpn_topology_t *t, const igraph_inclist_t *il, int s, double *d, dist_ent_t *heap)
+ * sites). heap and pos: n_nodes ints of scratch each. */
+static void dijkstra(const cpn_topology_t *t, const adj_t *g, int s, double *d, int *heap, int *pos)
 {
-  size_t n = 0;
-  for (int v = 0; v < t->n_nodes; v++)
+  iheap_t q = {heap, pos, 0};
+  for (int v = 0; v < t->n_nodes; v++) {
     d[v] = INFINITY;
+    pos[v] = -1;
+  }
   d[s] = 0;
-  dist_push(heap, &n, 0, s);
-  while (n > 0) {
-    dist_ent_t e = dist_pop(heap, &n);
-    if (e.d > d[e.v])
-      continue; /* stale */
-    const igraph_vector_int_t *inc = igraph_inclist_get(il, e.v);
-    igraph_integer_t k_end = igraph_vector_int_size(inc);
-    for (igraph_integer_t k = 0; k < k_end; k++) {
-      int l = (int)VECTOR(*inc)[k], u = other_end(t, l, e.v);
-      double alt = e.d + t->link_weight_s[l];
-      if (alt < d[u]) {
+  q.h[q.n++] = s;
+  pos[s] = 0;
+  while (q.n > 0) {
+    int v = q.h[0];
+    pos[v] = -2;
+    if (--q.n > 0) {
+      q.h[0] = q.h[q.n];
+      iheap_down(&q, d, 0);
+    }
+    double dv = d[v];
+    for (int k = g->off[v]; k < g->off[v + 1]; k++) {
+      int u = g->to[k];
+      double alt = dv + g->w[k];
+      if (alt < d[u]) { /* never a settled node: its d is at most dv */
         d[u] = alt;
-        dist_push(heap, &n, alt, u);
+        if (pos[u] == -1) {
+          q.h[q.n] = u;
+          pos[u] = q.n++;
+        }
+        iheap_up(&q, d, pos[u]);
       }
     }
   }
@@ -350,20 +417,23 @@ static void rcache_clear(cpn_topology_t *t)
     t->rcache[i].src = -1;
 }
 
-static cpn_err_t compute_routes(cpn_topology_t *t)
+/* Fills g from igraph's incidence lists of the scenario's graph. */
+static cpn_err_t make_adjacency(const cpn_topology_t *t, adj_t *g)
 {
-  rcache_clear(t);
   cpn_err_t err = CPN_OK;
   igraph_error_t rc;
-  igraph_t g;
+  igraph_t ig;
   igraph_vector_int_t edges;
   igraph_inclist_t il;
   int have_graph = 0, have_edges = 0, have_il = 0;
-  double *dist = NULL;
-  dist_ent_t *heap = NULL;
-  int *hops = NULL, *queue = NULL;
+  size_t n = (size_t)t->n_nodes, m2 = 2 * (size_t)t->n_links;
+  g->off = malloc(sizeof *g->off * (n + 1));
+  g->link = malloc(sizeof *g->link * (m2 + 1));
+  g->to = malloc(sizeof *g->to * (m2 + 1));
+  g->w = malloc(sizeof *g->w * (m2 + 1));
+  if (!g->off || !g->link || !g->to || !g->w)
+    return cpn_error_set(CPN_ENOMEM, "topology: out of memory computing routes for %d nodes", t->n_nodes);
   igraph_error_handler_t *old_handler = igraph_set_error_handler(igraph_error_handler_ignore);
-
   if ((rc = igraph_vector_int_init(&edges, 2 * (igraph_integer_t)t->n_links)) != IGRAPH_SUCCESS)
     goto igraph_fail;
   have_edges = 1;
@@ -371,43 +441,79 @@ static cpn_err_t compute_routes(cpn_topology_t *t)
     VECTOR(edges)[2 * i] = t->link_a[i];
     VECTOR(edges)[2 * i + 1] = t->link_b[i];
   }
-  if ((rc = igraph_create(&g, &edges, t->n_nodes, IGRAPH_UNDIRECTED)) != IGRAPH_SUCCESS)
+  if ((rc = igraph_create(&ig, &edges, t->n_nodes, IGRAPH_UNDIRECTED)) != IGRAPH_SUCCESS)
     goto igraph_fail;
   have_graph = 1;
-  if ((rc = igraph_inclist_init(&g, &il, IGRAPH_ALL, IGRAPH_LOOPS_ONCE)) != IGRAPH_SUCCESS)
+  if ((rc = igraph_inclist_init(&ig, &il, IGRAPH_ALL, IGRAPH_LOOPS_ONCE)) != IGRAPH_SUCCESS)
     goto igraph_fail;
   have_il = 1;
+  int k = 0;
+  for (int u = 0; u < t->n_nodes; u++) {
+    const igraph_vector_int_t *inc = igraph_inclist_get(&il, u);
+    igraph_integer_t k_end = igraph_vector_int_size(inc);
+    g->off[u] = k;
+    for (igraph_integer_t i = 0; i < k_end && (size_t)k < m2; i++, k++) {
+      int e = (int)VECTOR(*inc)[i];
+      g->link[k] = e;
+      g->to[k] = other_end(t, e, u);
+      g->w[k] = t->link_weight_s[e];
+    }
+  }
+  g->off[t->n_nodes] = k;
+  goto done;
+igraph_fail:
+  err = igraph_failed(rc, "route computation");
+done:
+  if (have_il)
+    igraph_inclist_destroy(&il);
+  if (have_graph)
+    igraph_destroy(&ig);
+  if (have_edges)
+    igraph_vector_int_destroy(&edges);
+  igraph_set_error_handler(old_handler);
+  return err;
+}
 
+static void adj_free(adj_t *g)
+{
+  free(g->off);
+  free(g->link);
+  free(g->to);
+  free(g->w);
+  *g = (adj_t){0};
+}
+
+static cpn_err_t compute_routes(cpn_topology_t *t)
+{
+  rcache_clear(t);
+  adj_free(&t->adj);
+  adj_t *g = &t->adj;
+  double *dist = NULL, *lat = NULL;
+  int *hops = NULL, *queue = NULL;
+  cpn_err_t err = make_adjacency(t, g);
+  if (err) {
+    adj_free(g);
+    goto done;
+  }
   hops = malloc(sizeof *hops * ((size_t)t->n_nodes + 1));
   queue = malloc(sizeof *queue * ((size_t)t->n_nodes + 1));
   dist = malloc(sizeof *dist * ((size_t)t->n_nodes + 1));
-  heap = malloc(sizeof *heap * (2 * (size_t)t->n_links + 2));
-  if (!hops || !queue || !dist || !heap) {
+  lat = malloc(sizeof *lat * ((size_t)t->n_nodes + 1));
+  if (!hops || !queue || !dist || !lat) {
     err = cpn_error_set(CPN_ENOMEM, "topology: out of memory computing routes for %d nodes", t->n_nodes);
     goto done;
   }
   /* One source at a time: a distance row (contiguous) instead of an S x n matrix, which igraph stores by
    * column (every read of a source's row strode over S doubles) and which at 10,000 sites took 800 MB. */
   for (int row = 0; row < t->n_sources; row++) {
-    dijkstra(t, &il, t->source_node[row], dist, heap);
-    choose_routes(t, &il, dist, row, hops, queue);
+    dijkstra(t, g, t->source_node[row], dist, queue, hops); /* scratch until choose_routes */
+    choose_routes(t, g, dist, row, hops, queue, lat);
   }
-  goto done;
-
-igraph_fail:
-  err = igraph_failed(rc, "route computation");
 done:
   free(hops);
   free(queue);
   free(dist);
-  free(heap);
-  if (have_il)
-    igraph_inclist_destroy(&il);
-  if (have_graph)
-    igraph_destroy(&g);
-  if (have_edges)
-    igraph_vector_int_destroy(&edges);
-  igraph_set_error_handler(old_handler);
+  free(lat);
   return err;
 }
 
@@ -436,7 +542,8 @@ static cpn_err_t topology_build(cpn_topology_t **out, const cpn_scenario_t *sc, 
   t->source_row = calloc(n + 1, sizeof *t->source_row);
   t->route_buf = calloc(n + 1, sizeof *t->route_buf);
   t->bw_memo = calloc(n + 1, sizeof *t->bw_memo);
-  if (!t->bw_memo || !t->names || !t->by_name || !t->link_a || !t->link_b || !t->link_latency_s || !t->link_weight_s || !t->link_bw_bps ||
+  t->lat_memo = calloc(n + 1, sizeof *t->lat_memo);
+  if (!t->bw_memo || !t->lat_memo || !t->names || !t->by_name || !t->link_a || !t->link_b || !t->link_latency_s || !t->link_weight_s || !t->link_bw_bps ||
       !t->link_shared || !t->source_node || !t->source_row || !t->route_buf) {
     err = cpn_error_set(CPN_ENOMEM, "topology: out of memory for %d nodes and %d links", t->n_nodes, t->n_links);
     goto fail;
@@ -449,17 +556,17 @@ static cpn_err_t topology_build(cpn_topology_t **out, const cpn_scenario_t *sc, 
     return CPN_OK;
   }
   size_t cells = (size_t)t->n_sources * n + 1;
-  t->route_latency_s = malloc(cells * sizeof *t->route_latency_s);
-  t->pred_link = malloc(cells * sizeof *t->pred_link);
-  /* Slots: at least 8 per routing source (a request's reply finds the route its upload cached while
-   * the requests placed in between, which grow with the sites, have not all taken its slot). */
-  size_t want = 8 * (size_t)t->n_sources < RC_SLOTS_MIN ? RC_SLOTS_MIN : 8 * (size_t)t->n_sources;
+  t->pred_link = cpn_big_table_alloc(cells * sizeof *t->pred_link);
+  /* Slots: at least 32 per routing source (a request's reply finds the route its upload cached while
+   * the requests placed in between, which grow with the sites, have not all taken its slot; with 8, at
+   * 10,000 sites, a reply walked its route afresh about half the time, a cache miss per link). */
+  size_t want = 32 * (size_t)t->n_sources < RC_SLOTS_MIN ? RC_SLOTS_MIN : 32 * (size_t)t->n_sources;
   unsigned slots = 1;
   while (slots < RC_SLOTS_MAX && slots < cells && slots < want)
     slots *= 2;
   t->rcache = aligned_alloc(64, slots * sizeof *t->rcache);
   t->rcache_mask = slots - 1;
-  if (!t->route_latency_s || !t->pred_link || !t->rcache) {
+  if (!t->pred_link || !t->rcache) {
     err = cpn_error_set(CPN_ENOMEM, "topology: out of memory for routes from %d sources to %d nodes",
                         t->n_sources, t->n_nodes);
     goto fail;
@@ -494,12 +601,13 @@ void cpn_topology_free(cpn_topology_t *t)
   free(t->link_shared);
   free(t->source_node);
   free(t->source_row);
-  free(t->route_latency_s);
   free(t->pred_link);
   free(t->route_buf);
   free(t->platform_pred_link);
   free(t->bw_memo);
+  free(t->lat_memo);
   free(t->rcache);
+  adj_free(&t->adj);
   free(t);
 }
 
@@ -544,7 +652,7 @@ cpn_err_t cpn_topology_set_link_up(cpn_topology_t *t, int link, int up)
     return CPN_OK;
   if (!t->platform_pred_link) {
     size_t cells = (size_t)t->n_sources * t->n_nodes;
-    t->platform_pred_link = malloc((cells ? cells : 1) * sizeof *t->platform_pred_link);
+    t->platform_pred_link = cpn_big_table_alloc((cells ? cells : 1) * sizeof *t->platform_pred_link);
     if (!t->platform_pred_link)
       return cpn_error_set(CPN_ENOMEM, "topology: out of memory (routes of the platform)");
     memcpy(t->platform_pred_link, t->pred_link, cells * sizeof *t->pred_link);
@@ -563,8 +671,19 @@ double cpn_topology_route_latency_s(const cpn_topology_t *t, int src, int dst)
   int row = t->source_row[src];
   if (row < 0)
     return INFINITY;
-  return t->route_latency_s[(size_t)row * t->n_nodes + dst];
+  const int *pred = t->pred_link + (size_t)row * t->n_nodes;
+  if (pred[dst] < 0)
+    return INFINITY;
+  /* Summed from the source, in route order, as the latencies of a row and SimGrid's are. */
+  int *buf = t->route_buf, k = 0;
+  for (int v = dst; v != src; v = other_end(t, pred[v], v))
+    buf[k++] = pred[v];
+  double lat = 0;
+  while (k > 0)
+    lat += t->link_latency_s[buf[--k]];
+  return lat;
 }
+
 
 /* Writes the links of the route into buf in order and returns their count; 0 when src == dst, -1 when
  * there is no route. */
@@ -643,39 +762,145 @@ double cpn_topology_route_bw_bps(const cpn_topology_t *t, int src, int dst)
   return bw;
 }
 
-void cpn_topology_route_bw_row(const cpn_topology_t *t, int src, int n, double *bw)
+void cpn_topology_route_rows(const cpn_topology_t *t, int src, int n, double *lat, double *bw)
 {
   assert(src >= 0 && src < t->n_nodes && n >= 0 && n <= t->n_nodes);
   int row = t->source_row[src];
   if (row < 0) {
-    for (int v = 0; v < n; v++)
-      bw[v] = v == src ? INFINITY : 0;
+    for (int v = 0; v < n; v++) {
+      if (lat)
+        lat[v] = v == src ? 0 : INFINITY;
+      if (bw)
+        bw[v] = v == src ? INFINITY : 0;
+    }
     return;
   }
-  /* memo[v]: bottleneck of the route to v, NAN until known. A node's value is the smaller of its
-   * parent's and its last link's (a minimum is exact in any order, so each equals the route walk's). */
+  /* Memos over the tree, NAN latency until known: a node's latency is its parent's + its last link's
+   * (the sum in route order of cpn_topology_route_latency_s), its bottleneck the smaller of its parent's
+   * and its last link's (a minimum is exact in any order, so each equals the route walk's). */
   const int *pred = t->pred_link + (size_t)row * t->n_nodes;
-  double *memo = t->bw_memo;
+  double *mlat = t->lat_memo, *mbw = t->bw_memo;
   int *stack = t->route_buf;
   for (int v = 0; v < t->n_nodes; v++)
-    memo[v] = NAN;
-  memo[src] = INFINITY;
+    mlat[v] = NAN;
+  mlat[src] = 0;
+  mbw[src] = INFINITY;
   for (int v = 0; v < n; v++) {
     int k = 0, u = v;
-    while (isnan(memo[u]) && pred[u] >= 0) {
+    while (isnan(mlat[u]) && pred[u] >= 0) {
       stack[k++] = u;
       u = other_end(t, pred[u], u);
     }
-    if (isnan(memo[u]))
-      memo[u] = 0; /* unreachable */
+    if (isnan(mlat[u])) { /* unreachable */
+      mlat[u] = INFINITY;
+      mbw[u] = 0;
+    }
     while (k > 0) {
       int x = stack[--k];
       double b = t->link_bw_bps[pred[x]];
-      memo[x] = memo[u] < b ? memo[u] : b;
+      mlat[x] = mlat[u] + t->link_latency_s[pred[x]];
+      mbw[x] = mbw[u] < b ? mbw[u] : b;
       u = x;
     }
-    bw[v] = memo[v];
+    if (lat)
+      lat[v] = mlat[v];
+    if (bw)
+      bw[v] = mbw[v];
   }
+}
+
+void cpn_topology_route_latency_row(const cpn_topology_t *t, int src, int n, double *lat)
+{
+  cpn_topology_route_rows(t, src, n, lat, NULL);
+}
+
+void cpn_topology_route_bw_row(const cpn_topology_t *t, int src, int n, double *bw)
+{
+  cpn_topology_route_rows(t, src, n, NULL, bw);
+}
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Nodes by distance                                                                                 */
+
+struct cpn_topology_near {
+  const cpn_topology_t *t;
+  double *d;            /* [n_nodes]: tentative distance, INFINITY when not reached */
+  unsigned char *done;  /* [n_nodes]: settled */
+  int *touched;         /* nodes whose d or done were set since the start */
+  int n_touched;
+  dist_ent_t *heap;     /* 2 links + 1 entries */
+  size_t n_heap;
+};
+
+cpn_topology_near_t *cpn_topology_near_new(const cpn_topology_t *t)
+{
+  if (!t->adj.off)
+    return NULL;
+  cpn_topology_near_t *nr = calloc(1, sizeof *nr);
+  if (!nr)
+    return NULL;
+  size_t n = (size_t)t->n_nodes + 1;
+  nr->t = t;
+  nr->d = malloc(sizeof *nr->d * n);
+  nr->done = calloc(n, 1);
+  nr->touched = malloc(sizeof *nr->touched * n);
+  nr->heap = malloc(sizeof *nr->heap * (2 * (size_t)t->n_links + 2));
+  if (!nr->d || !nr->done || !nr->touched || !nr->heap) {
+    cpn_topology_near_free(nr);
+    return NULL;
+  }
+  for (int v = 0; v < t->n_nodes; v++)
+    nr->d[v] = INFINITY;
+  return nr;
+}
+
+void cpn_topology_near_free(cpn_topology_near_t *nr)
+{
+  if (!nr)
+    return;
+  free(nr->d);
+  free(nr->done);
+  free(nr->touched);
+  free(nr->heap);
+  free(nr);
+}
+
+void cpn_topology_near_start(cpn_topology_near_t *nr, int src)
+{
+  assert(src >= 0 && src < nr->t->n_nodes);
+  for (int i = 0; i < nr->n_touched; i++) {
+    nr->d[nr->touched[i]] = INFINITY;
+    nr->done[nr->touched[i]] = 0;
+  }
+  nr->n_touched = 0;
+  nr->n_heap = 0;
+  nr->d[src] = 0;
+  nr->touched[nr->n_touched++] = src;
+  dist_push(nr->heap, &nr->n_heap, 0, src);
+}
+
+int cpn_topology_near_next(cpn_topology_near_t *nr, double *d_s)
+{
+  const adj_t *g = &nr->t->adj;
+  while (nr->n_heap > 0) {
+    dist_ent_t e = dist_pop(nr->heap, &nr->n_heap);
+    if (nr->done[e.v] || e.d > nr->d[e.v])
+      continue; /* stale */
+    nr->done[e.v] = 1;
+    for (int k = g->off[e.v]; k < g->off[e.v + 1]; k++) {
+      int u = g->to[k];
+      double alt = e.d + g->w[k];
+      if (alt < nr->d[u]) {
+        if (isinf(nr->d[u]))
+          nr->touched[nr->n_touched++] = u;
+        nr->d[u] = alt;
+        dist_push(nr->heap, &nr->n_heap, alt, u);
+      }
+    }
+    *d_s = e.d;
+    return e.v;
+  }
+  return -1;
 }
 
 /* ------------------------------------------------------------------------------------------------ */

@@ -19,6 +19,8 @@
 #include "placement/class_index.h"
 #include "placement/policy.h"
 #include "placement/view.h"
+#include "topology/generate.h"
+#include "topology/topology.h"
 
 enum { NS = 613, NM = 2, NO = 23 };
 
@@ -34,6 +36,9 @@ typedef struct {
   gsl_rng *rng;
   double kv_cap[NS * NM];
   int n_rep[NS * NM], conf_rep[NS * NM];
+  cpn_topology_t *topo;     /* graph worlds: the latencies are its routes' */
+  cpn_node_spec_t *gen_nodes;
+  cpn_link_spec_t *gen_links;
 } world_t;
 
 static double u01(void *rng) { return gsl_rng_uniform(rng); }
@@ -42,8 +47,12 @@ static const char *const regions[] = {"north", "south", "east", "west-1"};
 
 /* A random world: each site serves each model with probability 0.8 (1 to 3 replicas, some confidential,
  * KV capacity 8,000 or 32,000 tokens), sites spread over four regions; origins 0-9 may use any site,
- * 10-16 only "north", 17-22 "south" or "east". `lat_values`: latencies take that many values (0: any). */
-static world_t *world_new(unsigned seed, int stale, int lat_values)
+ * 10-16 only "north", 17-22 "south" or "east". `lat_values`: latencies take that many values (0: any).
+ * `graph`: the sites are the nodes of a generated Waxman network instead, origins enter at node 37 o mod
+ * NS with an access latency of their own, the latencies are access + route as the network computes them
+ * and the index searches the graph (graph 2: link latencies rounded to whole milliseconds, so that many
+ * routes tie). */
+static world_t *world_new_graph(unsigned seed, int stale, int lat_values, int graph)
 {
   world_t *w = calloc(1, sizeof *w);
   assert_non_null(w);
@@ -76,6 +85,28 @@ static world_t *world_new(unsigned seed, int stale, int lat_values)
     }
   }
   w->sc = (cpn_scenario_t){.n_sites = NS, .sites = w->sites, .n_models = NM, .n_origins = NO, .origins = w->origins};
+  if (graph) {
+    int nn, nl;
+    assert_int_equal(cpn_topology_generate("waxman", NS, seed, &w->gen_nodes, &nn, &w->gen_links, &nl), CPN_OK);
+    assert_int_equal(nn, NS);
+    for (int s = 0; s < NS; s++)
+      snprintf(w->sites[s].name, CPN_NAME_MAX, "%s", w->gen_nodes[s].name); /* the links name them */
+    for (int l = 0; graph == 2 && l < nl; l++)
+      w->gen_links[l].latency_s = 0.001 * round(w->gen_links[l].latency_s / 0.001);
+    for (int o = 0; o < NO; o++) {
+      snprintf(w->origins[o].node, CPN_NAME_MAX, "%s", w->gen_nodes[(37 * o) % NS].name);
+      w->origins[o].access_latency_s = graph == 2 ? 0.002 : 0.0015 + 0.00037 * o;
+    }
+    w->sc.links = w->gen_links;
+    w->sc.n_links = nl;
+    assert_int_equal(cpn_topology_new(&w->topo, &w->sc), CPN_OK);
+    for (int o = 0; o < NO; o++) {
+      double *row = w->lat + (size_t)o * NS;
+      cpn_topology_route_latency_row(w->topo, cpn_topology_node_index(w->topo, w->origins[o].node), NS, row);
+      for (int s = 0; s < NS; s++)
+        row[s] = w->origins[o].access_latency_s + row[s];
+    }
+  }
   assert_int_equal(cpn_views_new(&w->views, &w->sc, stale), CPN_OK);
   cpn_views_set_routes(w->views, NO, w->lat, w->bw);
   cpn_views_set_rng(w->views, u01, w->rng);
@@ -97,13 +128,21 @@ static world_t *world_new(unsigned seed, int stale, int lat_values)
     }
   cpn_views_refresh(w->views, 0.0);
   w->view = cpn_views_policy(w->views, 0.0);
-  assert_int_equal(cpn_class_index_new(&w->ix, &w->sc, w->views, w->view, NULL), CPN_OK);
+  assert_int_equal(cpn_class_index_new(&w->ix, &w->sc, w->views, w->view, NULL, w->topo), CPN_OK);
   return w;
+}
+
+static world_t *world_new(unsigned seed, int stale, int lat_values)
+{
+  return world_new_graph(seed, stale, lat_values, 0);
 }
 
 static void world_free(world_t *w)
 {
   cpn_class_index_free(w->ix);
+  cpn_topology_free(w->topo);
+  free(w->gen_nodes);
+  free(w->gen_links);
   cpn_views_free(w->views);
   gsl_rng_free(w->rng);
   free(w);
@@ -272,22 +311,97 @@ static void min_load_counts_ties(void **unused)
   world_free(w);
 }
 
-/* An origin's latency order is built at its second ask, not at the first: an origin served once costs
- * no order's memory. */
-static void latency_order_built_at_second_ask(void **unused)
+/* The reference order of the sites of `sites` from origin o: (latency, site) ascending, by insertion. */
+static void sorted_by_latency(const world_t *w, int o, const int *sites, int n, int *out)
 {
-  world_t *w = world_new(3, 0, 0);
-  int n;
-  const int *sites;
-  const cpn_site_index_t *ix = cpn_class_index_find(w->ix, 4, 1, 0, 100, &n, &sites);
-  assert_non_null(ix);
-  assert_int_equal(ix->latency_ready(ix->ctx), 0);
-  assert_int_equal(ix->latency_ready(ix->ctx), 1);
-  assert_int_equal(ix->latency_ready(ix->ctx), 1);
-  /* Another origin of the same class has its own count. */
-  ix = cpn_class_index_find(w->ix, 5, 1, 0, 100, &n, &sites);
-  assert_int_equal(ix->latency_ready(ix->ctx), 0);
-  world_free(w);
+  const double *lat = w->lat + (size_t)o * NS;
+  for (int i = 0; i < n; i++) {
+    int s = sites[i], j = i;
+    while (j > 0 && (lat[out[j - 1]] > lat[s] || (lat[out[j - 1]] == lat[s] && out[j - 1] > s))) {
+      out[j] = out[j - 1];
+      j--;
+    }
+    out[j] = s;
+  }
+}
+
+/* An origin's latency order is ready at its first ask and is the exact (latency, site) order at every
+ * rank, whether the ranks are asked in order, by jumps past what is known (each scan finds as many again
+ * as are known) or again, with origins interleaved (each keeps its own prefix), with many tied latencies
+ * and with none. */
+static void latency_order_exact_at_every_rank(void **unused)
+{
+  for (int lat_values = 0; lat_values <= 3; lat_values += 3) {
+    world_t *w = world_new(3 + (unsigned)lat_values, 0, lat_values);
+    int n, ref[NO][NS], len[NO] = {0};
+    const int *sites;
+    for (int round = 0; round < 40; round++)
+      for (int o = 0; o < NO; o++) {
+        const cpn_site_index_t *ix = cpn_class_index_find(w->ix, o, 1, 0, 100, &n, &sites);
+        assert_non_null(ix);
+        if (round == 0) {
+          assert_int_equal(ix->latency_ready(ix->ctx), 1);
+          sorted_by_latency(w, o, sites, n, ref[o]);
+          len[o] = n;
+        }
+        assert_int_equal(n, len[o]);
+        /* Ranks 0, 1, ... in the first rounds, then jumps (multiples of a prime, wrapping), then the end. */
+        int k = round < 20 ? round : (round * 37 + o * 11) % n;
+        if (round == 39)
+          k = n - 1;
+        assert_int_equal(ix->by_latency(ix->ctx, k), ref[o][k]);
+        assert_int_equal(ix->by_latency(ix->ctx, n), -1);
+      }
+    for (int o = 0; o < NO; o++) {
+      const cpn_site_index_t *ix = cpn_class_index_find(w->ix, o, 1, 0, 100, &n, &sites);
+      for (int k = 0; k < n; k++)
+        assert_int_equal(ix->by_latency(ix->ctx, k), ref[o][k]);
+    }
+    assert_int_equal(cpn_class_index_failed(w->ix), 0);
+    world_free(w);
+  }
+}
+
+/* With the topology, an origin's order comes from a search of the graph near it that stops once no node
+ * left can come before the last site it needs: the order must still be the exact (latency, site) order
+ * of the latencies in the view at every rank (a stop one node too early would drop a site that ties
+ * with the last, or a later one with a lower index), and every indexed policy must decide as its scan,
+ * with route latencies from a continuum and with many tied routes. */
+static void graph_search_order_equals_sorted_latencies(void **unused)
+{
+  cpn_policy_registry_t *reg;
+  assert_int_equal(cpn_policy_registry_new(&reg), CPN_OK);
+  for (int graph = 1; graph <= 2; graph++) {
+    world_t *w = world_new_graph(41 + (unsigned)graph, 0, 0, graph);
+    int n, ref[NS], ties = 0;
+    const int *sites;
+    for (int o = 0; o < NO; o++)
+      for (int m = 0; m < NM; m++) {
+        const cpn_site_index_t *ix = cpn_class_index_find(w->ix, o, m, 0, 100, &n, &sites);
+        assert_non_null(ix);
+        sorted_by_latency(w, o, sites, n, ref);
+        assert_int_equal(ix->latency_ready(ix->ctx), 1);
+        /* The first ranks (the first search), one past a chunk (the search again, deeper), then all. */
+        int probe[] = {0, 1, 15, 16, 17, 40, n / 2, n - 1};
+        for (size_t i = 0; i < sizeof probe / sizeof *probe; i++)
+          assert_int_equal(ix->by_latency(ix->ctx, probe[i]), ref[probe[i]]);
+        for (int k = 0; k < n; k++) {
+          assert_int_equal(ix->by_latency(ix->ctx, k), ref[k]);
+          ties += k > 0 && w->lat[(size_t)o * NS + ref[k]] == w->lat[(size_t)o * NS + ref[k - 1]];
+        }
+      }
+    if (graph == 2)
+      assert_true(ties > 100); /* the rounded latencies do tie */
+    int compared = 0;
+    for (int round = 0; round < 30; round++) {
+      churn(w, 1 + (int)gsl_rng_uniform_int(w->rng, 400), round % 3 == 0 ? 0.6 : 0.1, round % 2);
+      compared += compare_decisions(w, reg, 30);
+    }
+    assert_true(compared > 2000);
+    assert_int_equal(cpn_class_index_failed(w->ix), 0);
+    world_free(w);
+  }
+  cpn_policy_registry_free(reg);
 }
 
 /* Without the index: a site down, an origin that does not reach every class site. */
@@ -318,7 +432,8 @@ int main(void)
     cmocka_unit_test(indexed_equals_scan_distinct),
     cmocka_unit_test(indexed_equals_scan_on_stale_views),
     cmocka_unit_test(min_load_counts_ties),
-    cmocka_unit_test(latency_order_built_at_second_ask),
+    cmocka_unit_test(latency_order_exact_at_every_rank),
+    cmocka_unit_test(graph_search_order_equals_sorted_latencies),
     cmocka_unit_test(no_index_when_a_site_is_down_or_unreachable),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

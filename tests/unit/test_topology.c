@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <igraph.h>
 #include <simgrid/engine.h>
 #include <simgrid/host.h>
 #include <simgrid/link.h>
@@ -839,6 +840,147 @@ static void assert_connected(const char *kind, int n, unsigned long seed)
   free_scenario(&sc);
 }
 
+/* igraph's least latencies from node src of t to every node, the links in `down` left out (INFINITY when
+ * unreachable). */
+static void igraph_latencies(const cpn_scenario_t *sc, const cpn_topology_t *t, int src, int down, double *out)
+{
+  igraph_t g;
+  igraph_vector_int_t edges;
+  igraph_vector_t w;
+  igraph_matrix_t res;
+  int n = cpn_topology_node_count(t), m = 0;
+  assert_int_equal(igraph_vector_int_init(&edges, 0), IGRAPH_SUCCESS);
+  assert_int_equal(igraph_vector_init(&w, 0), IGRAPH_SUCCESS);
+  for (int l = 0; l < sc->n_links; l++) {
+    if (l == down)
+      continue;
+    assert_int_equal(igraph_vector_int_push_back(&edges, idx(t, sc->links[l].a)), IGRAPH_SUCCESS);
+    assert_int_equal(igraph_vector_int_push_back(&edges, idx(t, sc->links[l].b)), IGRAPH_SUCCESS);
+    assert_int_equal(igraph_vector_push_back(&w, sc->links[l].latency_s), IGRAPH_SUCCESS);
+    m++;
+  }
+  assert_int_equal(igraph_create(&g, &edges, n, IGRAPH_UNDIRECTED), IGRAPH_SUCCESS);
+  assert_int_equal(igraph_matrix_init(&res, 0, 0), IGRAPH_SUCCESS);
+  assert_int_equal(igraph_distances_dijkstra(&g, &res, igraph_vss_1(src), igraph_vss_all(), &w, IGRAPH_ALL),
+                   IGRAPH_SUCCESS);
+  for (int v = 0; v < n; v++)
+    out[v] = MATRIX(res, 0, v);
+  igraph_matrix_destroy(&res);
+  igraph_destroy(&g);
+  igraph_vector_destroy(&w);
+  igraph_vector_int_destroy(&edges);
+  (void)m;
+}
+
+/* Everything the routes of t from src give agrees with igraph's shortest paths (`down` left out, -1:
+ * none): the route to each node is a path of links from src to it, avoiding `down`, whose latency summed
+ * in route order is the route's latency, within 1e-12 (relative) of igraph's least latency (ties within
+ * that are routes of equal length summed in another order), INFINITY exactly where igraph has no path;
+ * the rows give the same latencies and bandwidths bit for bit; and the nearest-node search gives every
+ * node igraph reaches once, in ascending distance, each distance igraph's and at most the route's
+ * latency (what the placement index relies on). Returns the number of routes checked. */
+static int check_routes_against_igraph(const cpn_scenario_t *sc, const cpn_topology_t *t, int src, int down)
+{
+  int n = cpn_topology_node_count(t), checked = 0;
+  double *want = malloc(sizeof *want * (size_t)n), *lat = malloc(sizeof *lat * (size_t)n);
+  double *bw = malloc(sizeof *bw * (size_t)n);
+  char *seen = calloc((size_t)n, 1);
+  assert_true(want && lat && bw && seen);
+  igraph_latencies(sc, t, src, down, want);
+  cpn_topology_route_rows(t, src, n, lat, bw);
+  for (int v = 0; v < n; v++) {
+    double got = cpn_topology_route_latency_s(t, src, v);
+    if (!isfinite(want[v])) {
+      assert_true(isinf(got) && isinf(lat[v]) && bw[v] == 0);
+      continue;
+    }
+    if (!(fabs(got - want[v]) <= 1e-12 * want[v]))
+      fail_msg("%s -> %s: route %.17g s, igraph %.17g s", cpn_topology_node_name(t, src),
+               cpn_topology_node_name(t, v), got, want[v]);
+    assert_true(lat[v] == got && bw[v] == cpn_topology_route_bw_bps(t, src, v));
+    const int *links;
+    int k = cpn_topology_route_links(t, src, v, &links), at = src;
+    double sum = 0;
+    for (int i = 0; i < k; i++) {
+      int a, b;
+      assert_true(links[i] != down);
+      cpn_topology_link_ends(t, links[i], &a, &b);
+      assert_true(a == at || b == at);
+      at = a == at ? b : a;
+      sum += sc->links[links[i]].latency_s;
+    }
+    assert_int_equal(at, v);
+    assert_true(sum == got);
+    checked++;
+  }
+  cpn_topology_near_t *nr = cpn_topology_near_new(t);
+  assert_non_null(nr);
+  cpn_topology_near_start(nr, src);
+  double d, prev = 0;
+  int v, given = 0;
+  while ((v = cpn_topology_near_next(nr, &d)) >= 0 && d < 1e29) {
+    assert_false(seen[v]);
+    seen[v] = 1;
+    given++;
+    assert_true(d >= prev && fabs(d - want[v]) <= 1e-12 * want[v] && d <= lat[v]);
+    prev = d;
+  }
+  for (int u = 0; u < n; u++)
+    assert_int_equal(seen[u], isfinite(want[u]));
+  cpn_topology_near_free(nr);
+  free(want);
+  free(lat);
+  free(bw);
+  free(seen);
+  return checked;
+}
+
+/* Routes kept as one shortest-path tree per source are igraph's shortest paths on a generated network,
+ * after a link of a busy route goes down and after a node's only link goes down (it is then unreachable),
+ * and again once both are back. */
+static void routes_are_igraph_shortest_paths_through_faults(void **state)
+{
+  cpn_scenario_t sc = new_scenario();
+  cpn_topology_t *t = NULL;
+  assert_int_equal(cpn_topology_generate("waxman", 400, 23, &sc.nodes, &sc.n_nodes, &sc.links, &sc.n_links), CPN_OK);
+  char name[CPN_NAME_MAX];
+  for (int i = 0; i < sc.n_nodes; i += 37) {
+    snprintf(name, sizeof name, "o%d", i);
+    add_origin(&sc, name, sc.nodes[i].name);
+  }
+  /* A leaf: a node joined by one link only. */
+  add_node(&sc, "leaf");
+  add_link(&sc, "leaf", sc.nodes[5].name, 0.00123, 1e11, 0);
+  int leaf_link = sc.n_links - 1;
+  assert_int_equal(cpn_topology_new(&t, &sc), CPN_OK);
+  int n_src = sc.n_origins, checked = 0;
+  for (int o = 0; o < n_src; o++)
+    checked += check_routes_against_igraph(&sc, t, idx(t, sc.origins[o].node), -1);
+  assert_int_equal(checked, n_src * (sc.n_nodes));
+  /* The first link of the route from the first origin to the node farthest from it. */
+  int src = idx(t, sc.origins[0].node), far = 0;
+  for (int v = 0; v < cpn_topology_node_count(t); v++)
+    if (cpn_topology_route_latency_s(t, src, v) > cpn_topology_route_latency_s(t, src, far))
+      far = v;
+  const int *links;
+  assert_true(cpn_topology_route_links(t, src, far, &links) > 2);
+  int cut = links[0];
+  assert_int_equal(cpn_topology_set_link_up(t, cut, 0), CPN_OK);
+  for (int o = 0; o < n_src; o++)
+    check_routes_against_igraph(&sc, t, idx(t, sc.origins[o].node), cut);
+  assert_int_equal(cpn_topology_set_link_up(t, cut, 1), CPN_OK);
+  assert_int_equal(cpn_topology_set_link_up(t, leaf_link, 0), CPN_OK);
+  for (int o = 0; o < n_src; o++) {
+    check_routes_against_igraph(&sc, t, idx(t, sc.origins[o].node), leaf_link);
+    assert_true(isinf(cpn_topology_route_latency_s(t, idx(t, sc.origins[o].node), idx(t, "leaf"))));
+  }
+  assert_int_equal(cpn_topology_set_link_up(t, leaf_link, 1), CPN_OK);
+  for (int o = 0; o < n_src; o++)
+    check_routes_against_igraph(&sc, t, idx(t, sc.origins[o].node), -1);
+  cpn_topology_free(t);
+  free_scenario(&sc);
+}
+
 /* Waxman above WAXMAN_EXACT_MAX_NODES (4096) draws by thinning on a grid instead of visiting every pair
  * (a 100,000-node graph took most of a 19-minute --check). It must draw the same law: each pair (u, v)
  * an edge with probability alpha exp(-d / (0.1 L)), L the largest distance, alpha for a mean degree of 4.
@@ -1010,6 +1152,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(generated_waxman_is_connected_with_n_nodes),
       cmocka_unit_test(generated_barabasi_is_connected_with_n_nodes),
       cmocka_unit_test(generated_same_seed_same_graph),
+      cmocka_unit_test(routes_are_igraph_shortest_paths_through_faults),
       cmocka_unit_test(generator_rejects_unknown_kind_and_no_nodes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
