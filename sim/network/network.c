@@ -5,7 +5,7 @@
  * a link's bulk counts the bulk flows in flight on it that are not waiting on a cut link. */
 #include "network/network.h"
 
-#include "core/big_table.h"
+#include "core/hugemem.h"
 
 #include <math.h>
 #include <simgrid/link.h>
@@ -200,8 +200,8 @@ cpn_err_t cpn_network_new(cpn_network_t **out, const cpn_scenario_t *sc, const c
   net->origin_node = calloc(no, sizeof(int));
   net->ls = calloc(nl, sizeof *net->ls);
   /* Filled by cpn_network_reroute below. */
-  net->route_lat = cpn_big_table_alloc(no * (size_t)net->n_sites * sizeof(double));
-  net->route_bw = cpn_big_table_alloc(no * (size_t)net->n_sites * sizeof(double));
+  net->route_lat = cpn_huge_alloc(no * (size_t)net->n_sites * sizeof(double));
+  net->route_bw = cpn_huge_alloc(no * (size_t)net->n_sites * sizeof(double));
   if (!net->origin_node || !net->ls || !net->route_lat || !net->route_bw) {
     cpn_network_free(net);
     return cpn_error_set(CPN_ENOMEM, "network: out of memory");

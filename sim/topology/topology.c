@@ -25,7 +25,7 @@
  * recomputed) when the route is there. */
 #include "topology/topology.h"
 
-#include "core/big_table.h"
+#include "core/hugemem.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -556,7 +556,7 @@ static cpn_err_t topology_build(cpn_topology_t **out, const cpn_scenario_t *sc, 
     return CPN_OK;
   }
   size_t cells = (size_t)t->n_sources * n + 1;
-  t->pred_link = cpn_big_table_alloc(cells * sizeof *t->pred_link);
+  t->pred_link = cpn_huge_alloc(cells * sizeof *t->pred_link);
   /* Slots: at least 32 per routing source (a request's reply finds the route its upload cached while
    * the requests placed in between, which grow with the sites, have not all taken its slot; with 8, at
    * 10,000 sites, a reply walked its route afresh about half the time, a cache miss per link). */
@@ -652,7 +652,7 @@ cpn_err_t cpn_topology_set_link_up(cpn_topology_t *t, int link, int up)
     return CPN_OK;
   if (!t->platform_pred_link) {
     size_t cells = (size_t)t->n_sources * t->n_nodes;
-    t->platform_pred_link = cpn_big_table_alloc((cells ? cells : 1) * sizeof *t->platform_pred_link);
+    t->platform_pred_link = cpn_huge_alloc((cells ? cells : 1) * sizeof *t->platform_pred_link);
     if (!t->platform_pred_link)
       return cpn_error_set(CPN_ENOMEM, "topology: out of memory (routes of the platform)");
     memcpy(t->platform_pred_link, t->pred_link, cells * sizeof *t->pred_link);
