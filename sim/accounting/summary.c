@@ -30,7 +30,10 @@ struct cpn_summary {
   int n_groups[CPN_GROUP_KINDS];
   const char *const *names[CPN_GROUP_KINDS];
   double *metrics[CPN_GROUP_KINDS]; /* n_groups[k] * CPN_M_COUNT */
-  double *site_cost[CPN_GROUP_KINDS]; /* n_groups[k] * n_groups[SITE]: marginal cost of a group at a site */
+  double *site_cost[CPN_GROUP_KINDS]; /* n_groups[k] * n_groups[SITE]: marginal cost of a group at a site
+                                         (none for the sites themselves: a site's share of its own full cost
+                                         is all of it; a table of S x S, 800 MB at 10,000 sites, would only
+                                         hold its diagonal) */
 };
 
 cpn_err_t cpn_summary_new(cpn_summary_t **out, const char *const *const names[CPN_GROUP_KINDS],
@@ -54,9 +57,10 @@ cpn_err_t cpn_summary_new(cpn_summary_t **out, const char *const *const names[CP
     }
     s->metrics[k] = calloc((size_t)s->n_groups[k] * CPN_M_COUNT, sizeof(double));
     s->hist[k] = calloc((size_t)s->n_groups[k] * LAT_KINDS, sizeof(cpn_hist_t));
-    s->site_cost[k] = calloc((size_t)(s->n_groups[k] ? s->n_groups[k] : 1) * (size_t)(n[CPN_GROUP_SITE] ? n[CPN_GROUP_SITE] : 1),
-                             sizeof(double));
-    if (!s->metrics[k] || !s->hist[k] || !s->site_cost[k]) {
+    if (k != CPN_GROUP_SITE)
+      s->site_cost[k] = calloc((size_t)(s->n_groups[k] ? s->n_groups[k] : 1) *
+                               (size_t)(n[CPN_GROUP_SITE] ? n[CPN_GROUP_SITE] : 1), sizeof(double));
+    if (!s->metrics[k] || !s->hist[k] || (k != CPN_GROUP_SITE && !s->site_cost[k])) {
       cpn_summary_free(s);
       return cpn_error_set(CPN_ENOMEM, "summary: out of memory");
     }
@@ -98,7 +102,7 @@ cpn_err_t cpn_summary_add(cpn_summary_t *s, const cpn_record_t *r, double ttft_s
     m[CPN_M_CROSS_BORDER_REQUESTS] += r->cross_border;
     m[CPN_M_CROSS_BORDER_BYTES] += r->cross_border ? cross_border_bytes : 0.0;
     m[CPN_M_COST_USD] += r->cost_usd;
-    if (r->site >= 0 && r->site < s->n_groups[CPN_GROUP_SITE])
+    if (k != CPN_GROUP_SITE && r->site >= 0 && r->site < s->n_groups[CPN_GROUP_SITE])
       s->site_cost[k][(size_t)group[k] * (size_t)s->n_groups[CPN_GROUP_SITE] + (size_t)r->site] += r->cost_usd;
     m[CPN_M_ENERGY_J] += r->energy_j;
     m[CPN_M_CO2_G] += r->co2_g;
