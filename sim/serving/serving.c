@@ -104,14 +104,14 @@ static group_t *group_at(const cpn_serving_t *sv, int site, int model)
   return &sv->groups[(size_t)site * sv->n_models + model];
 }
 
-/* Puts the replica in its group's free set, takes it out, or moves it, after anything that may have
- * changed its state, its free slot or its requests in service. O(1). */
 static void free_remove(group_t *g, cpn_replica_t *p)
 {
   cpn_minset_remove(&g->free, p->pos, p->key);
   p->in_free = 0;
 }
 
+/* Puts the replica in its group's free set, takes it out, or moves it, after anything that may have
+ * changed its state, its free slot or its requests in service. O(1). */
 static void sync(cpn_replica_t *p)
 {
   cpn_serving_t *sv = p->sv;
