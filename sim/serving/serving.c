@@ -927,9 +927,7 @@ static cpn_err_t build(cpn_serving_t *sv)
   sv->st_stride = (st_size + 63) / 64 * 64;
   size_t st_bytes = (size_t)(n_rep > 0 ? n_rep : 1) * sv->st_stride;
   sv->st_pool = cpn_huge_calloc(st_bytes);
-  if (!sv->aside || !sv->st_pool)
-    return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replicas)");
-  if (!sv->reps)
+  if (!sv->reps || !sv->aside || !sv->st_pool)
     return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replicas)");
   /* Per (site, model) replica lists: count first, then fill. */
   for (int s = 0; s < sc->n_sites; s++)
@@ -962,24 +960,21 @@ static cpn_err_t build(cpn_serving_t *sv)
       double kv0 = cpn_perf_kv_capacity_tokens(&perf);
       assert(kv0 > 0); /* checked by cpn_serving_check (KV capacity depends on memory, not efficiencies) */
       group_t *g = group_at(sv, s, rs->model);
+      *row = (cpn_replica_info_t){.site = s, .model = rs->model, .tp = rs->tp, .max_batch = rs->max_batch,
+                                  .conf = pool->confidential, .accel = acc, .perf = perf,
+                                  .slow = 1.0 + (pool->confidential ? sc->run.confidential_overhead : 0.0),
+                                  .n_params = rs->n_sched_params, .param_keys = rs->sched_param_keys,
+                                  .param_values = rs->sched_param_values, .prefill_only = rs->role == 1,
+                                  .spec_tokens = rs->spec_tokens, .spec_acceptance = rs->spec_acceptance,
+                                  .spec_draft_cost = rs->spec_draft_cost};
+      double kv_first = NAN; /* the KV capacity the type's figures give the row's first replica */
       for (int c = 0; c < rs->count; c++) {
         int i = sv->n_replicas++;
         cpn_replica_t *p = &sv->reps[i];
         p->sv = sv;
         if ((p->timer = cpn_sim_timer_new(sv->sim)) < 0)
           return cpn_error_set(CPN_ENOMEM, "serving: out of memory (replica timers)");
-        /* The row's info, as each of its replicas' init sees it: the KV capacity before the type's figures. */
-        double kv_row = row->kv_cap;
-        *row = (cpn_replica_info_t){.site = s, .model = rs->model, .tp = rs->tp, .max_batch = rs->max_batch,
-                                    .conf = pool->confidential, .accel = acc, .perf = perf, .kv_cap = kv0};
-        row->slow = 1.0 + (row->conf ? sc->run.confidential_overhead : 0.0);
-        row->spec_tokens = rs->spec_tokens;
-        row->spec_acceptance = rs->spec_acceptance;
-        row->spec_draft_cost = rs->spec_draft_cost;
-        row->prefill_only = rs->role == 1;
-        row->n_params = rs->n_sched_params;
-        row->param_keys = rs->sched_param_keys;
-        row->param_values = rs->sched_param_values;
+        row->kv_cap = kv0; /* as each replica's init sees it: before the type's figures */
         p->info = row;
         p->n_ad = rs->max_adapters > 0 ? rs->max_adapters : 1;
         p->ad = calloc((size_t)p->n_ad, sizeof *p->ad);
@@ -1003,10 +998,12 @@ static cpn_err_t build(cpn_serving_t *sv)
         if (type->figures)
           type->figures(p->st, p->info, &kv, &prefill_est_s, &step_s);
         /* A type's figures depend on the row only: every replica of it gets the same KV capacity. */
-        if (c > 0 && !(kv == kv_row || (isnan(kv) && isnan(kv_row))))
+        if (c == 0)
+          kv_first = kv;
+        else if (!(kv == kv_first || (isnan(kv) && isnan(kv_first))))
           return cpn_error_set(CPN_EINVAL, "%s:%d: sites.%s.replicas.%d: serving scheduler '%s' gives replicas of "
                                "one row different KV capacities (%g, %g)",
-                               sc->file, ss->line, ss->name, k, type->name, kv_row, kv);
+                               sc->file, ss->line, ss->name, k, type->name, kv_first, kv);
         row->kv_cap = kv;
         p->weight_bytes = cpn_perf_weight_bytes(llm);
         p->state = CPN_REP_UNLOADED;
