@@ -33,6 +33,23 @@ static double least(cpn_req_t *const *in, int n)
   return m;
 }
 
+static int is_member(cpn_req_t *const *members, int n, const cpn_req_t *q)
+{
+  for (int i = 0; i < n; i++)
+    if (members[i] == q)
+      return 1;
+  return 0;
+}
+
+static void drop_member(cpn_req_t **members, int *n, const cpn_req_t *q)
+{
+  for (int i = 0; i < *n; i++)
+    if (members[i] == q) {
+      members[i] = members[--*n];
+      return;
+    }
+}
+
 static void pops_in_order_across_the_inside_boundary(void **state)
 {
   (void)state;
@@ -51,10 +68,7 @@ static void pops_in_order_across_the_inside_boundary(void **state)
       int push = n < target ? uniform() < 0.8 : uniform() < 0.2;
       if (push && n < N_REQ - 1) {
         cpn_req_t *q = &req[next++ % N_REQ];
-        int dup = 0;
-        for (int i = 0; i < n; i++)
-          dup |= members[i] == q;
-        if (dup)
+        if (is_member(members, n, q))
           continue;
         q->serve.v_finish = floor(uniform() * 40.0); /* ties on purpose */
         int was_out = b.out != NULL;
@@ -67,11 +81,7 @@ static void pops_in_order_across_the_inside_boundary(void **state)
         cpn_req_t *q = cpn_batch_pop(&b);
         moved_in += was_out && b.out == NULL;
         assert_true(q->serve.v_finish == want);
-        for (int i = 0; i < n; i++)
-          if (members[i] == q) {
-            members[i] = members[--n];
-            break;
-          }
+        drop_member(members, &n, q);
       }
       assert_int_equal(b.n, n);
       if (n > max_n)
@@ -83,32 +93,20 @@ static void pops_in_order_across_the_inside_boundary(void **state)
   /* A removal from the middle: the rest still pop in order. */
   while (n < 2 * CPN_BATCH_INLINE) {
     cpn_req_t *q = &req[next++ % N_REQ];
-    int dup = 0;
-    for (int i = 0; i < n; i++)
-      dup |= members[i] == q;
-    if (dup)
+    if (is_member(members, n, q))
       continue;
     q->serve.v_finish = uniform() * 100.0;
     assert_int_equal(cpn_batch_push(&b, q), 0);
     members[n++] = q;
   }
-  cpn_req_t *gone = cpn_batch_remove(&b, cpn_batch_newest(&b));
-  for (int i = 0; i < n; i++)
-    if (members[i] == gone) {
-      members[i] = members[--n];
-      break;
-    }
+  drop_member(members, &n, cpn_batch_remove(&b, cpn_batch_newest(&b)));
   double last = -1;
   while (b.n > 0) {
     double want = least(members, n);
     cpn_req_t *q = cpn_batch_pop(&b);
     assert_true(q->serve.v_finish == want && q->serve.v_finish >= last);
     last = q->serve.v_finish;
-    for (int i = 0; i < n; i++)
-      if (members[i] == q) {
-        members[i] = members[--n];
-        break;
-      }
+    drop_member(members, &n, q);
   }
   assert_null(b.out);
   cpn_batch_free(&b);
