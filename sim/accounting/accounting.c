@@ -61,6 +61,8 @@ cpn_err_t cpn_accounting_new(cpn_accounting_t **out, const cpn_scenario_t *sc, c
     int n[CPN_GROUP_KINDS] = {1, sc->n_sites, sc->n_classes, sc->n_tenants, sc->n_models};
     err = cpn_summary_new(&a->summary, names, n);
     if (!err)
+      cpn_summary_start_worker(a->summary); /* sums and histograms off the simulation's thread, if it can */
+    if (!err)
       err = cpn_tariff_new(&a->tariff, sc, sim);
   }
   free(sn), free(cn), free(tn), free(mn);
@@ -210,10 +212,13 @@ cpn_err_t cpn_accounting_check(const cpn_accounting_t *a)
   return CPN_OK;
 }
 
-void cpn_accounting_finish(cpn_accounting_t *a, double measured_s, const double *site_busy_accel_s,
-                           const int *site_accels)
+cpn_err_t cpn_accounting_finish(cpn_accounting_t *a, double measured_s, const double *site_busy_accel_s,
+                                const int *site_accels)
 {
-  cpn_summary_finish(a->summary, measured_s, site_busy_accel_s, site_accels);
+  cpn_err_t err = cpn_summary_sync(a->summary);
+  if (!err)
+    cpn_summary_finish(a->summary, measured_s, site_busy_accel_s, site_accels);
+  return err;
 }
 
 cpn_err_t cpn_accounting_fleet(cpn_accounting_t *a, double sim_end_s, double measured_s, const double *site_it_j,

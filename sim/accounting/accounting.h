@@ -53,9 +53,10 @@ void cpn_accounting_on_end(cpn_accounting_t *a, void (*fn)(void *ctx, const cpn_
 cpn_tariff_t *cpn_accounting_tariff(cpn_accounting_t *a);
 /* Conservation: CPN_OK, or CPN_EINVARIANT with a message giving both totals. */
 cpn_err_t cpn_accounting_check(const cpn_accounting_t *a);
-/* Computes the summary (see cpn_summary_finish); then the mean response time of measured completions. */
-void cpn_accounting_finish(cpn_accounting_t *a, double measured_s, const double *site_busy_accel_s,
-                           const int *site_accels);
+/* Computes the summary (see cpn_summary_sync, cpn_summary_finish): CPN_ENOMEM when its histograms
+ * could not grow; then the mean response time of measured completions. */
+cpn_err_t cpn_accounting_finish(cpn_accounting_t *a, double measured_s, const double *site_busy_accel_s,
+                                const int *site_accels);
 double cpn_accounting_mean_response_s(const cpn_accounting_t *a);
 
 /* Seconds in a (Julian) year, the unit of capex lifetimes. */

@@ -5,6 +5,7 @@
 #include "accounting/summary.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +35,11 @@ struct cpn_summary {
                                          (none for the sites themselves: a site's share of its own full cost
                                          is all of it; a table of S x S, 800 MB at 10,000 sites, would only
                                          hold its diagonal) */
+  struct cpn_summary_worker *worker; /* NULL: requests are added on the caller's thread */
+  int failed;                        /* a histogram could not grow */
 };
+
+static void stop_worker(cpn_summary_t *s, int flush);
 
 cpn_err_t cpn_summary_new(cpn_summary_t **out, const char *const *const names[CPN_GROUP_KINDS],
                           const int n[CPN_GROUP_KINDS])
@@ -73,6 +78,7 @@ void cpn_summary_free(cpn_summary_t *s)
 {
   if (!s)
     return;
+  stop_worker(s, 0);
   for (int k = 0; k < CPN_GROUP_KINDS; k++) {
     if (s->hist[k])
       for (size_t i = 0; i < (size_t)s->n_groups[k] * LAT_KINDS; i++)
@@ -85,53 +91,217 @@ void cpn_summary_free(cpn_summary_t *s)
   free(s);
 }
 
-cpn_err_t cpn_summary_add(cpn_summary_t *s, const cpn_record_t *r, double ttft_slo_s, double tpot_slo_s,
-                          double cross_border_bytes)
+/* What one ended request adds (or one bill, kind BILL): the record's figures that the sums and
+ * histograms read, latencies already derived. Built on the simulation's thread, applied in order on
+ * the worker's (or on the simulation's without one): the same additions in the same order either way. */
+enum { MSG_ADD, MSG_BILL };
+struct cpn_summary_msg {
+  double ttft, e2e, tpot, cost_usd, energy_j, co2_g, xb_bytes, usd;
+  int32_t group[CPN_GROUP_KINDS];
+  uint32_t prompt_tokens, output_tokens;
+  uint8_t kind, status, done, slo_ok, cross_border;
+};
+
+static int apply(cpn_summary_t *s, const struct cpn_summary_msg *r)
 {
-  double ttft = cpn_metric_ttft_s(r->t_arrival, r->t_first_token), e2e = cpn_metric_e2e_s(r->t_arrival, r->t_done);
-  double tpot = cpn_metric_tpot_s(r->t_first_token, r->t_done, r->output_tokens); /* NaN below 2 tokens */
-  int done = r->status == CPN_STATUS_COMPLETED;
-  int slo_ok = cpn_metric_slo_met(done, ttft, tpot, ttft_slo_s, tpot_slo_s);
-  int group[CPN_GROUP_KINDS] = {0, r->site, r->cls, r->tenant, r->model};
+  if (r->kind == MSG_BILL) {
+    for (int k = 0; k < CPN_GROUP_KINDS; k++)
+      if (r->group[k] >= 0 && r->group[k] < s->n_groups[k])
+        s->metrics[k][(size_t)r->group[k] * CPN_M_COUNT + CPN_M_BILL_USD] += r->usd;
+    return 0;
+  }
+  int site = r->group[CPN_GROUP_SITE];
   for (int k = 0; k < CPN_GROUP_KINDS; k++) {
-    if (group[k] < 0 || group[k] >= s->n_groups[k])
+    int g = r->group[k];
+    if (g < 0 || g >= s->n_groups[k])
       continue; /* never placed: counted overall, not per site */
-    double *m = &s->metrics[k][(size_t)group[k] * CPN_M_COUNT];
+    double *m = &s->metrics[k][(size_t)g * CPN_M_COUNT];
     m[CPN_M_REQUESTS] += 1;
     m[CPN_M_COMPLETED + r->status] += 1; /* status order matches the metric order */
     m[CPN_M_CROSS_BORDER_REQUESTS] += r->cross_border;
-    m[CPN_M_CROSS_BORDER_BYTES] += r->cross_border ? cross_border_bytes : 0.0;
+    m[CPN_M_CROSS_BORDER_BYTES] += r->cross_border ? r->xb_bytes : 0.0;
     m[CPN_M_COST_USD] += r->cost_usd;
-    if (k != CPN_GROUP_SITE && r->site >= 0 && r->site < s->n_groups[CPN_GROUP_SITE])
-      s->site_cost[k][(size_t)group[k] * (size_t)s->n_groups[CPN_GROUP_SITE] + (size_t)r->site] += r->cost_usd;
+    if (k != CPN_GROUP_SITE && site >= 0 && site < s->n_groups[CPN_GROUP_SITE])
+      s->site_cost[k][(size_t)g * (size_t)s->n_groups[CPN_GROUP_SITE] + (size_t)site] += r->cost_usd;
     m[CPN_M_ENERGY_J] += r->energy_j;
     m[CPN_M_CO2_G] += r->co2_g;
-    m[CPN_M_SLO_ATTAINMENT] += slo_ok;
-    if (done) {
+    m[CPN_M_SLO_ATTAINMENT] += r->slo_ok;
+    if (r->done) {
       m[CPN_M_PROMPT_TOKENS] += r->prompt_tokens;
       m[CPN_M_OUTPUT_TOKENS] += r->output_tokens;
-      m[CPN_M_TTFT_MEAN] += ttft;
-      m[CPN_M_E2E_MEAN] += e2e;
+      m[CPN_M_TTFT_MEAN] += r->ttft;
+      m[CPN_M_E2E_MEAN] += r->e2e;
     }
   }
-  if (!done)
-    return CPN_OK;
+  if (!r->done)
+    return 0;
   for (int k = 0; k < CPN_GROUP_KINDS; k++) {
-    if (group[k] < 0 || group[k] >= s->n_groups[k])
+    int g = r->group[k];
+    if (g < 0 || g >= s->n_groups[k])
       continue;
-    cpn_hist_t *h = &s->hist[k][(size_t)group[k] * LAT_KINDS];
-    if (cpn_hist_add(&h[LAT_TTFT], ttft) || cpn_hist_add(&h[LAT_E2E], e2e) || cpn_hist_add(&h[LAT_TPOT], tpot))
-      return cpn_error_set(CPN_ENOMEM, "summary: out of memory (latency histograms)");
+    cpn_hist_t *h = &s->hist[k][(size_t)g * LAT_KINDS];
+    if (cpn_hist_add(&h[LAT_TTFT], r->ttft) || cpn_hist_add(&h[LAT_E2E], r->e2e) || cpn_hist_add(&h[LAT_TPOT], r->tpot))
+      return -1;
   }
-  return CPN_OK;
+  return 0;
+}
+
+/* ---- the worker -----------------------------------------------------------------------------------
+ * The simulation's thread fills a batch of messages it owns, then hands it over whole (one lock per
+ * BATCH_MSGS requests); the worker applies batches in the order handed over and gives them back. A
+ * full queue makes the simulation wait for the worker. Everything the worker writes (sums, histograms,
+ * `failed`) is read by the simulation's thread only after cpn_summary_sync, under the lock. */
+enum { BATCH_MSGS = 512, N_BATCHES = 16 };
+
+struct cpn_summary_worker {
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv_work, cv_done;    /* a batch was handed over / one was applied */
+  struct cpn_summary_msg *buf;        /* N_BATCHES batches of BATCH_MSGS */
+  int fill[N_BATCHES];                /* messages in each batch */
+  int head, queued;                   /* the ring of handed-over batches: [head, head + queued) */
+  int busy;                           /* the worker is applying the batch at head */
+  int cur, n;                         /* the batch the simulation fills, and its messages so far */
+  int stop, failed;
+};
+
+static void *worker_main(void *arg)
+{
+  cpn_summary_t *s = arg;
+  struct cpn_summary_worker *w = s->worker;
+  pthread_mutex_lock(&w->mu);
+  for (;;) {
+    while (!w->queued && !w->stop)
+      pthread_cond_wait(&w->cv_work, &w->mu);
+    if (!w->queued)
+      break;
+    int b = w->head;
+    w->busy = 1;
+    pthread_mutex_unlock(&w->mu);
+    int failed = 0;
+    const struct cpn_summary_msg *m = &w->buf[(size_t)b * BATCH_MSGS];
+    for (int i = 0; i < w->fill[b]; i++)
+      failed |= apply(s, &m[i]);
+    pthread_mutex_lock(&w->mu);
+    w->failed |= failed;
+    w->busy = 0;
+    w->head = (w->head + 1) % N_BATCHES;
+    w->queued--;
+    pthread_cond_signal(&w->cv_done);
+  }
+  pthread_mutex_unlock(&w->mu);
+  return NULL;
+}
+
+/* Hands the batch being filled to the worker and takes the next free one (waiting for it if need be). */
+static void hand_over(struct cpn_summary_worker *w)
+{
+  pthread_mutex_lock(&w->mu);
+  w->fill[w->cur] = w->n;
+  w->queued++;
+  pthread_cond_signal(&w->cv_work);
+  while (w->queued == N_BATCHES)
+    pthread_cond_wait(&w->cv_done, &w->mu);
+  w->cur = (w->cur + 1) % N_BATCHES;
+  w->n = 0;
+  pthread_mutex_unlock(&w->mu);
+}
+
+static void put(cpn_summary_t *s, const struct cpn_summary_msg *m)
+{
+  struct cpn_summary_worker *w = s->worker;
+  if (!w) {
+    if (apply(s, m))
+      s->failed = 1;
+    return;
+  }
+  w->buf[(size_t)w->cur * BATCH_MSGS + (size_t)w->n++] = *m;
+  if (w->n == BATCH_MSGS)
+    hand_over(w);
+}
+
+int cpn_summary_start_worker(cpn_summary_t *s)
+{
+  if (s->worker)
+    return 1;
+  struct cpn_summary_worker *w = calloc(1, sizeof *w);
+  if (!w)
+    return 0;
+  w->buf = malloc((size_t)N_BATCHES * BATCH_MSGS * sizeof *w->buf);
+  if (!w->buf) {
+    free(w);
+    return 0;
+  }
+  pthread_mutex_init(&w->mu, NULL);
+  pthread_cond_init(&w->cv_work, NULL);
+  pthread_cond_init(&w->cv_done, NULL);
+  s->worker = w;
+  if (pthread_create(&w->thread, NULL, worker_main, s) != 0) {
+    s->worker = NULL;
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv_work);
+    pthread_cond_destroy(&w->cv_done);
+    free(w->buf);
+    free(w);
+    return 0;
+  }
+  return 1;
+}
+
+/* Stops the worker once it has applied everything handed over (and, when `flush`, the batch in hand). */
+static void stop_worker(cpn_summary_t *s, int flush)
+{
+  struct cpn_summary_worker *w = s->worker;
+  if (!w)
+    return;
+  pthread_mutex_lock(&w->mu);
+  if (flush && w->n > 0) {
+    w->fill[w->cur] = w->n;
+    w->queued++; /* room: hand_over never leaves the queue full */
+    w->n = 0;
+  }
+  w->stop = 1;
+  pthread_cond_signal(&w->cv_work);
+  pthread_mutex_unlock(&w->mu);
+  pthread_join(w->thread, NULL);
+  s->failed |= w->failed;
+  s->worker = NULL;
+  pthread_mutex_destroy(&w->mu);
+  pthread_cond_destroy(&w->cv_work);
+  pthread_cond_destroy(&w->cv_done);
+  free(w->buf);
+  free(w);
+}
+
+cpn_err_t cpn_summary_sync(cpn_summary_t *s)
+{
+  stop_worker(s, 1);
+  return s->failed ? cpn_error_set(CPN_ENOMEM, "summary: out of memory (latency histograms)") : CPN_OK;
+}
+
+cpn_err_t cpn_summary_add(cpn_summary_t *s, const cpn_record_t *r, double ttft_slo_s, double tpot_slo_s,
+                          double cross_border_bytes)
+{
+  struct cpn_summary_msg m = {
+    .ttft = cpn_metric_ttft_s(r->t_arrival, r->t_first_token),
+    .e2e = cpn_metric_e2e_s(r->t_arrival, r->t_done),
+    .tpot = cpn_metric_tpot_s(r->t_first_token, r->t_done, r->output_tokens), /* NaN below 2 tokens */
+    .cost_usd = r->cost_usd, .energy_j = r->energy_j, .co2_g = r->co2_g, .xb_bytes = cross_border_bytes,
+    .group = {0, r->site, r->cls, r->tenant, r->model},
+    .prompt_tokens = r->prompt_tokens, .output_tokens = r->output_tokens,
+    .kind = MSG_ADD, .status = r->status, .done = r->status == CPN_STATUS_COMPLETED,
+    .cross_border = r->cross_border,
+  };
+  m.slo_ok = cpn_metric_slo_met(m.done, m.ttft, m.tpot, ttft_slo_s, tpot_slo_s);
+  put(s, &m);
+  /* Without a worker a failure shows at once; with one, at cpn_summary_sync. */
+  return !s->worker && s->failed ? cpn_error_set(CPN_ENOMEM, "summary: out of memory (latency histograms)") : CPN_OK;
 }
 
 void cpn_summary_add_bill(cpn_summary_t *s, const cpn_record_t *r, double usd)
 {
-  int group[CPN_GROUP_KINDS] = {0, r->site, r->cls, r->tenant, r->model};
-  for (int k = 0; k < CPN_GROUP_KINDS; k++)
-    if (group[k] >= 0 && group[k] < s->n_groups[k])
-      s->metrics[k][(size_t)group[k] * CPN_M_COUNT + CPN_M_BILL_USD] += usd;
+  struct cpn_summary_msg m = {.usd = usd, .group = {0, r->site, r->cls, r->tenant, r->model}, .kind = MSG_BILL};
+  put(s, &m);
 }
 
 static void finish_kind(cpn_summary_t *s, int k, double measured_s)

@@ -41,6 +41,14 @@ extern const char *const cpn_metric_names[CPN_M_COUNT];
 cpn_err_t cpn_summary_new(cpn_summary_t **s, const char *const *const names[CPN_GROUP_KINDS],
                           const int n[CPN_GROUP_KINDS]);
 void cpn_summary_free(cpn_summary_t *s);
+/* Adds requests on a worker thread from now on (cpn_summary_add then only copies what it needs): the
+ * same sums in the same order as without one, off the simulation's thread. Returns 1 when the worker
+ * runs, 0 when none could start (requests are then added on the caller's thread, with the same result).
+ * Until cpn_summary_sync, only cpn_summary_add, cpn_summary_add_bill and cpn_summary_free may be called. */
+int cpn_summary_start_worker(cpn_summary_t *s);
+/* Waits until every request added so far is in the sums and stops the worker; CPN_ENOMEM when a
+ * latency histogram could not grow on it. Call before finish, get, write or print. */
+cpn_err_t cpn_summary_sync(cpn_summary_t *s);
 /* Adds one ended request; ttft/tpot SLOs of its class decide SLO attainment; bytes crossed borders. */
 cpn_err_t cpn_summary_add(cpn_summary_t *s, const cpn_record_t *r, double ttft_slo_s, double tpot_slo_s,
                           double cross_border_bytes);

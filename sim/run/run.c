@@ -664,11 +664,13 @@ cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats)
         /* Busy time over the whole run, normalised to the measured window's length. */
         busy[s] *= measured / (st.sim_end_s > 0 ? st.sim_end_s : 1);
       }
-      cpn_accounting_finish(r->acct, measured, busy, accels);
+      err = cpn_accounting_finish(r->acct, measured, busy, accels);
       st.mean_response_s = cpn_accounting_mean_response_s(r->acct);
       /* The fleet's side of the accounts: accelerator energy per site, idle included. */
-      double *it_j = calloc(2 * (size_t)sc->n_sites + 1, sizeof *it_j);
-      if (!it_j) {
+      double *it_j = err ? NULL : calloc(2 * (size_t)sc->n_sites + 1, sizeof *it_j);
+      if (err) {
+        /* the summary's error stands */
+      } else if (!it_j) {
         err = cpn_error_set(CPN_ENOMEM, "run: out of memory");
       } else {
         for (int i = 0; i < cpn_serving_replicas(r->sv); i++) {
