@@ -12,10 +12,15 @@
  *
  * Looking at the next event moves `last` to it before it is popped, and a SimGrid flow may end in
  * between; the few events scheduled before `last` go to a small binary heap, `early`, served first.
+ * With prefetch hooks, `early` also holds the next LOOKAHEAD events, pulled off bucket 0 so that their
+ * memory is asked for a few handlers before they run (it is then the loop's window on what comes).
  *
  * Invariants: events pop in (t, seq) order; `now` never decreases; every event in bucket i >= 1 has
- * 64 - clz(key ^ last) == i, and bit i - 1 of `occupied` is set exactly when bucket i is not empty; bucket 0 holds key == last in increasing seq from head0; every event of
- * `early` has key < last (and `last` does not move while `early` holds any); a timer's event
+ * 64 - clz(key ^ last) == i, and bit i - 1 of `occupied` is set exactly when bucket i is not empty;
+ * bucket 0 holds key == last in increasing seq from head0; every event of `early` has key <= last,
+ * and those with key == last were pulled off bucket 0 ahead of what it still holds (so every event of
+ * `early` comes before every event of the buckets, and `last` may move on while `early` holds some:
+ * a push with key >= last goes to the buckets, after them); a timer's event
  * (gen has TIMER_BIT set, bits 0-30 the timer, bits 31-62 the timer's version when it was set) is
  * current only when that version is tver[timer], others are stale and dropped when they reach the front
  * or move between buckets; a timer's version is odd while it has an event pending and even otherwise,
@@ -37,7 +42,8 @@
 typedef struct {
   const char *name;
   cpn_event_fn fn;
-  cpn_event_fn prefetch; /* NULL, or asks for the memory the handler will read (cpn_sim_kind_prefetch) */
+  cpn_event_fn ahead;    /* NULL, or asks for the memory the handler will read (cpn_sim_kind_prefetch) */
+  cpn_event_fn next;     /* NULL, or asks for what that memory points to, one handler before */
   void *ctx;
   double count;
   double wall_s; /* estimated wall time in the handler: sampled events, each weighted by profile_every */
@@ -70,13 +76,19 @@ typedef struct {
 
 enum { N_BUCKETS = 65 };
 
+/* Events the loop keeps ahead once a kind has prefetch hooks: about the handlers it takes for memory
+ * asked for to arrive (a few hundred nanoseconds of DRAM latency against some hundred per handler). */
+enum { LOOKAHEAD = 8 };
+enum { TVER_AHEAD = 16 }; /* events between asking for a timer's version and checking it when a bucket is emptied */
+
 struct cpn_sim {
   bucket_t b[N_BUCKETS];
   uint64_t occupied; /* bit i - 1 set when bucket i >= 1 holds events: the lowest is one ctz away */
   size_t head0;    /* bucket 0's front */
   uint64_t last;   /* key of the front event (0 at first) */
-  bucket_t early;  /* a binary heap by (t, seq) of events before `last`: front() moves `last` to the next
-                      event before it is popped, and a SimGrid flow can end in between */
+  bucket_t early;  /* a binary heap by (t, seq) of events before all in the buckets: those scheduled before
+                      `last` (front() moves `last` to the next event before it is popped, and a SimGrid
+                      flow can end in between), and those pulled ahead (pull_ahead) */
   uint32_t *tver;  /* per timer: its version (4 bytes each, so that the checks of stale events, made
                       whenever an event moves between buckets, stay in cache with 500,000 timers) */
   size_t n_timers, cap_timers;
@@ -85,7 +97,7 @@ struct cpn_sim {
   double events;
   handler_t kinds[CPN_SIM_MAX_KINDS];
   int n_kinds;
-  int prefetching; /* some kind has a prefetch hook */
+  int depth;       /* events kept pulled ahead into `early` (LOOKAHEAD once some kind has a prefetch hook) */
   int activities;
   cpn_transfers_t *flows;
   struct pending {
@@ -153,11 +165,12 @@ int cpn_sim_kind(cpn_sim_t *sim, const char *name, cpn_event_fn fn, void *ctx)
   return sim->n_kinds++;
 }
 
-void cpn_sim_kind_prefetch(cpn_sim_t *sim, int kind, cpn_event_fn prefetch)
+void cpn_sim_kind_prefetch(cpn_sim_t *sim, int kind, cpn_event_fn ahead, cpn_event_fn next)
 {
   if (kind >= 0 && kind < sim->n_kinds) {
-    sim->kinds[kind].prefetch = prefetch;
-    sim->prefetching = 1;
+    sim->kinds[kind].ahead = ahead;
+    sim->kinds[kind].next = next;
+    sim->depth = LOOKAHEAD;
   }
 }
 
@@ -260,14 +273,10 @@ static int stale(const cpn_sim_t *sim, const cpn_event_t *e)
   return sim->tver[e->gen & TIMER_INDEX] != (uint32_t)(e->gen >> TIMER_VERSION_SHIFT);
 }
 
-/* The next event (the top of `early`, else the front of bucket 0; stale timer events dropped), or NULL
- * when none is left. pop() takes it off. */
-static const cpn_event_t *front(cpn_sim_t *sim)
+/* The front of the radix heap proper: bucket 0's head (stale timer events dropped), emptying the lowest
+ * bucket into lower ones when bucket 0 is empty; NULL when the heap is empty. */
+static const cpn_event_t *radix_front(cpn_sim_t *sim)
 {
-  while (sim->early.n && stale(sim, &sim->early.v[0]))
-    early_pop(sim);
-  if (sim->early.n)
-    return &sim->early.v[0];
   for (;;) {
     bucket_t *b0 = &sim->b[0];
     while (sim->head0 < b0->n && stale(sim, &b0->v[sim->head0]))
@@ -289,6 +298,9 @@ static const cpn_event_t *front(cpn_sim_t *sim)
     size_t n = bi->n;
     bi->n = 0;
     for (size_t j = 0; j < n; j++) {
+      /* The version a stale check reads is at a random place: asked for some events ahead. */
+      if (j + TVER_AHEAD < n && (bi->v[j + TVER_AHEAD].gen & TIMER_BIT))
+        __builtin_prefetch(&sim->tver[bi->v[j + TVER_AHEAD].gen & TIMER_INDEX]);
       const cpn_event_t *e = &bi->v[j];
       if (!stale(sim, e) && bucket_push(sim, bucket_of(key_of(e->t), min), e))
         return NULL;
@@ -296,6 +308,44 @@ static const cpn_event_t *front(cpn_sim_t *sim)
     if (b0->n > 1)
       qsort(b0->v, b0->n, sizeof *b0->v, seq_cmp); /* equal times: scheduling order */
   }
+}
+
+/* Pulls events off the radix heap into `early` until it holds `depth`, each announced to its kind's
+ * `ahead` hook: its memory is asked for some handlers before it runs. */
+static void pull_ahead(cpn_sim_t *sim)
+{
+  while (sim->early.n < (size_t)sim->depth) {
+    const cpn_event_t *f = radix_front(sim);
+    if (!f)
+      return;
+    cpn_event_t e = *f;
+    sim->head0++;
+    if (early_push(sim, &e))
+      return;
+    const handler_t *h = &sim->kinds[e.kind];
+    if (h->ahead)
+      h->ahead(h->ctx, &e);
+  }
+}
+
+/* The next event (the top of `early`, else the front of the radix heap; stale timer events dropped), or
+ * NULL when none is left. With a lookahead, `early` is kept at `depth` events and the next one is its
+ * top. The loop takes it off. */
+static const cpn_event_t *front(cpn_sim_t *sim)
+{
+  if (sim->depth) {
+    pull_ahead(sim);
+    while (sim->early.n && stale(sim, &sim->early.v[0])) {
+      early_pop(sim);
+      pull_ahead(sim);
+    }
+    return sim->early.n ? &sim->early.v[0] : NULL;
+  }
+  while (sim->early.n && stale(sim, &sim->early.v[0]))
+    early_pop(sim);
+  if (sim->early.n)
+    return &sim->early.v[0];
+  return radix_front(sim);
 }
 
 int cpn_sim_at(cpn_sim_t *sim, double t, int kind, int idx, void *ptr, uint64_t gen)
@@ -449,10 +499,10 @@ int cpn_sim_run(cpn_sim_t *sim, double t_end)
     /* The event after this one is found now rather than after the handler (front() moves `last` to it;
      * what the handler schedules before it goes to `early`, and the top of the loop looks again), so
      * that its memory is on its way while this handler runs. */
-    if (sim->prefetching) {
+    if (sim->depth) {
       const cpn_event_t *nx = front(sim);
-      if (nx && sim->kinds[nx->kind].prefetch)
-        sim->kinds[nx->kind].prefetch(sim->kinds[nx->kind].ctx, nx);
+      if (nx && sim->kinds[nx->kind].next)
+        sim->kinds[nx->kind].next(sim->kinds[nx->kind].ctx, nx);
     }
     handler_t *h = &sim->kinds[e.kind];
     h->count++;

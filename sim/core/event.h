@@ -40,10 +40,15 @@ void cpn_sim_free(cpn_sim_t *sim);
  * name labels the kind in the self-profile. */
 int cpn_sim_kind(cpn_sim_t *sim, const char *name, cpn_event_fn fn, void *ctx);
 
-/* Optional: a hook the loop calls with the next event while the current one's handler is about to run,
- * so that it can ask for the memory that event's handler will read (__builtin_prefetch). It must not
- * change anything. */
-void cpn_sim_kind_prefetch(cpn_sim_t *sim, int kind, cpn_event_fn prefetch);
+/* Optional: prefetch hooks of a kind, so that a handler finds its memory in cache (__builtin_prefetch).
+ * Once any kind has them, the loop keeps the next few events pulled ahead of the one it runs. `ahead`
+ * (or NULL) is called with an event when it is pulled, some handlers before it runs: it asks for the
+ * memory the event names (its owner's struct). `next` (or NULL) is called with the event that runs
+ * next, while the handler before it is about to run: what `ahead` asked for has arrived by then, so it
+ * may read it to ask for what it points to. An event may be called with and not run (it went stale,
+ * or the run ended), and one scheduled in between runs first. Neither hook may change anything: the
+ * events and their order are those without hooks. */
+void cpn_sim_kind_prefetch(cpn_sim_t *sim, int kind, cpn_event_fn ahead, cpn_event_fn next);
 
 /* Schedules an event at time t (>= now; an earlier t is taken as now). Returns 0, or -1 after recording
  * an out-of-memory error that stops the run. Cost: O(1) amortised (radix heap, event.c). */

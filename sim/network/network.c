@@ -68,6 +68,8 @@ struct cpn_network {
   int ev_arrive, ev_reply, ev_bulk;
   cpn_net_deliver_fn arrived, replied;
   void *arrived_ctx, *replied_ctx;
+  void (*arrive_prefetch)(const void *ctx, const cpn_req_t *q); /* NULL, or cpn_network_on_arrive_prefetch's */
+  const void *arrive_prefetch_ctx;
 };
 
 /* node_role bits: the node is some origin's entry node; bulk flows may leave it (a model's weight store
@@ -98,6 +100,16 @@ static void prefetch_arrive(void *ctx, const cpn_event_t *e)
   __builtin_prefetch(&q->net.gen);
   __builtin_prefetch(&q->serve.v_finish);
   __builtin_prefetch(&q->prefix.n);
+}
+
+/* The arrival runs next: the request's lines are in (prefetch_arrive); the stage it goes to asks for its
+ * own memory. */
+static void prefetch_arrive_next(void *ctx, const cpn_event_t *e)
+{
+  const cpn_network_t *net = ctx;
+  const cpn_req_t *q = e->ptr;
+  if (net->arrive_prefetch && e->gen == q->net.gen)
+    net->arrive_prefetch(net->arrive_prefetch_ctx, q);
 }
 
 static void on_reply(void *ctx, const cpn_event_t *e)
@@ -240,7 +252,7 @@ cpn_err_t cpn_network_new(cpn_network_t **out, const cpn_scenario_t *sc, const c
         net->node_role[st] |= ROLE_BULK_SRC;
   cpn_network_reroute(net);
   net->ev_arrive = cpn_sim_kind(sim, "network.arrive", on_arrive, net);
-  cpn_sim_kind_prefetch(sim, net->ev_arrive, prefetch_arrive);
+  cpn_sim_kind_prefetch(sim, net->ev_arrive, prefetch_arrive, prefetch_arrive_next);
   net->ev_reply = cpn_sim_kind(sim, "network.reply", on_reply, net);
   net->ev_bulk = cpn_sim_kind(sim, "network.bulk", on_bulk, net);
   *out = net;
@@ -263,6 +275,12 @@ void cpn_network_free(cpn_network_t *net)
     free(net->bulk[i].links);
   free(net->bulk);
   free(net);
+}
+
+void cpn_network_on_arrive_prefetch(cpn_network_t *net, void (*fn)(const void *ctx, const cpn_req_t *q), const void *ctx)
+{
+  net->arrive_prefetch = fn;
+  net->arrive_prefetch_ctx = ctx;
 }
 
 void cpn_network_on_arrived(cpn_network_t *net, cpn_net_deliver_fn fn, void *ctx)

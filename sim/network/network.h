@@ -33,6 +33,9 @@ cpn_err_t cpn_network_new(cpn_network_t **out, const cpn_scenario_t *sc, const c
 void cpn_network_free(cpn_network_t *net);
 void cpn_network_on_arrived(cpn_network_t *net, cpn_net_deliver_fn fn, void *ctx);
 void cpn_network_on_replied(cpn_network_t *net, cpn_net_deliver_fn fn, void *ctx);
+/* Optional: called with a request whose arrival at its site is the next event (its lines have arrived),
+ * to ask for the memory `arrived` will read there; must not change anything. */
+void cpn_network_on_arrive_prefetch(cpn_network_t *net, void (*fn)(const void *ctx, const cpn_req_t *q), const void *ctx);
 
 /* One-way latency from an origin to a site: access + route (seconds). */
 double cpn_network_latency_s(const cpn_network_t *net, int origin, int site);

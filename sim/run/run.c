@@ -260,6 +260,7 @@ static cpn_err_t build(run_t *r)
   else
     cpn_network_on_arrived(r->net, arrived, r->sv);
   cpn_network_on_replied(r->net, replied, r);
+  cpn_network_on_arrive_prefetch(r->net, cpn_serving_prefetch_arrive, r->sv);
   cpn_sim_set_idle_check(r->sim, run_idle, r);
   cpn_tariff_on(cpn_accounting_tariff(r->acct), site_energy, site_prices, r);
   cpn_accounting_on_end(r->acct, request_ended, r);

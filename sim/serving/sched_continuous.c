@@ -192,8 +192,18 @@ static double cont_next_s(void *state, const cpn_replica_info_t *info, double no
   return now + k * c->step_s;
 }
 
+/* The step to come reads the prefilling request, or the batch member that finishes first. */
+static void cont_prefetch(const void *state)
+{
+  const cont_t *c = state;
+  if (c->prefill)
+    cpn_prefetch_req(c->prefill);
+  else if (c->b.n)
+    cpn_prefetch_req(cpn_batch_ce(&c->b)[0].q);
+}
+
 const cpn_sched_type_t cpn_sched_continuous = {
   .abi = CPN_SCHED_ABI, .name = "continuous", .state_size = sizeof(cont_t), .init = cont_init,
   .destroy = cont_destroy, .power_w = cont_power_w, .advance = cont_advance, .has_slot = cont_has_slot,
   .admit = cont_admit, .step = cont_step, .next_s = cont_next_s, .active = cont_active, .batch = cont_batch,
-  .kv_used = cont_kv_used};
+  .kv_used = cont_kv_used, .prefetch = cont_prefetch};

@@ -78,6 +78,9 @@ typedef struct cpn_sched_type {
    * tokens of context), when the type does not take its times from the performance model. */
   void (*figures)(const void *state, const cpn_replica_info_t *info, double *kv_cap_tokens, double *prefill_1000_s,
                   double *step_s);
+  /* Optional: asks for the memory its next step will read beyond the state (the request it finishes,
+   * cpn_prefetch_req), one event before the step; must not change anything. */
+  void (*prefetch)(const void *state);
 } cpn_sched_type_t;
 
 /* The value of scheduler parameter `name` for this replica, or the type's default for it. */

@@ -262,6 +262,16 @@ static void prefetch_step(void *ctx, const cpn_event_t *e)
   prefetch_state(ctx, (size_t)((const cpn_replica_t *)e->ptr - ((cpn_serving_t *)ctx)->reps));
 }
 
+/* The step runs next: its state has arrived (prefetch_step, some events ago); the scheduler asks for
+ * the request it will finish. */
+static void prefetch_step_next(void *ctx, const cpn_event_t *e)
+{
+  (void)ctx;
+  const cpn_replica_t *p = e->ptr;
+  if (p->type->prefetch)
+    p->type->prefetch(p->st);
+}
+
 static void on_step(void *ctx, const cpn_event_t *e)
 {
   cpn_replica_t *p = e->ptr;
@@ -721,6 +731,21 @@ void cpn_serving_arrive(cpn_serving_t *sv, cpn_req_t *q)
   dispatch(sv, site, model);
 }
 
+void cpn_serving_prefetch_arrive(const void *ctx, const cpn_req_t *q)
+{
+  const cpn_serving_t *sv = ctx;
+  if (q->rec.site < 0)
+    return;
+  const group_t *g = group_at(sv, q->rec.site, q->rec.model);
+  if (g->free.count > 0) {
+    int key, at = cpn_minset_min(&g->free, &key);
+    const char *p = (const char *)&sv->reps[g->replicas[at]];
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
+    prefetch_state(sv, (size_t)g->replicas[at]);
+  }
+}
+
 /* ------------------------------------------------------------- faults */
 
 void cpn_serving_site_fail(cpn_serving_t *sv, int site)
@@ -1042,7 +1067,7 @@ cpn_err_t cpn_serving_new(cpn_serving_t **out, const cpn_scenario_t *sc, cpn_sim
     return err;
   }
   sv->ev_step = cpn_sim_kind(sim, "serving.step", on_step, sv);
-  cpn_sim_kind_prefetch(sim, sv->ev_step, prefetch_step);
+  cpn_sim_kind_prefetch(sim, sv->ev_step, prefetch_step, prefetch_step_next);
   sv->ev_adapter = cpn_sim_kind(sim, "serving.adapter", on_adapter, sv);
   *out = sv;
   return CPN_OK;

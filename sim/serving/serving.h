@@ -42,6 +42,9 @@ void cpn_serving_on_fleet(cpn_serving_t *sv, void (*cold)(void *ctx, int replica
 
 /* A request reaches its site (rec.site): it queues, and a replica takes it if one can. */
 void cpn_serving_arrive(cpn_serving_t *sv, cpn_req_t *q);
+/* Asks for the memory cpn_serving_arrive(q) will read first (the replica it would dispatch q to, and its
+ * scheduler state), one event ahead; changes nothing. Takes a const cpn_serving_t (void * for the hook). */
+void cpn_serving_prefetch_arrive(const void *sv, const cpn_req_t *q);
 
 /* Replicas, by index 0 .. n-1 (site by site, in scenario order). */
 int cpn_serving_replicas(const cpn_serving_t *sv);

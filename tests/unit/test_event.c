@@ -9,8 +9,9 @@
  *
  * Timers: owners that move their one pending event (set later, earlier, cancel) from handlers see the same
  * events in the same order as owners that schedule a new event each time and skip stale ones; so do
- * owners with a prefetch hook (cpn_sim_kind_prefetch), which is given the event that runs next unless the
- * handler in between moves it, and never one before the clock.
+ * owners with prefetch hooks (cpn_sim_kind_prefetch): `next` is given the event that runs next unless the
+ * handler in between moves it, `ahead` most events some handlers before they run, neither one before the
+ * clock.
  *
  * SimGrid allows one engine per process: one case runs the engine, with one actor doing both parts. */
 #include "core/event.h"
@@ -110,7 +111,9 @@ typedef struct {
   int n_log;
   double log_t[N_TIMER_EVENTS];
   int log_k[N_TIMER_EVENTS];
-  int n_pf, n_pf_hit, n_pf_early; /* prefetch hook: calls, calls whose event ran next, events before now */
+  int n_pf, n_pf_hit, n_pf_early; /* `next` hook: calls, calls whose event ran next, events before now */
+  int n_ah, n_ah_hit, n_ah_early; /* `ahead` hook: calls, events that ran after a call with them, before now */
+  double ah_t[N_OWN];             /* per owner: the time of the last event `ahead` was called with */
   double pf_t, pred_t; /* the hook's last event; what it was when the previous handler ran */
   int pf_k, pred_k;
 } owners_t;
@@ -123,6 +126,15 @@ static void on_owner_prefetch(void *ctx, const cpn_event_t *e)
   o->n_pf_early += e->t < cpn_sim_now(o->sim);
   o->pf_t = e->t;
   o->pf_k = e->idx;
+}
+
+static void on_owner_ahead(void *ctx, const cpn_event_t *e)
+{
+  (void)ctx;
+  owners_t *o = e->ptr;
+  o->n_ah++;
+  o->n_ah_early += e->t < cpn_sim_now(o->sim);
+  o->ah_t[e->idx] = e->t;
 }
 
 static unsigned owners_rand(owners_t *o)
@@ -156,6 +168,8 @@ static void on_owner(void *ctx, const cpn_event_t *e)
   /* The hook is called with the next event just before the current one's handler runs. */
   if (o->pred_k >= 0 && o->pred_t == e->t && o->pred_k == e->idx)
     o->n_pf_hit++;
+  o->n_ah_hit += o->ah_t[e->idx] == e->t; /* an owner has one event pending: this one was announced */
+  o->ah_t[e->idx] = -1;
   o->pred_t = o->pf_t;
   o->pred_k = o->n_pf > 0 ? o->pf_k : -1;
   o->pf_k = -1;
@@ -175,9 +189,11 @@ static void run_owners(owners_t *o, int use_timers, int prefetch)
   o->use_timers = use_timers;
   o->rng = 77;
   o->pf_k = o->pred_k = -1;
+  for (int k = 0; k < N_OWN; k++)
+    o->ah_t[k] = -1;
   o->kind = cpn_sim_kind(o->sim, "owner", on_owner, NULL);
   if (prefetch)
-    cpn_sim_kind_prefetch(o->sim, o->kind, on_owner_prefetch);
+    cpn_sim_kind_prefetch(o->sim, o->kind, on_owner_ahead, on_owner_prefetch);
   for (int k = 0; k < N_OWN; k++) {
     if (use_timers)
       assert_true((o->timer[k] = cpn_sim_timer_new(o->sim)) >= 0);
@@ -323,8 +339,11 @@ static void events_pop_in_time_then_scheduling_order_and_flows_end_at_cm02(void 
     if (pf->log_t[i] != g_owners[1].log_t[i] || pf->log_k[i] != g_owners[1].log_k[i])
       fail_msg("event %d: with a prefetch hook owner %d ran at %g, without owner %d at %g", i, pf->log_k[i],
                pf->log_t[i], g_owners[1].log_k[i], g_owners[1].log_t[i]);
-  printf("prefetch hook: %d calls, %d of them the event that ran next\n", pf->n_pf, pf->n_pf_hit);
+  printf("prefetch hooks: `next` %d calls, %d of them the event that ran next; `ahead` %d calls, %d events "
+         "of %d ran after one\n", pf->n_pf, pf->n_pf_hit, pf->n_ah, pf->n_ah_hit, pf->n_log);
   assert_int_equal(pf->n_pf_early, 0);
+  assert_int_equal(pf->n_ah_early, 0);
+  assert_true(pf->n_ah_hit > pf->n_log / 2);
   assert_true(pf->n_pf >= pf->n_log - 1);
   assert_true(pf->n_pf_hit > pf->n_log / 2);
   cpn_sim_free(g.sim);
