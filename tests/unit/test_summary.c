@@ -1,11 +1,14 @@
 /* test_summary: the run's metrics from hand-made records: per-group percentiles (numpy's linear
- * interpolation), SLO attainment, counts by status, cost per million tokens, utilisation. */
+ * interpolation), SLO attainment, counts by status, cost per million tokens, utilisation. With a worker
+ * thread (cpn_summary_start_worker) every metric is bit for bit what it is without one, over enough
+ * requests to fill its queue many times; a summary freed with its worker still running ends cleanly. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <string.h>
 
 #include "accounting/summary.h"
 
@@ -89,11 +92,57 @@ static void slo_and_status_counts(void **state)
   cpn_summary_free(s);
 }
 
+static void a_worker_gives_the_same_bits(void **state)
+{
+  (void)state;
+  cpn_summary_t *plain = make(), *threaded = make(), *abandoned = make();
+  assert_int_equal(cpn_summary_start_worker(threaded), 1);
+  assert_int_equal(cpn_summary_start_worker(abandoned), 1);
+  uint64_t x = 12345;
+  enum { N = 200000 };
+  for (int i = 0; i < N; i++) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    double u = (double)(x >> 11) / 9007199254740992.0;
+    int status = (x >> 8) % 10 == 0 ? CPN_STATUS_REJECTED : (x >> 8) % 10 == 1 ? CPN_STATUS_TIMED_OUT : CPN_STATUS_COMPLETED;
+    int site = status == CPN_STATUS_REJECTED ? -1 : (int)((x >> 20) & 1);
+    cpn_record_t r = rec(site, 0.05 + 3 * u, 0.5 + 40 * u * u, 1 + (unsigned)((x >> 30) % 500), status);
+    r.cost_usd = 1e-4 * u;
+    r.energy_j = 50 * u;
+    r.co2_g = 0.01 * u;
+    r.cross_border = (x >> 40) & 1;
+    cpn_summary_t *all[3] = {plain, threaded, abandoned};
+    for (int k = 0; k < 3; k++) {
+      assert_int_equal(cpn_summary_add(all[k], &r, 2.0, 0.1, 1000 * u), CPN_OK);
+      if (status == CPN_STATUS_COMPLETED)
+        cpn_summary_add_bill(all[k], &r, 3e-5 * u);
+    }
+  }
+  cpn_summary_free(abandoned); /* its worker is stopped unsynced, with batches still queued */
+  assert_int_equal(cpn_summary_sync(threaded), CPN_OK);
+  assert_int_equal(cpn_summary_sync(plain), CPN_OK);
+  double busy[2] = {30, 40};
+  int accels[2] = {1, 2};
+  cpn_summary_finish(plain, 100, busy, accels);
+  cpn_summary_finish(threaded, 100, busy, accels);
+  const int groups[CPN_GROUP_KINDS] = {1, 2, 1, 2, 0};
+  for (int k = 0; k < CPN_GROUP_KINDS; k++)
+    for (int g = 0; g < groups[k]; g++)
+      for (int m = 0; m < CPN_M_COUNT; m++) {
+        double a = cpn_summary_get(plain, k, g, m), b = cpn_summary_get(threaded, k, g, m);
+        if (memcmp(&a, &b, sizeof a) != 0)
+          fail_msg("group kind %d, group %d, %s: %.17g without a worker, %.17g with one", k, g, cpn_metric_names[m], a, b);
+      }
+  assert_true(cpn_summary_get(plain, CPN_GROUP_OVERALL, 0, CPN_M_REQUESTS) == N);
+  cpn_summary_free(plain);
+  cpn_summary_free(threaded);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(percentiles_per_site_interpolate_linearly),
     cmocka_unit_test(slo_and_status_counts),
+    cmocka_unit_test(a_worker_gives_the_same_bits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
