@@ -2,6 +2,7 @@
  * policy (built-in name or plug-in path) and runs one simulation. Exit codes: 0 success, 1 run failure
  * (including a broken invariant), 2 bad input (command line, scenario), 128 + signal when SIGINT (130)
  * or SIGTERM (143) stopped the run, which then leaves no result and no temporary file. */
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,10 @@ static void usage(FILE *f)
           "  --check                validate the scenario and exit\n"
           "  --print-config         print the fully resolved scenario and exit\n"
           "  --list-policies        list the built-in policies\n"
-          "  --quiet                no summary table and no progress line\n"
+          "  --quiet                no summary table and no progress line (unless --progress)\n"
+          "  --progress[=SECONDS]   the progress line even when standard error is not a terminal: a line every\n"
+          "                         SECONDS of wall time (default 60; on a terminal, rewritten every SECONDS,\n"
+          "                         default 1)\n"
           "  --cfg=..., --log=...   passed to SimGrid\n"
           "  -h, --help             this help\n",
           CPN_SCENARIO_DIR);
@@ -67,7 +71,8 @@ int main(int argc, char **argv)
   const char *scenario = NULL, *out = NULL, *policy = NULL, *seed = NULL, *trace_errors = NULL;
   const char *sets[MAX_SETS + 3];
   char *sg_argv[64];
-  int n_sets = 0, sg_argc = 0, check = 0, print = 0, quiet = 0, list = 0;
+  int n_sets = 0, sg_argc = 0, check = 0, print = 0, quiet = 0, list = 0, progress = 0;
+  double progress_s = 0; /* 0: the default interval */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -104,6 +109,14 @@ int main(int argc, char **argv)
       print = 1;
     } else if (!strcmp(a, "--quiet")) {
       quiet = 1;
+    } else if (!strcmp(a, "--progress")) {
+      progress = 1;
+    } else if (!strncmp(a, "--progress=", 11)) {
+      char *end;
+      progress_s = strtod(a + 11, &end);
+      if (!a[11] || *end || !(progress_s > 0) || !isfinite(progress_s))
+        return bad_cli("--progress: '%s' is not a positive number of seconds", a + 11);
+      progress = 1;
     } else if (!strcmp(a, "--list-policies")) {
       list = 1;
     } else if (!strncmp(a, "--cfg=", 6) || !strncmp(a, "--log=", 6)) {
@@ -189,7 +202,8 @@ int main(int argc, char **argv)
     out = out_default;
   }
   cpn_run_config_t cfg = {.sc = &sc, .policy = type, .out_path = out, .report = quiet ? NULL : stdout,
-                          .progress = quiet || !isatty(STDERR_FILENO) ? NULL : stderr,
+                          .progress = progress || (!quiet && isatty(STDERR_FILENO)) ? stderr : NULL,
+                          .progress_lines = !isatty(STDERR_FILENO), .progress_every_s = progress_s,
                              .sg_argc = sg_argc, .sg_argv = sg_argv};
   cpn_run_stats_t st;
   err = cpn_run(&cfg, &st);

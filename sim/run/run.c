@@ -116,7 +116,8 @@ static int tick(void *arg)
   if (!f)
     return 0;
   double wall = wall_since(&r->w0);
-  if (wall - r->last_progress_wall_s < 1.0)
+  double every = r->cfg->progress_every_s > 0 ? r->cfg->progress_every_s : r->cfg->progress_lines ? 60.0 : 1.0;
+  if (wall - r->last_progress_wall_s < every)
     return 0;
   r->last_progress_wall_s = wall;
   long arrived = cpn_accounting_counts(r->acct)->arrived;
@@ -124,8 +125,9 @@ static int tick(void *arg)
   long budget = r->sc->run.max_requests;
   if (budget > 0 && arrived > 0 && (budget - arrived) * wall / arrived < left)
     left = (budget - arrived) * wall / arrived; /* the request budget ends the run first */
-  fprintf(f, "\r  simulated %.0f of %.0f s, %ld requests, %.0f requests/s, about %.0f s left   ", now, r->t_end,
-          arrived, arrived / wall, left);
+  fprintf(f, "%s  simulated %.0f of %.0f s, %ld requests, %.0f requests/s, about %.0f s left%s",
+          r->cfg->progress_lines ? "" : "\r", now, r->t_end, arrived, arrived / wall, left,
+          r->cfg->progress_lines ? "\n" : "   ");
   fflush(f);
   return 0;
 }
@@ -623,7 +625,7 @@ cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats)
     sg_actor_create("cpn-engine", sg_host_by_name(cpn_topology_node_name(r->topo, 0)), engine_actor, 0, NULL);
     simgrid_run();
     err = cpn_sim_error(r->sim);
-    if (cfg->progress && r->last_progress_wall_s > 0) {
+    if (cfg->progress && !cfg->progress_lines && r->last_progress_wall_s > 0) {
       fprintf(cfg->progress, "\r%*s\r", 100, "");
       fflush(cfg->progress);
     }

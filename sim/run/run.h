@@ -19,6 +19,8 @@ typedef struct {
   const char *out_path;      /* HDF5 result file; NULL = none */
   FILE *report;              /* readable summary; NULL = none */
   FILE *progress;            /* a progress line, rewritten about once a second; NULL = none */
+  int progress_lines;        /* 1: one line per interval, newline-terminated (a log, not a terminal) */
+  double progress_every_s;   /* wall seconds between progress lines; 0 = 1 s, or 60 s with progress_lines */
   int sg_argc;               /* extra SimGrid arguments (--cfg=..., --log=...) */
   char **sg_argv;
   /* Optional: called for every completed request before it is written (tests, embedding). */
