@@ -15,7 +15,7 @@
 # Why the difference of two runs: the first simulated seconds fill the system (requests in flight and
 # memory grow for about 30 s, and the kernel zeroes every new page), so a whole short run's cost per
 # simulated second is not the steady one. Measured 2026-11-27, 78bd940 against 02cde3e: whole runs of
-# 20 simulated s, 1.28x less loop time; the steady cost from 20 to 40 s, 1.09x (medians of 5 pairs). The
+# 20 simulated s, 1.28x less loop time; the steady cost from 20 to 40 s, 1.15x (medians of 5 and 9 pairs). The
 # steady figure, 2.76 s of loop per simulated s, matched the rate of an attempt at the hour (2.755).
 #
 # Usage: [BASE=DIR] bench/bench_national.sh [BUILD_DIR] [REPEAT] [DUR]   (defaults: build, 3, 20)
