@@ -220,6 +220,16 @@ static void put(cpn_summary_t *s, const struct cpn_summary_msg *m)
     hand_over(w);
 }
 
+/* A worker's lock, conditions and buffer (its thread not running). */
+static void worker_free(struct cpn_summary_worker *w)
+{
+  pthread_mutex_destroy(&w->mu);
+  pthread_cond_destroy(&w->cv_work);
+  pthread_cond_destroy(&w->cv_done);
+  free(w->buf);
+  free(w);
+}
+
 int cpn_summary_start_worker(cpn_summary_t *s)
 {
   if (s->worker)
@@ -238,11 +248,7 @@ int cpn_summary_start_worker(cpn_summary_t *s)
   s->worker = w;
   if (pthread_create(&w->thread, NULL, worker_main, s) != 0) {
     s->worker = NULL;
-    pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cv_work);
-    pthread_cond_destroy(&w->cv_done);
-    free(w->buf);
-    free(w);
+    worker_free(w);
     return 0;
   }
   return 1;
@@ -266,17 +272,15 @@ static void stop_worker(cpn_summary_t *s, int flush)
   pthread_join(w->thread, NULL);
   s->failed |= w->failed;
   s->worker = NULL;
-  pthread_mutex_destroy(&w->mu);
-  pthread_cond_destroy(&w->cv_work);
-  pthread_cond_destroy(&w->cv_done);
-  free(w->buf);
-  free(w);
+  worker_free(w);
 }
+
+static cpn_err_t hist_error(void) { return cpn_error_set(CPN_ENOMEM, "summary: out of memory (latency histograms)"); }
 
 cpn_err_t cpn_summary_sync(cpn_summary_t *s)
 {
   stop_worker(s, 1);
-  return s->failed ? cpn_error_set(CPN_ENOMEM, "summary: out of memory (latency histograms)") : CPN_OK;
+  return s->failed ? hist_error() : CPN_OK;
 }
 
 cpn_err_t cpn_summary_add(cpn_summary_t *s, const cpn_record_t *r, double ttft_slo_s, double tpot_slo_s,
@@ -295,7 +299,7 @@ cpn_err_t cpn_summary_add(cpn_summary_t *s, const cpn_record_t *r, double ttft_s
   m.slo_ok = cpn_metric_slo_met(m.done, m.ttft, m.tpot, ttft_slo_s, tpot_slo_s);
   put(s, &m);
   /* Without a worker a failure shows at once; with one, at cpn_summary_sync. */
-  return !s->worker && s->failed ? cpn_error_set(CPN_ENOMEM, "summary: out of memory (latency histograms)") : CPN_OK;
+  return !s->worker && s->failed ? hist_error() : CPN_OK;
 }
 
 void cpn_summary_add_bill(cpn_summary_t *s, const cpn_record_t *r, double usd)
