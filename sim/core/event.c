@@ -333,19 +333,12 @@ static void pull_ahead(cpn_sim_t *sim)
  * top. The loop takes it off. */
 static const cpn_event_t *front(cpn_sim_t *sim)
 {
-  if (sim->depth) {
-    pull_ahead(sim);
-    while (sim->early.n && stale(sim, &sim->early.v[0])) {
-      early_pop(sim);
-      pull_ahead(sim);
-    }
-    return sim->early.n ? &sim->early.v[0] : NULL;
-  }
-  while (sim->early.n && stale(sim, &sim->early.v[0]))
+  pull_ahead(sim); /* nothing without a lookahead */
+  while (sim->early.n && stale(sim, &sim->early.v[0])) {
     early_pop(sim);
-  if (sim->early.n)
-    return &sim->early.v[0];
-  return radix_front(sim);
+    pull_ahead(sim);
+  }
+  return sim->early.n ? &sim->early.v[0] : radix_front(sim);
 }
 
 int cpn_sim_at(cpn_sim_t *sim, double t, int kind, int idx, void *ptr, uint64_t gen)

@@ -253,13 +253,20 @@ static void prefetch_state(const cpn_serving_t *sv, size_t i)
     __builtin_prefetch(st + off);
 }
 
-/* The next event is a step of this replica: its struct's hot lines and its state. */
-static void prefetch_step(void *ctx, const cpn_event_t *e)
+/* Replica i's two hot lines and its scheduler state. */
+static void prefetch_replica(const cpn_serving_t *sv, size_t i)
 {
-  const char *p = e->ptr;
+  const char *p = (const char *)&sv->reps[i];
   __builtin_prefetch(p);
   __builtin_prefetch(p + 64);
-  prefetch_state(ctx, (size_t)((const cpn_replica_t *)e->ptr - ((cpn_serving_t *)ctx)->reps));
+  prefetch_state(sv, i);
+}
+
+/* A step of this replica was pulled into the event window: its struct and state, some events ahead. */
+static void prefetch_step(void *ctx, const cpn_event_t *e)
+{
+  const cpn_serving_t *sv = ctx;
+  prefetch_replica(sv, (size_t)((const cpn_replica_t *)e->ptr - sv->reps));
 }
 
 /* The step runs next: its state has arrived (prefetch_step, some events ago); the scheduler asks for
@@ -274,8 +281,8 @@ static void prefetch_step_next(void *ctx, const cpn_event_t *e)
 
 static void on_step(void *ctx, const cpn_event_t *e)
 {
+  (void)ctx;
   cpn_replica_t *p = e->ptr;
-  prefetch_state(ctx, (size_t)(p - ((cpn_serving_t *)ctx)->reps));
   if (p->state != CPN_REP_READY && p->state != CPN_REP_DRAINING)
     return;
   advance(p);
@@ -739,10 +746,7 @@ void cpn_serving_prefetch_arrive(const void *ctx, const cpn_req_t *q)
   const group_t *g = group_at(sv, q->rec.site, q->rec.model);
   if (g->free.count > 0) {
     int key, at = cpn_minset_min(&g->free, &key);
-    const char *p = (const char *)&sv->reps[g->replicas[at]];
-    __builtin_prefetch(p);
-    __builtin_prefetch(p + 64);
-    prefetch_state(sv, (size_t)g->replicas[at]);
+    prefetch_replica(sv, (size_t)g->replicas[at]);
   }
 }
 
