@@ -70,6 +70,7 @@ typedef struct {
   double sim_end_s;
   struct timespec w0;         /* wall clock at the start */
   double last_progress_wall_s;
+  double progress_every_s;    /* the resolved interval of cfg->progress_every_s */
   double last_tick_now;
   int stalled_ticks;
 } run_t;
@@ -116,8 +117,7 @@ static int tick(void *arg)
   if (!f)
     return 0;
   double wall = wall_since(&r->w0);
-  double every = r->cfg->progress_every_s > 0 ? r->cfg->progress_every_s : r->cfg->progress_lines ? 60.0 : 1.0;
-  if (wall - r->last_progress_wall_s < every)
+  if (wall - r->last_progress_wall_s < r->progress_every_s)
     return 0;
   r->last_progress_wall_s = wall;
   long arrived = cpn_accounting_counts(r->acct)->arrived;
@@ -593,6 +593,7 @@ cpn_err_t cpn_run(const cpn_run_config_t *cfg, cpn_run_stats_t *stats)
     return cpn_error_set(CPN_ENOMEM, "run: out of memory");
   r->w0 = w0;
   r->cfg = cfg;
+  r->progress_every_s = cfg->progress_every_s > 0 ? cfg->progress_every_s : cfg->progress_lines ? 60.0 : 1.0;
   r->sc = sc;
   r->t_end = sc->run.duration_s + sc->run.drain_s;
   char platform[] = "/tmp/cpnsim-platform-XXXXXX";
